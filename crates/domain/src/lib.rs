@@ -1,0 +1,15 @@
+//! Pure rules of vsys: organisations, roles, access, passwords, TOTP, the audit hash chain and
+//! the message catalogue. No I/O and no clock: time is always a parameter.
+
+pub mod access;
+pub mod audit;
+pub mod i18n;
+pub mod org;
+pub mod password;
+pub mod totp;
+pub mod validation;
+
+pub use access::{Action, Principal};
+pub use i18n::{Lang, Msg};
+pub use org::{OrgCode, OrgKind, Role};
+pub use validation::{FieldError, Invalid};

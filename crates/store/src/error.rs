@@ -1,0 +1,33 @@
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness rule was violated (e.g. an e-mail address already in use).
+    #[error("unique constraint violated: {0}")]
+    Unique(String),
+    /// An optimistic version check failed: someone else changed the row.
+    #[error("version conflict")]
+    Conflict,
+    #[error("unsupported database URL: {0}")]
+    BadUrl(String),
+    #[error("invalid stored data: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Db(sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            sqlx::Error::Database(d) if d.is_unique_violation() => {
+                StoreError::Unique(d.constraint().unwrap_or_else(|| d.message()).to_owned())
+            }
+            _ => StoreError::Db(e),
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;

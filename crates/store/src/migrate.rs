@@ -1,0 +1,427 @@
+//! Embedded migrations, each written once with sea-query's schema builder and rendered for the
+//! backend in use. Applied in order inside one transaction each; the version table records
+//! what ran.
+
+use crate::db::{Backend, Db, Tx};
+use crate::error::StoreResult;
+use crate::schema::*;
+use sea_query::{
+    ColumnDef, ForeignKey, ForeignKeyAction, Index, IndexCreateStatement, PostgresQueryBuilder,
+    Query, SqliteQueryBuilder, Table, TableCreateStatement,
+};
+
+/// One schema step.
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub tables: fn() -> Vec<TableCreateStatement>,
+    pub indexes: fn() -> Vec<IndexCreateStatement>,
+}
+
+fn id(c: impl sea_query::IntoIden) -> ColumnDef {
+    ColumnDef::new(c)
+        .string()
+        .not_null()
+        .primary_key()
+        .to_owned()
+}
+fn text(c: impl sea_query::IntoIden) -> ColumnDef {
+    ColumnDef::new(c).text().not_null().to_owned()
+}
+fn text_null(c: impl sea_query::IntoIden) -> ColumnDef {
+    ColumnDef::new(c).text().null().to_owned()
+}
+fn int(c: impl sea_query::IntoIden) -> ColumnDef {
+    ColumnDef::new(c)
+        .big_integer()
+        .not_null()
+        .default(0)
+        .to_owned()
+}
+fn int_null(c: impl sea_query::IntoIden) -> ColumnDef {
+    ColumnDef::new(c).big_integer().null().to_owned()
+}
+fn flag(c: impl sea_query::IntoIden) -> ColumnDef {
+    ColumnDef::new(c)
+        .boolean()
+        .not_null()
+        .default(false)
+        .to_owned()
+}
+fn time(c: impl sea_query::IntoIden) -> ColumnDef {
+    ColumnDef::new(c)
+        .timestamp_with_time_zone()
+        .not_null()
+        .to_owned()
+}
+fn time_null(c: impl sea_query::IntoIden) -> ColumnDef {
+    ColumnDef::new(c)
+        .timestamp_with_time_zone()
+        .null()
+        .to_owned()
+}
+
+fn foundation_tables() -> Vec<TableCreateStatement> {
+    vec![
+        Table::create()
+            .table(Orgs::Table)
+            .col(ColumnDef::new(Orgs::Code).string().not_null().primary_key())
+            .col(text(Orgs::Kind))
+            .col(text(Orgs::Name))
+            .col(text_null(Orgs::NameEn))
+            .col(ColumnDef::new(Orgs::ParentCode).string().null())
+            .col(ColumnDef::new(Orgs::Path).string().not_null().unique_key())
+            .col(text_null(Orgs::PrefectureCode))
+            .col(int_null(Orgs::Population))
+            .col(ColumnDef::new(Orgs::Lat).double().null())
+            .col(ColumnDef::new(Orgs::Lng).double().null())
+            .col(time(Orgs::CreatedAt))
+            .col(time(Orgs::UpdatedAt))
+            .col(int(Orgs::Version))
+            .foreign_key(
+                ForeignKey::create()
+                    .from(Orgs::Table, Orgs::ParentCode)
+                    .to(Orgs::Table, Orgs::Code),
+            )
+            .to_owned(),
+        Table::create()
+            .table(OrgAreas::Table)
+            .col(ColumnDef::new(OrgAreas::OrgCode).string().not_null())
+            .col(ColumnDef::new(OrgAreas::AreaCode).string().not_null())
+            .primary_key(
+                Index::create()
+                    .col(OrgAreas::OrgCode)
+                    .col(OrgAreas::AreaCode),
+            )
+            .foreign_key(
+                ForeignKey::create()
+                    .from(OrgAreas::Table, OrgAreas::OrgCode)
+                    .to(Orgs::Table, Orgs::Code),
+            )
+            .foreign_key(
+                ForeignKey::create()
+                    .from(OrgAreas::Table, OrgAreas::AreaCode)
+                    .to(Orgs::Table, Orgs::Code),
+            )
+            .to_owned(),
+        Table::create()
+            .table(PostalCodes::Table)
+            .col(ColumnDef::new(PostalCodes::PostalCode).string().not_null())
+            .col(
+                ColumnDef::new(PostalCodes::MunicipalityCode)
+                    .string()
+                    .not_null(),
+            )
+            .primary_key(
+                Index::create()
+                    .col(PostalCodes::PostalCode)
+                    .col(PostalCodes::MunicipalityCode),
+            )
+            .to_owned(),
+        Table::create()
+            .table(Users::Table)
+            .col(id(Users::Id))
+            .col(ColumnDef::new(Users::OrgCode).string().not_null())
+            .col(
+                ColumnDef::new(Users::Email)
+                    .string()
+                    .not_null()
+                    .unique_key(),
+            )
+            .col(text(Users::Name))
+            .col(text(Users::Role))
+            .col(text(Users::PasswordHash))
+            .col(flag(Users::MustChangePassword))
+            .col(text_null(Users::TotpSecret))
+            .col(int_null(Users::TotpLastStep))
+            .col(flag(Users::Disabled))
+            .col(flag(Users::Locked))
+            .col(time_null(Users::LastLoginAt))
+            .col(time(Users::CreatedAt))
+            .col(time(Users::UpdatedAt))
+            .col(int(Users::Version))
+            .foreign_key(
+                ForeignKey::create()
+                    .from(Users::Table, Users::OrgCode)
+                    .to(Orgs::Table, Orgs::Code),
+            )
+            .to_owned(),
+        Table::create()
+            .table(Sessions::Table)
+            .col(id(Sessions::IdHash))
+            .col(ColumnDef::new(Sessions::UserId).string().not_null())
+            .col(text(Sessions::Kind))
+            .col(text(Sessions::Stage))
+            .col(text(Sessions::CsrfToken))
+            .col(text_null(Sessions::Ip))
+            .col(time(Sessions::CreatedAt))
+            .col(time(Sessions::LastSeenAt))
+            .col(time(Sessions::ExpiresAt))
+            .foreign_key(
+                ForeignKey::create()
+                    .from(Sessions::Table, Sessions::UserId)
+                    .to(Users::Table, Users::Id)
+                    .on_delete(ForeignKeyAction::Cascade),
+            )
+            .to_owned(),
+        Table::create()
+            .table(LoginThrottle::Table)
+            .col(id(LoginThrottle::Key))
+            .col(int(LoginThrottle::Failures))
+            .col(time(LoginThrottle::WindowStart))
+            .col(time_null(LoginThrottle::BlockedUntil))
+            .to_owned(),
+        Table::create()
+            .table(AuditLog::Table)
+            .col(id(AuditLog::Id))
+            .col(ColumnDef::new(AuditLog::Partition).string().not_null())
+            .col(ColumnDef::new(AuditLog::Seq).big_integer().not_null())
+            .col(time(AuditLog::At))
+            .col(text_null(AuditLog::ActorUser))
+            .col(text_null(AuditLog::ActorOrg))
+            .col(text_null(AuditLog::Ip))
+            .col(ColumnDef::new(AuditLog::Action).string().not_null())
+            .col(ColumnDef::new(AuditLog::ObjectType).string().not_null())
+            .col(ColumnDef::new(AuditLog::ObjectId).string().not_null())
+            .col(text_null(AuditLog::Before))
+            .col(text_null(AuditLog::After))
+            .col(text(AuditLog::Hash))
+            .to_owned(),
+        Table::create()
+            .table(AuditHeads::Table)
+            .col(
+                ColumnDef::new(AuditHeads::Partition)
+                    .string()
+                    .not_null()
+                    .primary_key(),
+            )
+            .col(int(AuditHeads::Seq))
+            .col(text(AuditHeads::Hash))
+            .to_owned(),
+        Table::create()
+            .table(Notices::Table)
+            .col(id(Notices::Id))
+            .col(ColumnDef::new(Notices::OrgCode).string().not_null())
+            .col(ColumnDef::new(Notices::UserId).string().null())
+            .col(text(Notices::Category))
+            .col(text(Notices::TitleJa))
+            .col(text(Notices::TitleEn))
+            .col(text(Notices::BodyJa))
+            .col(text(Notices::BodyEn))
+            .col(text_null(Notices::Link))
+            .col(time(Notices::CreatedAt))
+            .col(text_null(Notices::CreatedBy))
+            .foreign_key(
+                ForeignKey::create()
+                    .from(Notices::Table, Notices::OrgCode)
+                    .to(Orgs::Table, Orgs::Code),
+            )
+            .to_owned(),
+        Table::create()
+            .table(NoticeReads::Table)
+            .col(ColumnDef::new(NoticeReads::NoticeId).string().not_null())
+            .col(ColumnDef::new(NoticeReads::UserId).string().not_null())
+            .col(time(NoticeReads::ReadAt))
+            .primary_key(
+                Index::create()
+                    .col(NoticeReads::NoticeId)
+                    .col(NoticeReads::UserId),
+            )
+            .foreign_key(
+                ForeignKey::create()
+                    .from(NoticeReads::Table, NoticeReads::NoticeId)
+                    .to(Notices::Table, Notices::Id)
+                    .on_delete(ForeignKeyAction::Cascade),
+            )
+            .to_owned(),
+        Table::create()
+            .table(Outbox::Table)
+            .col(id(Outbox::Id))
+            .col(text(Outbox::ToAddr))
+            .col(text(Outbox::Subject))
+            .col(text(Outbox::Body))
+            .col(time(Outbox::CreatedAt))
+            .col(int(Outbox::Attempts))
+            .col(time(Outbox::NextAttemptAt))
+            .col(text_null(Outbox::LockedBy))
+            .col(time_null(Outbox::LockedUntil))
+            .col(time_null(Outbox::SentAt))
+            .col(text_null(Outbox::LastError))
+            .to_owned(),
+    ]
+}
+
+fn foundation_indexes() -> Vec<IndexCreateStatement> {
+    vec![
+        Index::create()
+            .name("orgs_parent")
+            .table(Orgs::Table)
+            .col(Orgs::ParentCode)
+            .to_owned(),
+        Index::create()
+            .name("orgs_kind")
+            .table(Orgs::Table)
+            .col(Orgs::Kind)
+            .col(Orgs::Code)
+            .to_owned(),
+        Index::create()
+            .name("postal_muni")
+            .table(PostalCodes::Table)
+            .col(PostalCodes::MunicipalityCode)
+            .to_owned(),
+        Index::create()
+            .name("users_org")
+            .table(Users::Table)
+            .col(Users::OrgCode)
+            .to_owned(),
+        Index::create()
+            .name("sessions_user")
+            .table(Sessions::Table)
+            .col(Sessions::UserId)
+            .to_owned(),
+        Index::create()
+            .name("sessions_expiry")
+            .table(Sessions::Table)
+            .col(Sessions::ExpiresAt)
+            .to_owned(),
+        Index::create()
+            .name("audit_partition_seq")
+            .table(AuditLog::Table)
+            .col(AuditLog::Partition)
+            .col(AuditLog::Seq)
+            .unique()
+            .to_owned(),
+        Index::create()
+            .name("audit_at")
+            .table(AuditLog::Table)
+            .col(AuditLog::At)
+            .to_owned(),
+        Index::create()
+            .name("audit_object")
+            .table(AuditLog::Table)
+            .col(AuditLog::ObjectType)
+            .col(AuditLog::ObjectId)
+            .to_owned(),
+        Index::create()
+            .name("notices_org")
+            .table(Notices::Table)
+            .col(Notices::OrgCode)
+            .col(Notices::CreatedAt)
+            .to_owned(),
+        Index::create()
+            .name("outbox_due")
+            .table(Outbox::Table)
+            .col(Outbox::SentAt)
+            .col(Outbox::NextAttemptAt)
+            .to_owned(),
+    ]
+}
+
+/// All migrations, in order. Append only: never edit one that has shipped.
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "foundation",
+    tables: foundation_tables,
+    indexes: foundation_indexes,
+}];
+
+/// A fingerprint of the migration list, used by tests to reuse a migrated template database.
+pub fn fingerprint() -> String {
+    let mut s = String::new();
+    for m in MIGRATIONS {
+        for t in (m.tables)() {
+            s.push_str(&t.to_string(SqliteQueryBuilder));
+        }
+        for i in (m.indexes)() {
+            s.push_str(&i.to_string(SqliteQueryBuilder));
+        }
+    }
+    format!("{:016x}", fnv1a(s.as_bytes()))
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf29ce484222325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x100000001b3)
+    })
+}
+
+fn render_table(backend: Backend, t: &TableCreateStatement) -> String {
+    match backend {
+        Backend::Sqlite => t.to_string(SqliteQueryBuilder),
+        Backend::Postgres => t.to_string(PostgresQueryBuilder),
+    }
+}
+
+fn render_index(backend: Backend, i: &IndexCreateStatement) -> String {
+    match backend {
+        Backend::Sqlite => i.to_string(SqliteQueryBuilder),
+        Backend::Postgres => i.to_string(PostgresQueryBuilder),
+    }
+}
+
+/// Applies every migration not yet applied. Safe to run from several processes at once on
+/// PostgreSQL (an advisory lock serialises them) and on SQLite (the write lock does).
+/// Returns the versions applied now.
+pub async fn run(db: &Db, now: chrono::DateTime<chrono::Utc>) -> StoreResult<Vec<i64>> {
+    let mut tx = db.begin().await?;
+    if tx.backend() == Backend::Postgres {
+        tx.raw("SELECT pg_advisory_xact_lock(7215001)").await?;
+    }
+    let create = Table::create()
+        .table(SchemaMigrations::Table)
+        .if_not_exists()
+        .col(
+            ColumnDef::new(SchemaMigrations::Version)
+                .big_integer()
+                .not_null()
+                .primary_key(),
+        )
+        .col(text(SchemaMigrations::Name))
+        .col(time(SchemaMigrations::AppliedAt))
+        .to_owned();
+    tx.raw(&render_table(tx.backend(), &create)).await?;
+    let done: Vec<(i64,)> = tx
+        .all(
+            &Query::select()
+                .column(SchemaMigrations::Version)
+                .from(SchemaMigrations::Table)
+                .to_owned(),
+        )
+        .await?;
+    let mut applied = Vec::new();
+    for m in MIGRATIONS {
+        if done.iter().any(|(v,)| *v == m.version) {
+            continue;
+        }
+        apply(&mut tx, m, now).await?;
+        applied.push(m.version);
+    }
+    tx.commit().await?;
+    if !applied.is_empty() {
+        tracing::info!(?applied, "migrations applied");
+    }
+    Ok(applied)
+}
+
+async fn apply(tx: &mut Tx, m: &Migration, now: chrono::DateTime<chrono::Utc>) -> StoreResult<()> {
+    let backend = tx.backend();
+    for t in (m.tables)() {
+        tx.raw(&render_table(backend, &t)).await?;
+    }
+    for i in (m.indexes)() {
+        tx.raw(&render_index(backend, &i)).await?;
+    }
+    tx.exec(
+        &Query::insert()
+            .into_table(SchemaMigrations::Table)
+            .columns([
+                SchemaMigrations::Version,
+                SchemaMigrations::Name,
+                SchemaMigrations::AppliedAt,
+            ])
+            .values_panic([m.version.into(), m.name.into(), now.into()])
+            .to_owned(),
+    )
+    .await?;
+    Ok(())
+}

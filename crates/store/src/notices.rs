@@ -1,0 +1,168 @@
+//! In-app notices (お知らせ) for an organisation or one of its users, with read state.
+
+use crate::db::Tx;
+use crate::error::StoreResult;
+use crate::schema::{NoticeReads, Notices};
+use chrono::{DateTime, Utc};
+use sea_query::{Cond, Expr, ExprTrait, OnConflict, Order, Query, SelectStatement};
+use serde::Serialize;
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, PartialEq)]
+pub struct NoticeRow {
+    pub id: String,
+    pub org_code: String,
+    pub user_id: Option<String>,
+    pub category: String,
+    pub title_ja: String,
+    pub title_en: String,
+    pub body_ja: String,
+    pub body_en: String,
+    pub link: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub created_by: Option<String>,
+}
+
+/// A notice as one user sees it.
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, PartialEq)]
+pub struct UserNotice {
+    #[sqlx(flatten)]
+    #[serde(flatten)]
+    pub notice: NoticeRow,
+    pub read_at: Option<DateTime<Utc>>,
+}
+
+const COLUMNS: [Notices; 11] = [
+    Notices::Id,
+    Notices::OrgCode,
+    Notices::UserId,
+    Notices::Category,
+    Notices::TitleJa,
+    Notices::TitleEn,
+    Notices::BodyJa,
+    Notices::BodyEn,
+    Notices::Link,
+    Notices::CreatedAt,
+    Notices::CreatedBy,
+];
+
+pub async fn insert(tx: &mut Tx, n: &NoticeRow) -> StoreResult<()> {
+    tx.exec(
+        &Query::insert()
+            .into_table(Notices::Table)
+            .columns(COLUMNS)
+            .values_panic([
+                n.id.clone().into(),
+                n.org_code.clone().into(),
+                n.user_id.clone().into(),
+                n.category.clone().into(),
+                n.title_ja.clone().into(),
+                n.title_en.clone().into(),
+                n.body_ja.clone().into(),
+                n.body_en.clone().into(),
+                n.link.clone().into(),
+                n.created_at.into(),
+                n.created_by.clone().into(),
+            ])
+            .to_owned(),
+    )
+    .await?;
+    Ok(())
+}
+
+fn for_user(org_code: &str, user_id: &str) -> SelectStatement {
+    Query::select()
+        .from(Notices::Table)
+        .left_join(
+            NoticeReads::Table,
+            Cond::all()
+                .add(
+                    Expr::col((NoticeReads::Table, NoticeReads::NoticeId))
+                        .equals((Notices::Table, Notices::Id)),
+                )
+                .add(Expr::col((NoticeReads::Table, NoticeReads::UserId)).eq(user_id)),
+        )
+        .and_where(Expr::col((Notices::Table, Notices::OrgCode)).eq(org_code))
+        .cond_where(
+            Cond::any()
+                .add(Expr::col((Notices::Table, Notices::UserId)).is_null())
+                .add(Expr::col((Notices::Table, Notices::UserId)).eq(user_id)),
+        )
+        .to_owned()
+}
+
+pub async fn list_for_user(
+    tx: &mut Tx,
+    org_code: &str,
+    user_id: &str,
+    page: crate::Page,
+) -> StoreResult<(Vec<UserNotice>, i64)> {
+    let total = tx
+        .count(
+            &for_user(org_code, user_id)
+                .expr(Expr::col((Notices::Table, Notices::Id)).count())
+                .to_owned(),
+        )
+        .await?;
+    let rows = tx
+        .all(
+            &for_user(org_code, user_id)
+                .columns(COLUMNS.map(|c| (Notices::Table, c)))
+                .column((NoticeReads::Table, NoticeReads::ReadAt))
+                .order_by((Notices::Table, Notices::CreatedAt), Order::Desc)
+                .order_by((Notices::Table, Notices::Id), Order::Desc)
+                .limit(page.limit())
+                .offset(page.offset())
+                .to_owned(),
+        )
+        .await?;
+    Ok((rows, total))
+}
+
+pub async fn unread_count(tx: &mut Tx, org_code: &str, user_id: &str) -> StoreResult<i64> {
+    tx.count(
+        &for_user(org_code, user_id)
+            .expr(Expr::col((Notices::Table, Notices::Id)).count())
+            .and_where(Expr::col((NoticeReads::Table, NoticeReads::ReadAt)).is_null())
+            .to_owned(),
+    )
+    .await
+}
+
+pub async fn get(tx: &mut Tx, id: &str) -> StoreResult<Option<NoticeRow>> {
+    tx.opt(
+        &Query::select()
+            .columns(COLUMNS)
+            .from(Notices::Table)
+            .and_where(Expr::col(Notices::Id).eq(id))
+            .to_owned(),
+    )
+    .await
+}
+
+/// Marks a notice read for a user; returns whether it was unread before.
+pub async fn mark_read(
+    tx: &mut Tx,
+    notice_id: &str,
+    user_id: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let n = tx
+        .exec(
+            &Query::insert()
+                .into_table(NoticeReads::Table)
+                .columns([
+                    NoticeReads::NoticeId,
+                    NoticeReads::UserId,
+                    NoticeReads::ReadAt,
+                ])
+                .values_panic([notice_id.into(), user_id.into(), now.into()])
+                .on_conflict(
+                    OnConflict::columns([NoticeReads::NoticeId, NoticeReads::UserId])
+                        .do_nothing()
+                        .to_owned(),
+                )
+                .to_owned(),
+        )
+        .await?;
+    Ok(n > 0)
+}

@@ -1,0 +1,218 @@
+//! Organisations and the areas they serve.
+
+use crate::db::Tx;
+use crate::error::StoreResult;
+use crate::schema::{OrgAreas, Orgs, Users};
+use chrono::{DateTime, Utc};
+use sea_query::{Cond, Expr, ExprTrait, Order, Query, SelectStatement};
+use serde::Serialize;
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, PartialEq)]
+pub struct OrgRow {
+    pub code: String,
+    pub kind: String,
+    pub name: String,
+    pub name_en: Option<String>,
+    pub parent_code: Option<String>,
+    pub path: String,
+    pub prefecture_code: Option<String>,
+    pub population: Option<i64>,
+    pub lat: Option<f64>,
+    pub lng: Option<f64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i64,
+}
+
+const COLUMNS: [Orgs; 13] = [
+    Orgs::Code,
+    Orgs::Kind,
+    Orgs::Name,
+    Orgs::NameEn,
+    Orgs::ParentCode,
+    Orgs::Path,
+    Orgs::PrefectureCode,
+    Orgs::Population,
+    Orgs::Lat,
+    Orgs::Lng,
+    Orgs::CreatedAt,
+    Orgs::UpdatedAt,
+    Orgs::Version,
+];
+
+fn select() -> SelectStatement {
+    Query::select()
+        .columns(COLUMNS.map(|c| (Orgs::Table, c)))
+        .from(Orgs::Table)
+        .to_owned()
+}
+
+/// Inserts organisations in batches (master data, demo). Rows must come parents first.
+pub async fn insert_many(tx: &mut Tx, rows: &[OrgRow]) -> StoreResult<()> {
+    for chunk in rows.chunks(1000) {
+        let mut q = Query::insert()
+            .into_table(Orgs::Table)
+            .columns(COLUMNS)
+            .to_owned();
+        for r in chunk {
+            q.values_panic([
+                r.code.clone().into(),
+                r.kind.clone().into(),
+                r.name.clone().into(),
+                r.name_en.clone().into(),
+                r.parent_code.clone().into(),
+                r.path.clone().into(),
+                r.prefecture_code.clone().into(),
+                r.population.into(),
+                r.lat.into(),
+                r.lng.into(),
+                r.created_at.into(),
+                r.updated_at.into(),
+                r.version.into(),
+            ]);
+        }
+        tx.exec(&q).await?;
+    }
+    Ok(())
+}
+
+pub async fn get(tx: &mut Tx, code: &str) -> StoreResult<Option<OrgRow>> {
+    tx.opt(
+        &select()
+            .and_where(Expr::col((Orgs::Table, Orgs::Code)).eq(code))
+            .to_owned(),
+    )
+    .await
+}
+
+pub async fn count(tx: &mut Tx) -> StoreResult<i64> {
+    tx.count(
+        &Query::select()
+            .expr(Expr::col(Orgs::Code).count())
+            .from(Orgs::Table)
+            .to_owned(),
+    )
+    .await
+}
+
+/// A filter over the organisations inside one scope.
+#[derive(Debug, Clone, Default)]
+pub struct OrgFilter {
+    /// Only organisations whose path starts with this (the caller's scope).
+    pub scope_path: String,
+    pub kind: Option<String>,
+    pub parent_code: Option<String>,
+    /// Matches code prefix or a part of the name.
+    pub q: Option<String>,
+}
+
+fn filtered(f: &OrgFilter) -> SelectStatement {
+    let mut cond = Cond::all()
+        .add(Expr::col((Orgs::Table, Orgs::Path)).like(format!("{}%", escape_like(&f.scope_path))));
+    if let Some(k) = &f.kind {
+        cond = cond.add(Expr::col((Orgs::Table, Orgs::Kind)).eq(k.as_str()));
+    }
+    if let Some(p) = &f.parent_code {
+        cond = cond.add(Expr::col((Orgs::Table, Orgs::ParentCode)).eq(p.as_str()));
+    }
+    if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        let pat = escape_like(q);
+        cond = cond.add(
+            Cond::any()
+                .add(Expr::col((Orgs::Table, Orgs::Code)).like(format!("{pat}%")))
+                .add(Expr::col((Orgs::Table, Orgs::Name)).like(format!("%{pat}%"))),
+        );
+    }
+    Query::select()
+        .from(Orgs::Table)
+        .cond_where(cond)
+        .to_owned()
+}
+
+/// Escapes `%` and `_` for LIKE. Codes and paths never contain `\`.
+pub fn escape_like(s: &str) -> String {
+    s.replace('%', "").replace('_', "")
+}
+
+pub async fn list(
+    tx: &mut Tx,
+    f: &OrgFilter,
+    page: crate::Page,
+) -> StoreResult<(Vec<OrgRow>, i64)> {
+    let total = tx
+        .count(
+            &filtered(f)
+                .expr(Expr::col((Orgs::Table, Orgs::Code)).count())
+                .to_owned(),
+        )
+        .await?;
+    let mut q = filtered(f);
+    q.columns(COLUMNS.map(|c| (Orgs::Table, c)))
+        .order_by((Orgs::Table, Orgs::Code), Order::Asc)
+        .limit(page.limit())
+        .offset(page.offset());
+    Ok((tx.all(&q).await?, total))
+}
+
+/// Does the organisation have an enabled administrator?
+pub async fn has_admin(tx: &mut Tx, code: &str) -> StoreResult<bool> {
+    let n = tx
+        .count(
+            &Query::select()
+                .expr(Expr::col(Users::Id).count())
+                .from(Users::Table)
+                .and_where(Expr::col(Users::OrgCode).eq(code))
+                .and_where(Expr::col(Users::Role).eq("admin"))
+                .and_where(Expr::col(Users::Disabled).eq(false))
+                .to_owned(),
+        )
+        .await?;
+    Ok(n > 0)
+}
+
+pub async fn add_area(tx: &mut Tx, org: &str, area: &str) -> StoreResult<()> {
+    tx.exec(
+        &Query::insert()
+            .into_table(OrgAreas::Table)
+            .columns([OrgAreas::OrgCode, OrgAreas::AreaCode])
+            .values_panic([org.into(), area.into()])
+            .to_owned(),
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn areas(tx: &mut Tx, org: &str) -> StoreResult<Vec<String>> {
+    let rows: Vec<(String,)> = tx
+        .all(
+            &Query::select()
+                .column(OrgAreas::AreaCode)
+                .from(OrgAreas::Table)
+                .and_where(Expr::col(OrgAreas::OrgCode).eq(org))
+                .order_by(OrgAreas::AreaCode, Order::Asc)
+                .to_owned(),
+        )
+        .await?;
+    Ok(rows.into_iter().map(|(c,)| c).collect())
+}
+
+/// The highest serial used by codes starting with `prefix` (for assigning the next code).
+pub async fn max_code_with_prefix(
+    tx: &mut Tx,
+    prefix: &str,
+    len: usize,
+) -> StoreResult<Option<String>> {
+    let rows: Option<(String,)> = tx
+        .opt(
+            &Query::select()
+                .column(Orgs::Code)
+                .from(Orgs::Table)
+                .and_where(Expr::col(Orgs::Code).like(format!("{}%", escape_like(prefix))))
+                .and_where(Expr::cust_with_values("LENGTH(code) = ?", [len as i64]))
+                .order_by(Orgs::Code, Order::Desc)
+                .limit(1)
+                .to_owned(),
+        )
+        .await?;
+    Ok(rows.map(|(c,)| c))
+}

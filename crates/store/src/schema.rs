@@ -1,0 +1,152 @@
+//! Table and column names, shared by migrations and repositories.
+
+use sea_query::Iden;
+
+#[derive(Iden, Clone, Copy)]
+pub enum SchemaMigrations {
+    Table,
+    Version,
+    Name,
+    AppliedAt,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum Orgs {
+    Table,
+    Code,
+    Kind,
+    Name,
+    NameEn,
+    ParentCode,
+    Path,
+    PrefectureCode,
+    Population,
+    Lat,
+    Lng,
+    CreatedAt,
+    UpdatedAt,
+    Version,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum OrgAreas {
+    Table,
+    OrgCode,
+    AreaCode,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum PostalCodes {
+    Table,
+    PostalCode,
+    MunicipalityCode,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum Users {
+    Table,
+    Id,
+    OrgCode,
+    Email,
+    Name,
+    Role,
+    PasswordHash,
+    MustChangePassword,
+    TotpSecret,
+    TotpLastStep,
+    Disabled,
+    Locked,
+    LastLoginAt,
+    CreatedAt,
+    UpdatedAt,
+    Version,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum Sessions {
+    Table,
+    IdHash,
+    UserId,
+    Kind,
+    Stage,
+    CsrfToken,
+    Ip,
+    CreatedAt,
+    LastSeenAt,
+    ExpiresAt,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum LoginThrottle {
+    Table,
+    Key,
+    Failures,
+    WindowStart,
+    BlockedUntil,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum AuditLog {
+    Table,
+    Id,
+    Partition,
+    Seq,
+    At,
+    ActorUser,
+    ActorOrg,
+    Ip,
+    Action,
+    ObjectType,
+    ObjectId,
+    Before,
+    After,
+    Hash,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum AuditHeads {
+    Table,
+    Partition,
+    Seq,
+    Hash,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum Notices {
+    Table,
+    Id,
+    OrgCode,
+    UserId,
+    Category,
+    TitleJa,
+    TitleEn,
+    BodyJa,
+    BodyEn,
+    Link,
+    CreatedAt,
+    CreatedBy,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum NoticeReads {
+    Table,
+    NoticeId,
+    UserId,
+    ReadAt,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum Outbox {
+    Table,
+    Id,
+    ToAddr,
+    Subject,
+    Body,
+    CreatedAt,
+    Attempts,
+    NextAttemptAt,
+    LockedBy,
+    LockedUntil,
+    SentAt,
+    LastError,
+}

@@ -1,0 +1,193 @@
+//! Staff accounts.
+
+use crate::db::Tx;
+use crate::error::{StoreError, StoreResult};
+use crate::schema::{Orgs, Users};
+use chrono::{DateTime, Utc};
+use sea_query::{Cond, Expr, ExprTrait, Order, Query, SelectStatement};
+use serde::Serialize;
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, PartialEq)]
+pub struct UserRow {
+    pub id: String,
+    pub org_code: String,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    #[serde(skip)]
+    pub password_hash: String,
+    pub must_change_password: bool,
+    #[serde(skip)]
+    pub totp_secret: Option<String>,
+    #[serde(skip)]
+    pub totp_last_step: Option<i64>,
+    pub disabled: bool,
+    pub locked: bool,
+    pub last_login_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i64,
+}
+
+const COLUMNS: [Users; 15] = [
+    Users::Id,
+    Users::OrgCode,
+    Users::Email,
+    Users::Name,
+    Users::Role,
+    Users::PasswordHash,
+    Users::MustChangePassword,
+    Users::TotpSecret,
+    Users::TotpLastStep,
+    Users::Disabled,
+    Users::Locked,
+    Users::LastLoginAt,
+    Users::CreatedAt,
+    Users::UpdatedAt,
+    Users::Version,
+];
+
+fn select() -> SelectStatement {
+    Query::select()
+        .columns(COLUMNS.map(|c| (Users::Table, c)))
+        .from(Users::Table)
+        .to_owned()
+}
+
+pub async fn insert(tx: &mut Tx, u: &UserRow) -> StoreResult<()> {
+    tx.exec(
+        &Query::insert()
+            .into_table(Users::Table)
+            .columns(COLUMNS)
+            .values_panic([
+                u.id.clone().into(),
+                u.org_code.clone().into(),
+                u.email.clone().into(),
+                u.name.clone().into(),
+                u.role.clone().into(),
+                u.password_hash.clone().into(),
+                u.must_change_password.into(),
+                u.totp_secret.clone().into(),
+                u.totp_last_step.into(),
+                u.disabled.into(),
+                u.locked.into(),
+                u.last_login_at.into(),
+                u.created_at.into(),
+                u.updated_at.into(),
+                u.version.into(),
+            ])
+            .to_owned(),
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn get(tx: &mut Tx, id: &str) -> StoreResult<Option<UserRow>> {
+    tx.opt(
+        &select()
+            .and_where(Expr::col((Users::Table, Users::Id)).eq(id))
+            .to_owned(),
+    )
+    .await
+}
+
+pub async fn by_email(tx: &mut Tx, email: &str) -> StoreResult<Option<UserRow>> {
+    tx.opt(
+        &select()
+            .and_where(Expr::col((Users::Table, Users::Email)).eq(email))
+            .to_owned(),
+    )
+    .await
+}
+
+/// Users of the organisations inside `scope_path`, optionally of one organisation.
+pub async fn list(
+    tx: &mut Tx,
+    scope_path: &str,
+    org_code: Option<&str>,
+    page: crate::Page,
+) -> StoreResult<(Vec<UserRow>, i64)> {
+    let cond = Cond::all()
+        .add(
+            Expr::col((Orgs::Table, Orgs::Path))
+                .like(format!("{}%", crate::orgs::escape_like(scope_path))),
+        )
+        .add_option(org_code.map(|c| Expr::col((Users::Table, Users::OrgCode)).eq(c)));
+    let base = Query::select()
+        .from(Users::Table)
+        .inner_join(
+            Orgs::Table,
+            Expr::col((Orgs::Table, Orgs::Code)).equals((Users::Table, Users::OrgCode)),
+        )
+        .cond_where(cond)
+        .to_owned();
+    let total = tx
+        .count(
+            &base
+                .clone()
+                .expr(Expr::col((Users::Table, Users::Id)).count())
+                .to_owned(),
+        )
+        .await?;
+    let rows = tx
+        .all(
+            &base
+                .clone()
+                .columns(COLUMNS.map(|c| (Users::Table, c)))
+                .order_by((Users::Table, Users::OrgCode), Order::Asc)
+                .order_by((Users::Table, Users::Email), Order::Asc)
+                .limit(page.limit())
+                .offset(page.offset())
+                .to_owned(),
+        )
+        .await?;
+    Ok((rows, total))
+}
+
+/// Writes every mutable field of `u`, if the stored version is still `u.version`; the stored
+/// version becomes `u.version + 1`. [`StoreError::Conflict`] when someone else changed the row.
+pub async fn update(tx: &mut Tx, u: &UserRow) -> StoreResult<UserRow> {
+    let n = tx
+        .exec(
+            &Query::update()
+                .table(Users::Table)
+                .values([
+                    (Users::Name, u.name.clone().into()),
+                    (Users::Role, u.role.clone().into()),
+                    (Users::PasswordHash, u.password_hash.clone().into()),
+                    (Users::MustChangePassword, u.must_change_password.into()),
+                    (Users::TotpSecret, u.totp_secret.clone().into()),
+                    (Users::TotpLastStep, u.totp_last_step.into()),
+                    (Users::Disabled, u.disabled.into()),
+                    (Users::Locked, u.locked.into()),
+                    (Users::LastLoginAt, u.last_login_at.into()),
+                    (Users::UpdatedAt, u.updated_at.into()),
+                    (Users::Version, (u.version + 1).into()),
+                ])
+                .and_where(Expr::col(Users::Id).eq(u.id.as_str()))
+                .and_where(Expr::col(Users::Version).eq(u.version))
+                .to_owned(),
+        )
+        .await?;
+    if n == 0 {
+        return Err(if get(tx, &u.id).await?.is_some() {
+            StoreError::Conflict
+        } else {
+            StoreError::NotFound
+        });
+    }
+    Ok(UserRow {
+        version: u.version + 1,
+        ..u.clone()
+    })
+}
+
+pub async fn count(tx: &mut Tx) -> StoreResult<i64> {
+    tx.count(
+        &Query::select()
+            .expr(Expr::col(Users::Id).count())
+            .from(Users::Table)
+            .to_owned(),
+    )
+    .await
+}

@@ -1,0 +1,438 @@
+//! The repository conformance suite: every repository, on SQLite and on PostgreSQL.
+
+use chrono::{DateTime, Duration, Utc};
+use vsys_store::orgs::{OrgFilter, OrgRow};
+use vsys_store::users::UserRow;
+use vsys_store::*;
+use vsys_testkit::{Backend, TestDb, db_test, fresh_db};
+
+fn t0() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-04-01T09:00:00.123456+09:00")
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_default()
+}
+
+async fn migrated(backend: Backend) -> Option<TestDb> {
+    fresh_db(backend, "store", |db| async move {
+        migrate::run(&db, t0()).await?;
+        Ok(())
+    })
+    .await
+}
+
+fn org(code: &str, kind: &str, parent: Option<&str>, path: &str) -> OrgRow {
+    OrgRow {
+        code: code.into(),
+        kind: kind.into(),
+        name: format!("組織{code}"),
+        name_en: None,
+        parent_code: parent.map(Into::into),
+        path: path.into(),
+        prefecture_code: None,
+        population: Some(1000),
+        lat: Some(35.5),
+        lng: Some(139.7),
+        created_at: t0(),
+        updated_at: t0(),
+        version: 0,
+    }
+}
+
+fn user(id: &str, org: &str, email: &str) -> UserRow {
+    UserRow {
+        id: id.into(),
+        org_code: org.into(),
+        email: email.into(),
+        name: "山田 花子".into(),
+        role: "admin".into(),
+        password_hash: "x".into(),
+        must_change_password: true,
+        totp_secret: None,
+        totp_last_step: None,
+        disabled: false,
+        locked: false,
+        last_login_at: None,
+        created_at: t0(),
+        updated_at: t0(),
+        version: 0,
+    }
+}
+
+async fn seed(db: &Db) {
+    let mut tx = db.begin().await.unwrap_or_else(|e| panic!("{e}"));
+    orgs::insert_many(
+        &mut tx,
+        &[
+            org("JP", "nation", None, "/JP/"),
+            org("13", "prefecture", Some("JP"), "/JP/13/"),
+            org("13103", "municipality", Some("13"), "/JP/13/13103/"),
+            org("14", "prefecture", Some("JP"), "/JP/14/"),
+        ],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
+}
+
+db_test!(migrations_are_idempotent, |backend| async move {
+    let Some(t) = migrated(backend).await else {
+        return;
+    };
+    let again = migrate::run(&t.db, t0())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(again.is_empty());
+    t.db.ping().await.unwrap_or_else(|e| panic!("{e}"));
+});
+
+db_test!(orgs_round_trip_and_scope, |backend| async move {
+    let Some(t) = migrated(backend).await else {
+        return;
+    };
+    seed(&t.db).await;
+    let mut tx = t.db.read().await.unwrap_or_else(|e| panic!("{e}"));
+    let got = orgs::get(&mut tx, "13103")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        got,
+        Some(org("13103", "municipality", Some("13"), "/JP/13/13103/"))
+    );
+    let f = OrgFilter {
+        scope_path: "/JP/13/".into(),
+        ..Default::default()
+    };
+    let (rows, total) = orgs::list(&mut tx, &f, Page::new(None, None))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(total, 2);
+    assert_eq!(
+        rows.iter().map(|r| r.code.as_str()).collect::<Vec<_>>(),
+        ["13", "13103"]
+    );
+    let f = OrgFilter {
+        scope_path: "/JP/".into(),
+        q: Some("1310".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        orgs::list(&mut tx, &f, Page::new(None, None))
+            .await
+            .map(|r| r.1)
+            .ok(),
+        Some(1)
+    );
+    let (rows, total) = orgs::list(
+        &mut tx,
+        &OrgFilter {
+            scope_path: "/JP/".into(),
+            ..Default::default()
+        },
+        Page::new(Some(2), Some(3)),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((rows.len(), total), (1, 4));
+});
+
+db_test!(users_unique_email_and_version_check, |backend| async move {
+    let Some(t) = migrated(backend).await else {
+        return;
+    };
+    seed(&t.db).await;
+    let mut tx = t.db.begin().await.unwrap_or_else(|e| panic!("{e}"));
+    users::insert(&mut tx, &user("u1", "13", "a@example.jp"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
+    let mut tx = t.db.begin().await.unwrap_or_else(|e| panic!("{e}"));
+    let dup = users::insert(&mut tx, &user("u2", "13", "a@example.jp")).await;
+    assert!(matches!(dup, Err(StoreError::Unique(_))), "{dup:?}");
+    drop(tx);
+    let mut tx = t.db.begin().await.unwrap_or_else(|e| panic!("{e}"));
+    let u = users::get(&mut tx, "u1")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("missing"));
+    assert_eq!(u, user("u1", "13", "a@example.jp"));
+    let changed = users::update(
+        &mut tx,
+        &UserRow {
+            name: "新".into(),
+            ..u.clone()
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(changed.version, 1);
+    let stale = users::update(
+        &mut tx,
+        &UserRow {
+            name: "古".into(),
+            ..u
+        },
+    )
+    .await;
+    assert!(matches!(stale, Err(StoreError::Conflict)));
+    let (list, total) = users::list(&mut tx, "/JP/13/", None, Page::new(None, None))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((list.len(), total), (1, 1));
+    let (_, other) = users::list(&mut tx, "/JP/14/", None, Page::new(None, None))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(other, 0);
+    assert!(orgs::has_admin(&mut tx, "13").await.unwrap_or(false));
+    tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
+});
+
+db_test!(sessions_and_throttle, |backend| async move {
+    let Some(t) = migrated(backend).await else {
+        return;
+    };
+    seed(&t.db).await;
+    let mut tx = t.db.begin().await.unwrap_or_else(|e| panic!("{e}"));
+    users::insert(&mut tx, &user("u1", "13", "a@example.jp"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let s = sessions::SessionRow {
+        id_hash: "h1".into(),
+        user_id: "u1".into(),
+        kind: "web".into(),
+        stage: "active".into(),
+        csrf_token: "c".into(),
+        ip: Some("127.0.0.1".into()),
+        created_at: t0(),
+        last_seen_at: t0(),
+        expires_at: t0() + Duration::hours(12),
+    };
+    sessions::insert(&mut tx, &s)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        sessions::get(&mut tx, "h1").await.ok().flatten(),
+        Some(s.clone())
+    );
+    sessions::touch(&mut tx, "h1", t0() + Duration::minutes(5))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    // Idle cut-off before the touch: kept. After it: purged.
+    assert_eq!(sessions::purge(&mut tx, t0(), t0()).await.ok(), Some(0));
+    assert_eq!(
+        sessions::purge(&mut tx, t0(), t0() + Duration::minutes(6))
+            .await
+            .ok(),
+        Some(1)
+    );
+    let r = throttle::ThrottleRow {
+        key: "ip:1".into(),
+        failures: 3,
+        window_start: t0(),
+        blocked_until: None,
+    };
+    throttle::put(&mut tx, &r)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let r2 = throttle::ThrottleRow {
+        failures: 4,
+        blocked_until: Some(t0()),
+        ..r
+    };
+    throttle::put(&mut tx, &r2)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        throttle::get(&mut tx, "ip:1").await.ok().flatten(),
+        Some(r2)
+    );
+    throttle::clear(&mut tx, "ip:1")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(throttle::get(&mut tx, "ip:1").await.ok().flatten(), None);
+    tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
+});
+
+db_test!(audit_chain_per_partition, |backend| async move {
+    let Some(t) = migrated(backend).await else {
+        return;
+    };
+    let mut tx = t.db.begin().await.unwrap_or_else(|e| panic!("{e}"));
+    for (i, p) in ["13", "13", "14", "13"].into_iter().enumerate() {
+        audit::append(
+            &mut tx,
+            audit::NewEntry {
+                partition: p.into(),
+                at: t0() + Duration::nanoseconds(1_234_567 * i as i64),
+                action: "test.write".into(),
+                object_type: "thing".into(),
+                object_id: i.to_string(),
+                after: Some(format!("{{\"i\":{i}}}")),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    }
+    tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
+    let mut tx = t.db.read().await.unwrap_or_else(|e| panic!("{e}"));
+    let heads = audit::heads(&mut tx)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        heads
+            .iter()
+            .map(|h| (h.0.as_str(), h.1))
+            .collect::<Vec<_>>(),
+        [("13", 3), ("14", 1)]
+    );
+    let entries = audit::partition_entries(&mut tx, "13", 0, 100)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let texts: Vec<String> = entries
+        .iter()
+        .map(|e| vsys_domain::audit::canonical_time(e.at))
+        .collect();
+    let breaks = vsys_domain::audit::verify_partition(
+        "13",
+        entries
+            .iter()
+            .zip(&texts)
+            .map(|(e, t)| (e.content(t), e.hash.as_str())),
+        Some((heads[0].1, &heads[0].2)),
+    );
+    assert!(breaks.is_empty(), "{breaks:?}");
+    let (found, total) = audit::search(
+        &mut tx,
+        &audit::AuditFilter {
+            partition: Some("13".into()),
+            ..Default::default()
+        },
+        Page::new(None, None),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((found.len(), total), (3, 3));
+});
+
+db_test!(notices_read_state, |backend| async move {
+    let Some(t) = migrated(backend).await else {
+        return;
+    };
+    seed(&t.db).await;
+    let mut tx = t.db.begin().await.unwrap_or_else(|e| panic!("{e}"));
+    users::insert(&mut tx, &user("u1", "13", "a@example.jp"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    users::insert(&mut tx, &user("u2", "13", "b@example.jp"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    for (id, to_user) in [("n1", None), ("n2", Some("u2"))] {
+        notices::insert(
+            &mut tx,
+            &notices::NoticeRow {
+                id: id.into(),
+                org_code: "13".into(),
+                user_id: to_user.map(Into::into),
+                category: "info".into(),
+                title_ja: "お知らせ".into(),
+                title_en: "Notice".into(),
+                body_ja: "本文".into(),
+                body_en: "Body".into(),
+                link: None,
+                created_at: t0(),
+                created_by: None,
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    }
+    assert_eq!(
+        notices::unread_count(&mut tx, "13", "u1").await.ok(),
+        Some(1)
+    );
+    assert_eq!(
+        notices::unread_count(&mut tx, "13", "u2").await.ok(),
+        Some(2)
+    );
+    assert_eq!(
+        notices::mark_read(&mut tx, "n1", "u2", t0()).await.ok(),
+        Some(true)
+    );
+    assert_eq!(
+        notices::mark_read(&mut tx, "n1", "u2", t0()).await.ok(),
+        Some(false)
+    );
+    let (list, total) = notices::list_for_user(&mut tx, "13", "u2", Page::new(None, None))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(total, 2);
+    assert_eq!(list.iter().filter(|n| n.read_at.is_some()).count(), 1);
+    tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
+});
+
+db_test!(outbox_lease, |backend| async move {
+    let Some(t) = migrated(backend).await else {
+        return;
+    };
+    let mut tx = t.db.begin().await.unwrap_or_else(|e| panic!("{e}"));
+    let id = outbox::enqueue(&mut tx, "a@example.jp", "件名", "本文", t0())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let lease = t0() + Duration::minutes(5);
+    let got = outbox::claim(&mut tx, "w1", t0(), lease)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(got.map(|m| m.id), Some(id.clone()));
+    assert!(
+        outbox::claim(&mut tx, "w2", t0(), lease)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_none()
+    );
+    assert!(
+        !outbox::mark_sent(&mut tx, &id, "w2", t0())
+            .await
+            .unwrap_or(true)
+    );
+    outbox::mark_failed(&mut tx, &id, "w1", "451", t0() + Duration::seconds(30))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        outbox::claim(&mut tx, "w2", t0(), lease)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_none()
+    );
+    let again = outbox::claim(&mut tx, "w2", t0() + Duration::seconds(31), lease)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(again.as_ref().map(|m| m.attempts), Some(1));
+    assert!(
+        outbox::mark_sent(&mut tx, &id, "w2", t0())
+            .await
+            .unwrap_or(false)
+    );
+    assert_eq!(outbox::counts(&mut tx).await.ok(), Some((0, 1)));
+    tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
+});
+
+db_test!(postal_codes, |backend| async move {
+    let Some(t) = migrated(backend).await else {
+        return;
+    };
+    let mut tx = t.db.begin().await.unwrap_or_else(|e| panic!("{e}"));
+    master::insert_postal_codes(
+        &mut tx,
+        &[
+            ("1050011".into(), "13103".into()),
+            ("1050011".into(), "13104".into()),
+        ],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        master::municipalities_of(&mut tx, "1050011").await.ok(),
+        Some(vec!["13103".into(), "13104".into()])
+    );
+    assert_eq!(master::postal_count(&mut tx).await.ok(), Some(2));
+});
