@@ -1,1 +1,51 @@
+//! Use-cases of vsys: authorise, act, audit and notify, in one transaction each. Screens and the
+//! API call these and nothing below them, so no handler can forget a rule.
 
+pub mod accounts;
+pub mod audit;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod context;
+pub mod demo;
+pub mod error;
+pub mod mail;
+pub mod master_data;
+pub mod notices;
+pub mod orgs;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::Config;
+pub use context::Actor;
+pub use error::{AppError, AppResult};
+
+use std::sync::Arc;
+use vsys_store::Db;
+
+/// Everything a use-case needs. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub clock: Arc<dyn Clock>,
+    pub hasher: auth::PasswordHasher,
+}
+
+impl App {
+    pub fn new(db: Db, config: Config, clock: Arc<dyn Clock>) -> App {
+        let hasher = auth::PasswordHasher::new(config.hash_concurrency);
+        App {
+            db,
+            config: Arc::new(config),
+            clock,
+            hasher,
+        }
+    }
+
+    /// Runs migrations and loads the master data on first start.
+    pub async fn prepare(&self) -> AppResult<()> {
+        vsys_store::migrate::run(&self.db, self.clock.now()).await?;
+        master_data::bootstrap(&self.db, self.clock.now()).await?;
+        Ok(())
+    }
+}

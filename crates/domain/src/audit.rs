@@ -54,45 +54,75 @@ pub struct ChainBreak {
     pub reason: String,
 }
 
-/// Verifies entries of one partition, given in ascending `seq` order, against the partition's
-/// head (the last seq and hash recorded when the last entry was appended).
+/// Verifies one partition's chain entry by entry (in ascending `seq` order), so that a
+/// partition of any size can be streamed through it.
+#[derive(Debug)]
+pub struct ChainVerifier {
+    partition: String,
+    prev: String,
+    expected_seq: i64,
+    pub breaks: Vec<ChainBreak>,
+}
+
+impl ChainVerifier {
+    pub fn new(partition: &str) -> Self {
+        ChainVerifier {
+            partition: partition.to_owned(),
+            prev: GENESIS.to_owned(),
+            expected_seq: 1,
+            breaks: Vec::new(),
+        }
+    }
+
+    fn brk(&mut self, seq: i64, reason: &str) {
+        self.breaks.push(ChainBreak {
+            partition: self.partition.clone(),
+            seq,
+            reason: reason.to_owned(),
+        });
+    }
+
+    pub fn feed(&mut self, content: &EntryContent<'_>, stored_hash: &str) {
+        if content.seq != self.expected_seq {
+            self.brk(self.expected_seq, "entry missing (sequence gap)");
+        }
+        if content.partition != self.partition {
+            self.brk(content.seq, "entry moved to another partition");
+        }
+        if entry_hash(&self.prev, content) != stored_hash {
+            self.brk(content.seq, "hash mismatch (entry edited or chain broken)");
+        }
+        self.expected_seq = content.seq + 1;
+        self.prev = stored_hash.to_owned();
+    }
+
+    /// Checks the partition's head (last seq and hash recorded at append time); a missing head
+    /// for a partition with entries, or a head beyond the last entry, is a break too.
+    pub fn finish(mut self, head: Option<(i64, &str)>) -> Vec<ChainBreak> {
+        let last = self.expected_seq - 1;
+        match head {
+            Some((seq, hash)) if seq != last || hash != self.prev => self.brk(
+                seq,
+                "head does not match the last entry (entries deleted at the end)",
+            ),
+            None if last > 0 => self.brk(last, "partition head missing"),
+            _ => {}
+        }
+        self.breaks
+    }
+}
+
+/// Verifies entries of one partition given all at once (see [`ChainVerifier`]).
 pub fn verify_partition<'a>(
     partition: &str,
     entries: impl IntoIterator<Item = (EntryContent<'a>, &'a str)>,
     head: Option<(i64, &str)>,
 ) -> Vec<ChainBreak> {
-    let mut breaks = Vec::new();
-    let mut prev = GENESIS.to_owned();
-    let mut expected_seq = 1;
-    let brk = |seq, reason: &str| ChainBreak {
-        partition: partition.to_owned(),
-        seq,
-        reason: reason.to_owned(),
-    };
-    for (content, stored_hash) in entries {
-        if content.seq != expected_seq {
-            breaks.push(brk(expected_seq, "entry missing (sequence gap)"));
-        }
-        let h = entry_hash(&prev, &content);
-        if h != stored_hash {
-            breaks.push(brk(
-                content.seq,
-                "hash mismatch (entry edited or chain broken)",
-            ));
-        }
-        expected_seq = content.seq + 1;
-        prev = stored_hash.to_owned();
+    let mut v = ChainVerifier::new(partition);
+    for (content, hash) in entries {
+        v.feed(&content, hash);
     }
-    match head {
-        Some((seq, hash)) if seq != expected_seq - 1 || hash != prev => {
-            breaks.push(brk(
-                seq,
-                "head does not match the last entry (entries deleted at the end)",
-            ));
-        }
-        _ => {}
-    }
-    breaks
+    v.finish(head)
 }
 
 #[cfg(test)]

@@ -1,0 +1,137 @@
+//! Recording every write in the caller's transaction, searching the log, and verifying chains.
+
+use crate::App;
+use crate::context::Actor;
+use crate::error::{AppError, AppResult};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use vsys_domain::Action;
+use vsys_domain::audit::{ChainBreak, ChainVerifier, canonical_time};
+use vsys_store::audit::{AuditFilter, AuditRow, NewEntry};
+use vsys_store::{Page, Tx};
+
+/// The partition of writes made by the system itself (start-up, CLI, workers).
+pub const SYSTEM: &str = "system";
+
+/// Who made a change, as the audit log records it.
+#[derive(Debug, Clone)]
+pub struct Who {
+    pub user_id: Option<String>,
+    pub org_code: Option<String>,
+    pub ip: Option<String>,
+}
+
+impl Who {
+    pub fn system() -> Who {
+        Who {
+            user_id: None,
+            org_code: None,
+            ip: None,
+        }
+    }
+    pub fn partition(&self) -> &str {
+        self.org_code.as_deref().unwrap_or(SYSTEM)
+    }
+}
+
+impl From<&Actor> for Who {
+    fn from(a: &Actor) -> Who {
+        Who {
+            user_id: Some(a.user_id.clone()),
+            org_code: Some(a.org_code().to_owned()),
+            ip: a.ip.clone(),
+        }
+    }
+}
+
+fn json<T: Serialize>(v: Option<&T>) -> AppResult<Option<String>> {
+    v.map(|v| serde_json::to_string(v).map_err(|e| AppError::Internal(e.into())))
+        .transpose()
+}
+
+/// Appends one entry for a write (or a read of personal data) inside `tx`.
+#[allow(clippy::too_many_arguments)]
+pub async fn record<B: Serialize, A: Serialize>(
+    tx: &mut Tx,
+    who: &Who,
+    at: DateTime<Utc>,
+    action: &str,
+    object_type: &str,
+    object_id: &str,
+    before: Option<&B>,
+    after: Option<&A>,
+) -> AppResult<AuditRow> {
+    Ok(vsys_store::audit::append(
+        tx,
+        NewEntry {
+            partition: who.partition().to_owned(),
+            at,
+            actor_user: who.user_id.clone(),
+            actor_org: who.org_code.clone(),
+            ip: who.ip.clone(),
+            action: action.to_owned(),
+            object_type: object_type.to_owned(),
+            object_id: object_id.to_owned(),
+            before: json(before)?,
+            after: json(after)?,
+        },
+    )
+    .await?)
+}
+
+/// Searches the log (nation administrators only).
+pub async fn search(
+    app: &App,
+    actor: &Actor,
+    f: &AuditFilter,
+    page: Page,
+) -> AppResult<(Vec<AuditRow>, i64)> {
+    actor.require(Action::ReadAudit, &actor.principal.org_path)?;
+    let mut tx = app.db.read().await?;
+    Ok(vsys_store::audit::search(&mut tx, f, page).await?)
+}
+
+/// Result of verifying every chain.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct VerifyReport {
+    pub partitions: usize,
+    pub entries: u64,
+    pub breaks: Vec<ChainBreak>,
+}
+
+/// Verifies every partition's chain, streaming entries in batches.
+pub async fn verify(app: &App) -> AppResult<VerifyReport> {
+    let mut tx = app.db.read().await?;
+    let heads = vsys_store::audit::heads(&mut tx).await?;
+    let mut names: Vec<String> = heads.iter().map(|h| h.0.clone()).collect();
+    for p in vsys_store::audit::partitions(&mut tx).await? {
+        if !names.contains(&p) {
+            names.push(p);
+        }
+    }
+    let mut report = VerifyReport {
+        partitions: names.len(),
+        entries: 0,
+        breaks: Vec::new(),
+    };
+    for name in names {
+        let mut v = ChainVerifier::new(&name);
+        let mut after = 0;
+        loop {
+            let batch = vsys_store::audit::partition_entries(&mut tx, &name, after, 2000).await?;
+            let Some(last) = batch.last() else { break };
+            after = last.seq;
+            for e in &batch {
+                let at = canonical_time(e.at);
+                v.feed(&e.content(&at), &e.hash);
+            }
+            report.entries += batch.len() as u64;
+        }
+        let head = heads
+            .iter()
+            .find(|h| h.0 == name)
+            .map(|h| (h.1, h.2.as_str()));
+        report.breaks.extend(v.finish(head));
+    }
+    Ok(report)
+}

@@ -1,0 +1,118 @@
+//! Runtime configuration. The binary fills it from flags, environment and an optional TOML
+//! file; nothing here is ever logged with its secrets.
+
+use serde::Deserialize;
+use std::net::IpAddr;
+
+#[derive(Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub listen: String,
+    pub database_url: String,
+    /// Mark the session cookie `Secure` and name it `__Host-vsys_session`. Turn off only for
+    /// plain-http local use.
+    pub cookie_secure: bool,
+    pub idle_timeout_secs: i64,
+    pub absolute_timeout_secs: i64,
+    /// Proxies whose `X-Forwarded-For` is believed (exact addresses).
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Concurrent password hashes at most (each takes 19 MiB and ~50 ms of a core).
+    pub hash_concurrency: usize,
+    pub login: LoginPolicy,
+    pub smtp: Option<SmtpConfig>,
+    /// Where mail goes when no SMTP server is configured (one `.eml` file per mail).
+    pub mail_dir: String,
+    pub mail_from: String,
+    /// Public base URL used in links inside e-mails.
+    pub base_url: String,
+    pub mail_workers: usize,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("database_url", &vsys_store::db::redact(&self.database_url))
+            .field("cookie_secure", &self.cookie_secure)
+            .field("idle_timeout_secs", &self.idle_timeout_secs)
+            .field("absolute_timeout_secs", &self.absolute_timeout_secs)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field(
+                "smtp",
+                &self.smtp.as_ref().map(|s| format!("{}:{}", s.host, s.port)),
+            )
+            .field("mail_dir", &self.mail_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LoginPolicy {
+    /// Failures of one account before each further attempt waits (exponential back-off).
+    pub account_throttle_after: i64,
+    /// Consecutive failures after which the account is locked until an admin lifts it.
+    pub account_lock_after: i64,
+    /// Failures from one address inside the window before the address is blocked.
+    pub ip_block_after: i64,
+    pub window_secs: i64,
+    pub ip_block_secs: i64,
+    pub base_delay_secs: i64,
+    pub max_delay_secs: i64,
+}
+
+impl Default for LoginPolicy {
+    fn default() -> Self {
+        LoginPolicy {
+            account_throttle_after: 5,
+            account_lock_after: 10,
+            ip_block_after: 30,
+            window_secs: 900,
+            ip_block_secs: 900,
+            base_delay_secs: 30,
+            max_delay_secs: 900,
+        }
+    }
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    pub host: String,
+    #[serde(default = "default_smtp_port")]
+    pub port: u16,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+    /// `none` (local relay), `starttls` or `tls`.
+    #[serde(default = "default_tls")]
+    pub tls: String,
+}
+
+fn default_smtp_port() -> u16 {
+    587
+}
+fn default_tls() -> String {
+    "starttls".into()
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            database_url: "sqlite:vsys.db".into(),
+            cookie_secure: true,
+            idle_timeout_secs: 30 * 60,
+            absolute_timeout_secs: 12 * 3600,
+            trusted_proxies: Vec::new(),
+            hash_concurrency: 2,
+            login: LoginPolicy::default(),
+            smtp: None,
+            mail_dir: "mail-out".into(),
+            mail_from: "V-SYS <no-reply@vsys.example.jp>".into(),
+            base_url: "http://127.0.0.1:8080".into(),
+            mail_workers: 1,
+        }
+    }
+}

@@ -1,0 +1,295 @@
+//! The demo world: every prefecture and municipality (from the master data), sites spread by
+//! population, manufacturers, a wholesaler per prefecture, a dry-ice maker, a needle/syringe
+//! warehouse, and one user per role in each kind of organisation.
+
+use crate::App;
+use crate::audit::{Who, record};
+use crate::auth::new_totp_secret;
+use crate::error::AppResult;
+use crate::master_data::municipalities;
+use vsys_domain::org::child_path;
+use vsys_domain::{OrgCode, Role};
+use vsys_store::orgs::OrgRow;
+use vsys_store::users::UserRow;
+use vsys_store::{orgs, users};
+
+pub const DEMO_PASSWORD: &str = "vsys-demo-password";
+pub const DEFAULT_SITES: usize = 3000;
+
+#[derive(Debug, Clone)]
+pub struct DemoLogin {
+    pub org_code: String,
+    pub org_name: String,
+    pub role: Role,
+    pub email: String,
+    pub totp_secret: Option<String>,
+}
+
+/// Splits `total` among weights by largest remainder (deterministic; ties by index).
+pub fn apportion(total: usize, weights: &[i64]) -> Vec<usize> {
+    let sum: i64 = weights.iter().map(|w| (*w).max(0)).sum();
+    if sum == 0 || weights.is_empty() {
+        return vec![0; weights.len()];
+    }
+    let mut out: Vec<usize> = Vec::with_capacity(weights.len());
+    let mut rema: Vec<(i128, usize)> = Vec::with_capacity(weights.len());
+    for (i, w) in weights.iter().enumerate() {
+        let exact = total as i128 * i128::from((*w).max(0));
+        out.push((exact / i128::from(sum)) as usize);
+        rema.push((exact % i128::from(sum), i));
+    }
+    let left = total - out.iter().sum::<usize>();
+    rema.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    for (_, i) in rema.into_iter().take(left) {
+        out[i] += 1;
+    }
+    out
+}
+
+const CLINIC_NAMES: [&str; 8] = [
+    "中央病院",
+    "さくらクリニック",
+    "みどり内科",
+    "ひまわり診療所",
+    "こども医院",
+    "けやき医院",
+    "あおば内科クリニック",
+    "市民病院",
+];
+
+fn row(
+    code: &str,
+    kind: &str,
+    name: &str,
+    parent: &OrgRow,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<OrgRow> {
+    let c = OrgCode::parse(code).map_err(|m| anyhow::anyhow!("demo code {code}: {}", m.key()))?;
+    Ok(OrgRow {
+        code: code.into(),
+        kind: kind.into(),
+        name: name.into(),
+        name_en: None,
+        parent_code: Some(parent.code.clone()),
+        path: child_path(&parent.path, &c),
+        prefecture_code: parent.prefecture_code.clone(),
+        population: None,
+        lat: parent.lat,
+        lng: parent.lng,
+        created_at: now,
+        updated_at: now,
+        version: 0,
+    })
+}
+
+/// Seeds the demo world unless it is there already (returns `None` then). `progress` is called
+/// with (done, total) as sites are written.
+pub async fn seed(
+    app: &App,
+    sites: usize,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> AppResult<Option<Vec<DemoLogin>>> {
+    let now = app.clock.now();
+    {
+        let mut tx = app.db.read().await?;
+        if orgs::get(&mut tx, "M001").await?.is_some() {
+            return Ok(None);
+        }
+    }
+    let hash = app.hasher.hash(DEMO_PASSWORD).await?;
+    let mut tx = app.db.begin().await?;
+    let nation = orgs::get(&mut tx, "JP")
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("master data missing"))?;
+    let munis = municipalities()?;
+    let mut prefs: Vec<OrgRow> = Vec::new();
+    for code in munis
+        .iter()
+        .map(|m| m.prefecture_code.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        prefs.push(
+            orgs::get(&mut tx, &code)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("prefecture {code} missing"))?,
+        );
+    }
+    // Suppliers under the nation, wholesalers under each prefecture.
+    let mut suppliers = vec![
+        row("M001", "manufacturer", "ファイザー社", &nation, now)?,
+        row("M002", "manufacturer", "モデルナ社", &nation, now)?,
+        row("M003", "manufacturer", "武田薬品工業", &nation, now)?,
+        row(
+            "D001",
+            "dry_ice_maker",
+            "日本ドライアイス株式会社",
+            &nation,
+            now,
+        )?,
+        row(
+            "N001",
+            "syringe_warehouse",
+            "針・シリンジ中央倉庫",
+            &nation,
+            now,
+        )?,
+    ];
+    for p in &prefs {
+        suppliers.push(row(
+            &format!("W{}001", p.code),
+            "wholesaler",
+            &format!("{}ワクチン卸株式会社", p.name),
+            p,
+            now,
+        )?);
+    }
+    orgs::insert_many(&mut tx, &suppliers).await?;
+    for m in &munis {
+        orgs::add_area(&mut tx, &format!("W{}001", m.prefecture_code), &m.code).await?;
+    }
+    // Sites: at least one per municipality when there are enough, the rest by population.
+    let base = if sites >= munis.len() { 1 } else { 0 };
+    let extra = apportion(
+        sites - base * munis.len(),
+        &munis.iter().map(|m| m.population_2020).collect::<Vec<_>>(),
+    );
+    let mut site_rows = Vec::with_capacity(sites);
+    let mut serial_by_pref: std::collections::HashMap<String, u32> = Default::default();
+    for (m, n_extra) in munis.iter().zip(extra) {
+        let mut n = base + n_extra;
+        if m.code == "13103" {
+            n = n.max(2);
+        }
+        let parent = OrgRow {
+            code: m.code.clone(),
+            path: format!("/JP/{}/{}/", m.prefecture_code, m.code),
+            prefecture_code: Some(m.prefecture_code.clone()),
+            lat: Some(m.lat),
+            lng: Some(m.lng),
+            ..nation.clone()
+        };
+        for i in 0..n {
+            // Every tenth site (and the first of 港区's) is a municipal vaccination site.
+            if i % 10 == 1 || (m.code == "13103" && i == 1) {
+                let code = format!("9{}{:04}", m.code, i / 10 + 1);
+                site_rows.push(row(
+                    &code,
+                    "site",
+                    &format!("{}集団接種会場{}", m.name, i / 10 + 1),
+                    &parent,
+                    now,
+                )?);
+            } else {
+                let serial = serial_by_pref.entry(m.prefecture_code.clone()).or_insert(0);
+                *serial += 1;
+                let code = format!("{}1{:07}", m.prefecture_code, serial);
+                let name = format!(
+                    "{}{}",
+                    m.name,
+                    CLINIC_NAMES[(i + m.code.len()) % CLINIC_NAMES.len()]
+                );
+                let name = if i >= CLINIC_NAMES.len() {
+                    format!("{name}{}", i / CLINIC_NAMES.len() + 1)
+                } else {
+                    name
+                };
+                site_rows.push(row(&code, "institution", &name, &parent, now)?);
+            }
+        }
+    }
+    let total = site_rows.len() as u64;
+    for (i, chunk) in site_rows.chunks(2000).enumerate() {
+        orgs::insert_many(&mut tx, chunk).await?;
+        progress(((i * 2000 + chunk.len()) as u64).min(total), total);
+    }
+    // One user per role in each kind of organisation.
+    let clinic = site_rows
+        .iter()
+        .find(|r| r.kind == "institution" && r.parent_code.as_deref() == Some("13103"))
+        .map(|r| r.code.clone());
+    let site = site_rows
+        .iter()
+        .find(|r| r.kind == "site" && r.parent_code.as_deref() == Some("13103"))
+        .map(|r| r.code.clone());
+    let mut targets = vec![
+        ("nation", "JP".to_owned()),
+        ("tokyo", "13".into()),
+        ("minato", "13103".into()),
+    ];
+    targets.extend(clinic.map(|c| ("clinic", c)));
+    targets.extend(site.map(|c| ("site", c)));
+    targets.extend([
+        ("pfizer", "M001".into()),
+        ("wholesaler", "W13001".into()),
+        ("dryice", "D001".into()),
+        ("syringe", "N001".into()),
+    ]);
+    let mut logins = Vec::new();
+    for (slug, code) in targets {
+        let org = orgs::get(&mut tx, &code)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("demo org {code} missing"))?;
+        for role in Role::ALL {
+            let kind =
+                vsys_domain::OrgKind::parse(&org.kind).unwrap_or(vsys_domain::OrgKind::Institution);
+            let totp = (role == Role::Admin && kind.admins_need_totp()).then(new_totp_secret);
+            let email = format!("{slug}-{}@demo.vsys.jp", role.as_str());
+            users::insert(
+                &mut tx,
+                &UserRow {
+                    id: uuid::Uuid::now_v7().to_string(),
+                    org_code: org.code.clone(),
+                    email: email.clone(),
+                    name: format!("{} {}", org.name, role.label(vsys_domain::Lang::Ja)),
+                    role: role.as_str().into(),
+                    password_hash: hash.clone(),
+                    must_change_password: false,
+                    totp_secret: totp.as_ref().map(|t| t.to_base32()),
+                    totp_last_step: None,
+                    disabled: false,
+                    locked: false,
+                    last_login_at: None,
+                    created_at: now,
+                    updated_at: now,
+                    version: 0,
+                },
+            )
+            .await?;
+            logins.push(DemoLogin {
+                org_code: org.code.clone(),
+                org_name: org.name.clone(),
+                role,
+                email,
+                totp_secret: totp.map(|t| t.to_base32()),
+            });
+        }
+    }
+    let summary = serde_json::json!({"sites": site_rows.len(), "suppliers": suppliers.len(), "users": logins.len()});
+    record(
+        &mut tx,
+        &Who::system(),
+        now,
+        "demo.seed",
+        "demo",
+        "demo",
+        None::<&()>,
+        Some(&summary),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Some(logins))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::apportion;
+
+    #[test]
+    fn apportion_is_exact_and_fair() {
+        assert_eq!(apportion(10, &[1, 1, 1]), vec![4, 3, 3]);
+        assert_eq!(apportion(7, &[0, 5, 5]), vec![0, 4, 3]);
+        assert_eq!(apportion(5, &[]), Vec::<usize>::new());
+        let w: Vec<i64> = (1..100).collect();
+        assert_eq!(apportion(1234, &w).iter().sum::<usize>(), 1234);
+    }
+}

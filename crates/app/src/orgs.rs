@@ -1,0 +1,172 @@
+//! Organisations: reading them within one's scope (and the shared master data), and creating
+//! subordinate organisations with codes by the conventions.
+
+use crate::App;
+use crate::audit::record;
+use crate::context::Actor;
+use crate::error::{AppError, AppResult};
+use serde::Deserialize;
+use vsys_domain::org::child_path;
+use vsys_domain::{Action, Msg, OrgCode, OrgKind, Role};
+use vsys_store::orgs::{OrgFilter, OrgRow};
+use vsys_store::{Page, Tx, orgs};
+
+/// Nation, prefectures and municipalities are shared master data, readable by every staff user.
+pub fn is_master_kind(kind: &str) -> bool {
+    matches!(
+        OrgKind::parse(kind),
+        Some(OrgKind::Nation | OrgKind::Prefecture | OrgKind::Municipality)
+    )
+}
+
+fn readable(actor: &Actor, org: &OrgRow) -> bool {
+    is_master_kind(&org.kind) || actor.principal.may(Action::Read, &org.path)
+}
+
+pub async fn get(app: &App, actor: &Actor, code: &str) -> AppResult<OrgRow> {
+    actor.require_password_changed()?;
+    let mut tx = app.db.read().await?;
+    match orgs::get(&mut tx, code).await? {
+        Some(o) if readable(actor, &o) => Ok(o),
+        // Another organisation's data is indistinguishable from data that does not exist.
+        _ => Err(AppError::NotFound),
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+pub struct OrgQuery {
+    pub kind: Option<String>,
+    pub parent: Option<String>,
+    pub q: Option<String>,
+    pub page: Option<u64>,
+    pub per_page: Option<u64>,
+}
+
+/// Organisations in the caller's scope; prefectures and municipalities of the whole country
+/// when those kinds are asked for.
+pub async fn list(app: &App, actor: &Actor, q: &OrgQuery) -> AppResult<(Vec<OrgRow>, i64)> {
+    actor.require_password_changed()?;
+    let master = q.kind.as_deref().is_some_and(is_master_kind);
+    let f = OrgFilter {
+        scope_path: if master {
+            "/".into()
+        } else {
+            actor.principal.org_path.clone()
+        },
+        kind: q.kind.clone(),
+        parent_code: q.parent.clone(),
+        q: q.q.clone(),
+    };
+    let mut tx = app.db.read().await?;
+    Ok(orgs::list(&mut tx, &f, Page::new(q.page, q.per_page)).await?)
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct NewOrg {
+    pub kind: String,
+    pub parent_code: String,
+    /// Required for medical institutions (their 10-digit code); assigned for other kinds.
+    pub code: Option<String>,
+    pub name: String,
+    pub name_en: Option<String>,
+}
+
+/// The next free code for kinds whose codes vsys assigns.
+async fn assign_code(tx: &mut Tx, kind: OrgKind, parent: &OrgRow) -> AppResult<OrgCode> {
+    let (prefix, width) = match kind {
+        OrgKind::Site => (format!("9{}", parent.code), 4),
+        OrgKind::Wholesaler => (format!("W{}", parent.code), 3),
+        OrgKind::Manufacturer => ("M".into(), 3),
+        OrgKind::DryIceMaker => ("D".into(), 3),
+        OrgKind::SyringeWarehouse => ("N".into(), 3),
+        _ => return Err(AppError::invalid("code", Msg::InvalidOrgCode)),
+    };
+    let last = orgs::max_code_with_prefix(tx, &prefix, prefix.len() + width).await?;
+    let next = last
+        .and_then(|c| c[prefix.len()..].parse::<u32>().ok())
+        .unwrap_or(0)
+        + 1;
+    let code = format!("{prefix}{next:0width$}");
+    OrgCode::parse(&code).map_err(|m| AppError::invalid("code", m))
+}
+
+/// Creates a subordinate organisation under `parent_code` (admins of the parent or above).
+pub async fn create(app: &App, actor: &Actor, n: &NewOrg) -> AppResult<OrgRow> {
+    actor.require_password_changed()?;
+    let now = app.clock.now();
+    let kind = OrgKind::parse(n.kind.trim())
+        .ok_or_else(|| AppError::invalid("kind", Msg::InvalidInput))?;
+    let name = n.name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(AppError::invalid("name", Msg::Required));
+    }
+    let mut tx = app.db.begin().await?;
+    let parent = orgs::get(&mut tx, n.parent_code.trim()).await?;
+    let parent = match parent {
+        Some(p) if actor.principal.may(Action::Write, &p.path) => p,
+        Some(p) if actor.principal.may(Action::Read, &p.path) => return Err(AppError::Forbidden),
+        _ => return Err(AppError::invalid("parent_code", Msg::UnknownOrg)),
+    };
+    if actor.role() != Role::Admin {
+        return Err(AppError::Forbidden);
+    }
+    if !kind
+        .parent_kinds()
+        .iter()
+        .any(|k| k.as_str() == parent.kind)
+        || matches!(kind, OrgKind::Prefecture | OrgKind::Municipality)
+    {
+        return Err(AppError::invalid("parent_code", Msg::InvalidInput));
+    }
+    let code = match kind {
+        OrgKind::Institution => {
+            let c = OrgCode::parse(n.code.as_deref().unwrap_or_default())
+                .map_err(|m| AppError::invalid("code", m))?;
+            if c.kind() != OrgKind::Institution {
+                return Err(AppError::invalid("code", Msg::InvalidOrgCode));
+            }
+            c
+        }
+        _ => assign_code(&mut tx, kind, &parent).await?,
+    };
+    if orgs::get(&mut tx, code.as_str()).await?.is_some() {
+        return Err(AppError::invalid("code", Msg::InvalidOrgCode));
+    }
+    let row = OrgRow {
+        code: code.to_string(),
+        kind: kind.as_str().into(),
+        name: name.to_owned(),
+        name_en: n
+            .name_en
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned),
+        parent_code: Some(parent.code.clone()),
+        path: child_path(&parent.path, &code),
+        prefecture_code: parent
+            .prefecture_code
+            .clone()
+            .or_else(|| (parent.kind == "prefecture").then(|| parent.code.clone())),
+        population: None,
+        lat: None,
+        lng: None,
+        created_at: now,
+        updated_at: now,
+        version: 0,
+    };
+    orgs::insert_many(&mut tx, std::slice::from_ref(&row)).await?;
+    record(
+        &mut tx,
+        &actor.into(),
+        now,
+        "org.create",
+        "org",
+        &row.code,
+        None::<&()>,
+        Some(&row),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(row)
+}
