@@ -170,3 +170,10 @@ pub async fn create(app: &App, actor: &Actor, n: &NewOrg) -> AppResult<OrgRow> {
     tx.commit().await?;
     Ok(row)
 }
+
+/// The municipalities an organisation (a wholesaler) serves.
+pub async fn areas(app: &App, actor: &Actor, code: &str) -> AppResult<Vec<String>> {
+    let org = get(app, actor, code).await?;
+    let mut tx = app.db.read().await?;
+    Ok(orgs::areas(&mut tx, &org.code).await?)
+}

@@ -1,1 +1,246 @@
-fn main() {}
+//! `vsys`: the server and its administration commands. Thin: everything is in the crates.
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use std::io::Read;
+use std::sync::Arc;
+use vsys_app::{App, Config, SystemClock};
+
+#[derive(Parser)]
+#[command(name = "vsys", version, about = "ワクチン接種円滑化システム (V-SYS), re-implemented")]
+struct Cli {
+    /// TOML configuration file (every key optional; see docs/CONFIGURATION.md).
+    #[arg(long, global = true, env = "VSYS_CONFIG")]
+    config: Option<String>,
+    /// Database URL: `sqlite:FILE` (created when missing) or `postgres://…`.
+    #[arg(long, global = true, env = "VSYS_DATABASE_URL")]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the server (migrations run first).
+    Serve {
+        #[arg(long, env = "VSYS_LISTEN")]
+        listen: Option<String>,
+        /// Seed the demo world if the database has none, and print the demo logins.
+        #[arg(long)]
+        demo: bool,
+        /// Sites to create with --demo.
+        #[arg(long, default_value_t = vsys_app::demo::DEFAULT_SITES)]
+        sites: usize,
+        /// Plain-http local use: session cookie without `Secure` (named `vsys_session`).
+        #[arg(long, env = "VSYS_PLAIN_HTTP")]
+        plain_http: bool,
+    },
+    /// Apply database migrations and load the master data, then exit.
+    Migrate,
+    /// Seed the demo world (with a progress bar) and print the demo logins.
+    Demo {
+        #[arg(long, default_value_t = vsys_app::demo::DEFAULT_SITES)]
+        sites: usize,
+    },
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        cmd: UserCmd,
+    },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        cmd: AuditCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCmd {
+    /// Create an account; the password is read from standard input.
+    Create {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        password_stdin: bool,
+        /// Require a password change at first login (default: yes).
+        #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+        must_change_password: bool,
+    },
+    /// Print the current TOTP code of an account (for demos and tests on your own database).
+    TotpCode {
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Verify every hash chain; exits 1 if any entry was edited, inserted or deleted.
+    Verify,
+}
+
+/// Reads the configuration: defaults, then the TOML file, then the environment, then flags.
+fn load_config(cli: &Cli) -> anyhow::Result<Config> {
+    let mut config: Config = match &cli.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
+            toml::from_str(&text).with_context(|| format!("parsing {path}"))?
+        }
+        None => Config::default(),
+    };
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    if let Some(v) = env("VSYS_IDLE_TIMEOUT_SECS") {
+        config.idle_timeout_secs = v.parse().context("VSYS_IDLE_TIMEOUT_SECS")?;
+    }
+    if let Some(v) = env("VSYS_TRUSTED_PROXIES") {
+        config.trusted_proxies = v.split(',').map(|s| s.trim().parse()).collect::<Result<_, _>>().context("VSYS_TRUSTED_PROXIES")?;
+    }
+    if let Some(v) = env("VSYS_BASE_URL") {
+        config.base_url = v;
+    }
+    if let Some(v) = env("VSYS_MAIL_DIR") {
+        config.mail_dir = v;
+    }
+    if let Some(host) = env("VSYS_SMTP_HOST") {
+        config.smtp = Some(vsys_app::config::SmtpConfig {
+            host,
+            port: env("VSYS_SMTP_PORT").map(|p| p.parse()).transpose().context("VSYS_SMTP_PORT")?.unwrap_or(587),
+            username: env("VSYS_SMTP_USERNAME"),
+            password: env("VSYS_SMTP_PASSWORD"),
+            tls: env("VSYS_SMTP_TLS").unwrap_or_else(|| "starttls".into()),
+        });
+    }
+    if let Some(url) = &cli.database_url {
+        config.database_url = url.clone();
+    }
+    Ok(config)
+}
+
+async fn open(config: Config) -> anyhow::Result<App> {
+    let db = vsys_store::Db::connect(&config.database_url)
+        .await
+        .with_context(|| format!("connecting to {}", vsys_store::db::redact(&config.database_url)))?;
+    let app = App::new(db, config, Arc::new(SystemClock));
+    app.prepare().await.map_err(|e| anyhow::anyhow!("preparing the database: {e}"))?;
+    Ok(app)
+}
+
+fn print_logins(logins: &[vsys_app::demo::DemoLogin]) {
+    println!("\nDemo logins (password for all: {})", vsys_app::demo::DEMO_PASSWORD);
+    println!("{:<36} {:<10} {:<8} {}", "e-mail", "org", "role", "organisation / TOTP secret");
+    for l in logins {
+        let totp = l.totp_secret.as_deref().map(|s| format!("  TOTP secret: {s}")).unwrap_or_default();
+        println!("{:<36} {:<10} {:<8} {}{}", l.email, l.org_code, l.role.as_str(), l.org_name, totp);
+    }
+    println!("Admins of the nation and prefectures need a TOTP code: add the secret to an authenticator app,");
+    println!("or print the current code with `vsys user totp-code --email EMAIL`.\n");
+}
+
+async fn seed_demo(app: &App, sites: usize) -> anyhow::Result<()> {
+    let bar = indicatif::ProgressBar::new(sites as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("demo sites {bar:40} {pos}/{len} ({eta})").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let progress = |done: u64, total: u64| {
+        bar.set_length(total);
+        bar.set_position(done);
+    };
+    match vsys_app::demo::seed(app, sites, &progress).await.map_err(|e| anyhow::anyhow!("demo: {e}"))? {
+        Some(logins) => {
+            bar.finish();
+            print_logins(&logins);
+        }
+        None => {
+            bar.finish_and_clear();
+            println!("Demo data is already present (password for demo users: {}).", vsys_app::demo::DEMO_PASSWORD);
+        }
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let mut config = load_config(&cli)?;
+    match cli.cmd {
+        Cmd::Serve { listen, demo, sites, plain_http } => {
+            if let Some(l) = listen {
+                config.listen = l;
+            }
+            if plain_http {
+                config.cookie_secure = false;
+            }
+            let listen = config.listen.clone();
+            let app = open(config).await?;
+            if demo {
+                seed_demo(&app, sites).await?;
+            }
+            let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("binding {listen}"))?;
+            println!("vsys listening on http://{}", listener.local_addr()?);
+            vsys_web::serve(app, listener, async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await?;
+        }
+        Cmd::Migrate => {
+            let app = open(config).await?;
+            app.db.close().await;
+            println!("database ready");
+        }
+        Cmd::Demo { sites } => {
+            let app = open(config).await?;
+            seed_demo(&app, sites).await?;
+        }
+        Cmd::User { cmd: UserCmd::Create { org, role, email, name, password_stdin, must_change_password } } => {
+            if !password_stdin {
+                bail!("give the password on standard input with --password-stdin (never on the command line)");
+            }
+            let mut password = String::new();
+            std::io::stdin().read_to_string(&mut password)?;
+            let password = password.trim_end_matches(['\r', '\n']).to_owned();
+            let app = open(config).await?;
+            let n = vsys_app::accounts::NewUser { org_code: org, email, name, role, password };
+            match vsys_app::accounts::create_system(&app, &n, must_change_password).await {
+                Ok(u) => println!("created {} ({}, {}) id {}", u.email, u.org_code, u.role, u.id),
+                Err(vsys_app::AppError::Invalid(inv)) => {
+                    for e in inv.0 {
+                        eprintln!("{}: {} / {}", e.field, e.msg.text(vsys_domain::Lang::Ja), e.msg.text(vsys_domain::Lang::En));
+                    }
+                    std::process::exit(2);
+                }
+                Err(e) => bail!("{e}"),
+            }
+        }
+        Cmd::User { cmd: UserCmd::TotpCode { email } } => {
+            let app = open(config).await?;
+            let mut tx = app.db.read().await?;
+            let u = vsys_store::users::by_email(&mut tx, &email.trim().to_lowercase()).await?.context("no such user")?;
+            let secret = u.totp_secret.as_deref().and_then(vsys_domain::totp::TotpSecret::from_base32).context("this user has no TOTP")?;
+            println!("{}", secret.code_at(chrono::Utc::now().timestamp()));
+        }
+        Cmd::Audit { cmd: AuditCmd::Verify } => {
+            let app = open(config).await?;
+            let r = vsys_app::audit::verify(&app).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("audit: {} partitions, {} entries", r.partitions, r.entries);
+            if r.breaks.is_empty() {
+                println!("OK: every chain verifies");
+            } else {
+                for b in &r.breaks {
+                    println!("BROKEN partition {} seq {}: {}", b.partition, b.seq, b.reason);
+                }
+                std::process::exit(1);
+            }
+        }
+    }
+    Ok(())
+}

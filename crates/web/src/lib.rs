@@ -1,1 +1,99 @@
+//! The web layer: staff pages (askama + htmx), the JSON API under `/api/v1` with its OpenAPI
+//! document, health and metrics. Thin: every rule lives in `vsys-app`.
 
+pub mod api;
+pub mod assets;
+pub mod error;
+pub mod i18n;
+pub mod pages;
+pub mod security;
+pub mod session;
+
+use axum::Router;
+use axum::routing::get;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use std::sync::{Arc, OnceLock};
+use vsys_app::App;
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub app: App,
+    pub metrics: PrometheusHandle,
+}
+
+/// The process-wide Prometheus recorder (installed once, shared by every server in a process).
+pub fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}
+
+/// The whole application: pages, API, documentation, health, static files.
+pub fn router(app: App) -> Router {
+    let state = AppState { app, metrics: metrics_handle() };
+    Router::new()
+        .merge(pages::routes(state.clone()))
+        .merge(api::routes(state.clone()))
+        .merge(api::docs())
+        .route("/healthz", get(health))
+        .route("/readyz", get(ready))
+        .route("/metrics", get(metrics_text))
+        .route("/static/{*file}", get(assets::serve))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), security::headers))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(32 * 1024 * 1024))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn health() -> &'static str {
+    "ok"
+}
+
+async fn ready(axum::extract::State(s): axum::extract::State<AppState>) -> (axum::http::StatusCode, &'static str) {
+    match s.app.db.ping().await {
+        Ok(()) => (axum::http::StatusCode::OK, "ready"),
+        Err(e) => {
+            tracing::error!(error = %e, "readiness: database unreachable");
+            (axum::http::StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
+        }
+    }
+}
+
+async fn metrics_text(axum::extract::State(s): axum::extract::State<AppState>) -> String {
+    s.metrics.render()
+}
+
+/// Serves until `shutdown` resolves, with the mail workers running beside the server.
+pub async fn serve(
+    app: App,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let transport = Arc::new(vsys_app::mail::Transport::from_config(&app).map_err(|e| anyhow::anyhow!("{e}"))?);
+    let mut workers = Vec::new();
+    for _ in 0..app.config.mail_workers {
+        workers.push(tokio::spawn(vsys_app::mail::run_worker(
+            app.clone(),
+            transport.clone(),
+            stop_rx.clone(),
+            std::time::Duration::from_secs(2),
+        )));
+    }
+    let router = router(app);
+    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    let _ = stop_tx.send(true);
+    for w in workers {
+        let _ = w.await;
+    }
+    Ok(())
+}

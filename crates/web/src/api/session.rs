@@ -1,0 +1,102 @@
+//! Logging in and out, and one's own account.
+
+use crate::AppState;
+use crate::error::{ApiError, Problem};
+use crate::security::request_ip;
+use crate::session::{ApiUser, ReqLang};
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, request::Parts};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use vsys_app::auth::{self, LoginRequest, SessionKind};
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct LoginBody {
+    email: String,
+    password: String,
+    /// The 6-digit TOTP code, for accounts with two-factor authentication.
+    totp: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TokenOut {
+    token: String,
+    expires_at: DateTime<Utc>,
+}
+
+/// Log in and get a bearer token.
+#[utoipa::path(post, path = "/api/v1/session", tag = "session", request_body = LoginBody, security(()),
+    responses((status = 201, body = TokenOut), (status = 401, body = Problem), (status = 429, body = Problem, description = "Throttled or locked; see Retry-After")))]
+pub async fn login(State(s): State<AppState>, ReqLang(lang): ReqLang, parts: Parts, Json(b): Json<LoginBody>) -> Result<(StatusCode, Json<TokenOut>), ApiError> {
+    let ip = request_ip(&s, &parts);
+    let req = LoginRequest { email: &b.email, password: &b.password, totp: b.totp.as_deref(), ip, kind: SessionKind::Api };
+    let new = auth::login(&s.app, req).await.map_err(|e| ApiError::new(e, lang))?;
+    Ok((StatusCode::CREATED, Json(TokenOut { token: new.token, expires_at: new.row.expires_at })))
+}
+
+/// End this token's session.
+#[utoipa::path(delete, path = "/api/v1/session", tag = "session", responses((status = 204), (status = 401, body = Problem)))]
+pub async fn logout(State(s): State<AppState>, u: ApiUser) -> Result<StatusCode, ApiError> {
+    auth::logout(&s.app, &u.actor).await.map_err(|e| ApiError::new(e, u.lang))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct MeOut {
+    pub user_id: String,
+    pub email: String,
+    pub name: String,
+    pub org_code: String,
+    pub org_name: String,
+    pub org_kind: String,
+    pub role: String,
+    pub must_change_password: bool,
+}
+
+/// Who am I.
+#[utoipa::path(get, path = "/api/v1/me", tag = "session", responses((status = 200, body = MeOut), (status = 401, body = Problem)))]
+pub async fn me(u: ApiUser) -> Json<MeOut> {
+    let a = u.actor;
+    Json(MeOut {
+        org_code: a.org_code().to_owned(),
+        org_kind: a.principal.org_kind.as_str().to_owned(),
+        role: a.principal.role.as_str().to_owned(),
+        user_id: a.user_id,
+        email: a.email,
+        name: a.name,
+        org_name: a.org_name,
+        must_change_password: a.must_change_password,
+    })
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct PasswordBody {
+    current_password: String,
+    new_password: String,
+}
+
+/// Change my password (allowed while a change is required). Other sessions end.
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "session", request_body = PasswordBody,
+    responses((status = 204), (status = 422, body = Problem)))]
+pub async fn change_password(State(s): State<AppState>, u: ApiUser, Json(b): Json<PasswordBody>) -> Result<StatusCode, ApiError> {
+    auth::change_password(&s.app, &u.actor, &b.current_password, &b.new_password).await.map_err(|e| ApiError::new(e, u.lang))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct TotpBody {
+    /// A base32 secret the client generated and showed to the user.
+    secret: String,
+    /// A current code from the authenticator, proving the secret was stored.
+    code: String,
+}
+
+/// Turn on two-factor authentication for my account.
+#[utoipa::path(post, path = "/api/v1/me/totp", tag = "session", request_body = TotpBody,
+    responses((status = 204), (status = 422, body = Problem)))]
+pub async fn enable_totp(State(s): State<AppState>, u: ApiUser, Json(b): Json<TotpBody>) -> Result<StatusCode, ApiError> {
+    u.actor.require_password_changed().map_err(|e| ApiError::new(e, u.lang))?;
+    auth::enable_totp(&s.app, &u.actor, &b.secret, &b.code).await.map_err(|e| ApiError::new(e, u.lang))?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,158 @@
+//! Errors as the two audiences see them: RFC 9457 problem details on the API, friendly pages on
+//! screens. Internals go to the log only.
+
+use crate::i18n::{L, Ui};
+use askama::Template;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Serialize;
+use vsys_app::AppError;
+use vsys_domain::validation::LocalizedFieldError;
+use vsys_domain::{Lang, Msg};
+
+/// The status and problem type of an application error.
+pub fn classify(e: &AppError) -> (StatusCode, &'static str) {
+    match e {
+        AppError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation"),
+        AppError::NotLoggedIn => (StatusCode::UNAUTHORIZED, "not-logged-in"),
+        AppError::SessionExpired => (StatusCode::UNAUTHORIZED, "session-expired"),
+        AppError::LoginFailed => (StatusCode::UNAUTHORIZED, "login-failed"),
+        AppError::TotpRequired => (StatusCode::UNAUTHORIZED, "totp-required"),
+        AppError::TotpInvalid => (StatusCode::UNAUTHORIZED, "totp-invalid"),
+        AppError::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, "login-throttled"),
+        AppError::Locked => (StatusCode::TOO_MANY_REQUESTS, "account-locked"),
+        AppError::TotpSetupRequired => (StatusCode::FORBIDDEN, "totp-setup-required"),
+        AppError::PasswordChangeRequired => (StatusCode::FORBIDDEN, "password-change-required"),
+        AppError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+        AppError::Csrf => (StatusCode::FORBIDDEN, "csrf"),
+        AppError::NotFound => (StatusCode::NOT_FOUND, "not-found"),
+        AppError::Conflict => (StatusCode::PRECONDITION_FAILED, "conflict"),
+        AppError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+        AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+    }
+}
+
+/// Seconds to announce in `Retry-After` for throttled and locked logins.
+fn retry_after(e: &AppError) -> Option<i64> {
+    match e {
+        AppError::Throttled { retry_after_secs } => Some(*retry_after_secs),
+        AppError::Locked => Some(3600),
+        _ => None,
+    }
+}
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub errors: Vec<LocalizedFieldError>,
+}
+
+/// An error of an API operation, rendered as problem details in the caller's language.
+#[derive(Debug)]
+pub enum ApiError {
+    App(AppError, Lang),
+    /// An update without `If-Match`.
+    PreconditionRequired(Lang),
+    BadRequest(String, Lang),
+}
+
+impl ApiError {
+    pub fn new(e: AppError, lang: Lang) -> Self {
+        ApiError::App(e, lang)
+    }
+}
+
+pub fn problem_response(status: StatusCode, slug: &str, title: &str, detail: Option<String>, errors: Vec<LocalizedFieldError>) -> Response {
+    let p = Problem { kind: format!("/problems/{slug}"), title: title.to_owned(), status: status.as_u16(), detail, errors };
+    let mut res = (status, axum::Json(p)).into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    res
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match self {
+            ApiError::App(e, lang) => {
+                let (status, slug) = classify(&e);
+                if let AppError::Internal(inner) = &e {
+                    tracing::error!(error = %inner, "internal error");
+                }
+                let errors = match &e {
+                    AppError::Invalid(inv) => inv.0.iter().map(|f| f.localized(lang)).collect(),
+                    _ => Vec::new(),
+                };
+                let mut res = problem_response(status, slug, e.text(lang), None, errors);
+                if let Some(secs) = retry_after(&e)
+                    && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+                {
+                    res.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+                res
+            }
+            ApiError::PreconditionRequired(lang) => {
+                problem_response(StatusCode::PRECONDITION_REQUIRED, "precondition-required", Msg::PreconditionRequired.text(lang), None, vec![])
+            }
+            ApiError::BadRequest(detail, lang) => {
+                problem_response(StatusCode::BAD_REQUEST, "bad-request", Msg::InvalidInput.text(lang), Some(detail), vec![])
+            }
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub l: L,
+    pub message: String,
+    pub status: u16,
+}
+
+/// An error of a screen: a redirect where the person has somewhere to go, else a page.
+#[derive(Debug)]
+pub struct PageError(pub AppError, pub Lang);
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let PageError(e, lang) = self;
+        match e {
+            AppError::NotLoggedIn => Redirect::to("/login").into_response(),
+            AppError::SessionExpired => Redirect::to("/login?expired=1").into_response(),
+            AppError::PasswordChangeRequired => Redirect::to("/password").into_response(),
+            AppError::TotpSetupRequired => Redirect::to("/login/totp-setup").into_response(),
+            e => {
+                let (status, _) = classify(&e);
+                if let AppError::Internal(inner) = &e {
+                    tracing::error!(error = %inner, "internal error");
+                }
+                render_status(status, &ErrorPage { l: L(lang), message: e.text(lang).to_owned(), status: status.as_u16() })
+            }
+        }
+    }
+}
+
+/// Renders a template as an HTML response.
+pub fn render_status<T: Template>(status: StatusCode, t: &T) -> Response {
+    match t.render() {
+        Ok(html) => (status, axum::response::Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template");
+            (StatusCode::INTERNAL_SERVER_ERROR, "template error").into_response()
+        }
+    }
+}
+
+pub fn render<T: Template>(t: &T) -> Response {
+    render_status(StatusCode::OK, t)
+}
+
+pub fn ui_title(l: L, u: Ui) -> String {
+    l.t(u).to_owned()
+}

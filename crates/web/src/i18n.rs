@@ -1,0 +1,168 @@
+//! Screen texts in Japanese and English, and the language of a request.
+
+use axum::http::HeaderMap;
+use vsys_domain::{Lang, Msg, catalog};
+
+catalog! {
+    /// Words and sentences of the staff screens.
+    pub enum Ui {
+        AppName => ("ワクチン接種円滑化システム（V-SYS）", "Vaccination Support System (V-SYS)"),
+        AppShort => ("V-SYS", "V-SYS"),
+        SkipToContent => ("本文へ移動", "Skip to content"),
+        Login => ("ログイン", "Log in"),
+        Logout => ("ログアウト", "Log out"),
+        Email => ("メールアドレス", "E-mail address"),
+        Password => ("パスワード", "Password"),
+        LoginHint => ("1人1IDでご利用ください。IDの貸与・共用は禁止されています。", "One ID per person. Never lend or share your ID."),
+        TotpTitle => ("二要素認証", "Two-factor authentication"),
+        TotpCode => ("確認コード（6桁）", "Verification code (6 digits)"),
+        TotpHint => ("認証アプリに表示されている6桁のコードを入力してください。", "Enter the 6-digit code shown in your authenticator app."),
+        TotpSetupTitle => ("二要素認証の設定", "Set up two-factor authentication"),
+        TotpSetupHint => ("認証アプリ（Google Authenticator など）に次のキーを登録し、表示された6桁のコードを入力してください。", "Add this key to your authenticator app (e.g. Google Authenticator), then enter the 6-digit code it shows."),
+        TotpKey => ("設定キー", "Setup key"),
+        Confirm => ("確認", "Confirm"),
+        Save => ("保存", "Save"),
+        Create => ("作成", "Create"),
+        Search => ("検索", "Search"),
+        Home => ("ホーム", "Home"),
+        Notices => ("お知らせ", "Notices"),
+        NoNotices => ("お知らせはありません。", "There are no notices."),
+        Unread => ("未読", "Unread"),
+        MarkRead => ("既読にする", "Mark as read"),
+        Read => ("既読", "Read"),
+        Users => ("利用者管理", "Users"),
+        Orgs => ("組織", "Organisations"),
+        Audit => ("操作ログ", "Audit log"),
+        ChangePassword => ("パスワード変更", "Change password"),
+        CurrentPassword => ("現在のパスワード", "Current password"),
+        NewPassword => ("新しいパスワード", "New password"),
+        NewPasswordConfirm => ("新しいパスワード（確認）", "New password (again)"),
+        PasswordPolicy => ("12文字以上。記号や大文字の指定はありません。長い文章のようなパスワードがおすすめです。メールアドレスやよく使われるパスワードは使えません。", "At least 12 characters. No rules on symbols or capitals: a long phrase is best. Your e-mail address and common passwords are refused."),
+        PasswordChanged => ("パスワードを変更しました。", "Your password was changed."),
+        ForcedChange => ("初回ログインのため、パスワードを変更してください。", "Please set your own password before you continue."),
+        Name => ("氏名", "Name"),
+        Role => ("役割", "Role"),
+        Org => ("組織", "Organisation"),
+        OrgCode => ("組織コード", "Organisation code"),
+        Kind => ("種別", "Kind"),
+        Status => ("状態", "Status"),
+        Enabled => ("有効", "Enabled"),
+        Disabled => ("無効", "Disabled"),
+        Locked => ("ロック中", "Locked"),
+        Unlock => ("ロック解除", "Unlock"),
+        Unlocked => ("ロックを解除しました。", "The account was unlocked."),
+        NewUser => ("利用者を追加", "Add a user"),
+        UserCreated => ("利用者を作成しました。初回ログイン時にパスワードの変更が求められます。", "The user was created. They must change the password at first login."),
+        UserSaved => ("利用者情報を保存しました。", "The user was saved."),
+        InitialPassword => ("初期パスワード", "Initial password"),
+        InitialPasswordHint => ("本人に安全な方法で伝えてください。初回ログイン時に変更が必要です。", "Give it to the person safely; they must change it at first login."),
+        LastLogin => ("最終ログイン", "Last login"),
+        Never => ("なし", "never"),
+        Population => ("人口（2020年）", "Population (2020)"),
+        Parent => ("上位組織", "Parent"),
+        Subordinates => ("管下の組織", "Subordinate organisations"),
+        Count => ("件数", "Count"),
+        Total => ("合計", "Total"),
+        YourTasks => ("あなたの作業", "Your tasks"),
+        UnreadNotices => ("未読のお知らせ", "Unread notices"),
+        ManageUsersTask => ("所属組織の利用者を管理する", "Manage your organisation's users"),
+        ReviewAuditTask => ("操作ログを確認する", "Review the audit log"),
+        BrowseOrgsTask => ("管下の組織を確認する", "Browse your organisations"),
+        Language => ("言語", "Language"),
+        Japanese => ("日本語", "日本語"),
+        English => ("English", "English"),
+        Action => ("操作", "Action"),
+        Object => ("対象", "Object"),
+        When => ("日時", "When"),
+        Who => ("実行者", "Who"),
+        Address => ("接続元", "Address"),
+        Details => ("詳細", "Details"),
+        ExportCsv => ("CSVで出力", "Export CSV"),
+        From => ("開始日", "From"),
+        Until => ("終了日", "Until"),
+        Previous => ("前へ", "Previous"),
+        Next => ("次へ", "Next"),
+        Page => ("ページ", "Page"),
+        ErrorTitle => ("エラー", "Error"),
+        BackHome => ("ホームへ戻る", "Back to home"),
+        LoggedOut => ("ログアウトしました。", "You are logged out."),
+        ApiDocs => ("API仕様", "API reference"),
+        Manual => ("操作マニュアル", "User manual"),
+        Sites => ("接種会場・医療機関", "Sites"),
+        Municipalities => ("市町村", "Municipalities"),
+        Prefectures => ("都道府県", "Prefectures"),
+        Suppliers => ("供給・配送事業者", "Suppliers and deliverers"),
+        OrgSummary => ("組織の概要", "Organisation summary"),
+        ServedAreas => ("配送担当の市町村", "Municipalities served"),
+        ResetPassword => ("パスワード再設定", "Reset password"),
+        PasswordResetDone => ("仮パスワードを設定しました。次回ログイン時に変更が必要です。", "A temporary password was set; it must be changed at next login."),
+        Version => ("版", "Version"),
+    }
+}
+
+/// The screen texts in one language; templates call `l.t(Ui::…)` and `l.m(Msg::…)`.
+#[derive(Debug, Clone, Copy)]
+pub struct L(pub Lang);
+
+impl L {
+    pub fn t(&self, u: Ui) -> &'static str {
+        u.text(self.0)
+    }
+    pub fn m(&self, m: Msg) -> &'static str {
+        m.text(self.0)
+    }
+    pub fn code(&self) -> &'static str {
+        self.0.code()
+    }
+    pub fn is_en(&self) -> bool {
+        self.0 == Lang::En
+    }
+}
+
+pub const LANG_COOKIE: &str = "vsys_lang";
+
+/// The language of a request: the `vsys_lang` cookie, else `Accept-Language`, else Japanese.
+pub fn lang_of(headers: &HeaderMap) -> Lang {
+    cookie(headers, LANG_COOKIE)
+        .and_then(|v| Lang::parse(&v))
+        .or_else(|| headers.get("accept-language").and_then(|v| v.to_str().ok()).and_then(Lang::from_accept_language))
+        .unwrap_or_default()
+}
+
+/// A cookie's value from the request headers.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// Shows a timestamp in Japan time (UTC+9, no daylight saving).
+pub fn jst(t: &chrono::DateTime<chrono::Utc>) -> String {
+    match chrono::FixedOffset::east_opt(9 * 3600) {
+        Some(o) => t.with_timezone(&o).format("%Y/%m/%d %H:%M").to_string(),
+        None => t.format("%Y/%m/%d %H:%M UTC").to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_ui_texts_in_both_languages() {
+        for u in Ui::ALL {
+            assert!(!u.text(Lang::Ja).is_empty() && !u.text(Lang::En).is_empty(), "{}", u.key());
+        }
+    }
+
+    #[test]
+    fn times_in_japan() {
+        let t = chrono::DateTime::parse_from_rfc3339("2026-03-01T15:30:00Z").map(|t| t.with_timezone(&chrono::Utc)).unwrap_or_default();
+        assert_eq!(jst(&t), "2026/03/02 00:30");
+    }
+}

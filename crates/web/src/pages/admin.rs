@@ -1,0 +1,465 @@
+//! Users, organisations and the audit log.
+
+use super::{Chrome, Pager};
+use crate::AppState;
+use crate::error::{PageError, render, render_status};
+use crate::i18n::{Ui, jst};
+use crate::session::WebUser;
+use askama::Template;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{NaiveDate, TimeZone, Utc};
+use serde::Deserialize;
+use vsys_app::accounts::{NewUser, UserChange};
+use vsys_app::orgs::OrgQuery;
+use vsys_app::AppError;
+use vsys_domain::{Lang, Msg, OrgKind, Role};
+use vsys_store::Page;
+use vsys_store::audit::{AuditFilter, AuditRow};
+use vsys_store::orgs::OrgRow;
+
+pub struct UserLine {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub role: &'static str,
+    pub status: &'static str,
+    pub last_login: String,
+}
+
+#[derive(Template)]
+#[template(path = "users.html")]
+pub struct UsersPage {
+    pub c: Chrome,
+    pub org_code: String,
+    pub org_name: String,
+    pub users: Vec<UserLine>,
+    pub pager: Pager,
+}
+
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    org: Option<String>,
+    page: Option<u64>,
+    flash: Option<String>,
+}
+
+fn role_label(r: &str, lang: Lang) -> &'static str {
+    Role::parse(r).map(|r| r.label(lang)).unwrap_or("?")
+}
+
+pub async fn users(State(s): State<AppState>, u: WebUser, Query(q): Query<ListQuery>) -> Result<Response, PageError> {
+    let lang = u.lang;
+    let err = |e| PageError(e, lang);
+    let page = Page::new(q.page, Some(50));
+    let org_code = q.org.clone().unwrap_or_else(|| u.actor.org_code().to_owned());
+    let (list, total) = vsys_app::accounts::list(&s.app, &u.actor, Some(&org_code), page).await.map_err(err)?;
+    let org = vsys_app::orgs::get(&s.app, &u.actor, &org_code).await.map_err(err)?;
+    let c = Chrome::for_actor(&s.app, &u.actor, lang, Ui::Users.text(lang), "/users").await.with_flash(q.flash.as_deref());
+    let users = list
+        .iter()
+        .map(|x| UserLine {
+            id: x.id.clone(),
+            name: x.name.clone(),
+            email: x.email.clone(),
+            role: role_label(&x.role, lang),
+            status: if x.locked {
+                Ui::Locked.text(lang)
+            } else if x.disabled {
+                Ui::Disabled.text(lang)
+            } else {
+                Ui::Enabled.text(lang)
+            },
+            last_login: x.last_login_at.as_ref().map(jst).unwrap_or_else(|| Ui::Never.text(lang).into()),
+        })
+        .collect();
+    Ok(render(&UsersPage {
+        c,
+        org_code: org.code.clone(),
+        org_name: org.name,
+        users,
+        pager: Pager::new(page.page, page.per_page, total, format!("/users?org={}&", org.code)),
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "user_form.html")]
+pub struct UserForm {
+    pub c: Chrome,
+    pub heading: String,
+    pub action: String,
+    pub creating: bool,
+    pub id: String,
+    pub version: i64,
+    pub org_code: String,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub roles: Vec<(&'static str, &'static str)>,
+    pub disabled: bool,
+    pub locked: bool,
+    pub errors: Vec<(String, &'static str)>,
+}
+
+fn roles(lang: Lang) -> Vec<(&'static str, &'static str)> {
+    Role::ALL.iter().map(|r| (r.as_str(), r.label(lang))).collect()
+}
+
+pub async fn user_new(State(s): State<AppState>, u: WebUser, Query(q): Query<ListQuery>) -> Result<Response, PageError> {
+    let lang = u.lang;
+    u.actor.require_password_changed().map_err(|e| PageError(e, lang))?;
+    let c = Chrome::for_actor(&s.app, &u.actor, lang, Ui::NewUser.text(lang), "/users").await;
+    Ok(render(&UserForm {
+        c,
+        heading: Ui::NewUser.text(lang).into(),
+        action: "/users".into(),
+        creating: true,
+        id: String::new(),
+        version: 0,
+        org_code: q.org.unwrap_or_else(|| u.actor.org_code().into()),
+        email: String::new(),
+        name: String::new(),
+        role: "operator".into(),
+        roles: roles(lang),
+        disabled: false,
+        locked: false,
+        errors: vec![],
+    }))
+}
+
+#[derive(Deserialize)]
+pub struct UserCreateForm {
+    org_code: String,
+    email: String,
+    name: String,
+    role: String,
+    password: String,
+}
+
+fn field_errors(e: &AppError, lang: Lang) -> Vec<(String, &'static str)> {
+    match e {
+        AppError::Invalid(inv) => inv.0.iter().map(|f| (f.field.clone(), f.msg.text(lang))).collect(),
+        other => vec![(String::new(), other.text(lang))],
+    }
+}
+
+pub async fn user_create(State(s): State<AppState>, u: WebUser, Form(f): Form<UserCreateForm>) -> Result<Response, PageError> {
+    let lang = u.lang;
+    let n = NewUser { org_code: f.org_code.clone(), email: f.email.clone(), name: f.name.clone(), role: f.role.clone(), password: f.password };
+    match vsys_app::accounts::create(&s.app, &u.actor, &n).await {
+        Ok(row) => Ok(Redirect::to(&format!("/users?org={}&flash=user_created", row.org_code)).into_response()),
+        Err(e @ AppError::Invalid(_)) => {
+            let c = Chrome::for_actor(&s.app, &u.actor, lang, Ui::NewUser.text(lang), "/users").await;
+            Ok(render_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &UserForm {
+                    c,
+                    heading: Ui::NewUser.text(lang).into(),
+                    action: "/users".into(),
+                    creating: true,
+                    id: String::new(),
+                    version: 0,
+                    org_code: f.org_code,
+                    email: f.email,
+                    name: f.name,
+                    role: f.role,
+                    roles: roles(lang),
+                    disabled: false,
+                    locked: false,
+                    errors: field_errors(&e, lang),
+                },
+            ))
+        }
+        Err(e) => Err(PageError(e, lang)),
+    }
+}
+
+pub async fn user_edit(State(s): State<AppState>, u: WebUser, Path(id): Path<String>) -> Result<Response, PageError> {
+    let lang = u.lang;
+    let x = vsys_app::accounts::get(&s.app, &u.actor, &id).await.map_err(|e| PageError(e, lang))?;
+    let c = Chrome::for_actor(&s.app, &u.actor, lang, &x.name, "/users").await;
+    Ok(render(&UserForm {
+        c,
+        heading: x.name.clone(),
+        action: format!("/users/{}", x.id),
+        creating: false,
+        id: x.id.clone(),
+        version: x.version,
+        org_code: x.org_code,
+        email: x.email,
+        name: x.name,
+        role: x.role,
+        roles: roles(lang),
+        disabled: x.disabled,
+        locked: x.locked,
+        errors: vec![],
+    }))
+}
+
+#[derive(Deserialize)]
+pub struct UserUpdateForm {
+    version: i64,
+    name: String,
+    role: String,
+    disabled: Option<String>,
+}
+
+pub async fn user_update(State(s): State<AppState>, u: WebUser, Path(id): Path<String>, Form(f): Form<UserUpdateForm>) -> Result<Response, PageError> {
+    let lang = u.lang;
+    let change = UserChange { name: Some(f.name.clone()), role: Some(f.role.clone()), disabled: Some(f.disabled.is_some()) };
+    match vsys_app::accounts::update(&s.app, &u.actor, &id, f.version, &change).await {
+        Ok(x) => Ok(Redirect::to(&format!("/users?org={}&flash=user_saved", x.org_code)).into_response()),
+        Err(e @ (AppError::Invalid(_) | AppError::Conflict)) => {
+            let x = vsys_app::accounts::get(&s.app, &u.actor, &id).await.map_err(|e| PageError(e, lang))?;
+            let c = Chrome::for_actor(&s.app, &u.actor, lang, &x.name, "/users").await;
+            let status = if matches!(e, AppError::Conflict) { StatusCode::CONFLICT } else { StatusCode::UNPROCESSABLE_ENTITY };
+            Ok(render_status(
+                status,
+                &UserForm {
+                    c,
+                    heading: x.name.clone(),
+                    action: format!("/users/{}", x.id),
+                    creating: false,
+                    id: x.id.clone(),
+                    version: x.version,
+                    org_code: x.org_code,
+                    email: x.email,
+                    name: f.name,
+                    role: f.role,
+                    roles: roles(lang),
+                    disabled: f.disabled.is_some(),
+                    locked: x.locked,
+                    errors: field_errors(&e, lang),
+                },
+            ))
+        }
+        Err(e) => Err(PageError(e, lang)),
+    }
+}
+
+pub async fn user_unlock(State(s): State<AppState>, u: WebUser, Path(id): Path<String>) -> Result<Response, PageError> {
+    let x = vsys_app::accounts::unlock(&s.app, &u.actor, &id).await.map_err(|e| PageError(e, u.lang))?;
+    Ok(Redirect::to(&format!("/users?org={}&flash=unlocked", x.org_code)).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct ResetForm {
+    password: String,
+}
+
+pub async fn user_reset(State(s): State<AppState>, u: WebUser, Path(id): Path<String>, Form(f): Form<ResetForm>) -> Result<Response, PageError> {
+    let x = vsys_app::accounts::reset_password(&s.app, &u.actor, &id, &f.password).await.map_err(|e| PageError(e, u.lang))?;
+    Ok(Redirect::to(&format!("/users?org={}&flash=reset", x.org_code)).into_response())
+}
+
+pub struct OrgLine {
+    pub code: String,
+    pub name: String,
+    pub kind: &'static str,
+    pub population: String,
+}
+
+#[derive(Template)]
+#[template(path = "orgs.html")]
+pub struct OrgsPage {
+    pub c: Chrome,
+    pub q: String,
+    pub kind: String,
+    pub kinds: Vec<(&'static str, &'static str)>,
+    pub orgs: Vec<OrgLine>,
+    pub pager: Pager,
+}
+
+fn kind_label(kind: &str, lang: Lang) -> &'static str {
+    OrgKind::parse(kind).map(|k| k.label(lang)).unwrap_or("?")
+}
+
+pub async fn orgs(State(s): State<AppState>, u: WebUser, Query(q): Query<OrgQuery>) -> Result<Response, PageError> {
+    let lang = u.lang;
+    let page = Page::new(q.page, Some(50));
+    let (list, total) = vsys_app::orgs::list(&s.app, &u.actor, &OrgQuery { per_page: Some(50), ..q.clone() }).await.map_err(|e| PageError(e, lang))?;
+    let c = Chrome::for_actor(&s.app, &u.actor, lang, Ui::Orgs.text(lang), "/orgs").await;
+    let base = format!(
+        "/orgs?q={}&kind={}&parent={}&",
+        urlencoding::encode(q.q.as_deref().unwrap_or_default()),
+        urlencoding::encode(q.kind.as_deref().unwrap_or_default()),
+        urlencoding::encode(q.parent.as_deref().unwrap_or_default())
+    );
+    Ok(render(&OrgsPage {
+        c,
+        q: q.q.clone().unwrap_or_default(),
+        kind: q.kind.clone().unwrap_or_default(),
+        kinds: OrgKind::ALL.iter().map(|k| (k.as_str(), k.label(lang))).collect(),
+        orgs: list
+            .iter()
+            .map(|o| OrgLine {
+                code: o.code.clone(),
+                name: o.name.clone(),
+                kind: kind_label(&o.kind, lang),
+                population: o.population.map(|p| p.to_string()).unwrap_or_default(),
+            })
+            .collect(),
+        pager: Pager::new(page.page, page.per_page, total, base),
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "org.html")]
+pub struct OrgPage {
+    pub c: Chrome,
+    pub org: OrgRow,
+    pub kind_label: &'static str,
+    pub children: Vec<OrgRow>,
+    pub children_total: i64,
+    pub areas: Vec<String>,
+}
+
+pub async fn org(State(s): State<AppState>, u: WebUser, Path(code): Path<String>) -> Result<Response, PageError> {
+    let lang = u.lang;
+    let err = |e| PageError(e, lang);
+    let org = vsys_app::orgs::get(&s.app, &u.actor, &code).await.map_err(err)?;
+    let q = OrgQuery { parent: Some(org.code.clone()), per_page: Some(100), ..Default::default() };
+    let (children, children_total) = if u.actor.principal.covers(&org.path) {
+        vsys_app::orgs::list(&s.app, &u.actor, &q).await.map_err(err)?
+    } else {
+        (vec![], 0)
+    };
+    let areas = vsys_app::orgs::areas(&s.app, &u.actor, &org.code).await.map_err(err)?;
+    let c = Chrome::for_actor(&s.app, &u.actor, lang, &org.name, "/orgs").await;
+    Ok(render(&OrgPage { c, kind_label: kind_label(&org.kind, lang), org, children, children_total, areas }))
+}
+
+#[derive(Deserialize, Default, Clone)]
+pub struct AuditQuery {
+    #[serde(default)]
+    pub partition: String,
+    #[serde(default)]
+    pub action: String,
+    #[serde(default)]
+    pub object_id: String,
+    #[serde(default)]
+    pub from: String,
+    #[serde(default)]
+    pub until: String,
+    pub page: Option<u64>,
+}
+
+fn jst_midnight(d: &str) -> Option<chrono::DateTime<Utc>> {
+    let date = NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").ok()?;
+    let offset = chrono::FixedOffset::east_opt(9 * 3600)?;
+    offset.from_local_datetime(&date.and_hms_opt(0, 0, 0)?).single().map(|t| t.with_timezone(&Utc))
+}
+
+impl AuditQuery {
+    pub fn filter(&self) -> AuditFilter {
+        let some = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+        AuditFilter {
+            partition: some(&self.partition),
+            action_prefix: some(&self.action),
+            object_id: some(&self.object_id),
+            from: jst_midnight(&self.from),
+            until: jst_midnight(&self.until).map(|t| t + chrono::Duration::days(1)),
+            ..Default::default()
+        }
+    }
+    fn query_string(&self) -> String {
+        format!(
+            "partition={}&action={}&object_id={}&from={}&until={}",
+            urlencoding::encode(&self.partition),
+            urlencoding::encode(&self.action),
+            urlencoding::encode(&self.object_id),
+            urlencoding::encode(&self.from),
+            urlencoding::encode(&self.until)
+        )
+    }
+}
+
+pub struct AuditLine {
+    pub when: String,
+    pub who: String,
+    pub org: String,
+    pub ip: String,
+    pub action: String,
+    pub object: String,
+    pub details: String,
+}
+
+fn audit_line(e: &AuditRow) -> AuditLine {
+    let details = match (&e.before, &e.after) {
+        (Some(b), Some(a)) => format!("{b} → {a}"),
+        (None, Some(a)) => a.clone(),
+        (Some(b), None) => b.clone(),
+        (None, None) => String::new(),
+    };
+    AuditLine {
+        when: jst(&e.at),
+        who: e.actor_user.clone().map(|u| u.chars().take(8).collect()).unwrap_or_else(|| "system".into()),
+        org: e.actor_org.clone().unwrap_or_default(),
+        ip: e.ip.clone().unwrap_or_default(),
+        action: e.action.clone(),
+        object: format!("{}:{}", e.object_type, e.object_id),
+        details: details.chars().take(300).collect(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+pub struct AuditPage {
+    pub c: Chrome,
+    pub f: AuditQuery,
+    pub query: String,
+    pub entries: Vec<AuditLine>,
+    pub pager: Pager,
+}
+
+pub async fn audit(State(s): State<AppState>, u: WebUser, Query(q): Query<AuditQuery>) -> Result<Response, PageError> {
+    let lang = u.lang;
+    let page = Page::new(q.page, Some(100));
+    let (rows, total) = vsys_app::audit::search(&s.app, &u.actor, &q.filter(), page).await.map_err(|e| PageError(e, lang))?;
+    let c = Chrome::for_actor(&s.app, &u.actor, lang, Ui::Audit.text(lang), "/audit").await;
+    let query = q.query_string();
+    Ok(render(&AuditPage {
+        c,
+        pager: Pager::new(page.page, page.per_page, total, format!("/audit?{query}&")),
+        query,
+        entries: rows.iter().map(audit_line).collect(),
+        f: q,
+    }))
+}
+
+/// The audit log as CSV (UTF-8 with BOM, so Excel opens it correctly).
+pub async fn audit_csv(State(s): State<AppState>, u: WebUser, Query(q): Query<AuditQuery>) -> Result<Response, PageError> {
+    let lang = u.lang;
+    let rows = vsys_app::audit::export(&s.app, &u.actor, &q.filter(), 100_000).await.map_err(|e| PageError(e, lang))?;
+    let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
+    let header = ["id", "partition", "seq", "at", "actor_user", "actor_org", "ip", "action", "object_type", "object_id", "before", "after", "hash"];
+    let write = |w: &mut csv::Writer<Vec<u8>>| -> Result<(), csv::Error> {
+        w.write_record(header)?;
+        for e in &rows {
+            w.write_record([
+                e.id.as_str(),
+                &e.partition,
+                &e.seq.to_string(),
+                &vsys_domain::audit::canonical_time(e.at),
+                e.actor_user.as_deref().unwrap_or_default(),
+                e.actor_org.as_deref().unwrap_or_default(),
+                e.ip.as_deref().unwrap_or_default(),
+                &e.action,
+                &e.object_type,
+                &e.object_id,
+                e.before.as_deref().unwrap_or_default(),
+                e.after.as_deref().unwrap_or_default(),
+                &e.hash,
+            ])?;
+        }
+        Ok(())
+    };
+    write(&mut w).map_err(|e| PageError(AppError::Internal(e.into()), lang))?;
+    let body = w.into_inner().map_err(|e| PageError(AppError::Internal(anyhow::anyhow!("{e}")), lang))?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/csv; charset=utf-8"), (header::CONTENT_DISPOSITION, "attachment; filename=\"vsys-audit.csv\"")],
+        body,
+    )
+        .into_response())
+}

@@ -1,0 +1,245 @@
+//! Login, TOTP, logout, password change and the language switch.
+
+use super::{Chrome, local_path};
+use crate::AppState;
+use crate::error::{PageError, render, render_status};
+use crate::i18n::{LANG_COOKIE, Ui};
+use crate::security::request_ip;
+use crate::session::{AnyStage, LOGIN_CSRF_COOKIE, ReqLang, session_cookie_name, set_cookie};
+use askama::Template;
+use axum::extract::{Form, Query, State};
+use axum::http::{StatusCode, header, request::Parts};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use vsys_app::AppError;
+use vsys_app::auth::{self, LoginRequest, SessionKind, random_token};
+use vsys_domain::Msg;
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage {
+    pub c: Chrome,
+    pub login_csrf: String,
+    pub email: String,
+    pub error: Option<String>,
+    pub message: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct LoginQuery {
+    expired: Option<String>,
+    flash: Option<String>,
+}
+
+fn login_page_response(state: &AppState, lang: vsys_domain::Lang, email: String, error: Option<String>, message: Option<String>, status: StatusCode) -> Response {
+    let token = random_token();
+    let page = LoginPage { c: Chrome::anonymous(lang, Ui::Login, "/login"), login_csrf: token.clone(), email, error, message };
+    let mut res = render_status(status, &page);
+    if let Ok(v) = set_cookie(state, LOGIN_CSRF_COOKIE, &token, Some(3600)).parse() {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    res
+}
+
+pub async fn login_page(State(state): State<AppState>, ReqLang(lang): ReqLang, Query(q): Query<LoginQuery>) -> Response {
+    let message = if q.expired.is_some() {
+        Some(Msg::SessionExpired.text(lang).to_owned())
+    } else if q.flash.as_deref() == Some("logged_out") {
+        Some(Ui::LoggedOut.text(lang).to_owned())
+    } else {
+        None
+    };
+    login_page_response(&state, lang, String::new(), None, message, StatusCode::OK)
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+}
+
+pub async fn login_submit(State(state): State<AppState>, ReqLang(lang): ReqLang, parts: Parts, Form(f): Form<LoginForm>) -> Response {
+    let ip = request_ip(&state, &parts);
+    let req = LoginRequest { email: &f.email, password: &f.password, totp: None, ip, kind: SessionKind::Web };
+    match auth::login(&state.app, req).await {
+        Ok(s) => {
+            let next = match s.row.stage.as_str() {
+                auth::STAGE_TOTP => "/login/totp",
+                auth::STAGE_TOTP_SETUP => "/login/totp-setup",
+                _ => "/",
+            };
+            let mut res = Redirect::to(next).into_response();
+            if let Ok(v) = set_cookie(&state, session_cookie_name(&state), &s.token, None).parse() {
+                res.headers_mut().append(header::SET_COOKIE, v);
+            }
+            res
+        }
+        Err(e @ (AppError::LoginFailed | AppError::Throttled { .. } | AppError::Locked | AppError::Invalid(_))) => {
+            let status = crate::error::classify(&e).0;
+            let text = match &e {
+                AppError::Invalid(inv) => inv.0.first().map(|f| f.msg.text(lang)).unwrap_or(e.text(lang)),
+                _ => e.text(lang),
+            };
+            login_page_response(&state, lang, f.email, Some(text.to_owned()), None, status)
+        }
+        Err(e) => PageError(e, lang).into_response(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "totp.html")]
+pub struct TotpPage {
+    pub c: Chrome,
+    pub action: &'static str,
+    pub secret: Option<String>,
+    pub error: Option<String>,
+}
+
+fn totp_chrome(lang: vsys_domain::Lang, s: &AnyStage, path: &str, title: Ui) -> Chrome {
+    Chrome { csrf: s.auth.actor.csrf_token.clone(), ..Chrome::anonymous(lang, title, path) }
+}
+
+pub async fn totp_page(s: AnyStage) -> Response {
+    if s.auth.stage != auth::STAGE_TOTP {
+        return Redirect::to("/").into_response();
+    }
+    render(&TotpPage { c: totp_chrome(s.lang, &s, "/login/totp", Ui::TotpTitle), action: "/login/totp", secret: None, error: None })
+}
+
+#[derive(Deserialize)]
+pub struct TotpForm {
+    code: String,
+    secret: Option<String>,
+}
+
+pub async fn totp_submit(State(state): State<AppState>, s: AnyStage, Form(f): Form<TotpForm>) -> Response {
+    if s.auth.stage != auth::STAGE_TOTP {
+        return Redirect::to("/").into_response();
+    }
+    match auth::complete_totp(&state.app, &s.auth.actor, &f.code).await {
+        Ok(()) => Redirect::to("/").into_response(),
+        Err(AppError::TotpInvalid) => {
+            let page = TotpPage {
+                c: totp_chrome(s.lang, &s, "/login/totp", Ui::TotpTitle),
+                action: "/login/totp",
+                secret: None,
+                error: Some(Msg::TotpInvalid.text(s.lang).to_owned()),
+            };
+            render_status(StatusCode::UNAUTHORIZED, &page)
+        }
+        Err(AppError::Locked) => login_page_response(&state, s.lang, String::new(), Some(Msg::AccountLocked.text(s.lang).into()), None, StatusCode::TOO_MANY_REQUESTS),
+        Err(e) => PageError(e, s.lang).into_response(),
+    }
+}
+
+pub async fn totp_setup_page(s: AnyStage) -> Response {
+    if s.auth.stage != auth::STAGE_TOTP_SETUP {
+        return Redirect::to("/").into_response();
+    }
+    let secret = auth::new_totp_secret().to_base32();
+    render(&TotpPage { c: totp_chrome(s.lang, &s, "/login/totp-setup", Ui::TotpSetupTitle), action: "/login/totp-setup", secret: Some(secret), error: None })
+}
+
+pub async fn totp_setup_submit(State(state): State<AppState>, s: AnyStage, Form(f): Form<TotpForm>) -> Response {
+    let secret = f.secret.unwrap_or_default();
+    match auth::enable_totp(&state.app, &s.auth.actor, &secret, &f.code).await {
+        Ok(()) => Redirect::to("/").into_response(),
+        Err(AppError::Invalid(_)) => {
+            let page = TotpPage {
+                c: totp_chrome(s.lang, &s, "/login/totp-setup", Ui::TotpSetupTitle),
+                action: "/login/totp-setup",
+                secret: Some(secret),
+                error: Some(Msg::TotpInvalid.text(s.lang).to_owned()),
+            };
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+        Err(e) => PageError(e, s.lang).into_response(),
+    }
+}
+
+pub async fn logout(State(state): State<AppState>, s: AnyStage) -> Response {
+    if let Err(e) = auth::logout(&state.app, &s.auth.actor).await {
+        return PageError(e, s.lang).into_response();
+    }
+    let mut res = Redirect::to("/login?flash=logged_out").into_response();
+    if let Ok(v) = set_cookie(&state, session_cookie_name(&state), "", Some(0)).parse() {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    res
+}
+
+#[derive(Template)]
+#[template(path = "password.html")]
+pub struct PasswordPage {
+    pub c: Chrome,
+    pub forced: bool,
+    pub errors: Vec<String>,
+    pub err_current: Option<&'static str>,
+    pub err_new: Option<&'static str>,
+    pub err_confirm: Option<&'static str>,
+}
+
+/// The password page is reachable while a change is forced (the only page that is).
+pub async fn password_page(State(state): State<AppState>, s: AnyStage, Query(q): Query<LoginQuery>) -> Response {
+    if s.auth.stage != auth::STAGE_ACTIVE {
+        return Redirect::to("/login").into_response();
+    }
+    let a = &s.auth.actor;
+    let c = Chrome::for_actor(&state.app, a, s.lang, Ui::ChangePassword.text(s.lang), "/password").await.with_flash(q.flash.as_deref());
+    render(&PasswordPage { c, forced: a.must_change_password, errors: vec![], err_current: None, err_new: None, err_confirm: None })
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    current_password: String,
+    new_password: String,
+    confirm_password: String,
+}
+
+pub async fn password_submit(State(state): State<AppState>, s: AnyStage, Form(f): Form<PasswordForm>) -> Response {
+    if s.auth.stage != auth::STAGE_ACTIVE {
+        return Redirect::to("/login").into_response();
+    }
+    let a = &s.auth.actor;
+    let lang = s.lang;
+    let result = if f.new_password != f.confirm_password {
+        Err(AppError::invalid("confirm_password", Msg::PasswordMismatch))
+    } else {
+        auth::change_password(&state.app, a, &f.current_password, &f.new_password).await
+    };
+    match result {
+        Ok(()) => Redirect::to("/?flash=password").into_response(),
+        Err(AppError::Invalid(inv)) => {
+            let c = Chrome::for_actor(&state.app, a, lang, Ui::ChangePassword.text(lang), "/password").await;
+            let page = PasswordPage {
+                c,
+                forced: a.must_change_password,
+                errors: inv.0.iter().map(|e| e.msg.text(lang).to_owned()).collect(),
+                err_current: inv.message_for("current_password", lang),
+                err_new: inv.message_for("new_password", lang),
+                err_confirm: inv.message_for("confirm_password", lang),
+            };
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+        Err(e) => PageError(e, lang).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LangQuery {
+    set: String,
+    next: Option<String>,
+}
+
+/// Switches the language (a preference cookie only) and returns to the page.
+pub async fn set_lang(State(state): State<AppState>, Query(q): Query<LangQuery>) -> Response {
+    let lang = vsys_domain::Lang::parse(&q.set).unwrap_or_default();
+    let next = q.next.as_deref().and_then(local_path).unwrap_or("/");
+    let mut res = Redirect::to(next).into_response();
+    let cookie = set_cookie(&state, LANG_COOKIE, lang.code(), Some(365 * 24 * 3600)).replace("; HttpOnly", "");
+    if let Ok(v) = cookie.parse() {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    res
+}
+

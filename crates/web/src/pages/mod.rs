@@ -1,0 +1,121 @@
+//! Staff screens. Each handler parses the form, calls one use-case and renders a template.
+
+mod admin;
+mod auth;
+mod home;
+
+use crate::AppState;
+use crate::i18n::{L, Ui};
+use crate::session::web_guard;
+use axum::Router;
+use axum::routing::{get, post};
+use vsys_app::{Actor, App};
+use vsys_domain::{Action, Lang};
+
+pub fn routes(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/", get(home::home))
+        .route("/login", get(auth::login_page).post(auth::login_submit))
+        .route("/login/totp", get(auth::totp_page).post(auth::totp_submit))
+        .route("/login/totp-setup", get(auth::totp_setup_page).post(auth::totp_setup_submit))
+        .route("/logout", post(auth::logout))
+        .route("/password", get(auth::password_page).post(auth::password_submit))
+        .route("/lang", get(auth::set_lang))
+        .route("/notices", get(home::notices))
+        .route("/notices/{id}/read", post(home::mark_read))
+        .route("/users", get(admin::users).post(admin::user_create))
+        .route("/users/new", get(admin::user_new))
+        .route("/users/{id}", get(admin::user_edit).post(admin::user_update))
+        .route("/users/{id}/unlock", post(admin::user_unlock))
+        .route("/users/{id}/reset", post(admin::user_reset))
+        .route("/orgs", get(admin::orgs))
+        .route("/orgs/{code}", get(admin::org))
+        .route("/audit", get(admin::audit))
+        .route("/audit.csv", get(admin::audit_csv))
+        .layer(axum::middleware::from_fn_with_state(state, web_guard))
+}
+
+/// The signed-in user as the page frame shows them.
+pub struct UserChrome {
+    pub name: String,
+    pub org_name: String,
+    pub role_label: &'static str,
+    pub is_admin: bool,
+    pub is_nation_admin: bool,
+    pub unread: i64,
+}
+
+/// What every page's frame needs: language, title, the user, the CSRF token, the path.
+pub struct Chrome {
+    pub l: L,
+    pub title: String,
+    pub user: Option<UserChrome>,
+    pub csrf: String,
+    pub path: String,
+    pub flash: Option<&'static str>,
+}
+
+impl Chrome {
+    pub fn anonymous(lang: Lang, title: Ui, path: &str) -> Chrome {
+        Chrome { l: L(lang), title: title.text(lang).to_owned(), user: None, csrf: String::new(), path: path.to_owned(), flash: None }
+    }
+
+    pub async fn for_actor(app: &App, actor: &Actor, lang: Lang, title: &str, path: &str) -> Chrome {
+        let unread = vsys_app::notices::unread(app, actor).await.unwrap_or(0);
+        let p = &actor.principal;
+        Chrome {
+            l: L(lang),
+            title: title.to_owned(),
+            user: Some(UserChrome {
+                name: actor.name.clone(),
+                org_name: actor.org_name.clone(),
+                role_label: p.role.label(lang),
+                is_admin: p.may(Action::ManageUsers, &p.org_path),
+                is_nation_admin: p.may(Action::ReadAudit, &p.org_path),
+                unread,
+            }),
+            csrf: actor.csrf_token.clone(),
+            path: path.to_owned(),
+            flash: None,
+        }
+    }
+
+    pub fn with_flash(mut self, flash: Option<&str>) -> Chrome {
+        self.flash = flash.and_then(flash_text).map(|u| u.text(self.l.0));
+        self
+    }
+}
+
+/// Messages shown after a redirect (`?flash=…`).
+fn flash_text(key: &str) -> Option<Ui> {
+    Some(match key {
+        "password" => Ui::PasswordChanged,
+        "user_created" => Ui::UserCreated,
+        "user_saved" => Ui::UserSaved,
+        "unlocked" => Ui::Unlocked,
+        "reset" => Ui::PasswordResetDone,
+        "logged_out" => Ui::LoggedOut,
+        _ => return None,
+    })
+}
+
+/// Page links of a list.
+pub struct Pager {
+    pub page: u64,
+    pub pages: u64,
+    pub total: i64,
+    /// The list's URL up to `page=` (ends with `?` or `&`).
+    pub base: String,
+}
+
+impl Pager {
+    pub fn new(page: u64, per_page: u64, total: i64, base: String) -> Pager {
+        let pages = (total.max(0) as u64).div_ceil(per_page.max(1)).max(1);
+        Pager { page, pages, total, base }
+    }
+}
+
+/// Whether `next` is a path on this site (never another host).
+pub fn local_path(next: &str) -> Option<&str> {
+    (next.starts_with('/') && !next.starts_with("//") && !next.contains('\\')).then_some(next)
+}

@@ -1,0 +1,180 @@
+//! Who is calling: the browser session (cookie + CSRF) for screens, the bearer token for the
+//! API. Both end in `vsys_app::auth::authenticate`.
+
+use crate::AppState;
+use crate::error::{ApiError, PageError};
+use crate::i18n::{cookie, lang_of};
+use crate::security::request_ip;
+use axum::body::{Body, to_bytes};
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use vsys_app::auth::{self, Authenticated, SessionKind};
+use vsys_app::{Actor, AppError};
+use vsys_domain::Lang;
+
+/// The CSRF cookie of the login form (double-submit; there is no session yet).
+pub const LOGIN_CSRF_COOKIE: &str = "vsys_login_csrf";
+pub const CSRF_FIELD: &str = "_csrf";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+pub fn session_cookie_name(state: &AppState) -> &'static str {
+    if state.app.config.cookie_secure { "__Host-vsys_session" } else { "vsys_session" }
+}
+
+/// A `Set-Cookie` value with our attributes (`Secure` unless configured for plain http).
+pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age: Option<i64>) -> String {
+    let secure = if state.app.config.cookie_secure { "; Secure" } else { "" };
+    let age = max_age.map(|a| format!("; Max-Age={a}")).unwrap_or_default();
+    format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax{secure}{age}")
+}
+
+/// What the web guard learnt about the browser's session.
+#[derive(Clone, Debug)]
+pub enum WebAuth {
+    None,
+    Expired,
+    Some(Box<Authenticated>),
+}
+
+/// Runs before every screen: authenticates the session cookie and refuses any state-changing
+/// request without the right CSRF token, so no handler can forget either.
+pub async fn web_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let (mut parts, body) = req.into_parts();
+    let lang = lang_of(&parts.headers);
+    let ip = request_ip(&state, &parts);
+    let auth = match cookie(&parts.headers, session_cookie_name(&state)) {
+        Some(token) => match auth::authenticate(&state.app, &token, SessionKind::Web, ip).await {
+            Ok(a) => WebAuth::Some(Box::new(a)),
+            Err(AppError::SessionExpired) => WebAuth::Expired,
+            Err(AppError::NotLoggedIn) => WebAuth::None,
+            Err(e) => return PageError(e, lang).into_response(),
+        },
+        None => WebAuth::None,
+    };
+    let unsafe_method = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+    let mut body = body;
+    if unsafe_method {
+        let bytes = match to_bytes(body, 32 * 1024 * 1024).await {
+            Ok(b) => b,
+            Err(_) => return PageError(AppError::invalid("body", vsys_domain::Msg::InvalidInput), lang).into_response(),
+        };
+        let header_token = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let is_form = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        let form_token = if is_form {
+            url_form_field(&bytes, CSRF_FIELD)
+        } else {
+            None
+        };
+        let given = header_token.or(form_token).unwrap_or_default();
+        let expected = match &auth {
+            WebAuth::Some(a) => Some(a.actor.csrf_token.clone()),
+            _ if parts.uri.path() == "/login" => cookie(&parts.headers, LOGIN_CSRF_COOKIE),
+            WebAuth::Expired => return PageError(AppError::SessionExpired, lang).into_response(),
+            WebAuth::None => return PageError(AppError::NotLoggedIn, lang).into_response(),
+        };
+        if !expected.is_some_and(|e| !e.is_empty() && constant_eq(e.as_bytes(), given.as_bytes())) {
+            tracing::warn!(path = %parts.uri.path(), "CSRF token rejected");
+            return PageError(AppError::Csrf, lang).into_response();
+        }
+        body = Body::from(bytes);
+    }
+    let expired = matches!(auth, WebAuth::Expired);
+    parts.extensions.insert(auth);
+    let mut res = next.run(Request::from_parts(parts, body)).await;
+    if expired && let Ok(v) = set_cookie(&state, session_cookie_name(&state), "", Some(0)).parse() {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    res
+}
+
+fn url_form_field(body: &[u8], name: &str) -> Option<String> {
+    std::str::from_utf8(body).ok()?.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        (k == name).then(|| urlencoding::decode(&v.replace('+', " ")).map(|s| s.into_owned()).unwrap_or_default())
+    })
+}
+
+pub fn constant_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The request's language.
+pub struct ReqLang(pub Lang);
+
+impl<S: Send + Sync> FromRequestParts<S> for ReqLang {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ReqLang(lang_of(&parts.headers)))
+    }
+}
+
+/// A logged-in staff user on a screen (past every login step).
+pub struct WebUser {
+    pub actor: Actor,
+    pub lang: Lang,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for WebUser {
+    type Rejection = PageError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let lang = lang_of(&parts.headers);
+        match parts.extensions.get::<WebAuth>() {
+            Some(WebAuth::Some(a)) => match a.stage.as_str() {
+                auth::STAGE_ACTIVE => Ok(WebUser { actor: a.actor.clone(), lang }),
+                auth::STAGE_TOTP_SETUP => Err(PageError(AppError::TotpSetupRequired, lang)),
+                _ => Err(PageError(AppError::NotLoggedIn, lang)),
+            },
+            Some(WebAuth::Expired) => Err(PageError(AppError::SessionExpired, lang)),
+            _ => Err(PageError(AppError::NotLoggedIn, lang)),
+        }
+    }
+}
+
+/// A browser session at any login stage (for the TOTP steps).
+pub struct AnyStage {
+    pub auth: Authenticated,
+    pub lang: Lang,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for AnyStage {
+    type Rejection = PageError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let lang = lang_of(&parts.headers);
+        match parts.extensions.get::<WebAuth>() {
+            Some(WebAuth::Some(a)) => Ok(AnyStage { auth: (**a).clone(), lang }),
+            Some(WebAuth::Expired) => Err(PageError(AppError::SessionExpired, lang)),
+            _ => Err(PageError(AppError::NotLoggedIn, lang)),
+        }
+    }
+}
+
+/// An API caller with a bearer token.
+pub struct ApiUser {
+    pub actor: Actor,
+    pub lang: Lang,
+}
+
+impl FromRequestParts<AppState> for ApiUser {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let lang = lang_of(&parts.headers);
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or(ApiError::App(AppError::NotLoggedIn, lang))?;
+        let ip = request_ip(state, parts);
+        let a = auth::authenticate(&state.app, token, SessionKind::Api, ip).await.map_err(|e| ApiError::App(e, lang))?;
+        Ok(ApiUser { actor: a.actor, lang })
+    }
+}
