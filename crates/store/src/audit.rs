@@ -179,7 +179,7 @@ fn filtered(f: &AuditFilter) -> SelectStatement {
                     .map(|p| Expr::col(AuditLog::ActorUser).eq(p)),
             )
             .add_option(f.action_prefix.as_deref().map(|p| {
-                Expr::col(AuditLog::Action).like(format!("{}%", crate::orgs::escape_like(p)))
+                crate::orgs::like(AuditLog::Action, format!("{}%", crate::orgs::escape_like(p)))
             }))
             .add_option(
                 f.object_type

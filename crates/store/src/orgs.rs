@@ -108,7 +108,7 @@ pub struct OrgFilter {
 
 fn filtered(f: &OrgFilter) -> SelectStatement {
     let mut cond = Cond::all()
-        .add(Expr::col((Orgs::Table, Orgs::Path)).like(format!("{}%", escape_like(&f.scope_path))));
+        .add(like((Orgs::Table, Orgs::Path), format!("{}%", escape_like(&f.scope_path))));
     if let Some(k) = &f.kind {
         cond = cond.add(Expr::col((Orgs::Table, Orgs::Kind)).eq(k.as_str()));
     }
@@ -119,8 +119,8 @@ fn filtered(f: &OrgFilter) -> SelectStatement {
         let pat = escape_like(q);
         cond = cond.add(
             Cond::any()
-                .add(Expr::col((Orgs::Table, Orgs::Code)).like(format!("{pat}%")))
-                .add(Expr::col((Orgs::Table, Orgs::Name)).like(format!("%{pat}%"))),
+                .add(like((Orgs::Table, Orgs::Code), format!("{pat}%")))
+                .add(like((Orgs::Table, Orgs::Name), format!("%{pat}%"))),
         );
     }
     Query::select()
@@ -129,9 +129,15 @@ fn filtered(f: &OrgFilter) -> SelectStatement {
         .to_owned()
 }
 
-/// Escapes `%` and `_` for LIKE. Codes and paths never contain `\`.
+/// Escapes `\\`, `%` and `_` so that a user's text matches literally in [`like`].
 pub fn escape_like(s: &str) -> String {
-    s.replace('%', "").replace('_', "")
+    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+/// `col LIKE pattern ESCAPE '\\'`, the same on both backends. Build `pattern` from
+/// [`escape_like`]d parts.
+pub fn like(col: impl sea_query::IntoColumnRef, pattern: String) -> sea_query::Expr {
+    Expr::col(col).like(sea_query::LikeExpr::new(pattern).escape('\\'))
 }
 
 pub async fn list(
@@ -207,7 +213,7 @@ pub async fn max_code_with_prefix(
             &Query::select()
                 .column(Orgs::Code)
                 .from(Orgs::Table)
-                .and_where(Expr::col(Orgs::Code).like(format!("{}%", escape_like(prefix))))
+                .and_where(like(Orgs::Code, format!("{}%", escape_like(prefix))))
                 .and_where(Expr::cust_with_values("LENGTH(code) = ?", [len as i64]))
                 .order_by(Orgs::Code, Order::Desc)
                 .limit(1)

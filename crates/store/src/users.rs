@@ -109,8 +109,7 @@ pub async fn list(
 ) -> StoreResult<(Vec<UserRow>, i64)> {
     let cond = Cond::all()
         .add(
-            Expr::col((Orgs::Table, Orgs::Path))
-                .like(format!("{}%", crate::orgs::escape_like(scope_path))),
+            crate::orgs::like((Orgs::Table, Orgs::Path), format!("{}%", crate::orgs::escape_like(scope_path))),
         )
         .add_option(org_code.map(|c| Expr::col((Users::Table, Users::OrgCode)).eq(c)));
     let base = Query::select()

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecc";
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// Paths of the browser and its driver, or `None` when not installed. With `CI` set, a missing
 /// driver is an error instead.
@@ -76,9 +76,10 @@ impl Browser {
             "browserName": "chrome",
             "goog:chromeOptions": {
                 "binary": browser_path,
+                "prefs": {"intl.accept_languages": "ja,en"},
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                          "--disable-quic", "--no-first-run", "--disable-background-networking",
-                         "--disable-component-update", "--disable-sync", "--window-size=1280,900",
+                         "--disable-component-update", "--disable-sync", "--window-size=1280,900", "--lang=ja",
                          format!("--user-data-dir={}", profile.path().display())]
             }
         }}});
@@ -151,7 +152,7 @@ impl Browser {
                     return v[ELEMENT]
                         .as_str()
                         .map(str::to_owned)
-                        .ok_or_else(|| anyhow::anyhow!("bad element"));
+                        .ok_or_else(|| anyhow::anyhow!("bad element for {css}: {v}"));
                 }
                 Err(e) => last = Some(e),
             }

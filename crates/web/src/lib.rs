@@ -47,9 +47,26 @@ pub fn router(app: App) -> Router {
         .route("/metrics", get(metrics_text))
         .route("/static/{*file}", get(assets::serve))
         .layer(axum::middleware::from_fn_with_state(state.clone(), security::headers))
+        .layer(axum::middleware::from_fn(track))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(32 * 1024 * 1024))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Counts requests and their duration by route template (never by raw path: bounded labels).
+async fn track(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into());
+    let method = req.method().to_string();
+    let start = std::time::Instant::now();
+    let res = next.run(req).await;
+    let status = res.status().as_u16().to_string();
+    metrics::counter!("vsys_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status).increment(1);
+    metrics::histogram!("vsys_http_request_duration_seconds", "method" => method, "route" => route).record(start.elapsed().as_secs_f64());
+    res
 }
 
 async fn health() -> &'static str {

@@ -1,0 +1,163 @@
+//! `spawn_app()`: a real server on a free port, over a fresh database cloned from a template
+//! with the master data and a small demo world.
+
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use vsys_app::{App, Config, ManualClock};
+use vsys_testkit::{Backend, TestDb, fresh_db};
+
+pub const PASSWORD: &str = vsys_app::demo::DEMO_PASSWORD;
+
+pub struct TestApp {
+    pub base: String,
+    pub app: App,
+    pub clock: Arc<ManualClock>,
+    pub db: TestDb,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+pub fn test_config(url: &str) -> Config {
+    Config {
+        database_url: url.to_owned(),
+        cookie_secure: false,
+        mail_workers: 0,
+        login: vsys_app::config::LoginPolicy { ip_block_after: 15, ..Default::default() },
+        ..Config::default()
+    }
+}
+
+/// A server over a fresh database of `backend`; `None` when that backend is not configured.
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_with(backend, |_| {}).await
+}
+
+pub async fn spawn_with(backend: Backend, tune: impl FnOnce(&mut Config)) -> Option<TestApp> {
+    let db = fresh_db(backend, "web_demo_v1", |db| async move {
+        let app = App::new(db, Config::default(), Arc::new(vsys_app::SystemClock));
+        app.prepare().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        vsys_app::demo::seed(&app, 60, &|_, _| {}).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(())
+    })
+    .await?;
+    let mut config = test_config(&db.url);
+    tune(&mut config);
+    let clock = Arc::new(ManualClock::default());
+    let app = App::new(db.db.clone(), config, clock.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
+    let base = format!("http://{}", listener.local_addr().unwrap_or_else(|e| panic!("{e}")));
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server_app = app.clone();
+    tokio::spawn(async move {
+        let _ = vsys_web::serve(server_app, listener, async {
+            let _ = rx.await;
+        })
+        .await;
+    });
+    Some(TestApp { base, app, clock, db, stop: Some(tx) })
+}
+
+pub fn client() -> Client {
+    Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A client that keeps cookies (a browser without JavaScript).
+pub fn browser_client() -> Client {
+    Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap_or_else(|e| panic!("{e}"))
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// The current TOTP code of a user (from the secret in the database).
+    pub async fn totp(&self, email: &str) -> String {
+        let mut tx = self.app.db.read().await.unwrap_or_else(|e| panic!("{e}"));
+        let u = vsys_store::users::by_email(&mut tx, email).await.ok().flatten().unwrap_or_else(|| panic!("no user {email}"));
+        let s = u.totp_secret.as_deref().and_then(vsys_domain::totp::TotpSecret::from_base32).unwrap_or_else(|| panic!("no totp"));
+        s.code_at(self.app.clock.now().timestamp())
+    }
+
+    pub async fn user(&self, email: &str) -> vsys_store::users::UserRow {
+        let mut tx = self.app.db.read().await.unwrap_or_else(|e| panic!("{e}"));
+        vsys_store::users::by_email(&mut tx, email).await.ok().flatten().unwrap_or_else(|| panic!("no user {email}"))
+    }
+
+    /// Logs in through the API; returns the bearer token. Handles TOTP when the user has it.
+    pub async fn token(&self, email: &str) -> String {
+        let has_totp = self.user(email).await.totp_secret.is_some();
+        let mut body = json!({"email": email, "password": PASSWORD});
+        if has_totp {
+            body["totp"] = json!(self.totp(email).await);
+        }
+        let res = client().post(self.url("/api/v1/session")).json(&body).send().await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(res.status(), StatusCode::CREATED, "login {email}: {:?}", res.text().await);
+        let v: Value = res.json().await.unwrap_or_else(|e| panic!("{e}"));
+        v["token"].as_str().unwrap_or_else(|| panic!("no token")).to_owned()
+    }
+
+    /// Creates a user directly (as the system) and returns their e-mail; no password change.
+    pub async fn make_user(&self, org: &str, role: &str, email: &str) -> String {
+        let n = vsys_app::accounts::NewUser {
+            org_code: org.into(),
+            email: email.into(),
+            name: "テスト 利用者".into(),
+            role: role.into(),
+            password: PASSWORD.into(),
+        };
+        vsys_app::accounts::create_system(&self.app, &n, false).await.unwrap_or_else(|e| panic!("{e:?}"));
+        email.to_owned()
+    }
+
+    pub async fn api(&self, method: reqwest::Method, path: &str, token: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = client().request(method, self.url(path)).bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.unwrap_or_else(|e| panic!("{e}"));
+        let status = res.status();
+        let text = res.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    /// Audit entries with this action.
+    pub async fn audit_actions(&self, action: &str) -> Vec<vsys_store::audit::AuditRow> {
+        let mut tx = self.app.db.read().await.unwrap_or_else(|e| panic!("{e}"));
+        let f = vsys_store::audit::AuditFilter { action_prefix: Some(action.into()), ..Default::default() };
+        vsys_store::audit::search(&mut tx, &f, vsys_store::Page::new(Some(1), Some(500))).await.unwrap_or_else(|e| panic!("{e}")).0
+    }
+
+    /// Logs in on the web form; returns the cookie-keeping client.
+    pub async fn web_login(&self, email: &str) -> Client {
+        let c = browser_client();
+        let page = c.get(self.url("/login")).send().await.unwrap_or_else(|e| panic!("{e}")).text().await.unwrap_or_default();
+        let csrf = csrf_of(&page);
+        let res = c
+            .post(self.url("/login"))
+            .form(&[("_csrf", csrf.as_str()), ("email", email), ("password", PASSWORD)])
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{email}");
+        c
+    }
+}
+
+/// The CSRF token in a page (hidden `_csrf` field).
+pub fn csrf_of(html: &str) -> String {
+    let marker = "name=\"_csrf\" value=\"";
+    html.find(marker)
+        .map(|i| &html[i + marker.len()..])
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_default()
+        .to_owned()
+}

@@ -1,0 +1,10 @@
+//! The web suite: every test runs on SQLite and on PostgreSQL (`NAME::sqlite`,
+//! `NAME::postgres`), each against its own server and its own database.
+
+mod audit;
+mod auth;
+mod browser;
+mod common;
+mod cross_org;
+mod mail;
+mod web;
