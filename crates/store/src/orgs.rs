@@ -214,7 +214,7 @@ pub async fn max_code_with_prefix(
                 .column(Orgs::Code)
                 .from(Orgs::Table)
                 .and_where(like(Orgs::Code, format!("{}%", escape_like(prefix))))
-                .and_where(Expr::cust_with_values("LENGTH(code) = ?", [len as i64]))
+                .and_where(sea_query::Func::char_length(Expr::col(Orgs::Code)).eq(len as i64))
                 .order_by(Orgs::Code, Order::Desc)
                 .limit(1)
                 .to_owned(),
