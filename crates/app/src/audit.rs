@@ -137,12 +137,35 @@ pub async fn verify(app: &App) -> AppResult<VerifyReport> {
 }
 
 /// Exports the log (nation administrators only); the export itself is recorded.
-pub async fn export(app: &App, actor: &Actor, f: &AuditFilter, max_rows: u64) -> AppResult<Vec<AuditRow>> {
+pub async fn export(
+    app: &App,
+    actor: &Actor,
+    f: &AuditFilter,
+    max_rows: u64,
+) -> AppResult<Vec<AuditRow>> {
     actor.require(Action::ReadAudit, &actor.principal.org_path)?;
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
-    let (rows, _) = vsys_store::audit::search(&mut tx, f, Page { page: 1, per_page: max_rows }).await?;
-    record(&mut tx, &actor.into(), now, "audit.export", "audit", "-", None::<&()>, Some(&serde_json::json!({"rows": rows.len()}))).await?;
+    let (rows, _) = vsys_store::audit::search(
+        &mut tx,
+        f,
+        Page {
+            page: 1,
+            per_page: max_rows,
+        },
+    )
+    .await?;
+    record(
+        &mut tx,
+        &actor.into(),
+        now,
+        "audit.export",
+        "audit",
+        "-",
+        None::<&()>,
+        Some(&serde_json::json!({"rows": rows.len()})),
+    )
+    .await?;
     tx.commit().await?;
     Ok(rows)
 }

@@ -166,33 +166,35 @@ pub struct AuditFilter {
 }
 
 fn filtered(f: &AuditFilter) -> SelectStatement {
-    let cond =
-        Cond::all()
-            .add_option(
-                f.partition
-                    .as_deref()
-                    .map(|p| Expr::col(AuditLog::Partition).eq(p)),
+    let cond = Cond::all()
+        .add_option(
+            f.partition
+                .as_deref()
+                .map(|p| Expr::col(AuditLog::Partition).eq(p)),
+        )
+        .add_option(
+            f.actor_user
+                .as_deref()
+                .map(|p| Expr::col(AuditLog::ActorUser).eq(p)),
+        )
+        .add_option(f.action_prefix.as_deref().map(|p| {
+            crate::orgs::like(
+                AuditLog::Action,
+                format!("{}%", crate::orgs::escape_like(p)),
             )
-            .add_option(
-                f.actor_user
-                    .as_deref()
-                    .map(|p| Expr::col(AuditLog::ActorUser).eq(p)),
-            )
-            .add_option(f.action_prefix.as_deref().map(|p| {
-                crate::orgs::like(AuditLog::Action, format!("{}%", crate::orgs::escape_like(p)))
-            }))
-            .add_option(
-                f.object_type
-                    .as_deref()
-                    .map(|p| Expr::col(AuditLog::ObjectType).eq(p)),
-            )
-            .add_option(
-                f.object_id
-                    .as_deref()
-                    .map(|p| Expr::col(AuditLog::ObjectId).eq(p)),
-            )
-            .add_option(f.from.map(|t| Expr::col(AuditLog::At).gte(t)))
-            .add_option(f.until.map(|t| Expr::col(AuditLog::At).lt(t)));
+        }))
+        .add_option(
+            f.object_type
+                .as_deref()
+                .map(|p| Expr::col(AuditLog::ObjectType).eq(p)),
+        )
+        .add_option(
+            f.object_id
+                .as_deref()
+                .map(|p| Expr::col(AuditLog::ObjectId).eq(p)),
+        )
+        .add_option(f.from.map(|t| Expr::col(AuditLog::At).gte(t)))
+        .add_option(f.until.map(|t| Expr::col(AuditLog::At).lt(t)));
     Query::select()
         .from(AuditLog::Table)
         .cond_where(cond)

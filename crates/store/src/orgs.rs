@@ -107,8 +107,10 @@ pub struct OrgFilter {
 }
 
 fn filtered(f: &OrgFilter) -> SelectStatement {
-    let mut cond = Cond::all()
-        .add(like((Orgs::Table, Orgs::Path), format!("{}%", escape_like(&f.scope_path))));
+    let mut cond = Cond::all().add(like(
+        (Orgs::Table, Orgs::Path),
+        format!("{}%", escape_like(&f.scope_path)),
+    ));
     if let Some(k) = &f.kind {
         cond = cond.add(Expr::col((Orgs::Table, Orgs::Kind)).eq(k.as_str()));
     }
@@ -131,7 +133,9 @@ fn filtered(f: &OrgFilter) -> SelectStatement {
 
 /// Escapes `\\`, `%` and `_` so that a user's text matches literally in [`like`].
 pub fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 /// `col LIKE pattern ESCAPE '\\'`, the same on both backends. Build `pattern` from

@@ -1,3 +1,4 @@
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 //! The repository conformance suite: every repository, on SQLite and on PostgreSQL.
 
 use chrono::{DateTime, Duration, Utc};

@@ -7,7 +7,11 @@ use std::sync::Arc;
 use vsys_app::{App, Config, SystemClock};
 
 #[derive(Parser)]
-#[command(name = "vsys", version, about = "ワクチン接種円滑化システム (V-SYS), re-implemented")]
+#[command(
+    name = "vsys",
+    version,
+    about = "ワクチン接種円滑化システム (V-SYS), re-implemented"
+)]
 struct Cli {
     /// TOML configuration file (every key optional; see docs/CONFIGURATION.md).
     #[arg(long, global = true, env = "VSYS_CONFIG")]
@@ -99,7 +103,11 @@ fn load_config(cli: &Cli) -> anyhow::Result<Config> {
         config.idle_timeout_secs = v.parse().context("VSYS_IDLE_TIMEOUT_SECS")?;
     }
     if let Some(v) = env("VSYS_TRUSTED_PROXIES") {
-        config.trusted_proxies = v.split(',').map(|s| s.trim().parse()).collect::<Result<_, _>>().context("VSYS_TRUSTED_PROXIES")?;
+        config.trusted_proxies = v
+            .split(',')
+            .map(|s| s.trim().parse())
+            .collect::<Result<_, _>>()
+            .context("VSYS_TRUSTED_PROXIES")?;
     }
     if let Some(v) = env("VSYS_BASE_URL") {
         config.base_url = v;
@@ -110,7 +118,11 @@ fn load_config(cli: &Cli) -> anyhow::Result<Config> {
     if let Some(host) = env("VSYS_SMTP_HOST") {
         config.smtp = Some(vsys_app::config::SmtpConfig {
             host,
-            port: env("VSYS_SMTP_PORT").map(|p| p.parse()).transpose().context("VSYS_SMTP_PORT")?.unwrap_or(587),
+            port: env("VSYS_SMTP_PORT")
+                .map(|p| p.parse())
+                .transpose()
+                .context("VSYS_SMTP_PORT")?
+                .unwrap_or(587),
             username: env("VSYS_SMTP_USERNAME"),
             password: env("VSYS_SMTP_PASSWORD"),
             tls: env("VSYS_SMTP_TLS").unwrap_or_else(|| "starttls".into()),
@@ -125,40 +137,70 @@ fn load_config(cli: &Cli) -> anyhow::Result<Config> {
 async fn open(config: Config) -> anyhow::Result<App> {
     let db = vsys_store::Db::connect(&config.database_url)
         .await
-        .with_context(|| format!("connecting to {}", vsys_store::db::redact(&config.database_url)))?;
+        .with_context(|| {
+            format!(
+                "connecting to {}",
+                vsys_store::db::redact(&config.database_url)
+            )
+        })?;
     let app = App::new(db, config, Arc::new(SystemClock));
-    app.prepare().await.map_err(|e| anyhow::anyhow!("preparing the database: {e}"))?;
+    app.prepare()
+        .await
+        .map_err(|e| anyhow::anyhow!("preparing the database: {e}"))?;
     Ok(app)
 }
 
 fn print_logins(logins: &[vsys_app::demo::DemoLogin]) {
-    println!("\nDemo logins (password for all: {})", vsys_app::demo::DEMO_PASSWORD);
-    println!("{:<36} {:<10} {:<8} {}", "e-mail", "org", "role", "organisation / TOTP secret");
+    println!(
+        "\nDemo logins (password for all: {})",
+        vsys_app::demo::DEMO_PASSWORD
+    );
+    println!("{:<36} {:<10} {:<8} organisation / TOTP secret", "e-mail", "org", "role");
     for l in logins {
-        let totp = l.totp_secret.as_deref().map(|s| format!("  TOTP secret: {s}")).unwrap_or_default();
-        println!("{:<36} {:<10} {:<8} {}{}", l.email, l.org_code, l.role.as_str(), l.org_name, totp);
+        let totp = l
+            .totp_secret
+            .as_deref()
+            .map(|s| format!("  TOTP secret: {s}"))
+            .unwrap_or_default();
+        println!(
+            "{:<36} {:<10} {:<8} {}{}",
+            l.email,
+            l.org_code,
+            l.role.as_str(),
+            l.org_name,
+            totp
+        );
     }
-    println!("Admins of the nation and prefectures need a TOTP code: add the secret to an authenticator app,");
+    println!(
+        "Admins of the nation and prefectures need a TOTP code: add the secret to an authenticator app,"
+    );
     println!("or print the current code with `vsys user totp-code --email EMAIL`.\n");
 }
 
 async fn seed_demo(app: &App, sites: usize) -> anyhow::Result<()> {
     let bar = indicatif::ProgressBar::new(sites as u64);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("demo sites {bar:40} {pos}/{len} ({eta})").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        indicatif::ProgressStyle::with_template("demo sites {bar:40} {pos}/{len} ({eta})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let progress = |done: u64, total: u64| {
         bar.set_length(total);
         bar.set_position(done);
     };
-    match vsys_app::demo::seed(app, sites, &progress).await.map_err(|e| anyhow::anyhow!("demo: {e}"))? {
+    match vsys_app::demo::seed(app, sites, &progress)
+        .await
+        .map_err(|e| anyhow::anyhow!("demo: {e}"))?
+    {
         Some(logins) => {
             bar.finish();
             print_logins(&logins);
         }
         None => {
             bar.finish_and_clear();
-            println!("Demo data is already present (password for demo users: {}).", vsys_app::demo::DEMO_PASSWORD);
+            println!(
+                "Demo data is already present (password for demo users: {}).",
+                vsys_app::demo::DEMO_PASSWORD
+            );
         }
     }
     Ok(())
@@ -167,13 +209,21 @@ async fn seed_demo(app: &App, sites: usize) -> anyhow::Result<()> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
     let mut config = load_config(&cli)?;
     match cli.cmd {
-        Cmd::Serve { listen, demo, sites, plain_http } => {
+        Cmd::Serve {
+            listen,
+            demo,
+            sites,
+            plain_http,
+        } => {
             if let Some(l) = listen {
                 config.listen = l;
             }
@@ -185,7 +235,9 @@ async fn main() -> anyhow::Result<()> {
             if demo {
                 seed_demo(&app, sites).await?;
             }
-            let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("binding {listen}"))?;
+            let listener = tokio::net::TcpListener::bind(&listen)
+                .await
+                .with_context(|| format!("binding {listen}"))?;
             println!("vsys listening on http://{}", listener.local_addr()?);
             vsys_web::serve(app, listener, async {
                 let _ = tokio::signal::ctrl_c().await;
@@ -201,42 +253,83 @@ async fn main() -> anyhow::Result<()> {
             let app = open(config).await?;
             seed_demo(&app, sites).await?;
         }
-        Cmd::User { cmd: UserCmd::Create { org, role, email, name, password_stdin, must_change_password } } => {
+        Cmd::User {
+            cmd:
+                UserCmd::Create {
+                    org,
+                    role,
+                    email,
+                    name,
+                    password_stdin,
+                    must_change_password,
+                },
+        } => {
             if !password_stdin {
-                bail!("give the password on standard input with --password-stdin (never on the command line)");
+                bail!(
+                    "give the password on standard input with --password-stdin (never on the command line)"
+                );
             }
             let mut password = String::new();
             std::io::stdin().read_to_string(&mut password)?;
             let password = password.trim_end_matches(['\r', '\n']).to_owned();
             let app = open(config).await?;
-            let n = vsys_app::accounts::NewUser { org_code: org, email, name, role, password };
+            let n = vsys_app::accounts::NewUser {
+                org_code: org,
+                email,
+                name,
+                role,
+                password,
+            };
             match vsys_app::accounts::create_system(&app, &n, must_change_password).await {
-                Ok(u) => println!("created {} ({}, {}) id {}", u.email, u.org_code, u.role, u.id),
+                Ok(u) => println!(
+                    "created {} ({}, {}) id {}",
+                    u.email, u.org_code, u.role, u.id
+                ),
                 Err(vsys_app::AppError::Invalid(inv)) => {
                     for e in inv.0 {
-                        eprintln!("{}: {} / {}", e.field, e.msg.text(vsys_domain::Lang::Ja), e.msg.text(vsys_domain::Lang::En));
+                        eprintln!(
+                            "{}: {} / {}",
+                            e.field,
+                            e.msg.text(vsys_domain::Lang::Ja),
+                            e.msg.text(vsys_domain::Lang::En)
+                        );
                     }
                     std::process::exit(2);
                 }
                 Err(e) => bail!("{e}"),
             }
         }
-        Cmd::User { cmd: UserCmd::TotpCode { email } } => {
+        Cmd::User {
+            cmd: UserCmd::TotpCode { email },
+        } => {
             let app = open(config).await?;
             let mut tx = app.db.read().await?;
-            let u = vsys_store::users::by_email(&mut tx, &email.trim().to_lowercase()).await?.context("no such user")?;
-            let secret = u.totp_secret.as_deref().and_then(vsys_domain::totp::TotpSecret::from_base32).context("this user has no TOTP")?;
+            let u = vsys_store::users::by_email(&mut tx, &email.trim().to_lowercase())
+                .await?
+                .context("no such user")?;
+            let secret = u
+                .totp_secret
+                .as_deref()
+                .and_then(vsys_domain::totp::TotpSecret::from_base32)
+                .context("this user has no TOTP")?;
             println!("{}", secret.code_at(chrono::Utc::now().timestamp()));
         }
-        Cmd::Audit { cmd: AuditCmd::Verify } => {
+        Cmd::Audit {
+            cmd: AuditCmd::Verify,
+        } => {
             let app = open(config).await?;
-            let r = vsys_app::audit::verify(&app).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let r = vsys_app::audit::verify(&app)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("audit: {} partitions, {} entries", r.partitions, r.entries);
             if r.breaks.is_empty() {
                 println!("OK: every chain verifies");
             } else {
                 for b in &r.breaks {
-                    println!("BROKEN partition {} seq {}: {}", b.partition, b.seq, b.reason);
+                    println!(
+                        "BROKEN partition {} seq {}: {}",
+                        b.partition, b.seq, b.reason
+                    );
                 }
                 std::process::exit(1);
             }

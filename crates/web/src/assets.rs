@@ -5,19 +5,48 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 const FILES: &[(&str, &str, &[u8])] = &[
-    ("app.css", "text/css; charset=utf-8", include_bytes!("../static/app.css")),
-    ("app.js", "text/javascript; charset=utf-8", include_bytes!("../static/app.js")),
-    ("vendor/htmx.min.js", "text/javascript; charset=utf-8", include_bytes!("../static/vendor/htmx.min.js")),
-    ("vendor/design-tokens.css", "text/css; charset=utf-8", include_bytes!("../static/vendor/design-tokens.css")),
-    ("vendor/htmx.LICENSE", "text/plain; charset=utf-8", include_bytes!("../static/vendor/htmx.LICENSE")),
-    ("vendor/design-tokens.LICENSE", "text/plain; charset=utf-8", include_bytes!("../static/vendor/design-tokens.LICENSE")),
+    (
+        "app.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../static/app.css"),
+    ),
+    (
+        "app.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../static/app.js"),
+    ),
+    (
+        "vendor/htmx.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../static/vendor/htmx.min.js"),
+    ),
+    (
+        "vendor/design-tokens.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../static/vendor/design-tokens.css"),
+    ),
+    (
+        "vendor/htmx.LICENSE",
+        "text/plain; charset=utf-8",
+        include_bytes!("../static/vendor/htmx.LICENSE"),
+    ),
+    (
+        "vendor/design-tokens.LICENSE",
+        "text/plain; charset=utf-8",
+        include_bytes!("../static/vendor/design-tokens.LICENSE"),
+    ),
 ];
 
 pub async fn serve(Path(file): Path<String>) -> Response {
     match FILES.iter().find(|(name, _, _)| *name == file) {
-        Some((_, mime, body)) => {
-            ([(header::CONTENT_TYPE, *mime), (header::CACHE_CONTROL, "public, max-age=3600")], *body).into_response()
-        }
+        Some((_, mime, body)) => (
+            [
+                (header::CONTENT_TYPE, *mime),
+                (header::CACHE_CONTROL, "public, max-age=3600"),
+            ],
+            *body,
+        )
+            .into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
     }
 }

@@ -70,10 +70,25 @@ impl ApiError {
     }
 }
 
-pub fn problem_response(status: StatusCode, slug: &str, title: &str, detail: Option<String>, errors: Vec<LocalizedFieldError>) -> Response {
-    let p = Problem { kind: format!("/problems/{slug}"), title: title.to_owned(), status: status.as_u16(), detail, errors };
+pub fn problem_response(
+    status: StatusCode,
+    slug: &str,
+    title: &str,
+    detail: Option<String>,
+    errors: Vec<LocalizedFieldError>,
+) -> Response {
+    let p = Problem {
+        kind: format!("/problems/{slug}"),
+        title: title.to_owned(),
+        status: status.as_u16(),
+        detail,
+        errors,
+    };
     let mut res = (status, axum::Json(p)).into_response();
-    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
     res
 }
 
@@ -97,12 +112,20 @@ impl IntoResponse for ApiError {
                 }
                 res
             }
-            ApiError::PreconditionRequired(lang) => {
-                problem_response(StatusCode::PRECONDITION_REQUIRED, "precondition-required", Msg::PreconditionRequired.text(lang), None, vec![])
-            }
-            ApiError::BadRequest(detail, lang) => {
-                problem_response(StatusCode::BAD_REQUEST, "bad-request", Msg::InvalidInput.text(lang), Some(detail), vec![])
-            }
+            ApiError::PreconditionRequired(lang) => problem_response(
+                StatusCode::PRECONDITION_REQUIRED,
+                "precondition-required",
+                Msg::PreconditionRequired.text(lang),
+                None,
+                vec![],
+            ),
+            ApiError::BadRequest(detail, lang) => problem_response(
+                StatusCode::BAD_REQUEST,
+                "bad-request",
+                Msg::InvalidInput.text(lang),
+                Some(detail),
+                vec![],
+            ),
         }
     }
 }
@@ -132,7 +155,14 @@ impl IntoResponse for PageError {
                 if let AppError::Internal(inner) = &e {
                     tracing::error!(error = %inner, "internal error");
                 }
-                render_status(status, &ErrorPage { l: L(lang), message: e.text(lang).to_owned(), status: status.as_u16() })
+                render_status(
+                    status,
+                    &ErrorPage {
+                        l: L(lang),
+                        message: e.text(lang).to_owned(),
+                        status: status.as_u16(),
+                    },
+                )
             }
         }
     }

@@ -125,7 +125,12 @@ pub const LANG_COOKIE: &str = "vsys_lang";
 pub fn lang_of(headers: &HeaderMap) -> Lang {
     cookie(headers, LANG_COOKIE)
         .and_then(|v| Lang::parse(&v))
-        .or_else(|| headers.get("accept-language").and_then(|v| v.to_str().ok()).and_then(Lang::from_accept_language))
+        .or_else(|| {
+            headers
+                .get("accept-language")
+                .and_then(|v| v.to_str().ok())
+                .and_then(Lang::from_accept_language)
+        })
         .unwrap_or_default()
 }
 
@@ -156,13 +161,19 @@ mod tests {
     #[test]
     fn all_ui_texts_in_both_languages() {
         for u in Ui::ALL {
-            assert!(!u.text(Lang::Ja).is_empty() && !u.text(Lang::En).is_empty(), "{}", u.key());
+            assert!(
+                !u.text(Lang::Ja).is_empty() && !u.text(Lang::En).is_empty(),
+                "{}",
+                u.key()
+            );
         }
     }
 
     #[test]
     fn times_in_japan() {
-        let t = chrono::DateTime::parse_from_rfc3339("2026-03-01T15:30:00Z").map(|t| t.with_timezone(&chrono::Utc)).unwrap_or_default();
+        let t = chrono::DateTime::parse_from_rfc3339("2026-03-01T15:30:00Z")
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .unwrap_or_default();
         assert_eq!(jst(&t), "2026/03/02 00:30");
     }
 }

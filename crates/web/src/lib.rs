@@ -37,7 +37,10 @@ pub fn metrics_handle() -> PrometheusHandle {
 
 /// The whole application: pages, API, documentation, health, static files.
 pub fn router(app: App) -> Router {
-    let state = AppState { app, metrics: metrics_handle() };
+    let state = AppState {
+        app,
+        metrics: metrics_handle(),
+    };
     Router::new()
         .merge(pages::routes(state.clone()))
         .merge(api::routes(state.clone()))
@@ -46,15 +49,23 @@ pub fn router(app: App) -> Router {
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics_text))
         .route("/static/{*file}", get(assets::serve))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), security::headers))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security::headers,
+        ))
         .layer(axum::middleware::from_fn(track))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(32 * 1024 * 1024))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            32 * 1024 * 1024,
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
 
 /// Counts requests and their duration by route template (never by raw path: bounded labels).
-async fn track(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+async fn track(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
     let route = req
         .extensions()
         .get::<axum::extract::MatchedPath>()
@@ -65,7 +76,8 @@ async fn track(req: axum::extract::Request, next: axum::middleware::Next) -> axu
     let res = next.run(req).await;
     let status = res.status().as_u16().to_string();
     metrics::counter!("vsys_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status).increment(1);
-    metrics::histogram!("vsys_http_request_duration_seconds", "method" => method, "route" => route).record(start.elapsed().as_secs_f64());
+    metrics::histogram!("vsys_http_request_duration_seconds", "method" => method, "route" => route)
+        .record(start.elapsed().as_secs_f64());
     res
 }
 
@@ -73,12 +85,17 @@ async fn health() -> &'static str {
     "ok"
 }
 
-async fn ready(axum::extract::State(s): axum::extract::State<AppState>) -> (axum::http::StatusCode, &'static str) {
+async fn ready(
+    axum::extract::State(s): axum::extract::State<AppState>,
+) -> (axum::http::StatusCode, &'static str) {
     match s.app.db.ping().await {
         Ok(()) => (axum::http::StatusCode::OK, "ready"),
         Err(e) => {
             tracing::error!(error = %e, "readiness: database unreachable");
-            (axum::http::StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
+            (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "database unreachable",
+            )
         }
     }
 }
@@ -94,7 +111,8 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let transport = Arc::new(vsys_app::mail::Transport::from_config(&app).map_err(|e| anyhow::anyhow!("{e}"))?);
+    let transport =
+        Arc::new(vsys_app::mail::Transport::from_config(&app).map_err(|e| anyhow::anyhow!("{e}"))?);
     let mut workers = Vec::new();
     for _ in 0..app.config.mail_workers {
         workers.push(tokio::spawn(vsys_app::mail::run_worker(
@@ -105,9 +123,12 @@ pub async fn serve(
         )));
     }
     let router = router(app);
-    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
     let _ = stop_tx.send(true);
     for w in workers {
         let _ = w.await;

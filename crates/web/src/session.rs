@@ -21,13 +21,23 @@ pub const CSRF_FIELD: &str = "_csrf";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
 pub fn session_cookie_name(state: &AppState) -> &'static str {
-    if state.app.config.cookie_secure { "__Host-vsys_session" } else { "vsys_session" }
+    if state.app.config.cookie_secure {
+        "__Host-vsys_session"
+    } else {
+        "vsys_session"
+    }
 }
 
 /// A `Set-Cookie` value with our attributes (`Secure` unless configured for plain http).
 pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age: Option<i64>) -> String {
-    let secure = if state.app.config.cookie_secure { "; Secure" } else { "" };
-    let age = max_age.map(|a| format!("; Max-Age={a}")).unwrap_or_default();
+    let secure = if state.app.config.cookie_secure {
+        "; Secure"
+    } else {
+        ""
+    };
+    let age = max_age
+        .map(|a| format!("; Max-Age={a}"))
+        .unwrap_or_default();
     format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax{secure}{age}")
 }
 
@@ -59,9 +69,19 @@ pub async fn web_guard(State(state): State<AppState>, req: Request, next: Next) 
     if unsafe_method {
         let bytes = match to_bytes(body, 32 * 1024 * 1024).await {
             Ok(b) => b,
-            Err(_) => return PageError(AppError::invalid("body", vsys_domain::Msg::InvalidInput), lang).into_response(),
+            Err(_) => {
+                return PageError(
+                    AppError::invalid("body", vsys_domain::Msg::InvalidInput),
+                    lang,
+                )
+                .into_response();
+            }
         };
-        let header_token = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let header_token = parts
+            .headers
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let is_form = parts
             .headers
             .get(header::CONTENT_TYPE)
@@ -97,7 +117,11 @@ pub async fn web_guard(State(state): State<AppState>, req: Request, next: Next) 
 fn url_form_field(body: &[u8], name: &str) -> Option<String> {
     std::str::from_utf8(body).ok()?.split('&').find_map(|kv| {
         let (k, v) = kv.split_once('=')?;
-        (k == name).then(|| urlencoding::decode(&v.replace('+', " ")).map(|s| s.into_owned()).unwrap_or_default())
+        (k == name).then(|| {
+            urlencoding::decode(&v.replace('+', " "))
+                .map(|s| s.into_owned())
+                .unwrap_or_default()
+        })
     })
 }
 
@@ -127,7 +151,10 @@ impl<S: Send + Sync> FromRequestParts<S> for WebUser {
         let lang = lang_of(&parts.headers);
         match parts.extensions.get::<WebAuth>() {
             Some(WebAuth::Some(a)) => match a.stage.as_str() {
-                auth::STAGE_ACTIVE => Ok(WebUser { actor: a.actor.clone(), lang }),
+                auth::STAGE_ACTIVE => Ok(WebUser {
+                    actor: a.actor.clone(),
+                    lang,
+                }),
                 auth::STAGE_TOTP_SETUP => Err(PageError(AppError::TotpSetupRequired, lang)),
                 _ => Err(PageError(AppError::NotLoggedIn, lang)),
             },
@@ -148,7 +175,10 @@ impl<S: Send + Sync> FromRequestParts<S> for AnyStage {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let lang = lang_of(&parts.headers);
         match parts.extensions.get::<WebAuth>() {
-            Some(WebAuth::Some(a)) => Ok(AnyStage { auth: (**a).clone(), lang }),
+            Some(WebAuth::Some(a)) => Ok(AnyStage {
+                auth: (**a).clone(),
+                lang,
+            }),
             Some(WebAuth::Expired) => Err(PageError(AppError::SessionExpired, lang)),
             _ => Err(PageError(AppError::NotLoggedIn, lang)),
         }
@@ -163,7 +193,10 @@ pub struct ApiUser {
 
 impl FromRequestParts<AppState> for ApiUser {
     type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let lang = lang_of(&parts.headers);
         let token = parts
             .headers
@@ -174,7 +207,12 @@ impl FromRequestParts<AppState> for ApiUser {
             .filter(|t| !t.is_empty())
             .ok_or(ApiError::App(AppError::NotLoggedIn, lang))?;
         let ip = request_ip(state, parts);
-        let a = auth::authenticate(&state.app, token, SessionKind::Api, ip).await.map_err(|e| ApiError::App(e, lang))?;
-        Ok(ApiUser { actor: a.actor, lang })
+        let a = auth::authenticate(&state.app, token, SessionKind::Api, ip)
+            .await
+            .map_err(|e| ApiError::App(e, lang))?;
+        Ok(ApiUser {
+            actor: a.actor,
+            lang,
+        })
     }
 }

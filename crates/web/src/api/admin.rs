@@ -62,25 +62,48 @@ fn with_etag<T: Serialize>(status: StatusCode, version: i64, body: T) -> Respons
 /// Organisations in my scope (prefectures and municipalities: the whole country).
 #[utoipa::path(get, path = "/api/v1/orgs", tag = "orgs", params(OrgQuery),
     responses((status = 200, body = Paged<OrgOut>), (status = 401, body = Problem)))]
-pub async fn list_orgs(State(s): State<AppState>, u: ApiUser, Query(q): Query<OrgQuery>) -> Result<Json<Paged<OrgOut>>, ApiError> {
+pub async fn list_orgs(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Query(q): Query<OrgQuery>,
+) -> Result<Json<Paged<OrgOut>>, ApiError> {
     let page = Page::new(q.page, q.per_page);
-    let (rows, total) = vsys_app::orgs::list(&s.app, &u.actor, &q).await.map_err(|e| ApiError::new(e, u.lang))?;
-    Ok(Json(Paged { items: rows.into_iter().map(Into::into).collect(), total, page: page.page, per_page: page.per_page }))
+    let (rows, total) = vsys_app::orgs::list(&s.app, &u.actor, &q)
+        .await
+        .map_err(|e| ApiError::new(e, u.lang))?;
+    Ok(Json(Paged {
+        items: rows.into_iter().map(Into::into).collect(),
+        total,
+        page: page.page,
+        per_page: page.per_page,
+    }))
 }
 
 /// One organisation.
 #[utoipa::path(get, path = "/api/v1/orgs/{code}", tag = "orgs", params(("code" = String, Path)),
     responses((status = 200, body = OrgOut), (status = 404, body = Problem)))]
-pub async fn get_org(State(s): State<AppState>, u: ApiUser, Path(code): Path<String>) -> Result<Response, ApiError> {
-    let o = vsys_app::orgs::get(&s.app, &u.actor, &code).await.map_err(|e| ApiError::new(e, u.lang))?;
+pub async fn get_org(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(code): Path<String>,
+) -> Result<Response, ApiError> {
+    let o = vsys_app::orgs::get(&s.app, &u.actor, &code)
+        .await
+        .map_err(|e| ApiError::new(e, u.lang))?;
     Ok(with_etag(StatusCode::OK, o.version, OrgOut::from(o)))
 }
 
 /// Create a subordinate organisation (admins).
 #[utoipa::path(post, path = "/api/v1/orgs", tag = "orgs", request_body = NewOrg,
     responses((status = 201, body = OrgOut), (status = 403, body = Problem), (status = 422, body = Problem)))]
-pub async fn create_org(State(s): State<AppState>, u: ApiUser, Json(b): Json<NewOrg>) -> Result<Response, ApiError> {
-    let o = vsys_app::orgs::create(&s.app, &u.actor, &b).await.map_err(|e| ApiError::new(e, u.lang))?;
+pub async fn create_org(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Json(b): Json<NewOrg>,
+) -> Result<Response, ApiError> {
+    let o = vsys_app::orgs::create(&s.app, &u.actor, &b)
+        .await
+        .map_err(|e| ApiError::new(e, u.lang))?;
     Ok(with_etag(StatusCode::CREATED, o.version, OrgOut::from(o)))
 }
 
@@ -132,42 +155,83 @@ pub struct UserQuery {
 /// Accounts of an organisation (its admins; nation admins anywhere).
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", params(UserQuery),
     responses((status = 200, body = Paged<UserOut>), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn list_users(State(s): State<AppState>, u: ApiUser, Query(q): Query<UserQuery>) -> Result<Json<Paged<UserOut>>, ApiError> {
+pub async fn list_users(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Query(q): Query<UserQuery>,
+) -> Result<Json<Paged<UserOut>>, ApiError> {
     let page = Page::new(q.page, q.per_page);
-    let (rows, total) = vsys_app::accounts::list(&s.app, &u.actor, q.org.as_deref(), page).await.map_err(|e| ApiError::new(e, u.lang))?;
-    Ok(Json(Paged { items: rows.into_iter().map(Into::into).collect(), total, page: page.page, per_page: page.per_page }))
+    let (rows, total) = vsys_app::accounts::list(&s.app, &u.actor, q.org.as_deref(), page)
+        .await
+        .map_err(|e| ApiError::new(e, u.lang))?;
+    Ok(Json(Paged {
+        items: rows.into_iter().map(Into::into).collect(),
+        total,
+        page: page.page,
+        per_page: page.per_page,
+    }))
 }
 
 /// Create an account; the person must change the password at first login.
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = NewUser,
     responses((status = 201, body = UserOut), (status = 403, body = Problem), (status = 422, body = Problem)))]
-pub async fn create_user(State(s): State<AppState>, u: ApiUser, Json(b): Json<NewUser>) -> Result<Response, ApiError> {
-    let row = vsys_app::accounts::create(&s.app, &u.actor, &b).await.map_err(|e| ApiError::new(e, u.lang))?;
-    Ok(with_etag(StatusCode::CREATED, row.version, UserOut::from(row)))
+pub async fn create_user(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Json(b): Json<NewUser>,
+) -> Result<Response, ApiError> {
+    let row = vsys_app::accounts::create(&s.app, &u.actor, &b)
+        .await
+        .map_err(|e| ApiError::new(e, u.lang))?;
+    Ok(with_etag(
+        StatusCode::CREATED,
+        row.version,
+        UserOut::from(row),
+    ))
 }
 
 /// One account (the read is audited).
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path)),
     responses((status = 200, body = UserOut), (status = 404, body = Problem)))]
-pub async fn get_user(State(s): State<AppState>, u: ApiUser, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let row = vsys_app::accounts::get(&s.app, &u.actor, &id).await.map_err(|e| ApiError::new(e, u.lang))?;
+pub async fn get_user(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let row = vsys_app::accounts::get(&s.app, &u.actor, &id)
+        .await
+        .map_err(|e| ApiError::new(e, u.lang))?;
     Ok(with_etag(StatusCode::OK, row.version, UserOut::from(row)))
 }
 
 /// Change name, role or enabled state. Requires `If-Match` with the ETag.
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path)), request_body = UserChange,
     responses((status = 200, body = UserOut), (status = 412, body = Problem), (status = 428, body = Problem)))]
-pub async fn update_user(State(s): State<AppState>, u: ApiUser, Path(id): Path<String>, headers: HeaderMap, Json(b): Json<UserChange>) -> Result<Response, ApiError> {
+pub async fn update_user(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Json(b): Json<UserChange>,
+) -> Result<Response, ApiError> {
     let version = if_match(&headers, u.lang)?;
-    let row = vsys_app::accounts::update(&s.app, &u.actor, &id, version, &b).await.map_err(|e| ApiError::new(e, u.lang))?;
+    let row = vsys_app::accounts::update(&s.app, &u.actor, &id, version, &b)
+        .await
+        .map_err(|e| ApiError::new(e, u.lang))?;
     Ok(with_etag(StatusCode::OK, row.version, UserOut::from(row)))
 }
 
 /// Lift a lockout.
 #[utoipa::path(post, path = "/api/v1/users/{id}/unlock", tag = "users", params(("id" = String, Path)),
     responses((status = 200, body = UserOut), (status = 404, body = Problem)))]
-pub async fn unlock_user(State(s): State<AppState>, u: ApiUser, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let row = vsys_app::accounts::unlock(&s.app, &u.actor, &id).await.map_err(|e| ApiError::new(e, u.lang))?;
+pub async fn unlock_user(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let row = vsys_app::accounts::unlock(&s.app, &u.actor, &id)
+        .await
+        .map_err(|e| ApiError::new(e, u.lang))?;
     Ok(with_etag(StatusCode::OK, row.version, UserOut::from(row)))
 }
 
@@ -180,8 +244,15 @@ pub struct ResetBody {
 /// Set a temporary password.
 #[utoipa::path(post, path = "/api/v1/users/{id}/password-reset", tag = "users", params(("id" = String, Path)), request_body = ResetBody,
     responses((status = 200, body = UserOut), (status = 404, body = Problem), (status = 422, body = Problem)))]
-pub async fn reset_password(State(s): State<AppState>, u: ApiUser, Path(id): Path<String>, Json(b): Json<ResetBody>) -> Result<Response, ApiError> {
-    let row = vsys_app::accounts::reset_password(&s.app, &u.actor, &id, &b.password).await.map_err(|e| ApiError::new(e, u.lang))?;
+pub async fn reset_password(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(id): Path<String>,
+    Json(b): Json<ResetBody>,
+) -> Result<Response, ApiError> {
+    let row = vsys_app::accounts::reset_password(&s.app, &u.actor, &id, &b.password)
+        .await
+        .map_err(|e| ApiError::new(e, u.lang))?;
     Ok(with_etag(StatusCode::OK, row.version, UserOut::from(row)))
 }
 
@@ -206,10 +277,18 @@ pub struct PageQuery {
 /// My notices, newest first, in my language.
 #[utoipa::path(get, path = "/api/v1/notices", tag = "notices", params(PageQuery),
     responses((status = 200, body = Paged<NoticeOut>), (status = 401, body = Problem)))]
-pub async fn list_notices(State(s): State<AppState>, u: ApiUser, Query(q): Query<PageQuery>) -> Result<Json<Paged<NoticeOut>>, ApiError> {
-    u.actor.require_password_changed().map_err(|e| ApiError::new(e, u.lang))?;
+pub async fn list_notices(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Query(q): Query<PageQuery>,
+) -> Result<Json<Paged<NoticeOut>>, ApiError> {
+    u.actor
+        .require_password_changed()
+        .map_err(|e| ApiError::new(e, u.lang))?;
     let page = Page::new(q.page, q.per_page);
-    let (rows, total) = vsys_app::notices::list(&s.app, &u.actor, page).await.map_err(|e| ApiError::new(e, u.lang))?;
+    let (rows, total) = vsys_app::notices::list(&s.app, &u.actor, page)
+        .await
+        .map_err(|e| ApiError::new(e, u.lang))?;
     let en = u.lang == vsys_domain::Lang::En;
     let items = rows
         .into_iter()
@@ -217,30 +296,58 @@ pub async fn list_notices(State(s): State<AppState>, u: ApiUser, Query(q): Query
             id: n.notice.id,
             org_code: n.notice.org_code,
             category: n.notice.category,
-            title: if en { n.notice.title_en } else { n.notice.title_ja },
-            body: if en { n.notice.body_en } else { n.notice.body_ja },
+            title: if en {
+                n.notice.title_en
+            } else {
+                n.notice.title_ja
+            },
+            body: if en {
+                n.notice.body_en
+            } else {
+                n.notice.body_ja
+            },
             link: n.notice.link,
             created_at: n.notice.created_at,
             read_at: n.read_at,
         })
         .collect();
-    Ok(Json(Paged { items, total, page: page.page, per_page: page.per_page }))
+    Ok(Json(Paged {
+        items,
+        total,
+        page: page.page,
+        per_page: page.per_page,
+    }))
 }
 
 /// Mark one of my notices read.
 #[utoipa::path(post, path = "/api/v1/notices/{id}/read", tag = "notices", params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = Problem)))]
-pub async fn mark_notice_read(State(s): State<AppState>, u: ApiUser, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    u.actor.require_password_changed().map_err(|e| ApiError::new(e, u.lang))?;
-    vsys_app::notices::mark_read(&s.app, &u.actor, &id).await.map_err(|e| ApiError::new(e, u.lang))?;
+pub async fn mark_notice_read(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    u.actor
+        .require_password_changed()
+        .map_err(|e| ApiError::new(e, u.lang))?;
+    vsys_app::notices::mark_read(&s.app, &u.actor, &id)
+        .await
+        .map_err(|e| ApiError::new(e, u.lang))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Send a notice (and e-mail) to an organisation in my scope.
 #[utoipa::path(post, path = "/api/v1/orgs/{code}/notices", tag = "notices", params(("code" = String, Path)), request_body = NoticeDraft,
     responses((status = 201), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn post_notice(State(s): State<AppState>, u: ApiUser, Path(code): Path<String>, Json(b): Json<NoticeDraft>) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let n = vsys_app::notices::post(&s.app, &u.actor, &code, &b).await.map_err(|e| ApiError::new(e, u.lang))?;
+pub async fn post_notice(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(code): Path<String>,
+    Json(b): Json<NoticeDraft>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let n = vsys_app::notices::post(&s.app, &u.actor, &code, &b)
+        .await
+        .map_err(|e| ApiError::new(e, u.lang))?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({"id": n.id}))))
 }
 
@@ -297,7 +404,11 @@ impl From<AuditRow> for AuditOut {
 /// Search the audit log (nation administrators).
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
     responses((status = 200, body = Paged<AuditOut>), (status = 403, body = Problem)))]
-pub async fn search_audit(State(s): State<AppState>, u: ApiUser, Query(q): Query<AuditQuery>) -> Result<Json<Paged<AuditOut>>, ApiError> {
+pub async fn search_audit(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Query(q): Query<AuditQuery>,
+) -> Result<Json<Paged<AuditOut>>, ApiError> {
     let page = Page::new(q.page, q.per_page);
     let f = AuditFilter {
         partition: q.partition,
@@ -308,8 +419,15 @@ pub async fn search_audit(State(s): State<AppState>, u: ApiUser, Query(q): Query
         from: q.from,
         until: q.until,
     };
-    let (rows, total) = vsys_app::audit::search(&s.app, &u.actor, &f, page).await.map_err(|e| ApiError::new(e, u.lang))?;
-    Ok(Json(Paged { items: rows.into_iter().map(Into::into).collect(), total, page: page.page, per_page: page.per_page }))
+    let (rows, total) = vsys_app::audit::search(&s.app, &u.actor, &f, page)
+        .await
+        .map_err(|e| ApiError::new(e, u.lang))?;
+    Ok(Json(Paged {
+        items: rows.into_iter().map(Into::into).collect(),
+        total,
+        page: page.page,
+        per_page: page.per_page,
+    }))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -324,8 +442,20 @@ pub struct VerifyOut {
 /// Verify every hash chain of the audit log (nation administrators).
 #[utoipa::path(post, path = "/api/v1/audit/verify", tag = "audit",
     responses((status = 200, body = VerifyOut), (status = 403, body = Problem)))]
-pub async fn verify_audit(State(s): State<AppState>, u: ApiUser) -> Result<Json<VerifyOut>, ApiError> {
-    u.actor.require(vsys_domain::Action::ReadAudit, &u.actor.principal.org_path).map_err(|e| ApiError::new(e, u.lang))?;
-    let r = vsys_app::audit::verify(&s.app).await.map_err(|e| ApiError::new(e, u.lang))?;
-    Ok(Json(VerifyOut { ok: r.breaks.is_empty(), partitions: r.partitions, entries: r.entries, breaks: r.breaks }))
+pub async fn verify_audit(
+    State(s): State<AppState>,
+    u: ApiUser,
+) -> Result<Json<VerifyOut>, ApiError> {
+    u.actor
+        .require(vsys_domain::Action::ReadAudit, &u.actor.principal.org_path)
+        .map_err(|e| ApiError::new(e, u.lang))?;
+    let r = vsys_app::audit::verify(&s.app)
+        .await
+        .map_err(|e| ApiError::new(e, u.lang))?;
+    Ok(Json(VerifyOut {
+        ok: r.breaks.is_empty(),
+        partitions: r.partitions,
+        entries: r.entries,
+        breaks: r.breaks,
+    }))
 }

@@ -29,7 +29,10 @@ struct BearerAuth;
 impl utoipa::Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
     }
 }
 
@@ -64,7 +67,8 @@ pub fn routes(_state: AppState) -> Router<AppState> {
 
 /// `/api/openapi.json` and the embedded viewer at `/api/docs/`.
 pub fn docs() -> Router<AppState> {
-    Router::new().merge(utoipa_swagger_ui::SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi()))
+    Router::new()
+        .merge(utoipa_swagger_ui::SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi()))
 }
 
 /// A page of a list.
@@ -83,11 +87,16 @@ pub fn etag(version: i64) -> String {
 
 /// The version an update is based on, from `If-Match`.
 pub fn if_match(headers: &HeaderMap, lang: Lang) -> Result<i64, ApiError> {
-    let raw = headers.get("if-match").and_then(|v| v.to_str().ok()).ok_or(ApiError::PreconditionRequired(lang))?;
+    let raw = headers
+        .get("if-match")
+        .and_then(|v| v.to_str().ok())
+        .ok_or(ApiError::PreconditionRequired(lang))?;
     raw.trim()
         .trim_start_matches("W/")
         .trim_matches('"')
         .strip_prefix('v')
         .and_then(|v| v.parse().ok())
-        .ok_or_else(|| ApiError::BadRequest("If-Match must be an ETag of this resource".into(), lang))
+        .ok_or_else(|| {
+            ApiError::BadRequest("If-Match must be an ETag of this resource".into(), lang)
+        })
 }

@@ -28,17 +28,38 @@ pub struct TokenOut {
 /// Log in and get a bearer token.
 #[utoipa::path(post, path = "/api/v1/session", tag = "session", request_body = LoginBody, security(()),
     responses((status = 201, body = TokenOut), (status = 401, body = Problem), (status = 429, body = Problem, description = "Throttled or locked; see Retry-After")))]
-pub async fn login(State(s): State<AppState>, ReqLang(lang): ReqLang, parts: Parts, Json(b): Json<LoginBody>) -> Result<(StatusCode, Json<TokenOut>), ApiError> {
+pub async fn login(
+    State(s): State<AppState>,
+    ReqLang(lang): ReqLang,
+    parts: Parts,
+    Json(b): Json<LoginBody>,
+) -> Result<(StatusCode, Json<TokenOut>), ApiError> {
     let ip = request_ip(&s, &parts);
-    let req = LoginRequest { email: &b.email, password: &b.password, totp: b.totp.as_deref(), ip, kind: SessionKind::Api };
-    let new = auth::login(&s.app, req).await.map_err(|e| ApiError::new(e, lang))?;
-    Ok((StatusCode::CREATED, Json(TokenOut { token: new.token, expires_at: new.row.expires_at })))
+    let req = LoginRequest {
+        email: &b.email,
+        password: &b.password,
+        totp: b.totp.as_deref(),
+        ip,
+        kind: SessionKind::Api,
+    };
+    let new = auth::login(&s.app, req)
+        .await
+        .map_err(|e| ApiError::new(e, lang))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(TokenOut {
+            token: new.token,
+            expires_at: new.row.expires_at,
+        }),
+    ))
 }
 
 /// End this token's session.
 #[utoipa::path(delete, path = "/api/v1/session", tag = "session", responses((status = 204), (status = 401, body = Problem)))]
 pub async fn logout(State(s): State<AppState>, u: ApiUser) -> Result<StatusCode, ApiError> {
-    auth::logout(&s.app, &u.actor).await.map_err(|e| ApiError::new(e, u.lang))?;
+    auth::logout(&s.app, &u.actor)
+        .await
+        .map_err(|e| ApiError::new(e, u.lang))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -79,8 +100,14 @@ pub struct PasswordBody {
 /// Change my password (allowed while a change is required). Other sessions end.
 #[utoipa::path(post, path = "/api/v1/me/password", tag = "session", request_body = PasswordBody,
     responses((status = 204), (status = 422, body = Problem)))]
-pub async fn change_password(State(s): State<AppState>, u: ApiUser, Json(b): Json<PasswordBody>) -> Result<StatusCode, ApiError> {
-    auth::change_password(&s.app, &u.actor, &b.current_password, &b.new_password).await.map_err(|e| ApiError::new(e, u.lang))?;
+pub async fn change_password(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Json(b): Json<PasswordBody>,
+) -> Result<StatusCode, ApiError> {
+    auth::change_password(&s.app, &u.actor, &b.current_password, &b.new_password)
+        .await
+        .map_err(|e| ApiError::new(e, u.lang))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -95,8 +122,16 @@ pub struct TotpBody {
 /// Turn on two-factor authentication for my account.
 #[utoipa::path(post, path = "/api/v1/me/totp", tag = "session", request_body = TotpBody,
     responses((status = 204), (status = 422, body = Problem)))]
-pub async fn enable_totp(State(s): State<AppState>, u: ApiUser, Json(b): Json<TotpBody>) -> Result<StatusCode, ApiError> {
-    u.actor.require_password_changed().map_err(|e| ApiError::new(e, u.lang))?;
-    auth::enable_totp(&s.app, &u.actor, &b.secret, &b.code).await.map_err(|e| ApiError::new(e, u.lang))?;
+pub async fn enable_totp(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Json(b): Json<TotpBody>,
+) -> Result<StatusCode, ApiError> {
+    u.actor
+        .require_password_changed()
+        .map_err(|e| ApiError::new(e, u.lang))?;
+    auth::enable_totp(&s.app, &u.actor, &b.secret, &b.code)
+        .await
+        .map_err(|e| ApiError::new(e, u.lang))?;
     Ok(StatusCode::NO_CONTENT)
 }

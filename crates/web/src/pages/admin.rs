@@ -11,9 +11,9 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{NaiveDate, TimeZone, Utc};
 use serde::Deserialize;
+use vsys_app::AppError;
 use vsys_app::accounts::{NewUser, UserChange};
 use vsys_app::orgs::OrgQuery;
-use vsys_app::AppError;
 use vsys_domain::{Lang, Msg, OrgKind, Role};
 use vsys_store::Page;
 use vsys_store::audit::{AuditFilter, AuditRow};
@@ -49,14 +49,27 @@ fn role_label(r: &str, lang: Lang) -> &'static str {
     Role::parse(r).map(|r| r.label(lang)).unwrap_or("?")
 }
 
-pub async fn users(State(s): State<AppState>, u: WebUser, Query(q): Query<ListQuery>) -> Result<Response, PageError> {
+pub async fn users(
+    State(s): State<AppState>,
+    u: WebUser,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, PageError> {
     let lang = u.lang;
     let err = |e| PageError(e, lang);
     let page = Page::new(q.page, Some(50));
-    let org_code = q.org.clone().unwrap_or_else(|| u.actor.org_code().to_owned());
-    let (list, total) = vsys_app::accounts::list(&s.app, &u.actor, Some(&org_code), page).await.map_err(err)?;
-    let org = vsys_app::orgs::get(&s.app, &u.actor, &org_code).await.map_err(err)?;
-    let c = Chrome::for_actor(&s.app, &u.actor, lang, Ui::Users.text(lang), "/users").await.with_flash(q.flash.as_deref());
+    let org_code = q
+        .org
+        .clone()
+        .unwrap_or_else(|| u.actor.org_code().to_owned());
+    let (list, total) = vsys_app::accounts::list(&s.app, &u.actor, Some(&org_code), page)
+        .await
+        .map_err(err)?;
+    let org = vsys_app::orgs::get(&s.app, &u.actor, &org_code)
+        .await
+        .map_err(err)?;
+    let c = Chrome::for_actor(&s.app, &u.actor, lang, Ui::Users.text(lang), "/users")
+        .await
+        .with_flash(q.flash.as_deref());
     let users = list
         .iter()
         .map(|x| UserLine {
@@ -71,7 +84,11 @@ pub async fn users(State(s): State<AppState>, u: WebUser, Query(q): Query<ListQu
             } else {
                 Ui::Enabled.text(lang)
             },
-            last_login: x.last_login_at.as_ref().map(jst).unwrap_or_else(|| Ui::Never.text(lang).into()),
+            last_login: x
+                .last_login_at
+                .as_ref()
+                .map(jst)
+                .unwrap_or_else(|| Ui::Never.text(lang).into()),
         })
         .collect();
     Ok(render(&UsersPage {
@@ -79,7 +96,12 @@ pub async fn users(State(s): State<AppState>, u: WebUser, Query(q): Query<ListQu
         org_code: org.code.clone(),
         org_name: org.name,
         users,
-        pager: Pager::new(page.page, page.per_page, total, format!("/users?org={}&", org.code)),
+        pager: Pager::new(
+            page.page,
+            page.per_page,
+            total,
+            format!("/users?org={}&", org.code),
+        ),
     }))
 }
 
@@ -103,12 +125,21 @@ pub struct UserForm {
 }
 
 fn roles(lang: Lang) -> Vec<(&'static str, &'static str)> {
-    Role::ALL.iter().map(|r| (r.as_str(), r.label(lang))).collect()
+    Role::ALL
+        .iter()
+        .map(|r| (r.as_str(), r.label(lang)))
+        .collect()
 }
 
-pub async fn user_new(State(s): State<AppState>, u: WebUser, Query(q): Query<ListQuery>) -> Result<Response, PageError> {
+pub async fn user_new(
+    State(s): State<AppState>,
+    u: WebUser,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, PageError> {
     let lang = u.lang;
-    u.actor.require_password_changed().map_err(|e| PageError(e, lang))?;
+    u.actor
+        .require_password_changed()
+        .map_err(|e| PageError(e, lang))?;
     let c = Chrome::for_actor(&s.app, &u.actor, lang, Ui::NewUser.text(lang), "/users").await;
     Ok(render(&UserForm {
         c,
@@ -139,18 +170,36 @@ pub struct UserCreateForm {
 
 fn field_errors(e: &AppError, lang: Lang) -> Vec<(String, &'static str)> {
     match e {
-        AppError::Invalid(inv) => inv.0.iter().map(|f| (f.field.clone(), f.msg.text(lang))).collect(),
+        AppError::Invalid(inv) => inv
+            .0
+            .iter()
+            .map(|f| (f.field.clone(), f.msg.text(lang)))
+            .collect(),
         other => vec![(String::new(), other.text(lang))],
     }
 }
 
-pub async fn user_create(State(s): State<AppState>, u: WebUser, Form(f): Form<UserCreateForm>) -> Result<Response, PageError> {
+pub async fn user_create(
+    State(s): State<AppState>,
+    u: WebUser,
+    Form(f): Form<UserCreateForm>,
+) -> Result<Response, PageError> {
     let lang = u.lang;
-    let n = NewUser { org_code: f.org_code.clone(), email: f.email.clone(), name: f.name.clone(), role: f.role.clone(), password: f.password };
+    let n = NewUser {
+        org_code: f.org_code.clone(),
+        email: f.email.clone(),
+        name: f.name.clone(),
+        role: f.role.clone(),
+        password: f.password,
+    };
     match vsys_app::accounts::create(&s.app, &u.actor, &n).await {
-        Ok(row) => Ok(Redirect::to(&format!("/users?org={}&flash=user_created", row.org_code)).into_response()),
+        Ok(row) => Ok(
+            Redirect::to(&format!("/users?org={}&flash=user_created", row.org_code))
+                .into_response(),
+        ),
         Err(e @ AppError::Invalid(_)) => {
-            let c = Chrome::for_actor(&s.app, &u.actor, lang, Ui::NewUser.text(lang), "/users").await;
+            let c =
+                Chrome::for_actor(&s.app, &u.actor, lang, Ui::NewUser.text(lang), "/users").await;
             Ok(render_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &UserForm {
@@ -175,9 +224,15 @@ pub async fn user_create(State(s): State<AppState>, u: WebUser, Form(f): Form<Us
     }
 }
 
-pub async fn user_edit(State(s): State<AppState>, u: WebUser, Path(id): Path<String>) -> Result<Response, PageError> {
+pub async fn user_edit(
+    State(s): State<AppState>,
+    u: WebUser,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
     let lang = u.lang;
-    let x = vsys_app::accounts::get(&s.app, &u.actor, &id).await.map_err(|e| PageError(e, lang))?;
+    let x = vsys_app::accounts::get(&s.app, &u.actor, &id)
+        .await
+        .map_err(|e| PageError(e, lang))?;
     let c = Chrome::for_actor(&s.app, &u.actor, lang, &x.name, "/users").await;
     Ok(render(&UserForm {
         c,
@@ -205,15 +260,32 @@ pub struct UserUpdateForm {
     disabled: Option<String>,
 }
 
-pub async fn user_update(State(s): State<AppState>, u: WebUser, Path(id): Path<String>, Form(f): Form<UserUpdateForm>) -> Result<Response, PageError> {
+pub async fn user_update(
+    State(s): State<AppState>,
+    u: WebUser,
+    Path(id): Path<String>,
+    Form(f): Form<UserUpdateForm>,
+) -> Result<Response, PageError> {
     let lang = u.lang;
-    let change = UserChange { name: Some(f.name.clone()), role: Some(f.role.clone()), disabled: Some(f.disabled.is_some()) };
+    let change = UserChange {
+        name: Some(f.name.clone()),
+        role: Some(f.role.clone()),
+        disabled: Some(f.disabled.is_some()),
+    };
     match vsys_app::accounts::update(&s.app, &u.actor, &id, f.version, &change).await {
-        Ok(x) => Ok(Redirect::to(&format!("/users?org={}&flash=user_saved", x.org_code)).into_response()),
+        Ok(x) => Ok(
+            Redirect::to(&format!("/users?org={}&flash=user_saved", x.org_code)).into_response(),
+        ),
         Err(e @ (AppError::Invalid(_) | AppError::Conflict)) => {
-            let x = vsys_app::accounts::get(&s.app, &u.actor, &id).await.map_err(|e| PageError(e, lang))?;
+            let x = vsys_app::accounts::get(&s.app, &u.actor, &id)
+                .await
+                .map_err(|e| PageError(e, lang))?;
             let c = Chrome::for_actor(&s.app, &u.actor, lang, &x.name, "/users").await;
-            let status = if matches!(e, AppError::Conflict) { StatusCode::CONFLICT } else { StatusCode::UNPROCESSABLE_ENTITY };
+            let status = if matches!(e, AppError::Conflict) {
+                StatusCode::CONFLICT
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
             Ok(render_status(
                 status,
                 &UserForm {
@@ -238,8 +310,14 @@ pub async fn user_update(State(s): State<AppState>, u: WebUser, Path(id): Path<S
     }
 }
 
-pub async fn user_unlock(State(s): State<AppState>, u: WebUser, Path(id): Path<String>) -> Result<Response, PageError> {
-    let x = vsys_app::accounts::unlock(&s.app, &u.actor, &id).await.map_err(|e| PageError(e, u.lang))?;
+pub async fn user_unlock(
+    State(s): State<AppState>,
+    u: WebUser,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let x = vsys_app::accounts::unlock(&s.app, &u.actor, &id)
+        .await
+        .map_err(|e| PageError(e, u.lang))?;
     Ok(Redirect::to(&format!("/users?org={}&flash=unlocked", x.org_code)).into_response())
 }
 
@@ -248,8 +326,15 @@ pub struct ResetForm {
     password: String,
 }
 
-pub async fn user_reset(State(s): State<AppState>, u: WebUser, Path(id): Path<String>, Form(f): Form<ResetForm>) -> Result<Response, PageError> {
-    let x = vsys_app::accounts::reset_password(&s.app, &u.actor, &id, &f.password).await.map_err(|e| PageError(e, u.lang))?;
+pub async fn user_reset(
+    State(s): State<AppState>,
+    u: WebUser,
+    Path(id): Path<String>,
+    Form(f): Form<ResetForm>,
+) -> Result<Response, PageError> {
+    let x = vsys_app::accounts::reset_password(&s.app, &u.actor, &id, &f.password)
+        .await
+        .map_err(|e| PageError(e, u.lang))?;
     Ok(Redirect::to(&format!("/users?org={}&flash=reset", x.org_code)).into_response())
 }
 
@@ -275,10 +360,23 @@ fn kind_label(kind: &str, lang: Lang) -> &'static str {
     OrgKind::parse(kind).map(|k| k.label(lang)).unwrap_or("?")
 }
 
-pub async fn orgs(State(s): State<AppState>, u: WebUser, Query(q): Query<OrgQuery>) -> Result<Response, PageError> {
+pub async fn orgs(
+    State(s): State<AppState>,
+    u: WebUser,
+    Query(q): Query<OrgQuery>,
+) -> Result<Response, PageError> {
     let lang = u.lang;
     let page = Page::new(q.page, Some(50));
-    let (list, total) = vsys_app::orgs::list(&s.app, &u.actor, &OrgQuery { per_page: Some(50), ..q.clone() }).await.map_err(|e| PageError(e, lang))?;
+    let (list, total) = vsys_app::orgs::list(
+        &s.app,
+        &u.actor,
+        &OrgQuery {
+            per_page: Some(50),
+            ..q.clone()
+        },
+    )
+    .await
+    .map_err(|e| PageError(e, lang))?;
     let c = Chrome::for_actor(&s.app, &u.actor, lang, Ui::Orgs.text(lang), "/orgs").await;
     let base = format!(
         "/orgs?q={}&kind={}&parent={}&",
@@ -290,7 +388,10 @@ pub async fn orgs(State(s): State<AppState>, u: WebUser, Query(q): Query<OrgQuer
         c,
         q: q.q.clone().unwrap_or_default(),
         kind: q.kind.clone().unwrap_or_default(),
-        kinds: OrgKind::ALL.iter().map(|k| (k.as_str(), k.label(lang))).collect(),
+        kinds: OrgKind::ALL
+            .iter()
+            .map(|k| (k.as_str(), k.label(lang)))
+            .collect(),
         orgs: list
             .iter()
             .map(|o| OrgLine {
@@ -315,19 +416,40 @@ pub struct OrgPage {
     pub areas: Vec<String>,
 }
 
-pub async fn org(State(s): State<AppState>, u: WebUser, Path(code): Path<String>) -> Result<Response, PageError> {
+pub async fn org(
+    State(s): State<AppState>,
+    u: WebUser,
+    Path(code): Path<String>,
+) -> Result<Response, PageError> {
     let lang = u.lang;
     let err = |e| PageError(e, lang);
-    let org = vsys_app::orgs::get(&s.app, &u.actor, &code).await.map_err(err)?;
-    let q = OrgQuery { parent: Some(org.code.clone()), per_page: Some(100), ..Default::default() };
+    let org = vsys_app::orgs::get(&s.app, &u.actor, &code)
+        .await
+        .map_err(err)?;
+    let q = OrgQuery {
+        parent: Some(org.code.clone()),
+        per_page: Some(100),
+        ..Default::default()
+    };
     let (children, children_total) = if u.actor.principal.covers(&org.path) {
-        vsys_app::orgs::list(&s.app, &u.actor, &q).await.map_err(err)?
+        vsys_app::orgs::list(&s.app, &u.actor, &q)
+            .await
+            .map_err(err)?
     } else {
         (vec![], 0)
     };
-    let areas = vsys_app::orgs::areas(&s.app, &u.actor, &org.code).await.map_err(err)?;
+    let areas = vsys_app::orgs::areas(&s.app, &u.actor, &org.code)
+        .await
+        .map_err(err)?;
     let c = Chrome::for_actor(&s.app, &u.actor, lang, &org.name, "/orgs").await;
-    Ok(render(&OrgPage { c, kind_label: kind_label(&org.kind, lang), org, children, children_total, areas }))
+    Ok(render(&OrgPage {
+        c,
+        kind_label: kind_label(&org.kind, lang),
+        org,
+        children,
+        children_total,
+        areas,
+    }))
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -348,7 +470,10 @@ pub struct AuditQuery {
 fn jst_midnight(d: &str) -> Option<chrono::DateTime<Utc>> {
     let date = NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").ok()?;
     let offset = chrono::FixedOffset::east_opt(9 * 3600)?;
-    offset.from_local_datetime(&date.and_hms_opt(0, 0, 0)?).single().map(|t| t.with_timezone(&Utc))
+    offset
+        .from_local_datetime(&date.and_hms_opt(0, 0, 0)?)
+        .single()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 impl AuditQuery {
@@ -394,7 +519,11 @@ fn audit_line(e: &AuditRow) -> AuditLine {
     };
     AuditLine {
         when: jst(&e.at),
-        who: e.actor_user.clone().map(|u| u.chars().take(8).collect()).unwrap_or_else(|| "system".into()),
+        who: e
+            .actor_user
+            .clone()
+            .map(|u| u.chars().take(8).collect())
+            .unwrap_or_else(|| "system".into()),
         org: e.actor_org.clone().unwrap_or_default(),
         ip: e.ip.clone().unwrap_or_default(),
         action: e.action.clone(),
@@ -413,10 +542,16 @@ pub struct AuditPage {
     pub pager: Pager,
 }
 
-pub async fn audit(State(s): State<AppState>, u: WebUser, Query(q): Query<AuditQuery>) -> Result<Response, PageError> {
+pub async fn audit(
+    State(s): State<AppState>,
+    u: WebUser,
+    Query(q): Query<AuditQuery>,
+) -> Result<Response, PageError> {
     let lang = u.lang;
     let page = Page::new(q.page, Some(100));
-    let (rows, total) = vsys_app::audit::search(&s.app, &u.actor, &q.filter(), page).await.map_err(|e| PageError(e, lang))?;
+    let (rows, total) = vsys_app::audit::search(&s.app, &u.actor, &q.filter(), page)
+        .await
+        .map_err(|e| PageError(e, lang))?;
     let c = Chrome::for_actor(&s.app, &u.actor, lang, Ui::Audit.text(lang), "/audit").await;
     let query = q.query_string();
     Ok(render(&AuditPage {
@@ -429,11 +564,31 @@ pub async fn audit(State(s): State<AppState>, u: WebUser, Query(q): Query<AuditQ
 }
 
 /// The audit log as CSV (UTF-8 with BOM, so Excel opens it correctly).
-pub async fn audit_csv(State(s): State<AppState>, u: WebUser, Query(q): Query<AuditQuery>) -> Result<Response, PageError> {
+pub async fn audit_csv(
+    State(s): State<AppState>,
+    u: WebUser,
+    Query(q): Query<AuditQuery>,
+) -> Result<Response, PageError> {
     let lang = u.lang;
-    let rows = vsys_app::audit::export(&s.app, &u.actor, &q.filter(), 100_000).await.map_err(|e| PageError(e, lang))?;
+    let rows = vsys_app::audit::export(&s.app, &u.actor, &q.filter(), 100_000)
+        .await
+        .map_err(|e| PageError(e, lang))?;
     let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
-    let header = ["id", "partition", "seq", "at", "actor_user", "actor_org", "ip", "action", "object_type", "object_id", "before", "after", "hash"];
+    let header = [
+        "id",
+        "partition",
+        "seq",
+        "at",
+        "actor_user",
+        "actor_org",
+        "ip",
+        "action",
+        "object_type",
+        "object_id",
+        "before",
+        "after",
+        "hash",
+    ];
     let write = |w: &mut csv::Writer<Vec<u8>>| -> Result<(), csv::Error> {
         w.write_record(header)?;
         for e in &rows {
@@ -456,9 +611,17 @@ pub async fn audit_csv(State(s): State<AppState>, u: WebUser, Query(q): Query<Au
         Ok(())
     };
     write(&mut w).map_err(|e| PageError(AppError::Internal(e.into()), lang))?;
-    let body = w.into_inner().map_err(|e| PageError(AppError::Internal(anyhow::anyhow!("{e}")), lang))?;
+    let body = w
+        .into_inner()
+        .map_err(|e| PageError(AppError::Internal(anyhow::anyhow!("{e}")), lang))?;
     Ok((
-        [(header::CONTENT_TYPE, "text/csv; charset=utf-8"), (header::CONTENT_DISPOSITION, "attachment; filename=\"vsys-audit.csv\"")],
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"vsys-audit.csv\"",
+            ),
+        ],
         body,
     )
         .into_response())

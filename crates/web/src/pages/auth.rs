@@ -31,9 +31,22 @@ pub struct LoginQuery {
     flash: Option<String>,
 }
 
-fn login_page_response(state: &AppState, lang: vsys_domain::Lang, email: String, error: Option<String>, message: Option<String>, status: StatusCode) -> Response {
+fn login_page_response(
+    state: &AppState,
+    lang: vsys_domain::Lang,
+    email: String,
+    error: Option<String>,
+    message: Option<String>,
+    status: StatusCode,
+) -> Response {
     let token = random_token();
-    let page = LoginPage { c: Chrome::anonymous(lang, Ui::Login, "/login"), login_csrf: token.clone(), email, error, message };
+    let page = LoginPage {
+        c: Chrome::anonymous(lang, Ui::Login, "/login"),
+        login_csrf: token.clone(),
+        email,
+        error,
+        message,
+    };
     let mut res = render_status(status, &page);
     if let Ok(v) = set_cookie(state, LOGIN_CSRF_COOKIE, &token, Some(3600)).parse() {
         res.headers_mut().append(header::SET_COOKIE, v);
@@ -41,7 +54,11 @@ fn login_page_response(state: &AppState, lang: vsys_domain::Lang, email: String,
     res
 }
 
-pub async fn login_page(State(state): State<AppState>, ReqLang(lang): ReqLang, Query(q): Query<LoginQuery>) -> Response {
+pub async fn login_page(
+    State(state): State<AppState>,
+    ReqLang(lang): ReqLang,
+    Query(q): Query<LoginQuery>,
+) -> Response {
     let message = if q.expired.is_some() {
         Some(Msg::SessionExpired.text(lang).to_owned())
     } else if q.flash.as_deref() == Some("logged_out") {
@@ -58,9 +75,20 @@ pub struct LoginForm {
     password: String,
 }
 
-pub async fn login_submit(State(state): State<AppState>, ReqLang(lang): ReqLang, parts: Parts, Form(f): Form<LoginForm>) -> Response {
+pub async fn login_submit(
+    State(state): State<AppState>,
+    ReqLang(lang): ReqLang,
+    parts: Parts,
+    Form(f): Form<LoginForm>,
+) -> Response {
     let ip = request_ip(&state, &parts);
-    let req = LoginRequest { email: &f.email, password: &f.password, totp: None, ip, kind: SessionKind::Web };
+    let req = LoginRequest {
+        email: &f.email,
+        password: &f.password,
+        totp: None,
+        ip,
+        kind: SessionKind::Web,
+    };
     match auth::login(&state.app, req).await {
         Ok(s) => {
             let next = match s.row.stage.as_str() {
@@ -74,10 +102,19 @@ pub async fn login_submit(State(state): State<AppState>, ReqLang(lang): ReqLang,
             }
             res
         }
-        Err(e @ (AppError::LoginFailed | AppError::Throttled { .. } | AppError::Locked | AppError::Invalid(_))) => {
+        Err(
+            e @ (AppError::LoginFailed
+            | AppError::Throttled { .. }
+            | AppError::Locked
+            | AppError::Invalid(_)),
+        ) => {
             let status = crate::error::classify(&e).0;
             let text = match &e {
-                AppError::Invalid(inv) => inv.0.first().map(|f| f.msg.text(lang)).unwrap_or(e.text(lang)),
+                AppError::Invalid(inv) => inv
+                    .0
+                    .first()
+                    .map(|f| f.msg.text(lang))
+                    .unwrap_or(e.text(lang)),
                 _ => e.text(lang),
             };
             login_page_response(&state, lang, f.email, Some(text.to_owned()), None, status)
@@ -96,14 +133,22 @@ pub struct TotpPage {
 }
 
 fn totp_chrome(lang: vsys_domain::Lang, s: &AnyStage, path: &str, title: Ui) -> Chrome {
-    Chrome { csrf: s.auth.actor.csrf_token.clone(), ..Chrome::anonymous(lang, title, path) }
+    Chrome {
+        csrf: s.auth.actor.csrf_token.clone(),
+        ..Chrome::anonymous(lang, title, path)
+    }
 }
 
 pub async fn totp_page(s: AnyStage) -> Response {
     if s.auth.stage != auth::STAGE_TOTP {
         return Redirect::to("/").into_response();
     }
-    render(&TotpPage { c: totp_chrome(s.lang, &s, "/login/totp", Ui::TotpTitle), action: "/login/totp", secret: None, error: None })
+    render(&TotpPage {
+        c: totp_chrome(s.lang, &s, "/login/totp", Ui::TotpTitle),
+        action: "/login/totp",
+        secret: None,
+        error: None,
+    })
 }
 
 #[derive(Deserialize)]
@@ -112,7 +157,11 @@ pub struct TotpForm {
     secret: Option<String>,
 }
 
-pub async fn totp_submit(State(state): State<AppState>, s: AnyStage, Form(f): Form<TotpForm>) -> Response {
+pub async fn totp_submit(
+    State(state): State<AppState>,
+    s: AnyStage,
+    Form(f): Form<TotpForm>,
+) -> Response {
     if s.auth.stage != auth::STAGE_TOTP {
         return Redirect::to("/").into_response();
     }
@@ -127,7 +176,14 @@ pub async fn totp_submit(State(state): State<AppState>, s: AnyStage, Form(f): Fo
             };
             render_status(StatusCode::UNAUTHORIZED, &page)
         }
-        Err(AppError::Locked) => login_page_response(&state, s.lang, String::new(), Some(Msg::AccountLocked.text(s.lang).into()), None, StatusCode::TOO_MANY_REQUESTS),
+        Err(AppError::Locked) => login_page_response(
+            &state,
+            s.lang,
+            String::new(),
+            Some(Msg::AccountLocked.text(s.lang).into()),
+            None,
+            StatusCode::TOO_MANY_REQUESTS,
+        ),
         Err(e) => PageError(e, s.lang).into_response(),
     }
 }
@@ -137,10 +193,19 @@ pub async fn totp_setup_page(s: AnyStage) -> Response {
         return Redirect::to("/").into_response();
     }
     let secret = auth::new_totp_secret().to_base32();
-    render(&TotpPage { c: totp_chrome(s.lang, &s, "/login/totp-setup", Ui::TotpSetupTitle), action: "/login/totp-setup", secret: Some(secret), error: None })
+    render(&TotpPage {
+        c: totp_chrome(s.lang, &s, "/login/totp-setup", Ui::TotpSetupTitle),
+        action: "/login/totp-setup",
+        secret: Some(secret),
+        error: None,
+    })
 }
 
-pub async fn totp_setup_submit(State(state): State<AppState>, s: AnyStage, Form(f): Form<TotpForm>) -> Response {
+pub async fn totp_setup_submit(
+    State(state): State<AppState>,
+    s: AnyStage,
+    Form(f): Form<TotpForm>,
+) -> Response {
     let secret = f.secret.unwrap_or_default();
     match auth::enable_totp(&state.app, &s.auth.actor, &secret, &f.code).await {
         Ok(()) => Redirect::to("/").into_response(),
@@ -180,13 +245,32 @@ pub struct PasswordPage {
 }
 
 /// The password page is reachable while a change is forced (the only page that is).
-pub async fn password_page(State(state): State<AppState>, s: AnyStage, Query(q): Query<LoginQuery>) -> Response {
+pub async fn password_page(
+    State(state): State<AppState>,
+    s: AnyStage,
+    Query(q): Query<LoginQuery>,
+) -> Response {
     if s.auth.stage != auth::STAGE_ACTIVE {
         return Redirect::to("/login").into_response();
     }
     let a = &s.auth.actor;
-    let c = Chrome::for_actor(&state.app, a, s.lang, Ui::ChangePassword.text(s.lang), "/password").await.with_flash(q.flash.as_deref());
-    render(&PasswordPage { c, forced: a.must_change_password, errors: vec![], err_current: None, err_new: None, err_confirm: None })
+    let c = Chrome::for_actor(
+        &state.app,
+        a,
+        s.lang,
+        Ui::ChangePassword.text(s.lang),
+        "/password",
+    )
+    .await
+    .with_flash(q.flash.as_deref());
+    render(&PasswordPage {
+        c,
+        forced: a.must_change_password,
+        errors: vec![],
+        err_current: None,
+        err_new: None,
+        err_confirm: None,
+    })
 }
 
 #[derive(Deserialize)]
@@ -196,7 +280,11 @@ pub struct PasswordForm {
     confirm_password: String,
 }
 
-pub async fn password_submit(State(state): State<AppState>, s: AnyStage, Form(f): Form<PasswordForm>) -> Response {
+pub async fn password_submit(
+    State(state): State<AppState>,
+    s: AnyStage,
+    Form(f): Form<PasswordForm>,
+) -> Response {
     if s.auth.stage != auth::STAGE_ACTIVE {
         return Redirect::to("/login").into_response();
     }
@@ -210,7 +298,14 @@ pub async fn password_submit(State(state): State<AppState>, s: AnyStage, Form(f)
     match result {
         Ok(()) => Redirect::to("/?flash=password").into_response(),
         Err(AppError::Invalid(inv)) => {
-            let c = Chrome::for_actor(&state.app, a, lang, Ui::ChangePassword.text(lang), "/password").await;
+            let c = Chrome::for_actor(
+                &state.app,
+                a,
+                lang,
+                Ui::ChangePassword.text(lang),
+                "/password",
+            )
+            .await;
             let page = PasswordPage {
                 c,
                 forced: a.must_change_password,
@@ -236,10 +331,10 @@ pub async fn set_lang(State(state): State<AppState>, Query(q): Query<LangQuery>)
     let lang = vsys_domain::Lang::parse(&q.set).unwrap_or_default();
     let next = q.next.as_deref().and_then(local_path).unwrap_or("/");
     let mut res = Redirect::to(next).into_response();
-    let cookie = set_cookie(&state, LANG_COOKIE, lang.code(), Some(365 * 24 * 3600)).replace("; HttpOnly", "");
+    let cookie = set_cookie(&state, LANG_COOKIE, lang.code(), Some(365 * 24 * 3600))
+        .replace("; HttpOnly", "");
     if let Ok(v) = cookie.parse() {
         res.headers_mut().append(header::SET_COOKIE, v);
     }
     res
 }
-

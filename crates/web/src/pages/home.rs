@@ -35,7 +35,11 @@ fn notice_view(n: &UserNotice, lang: Lang) -> NoticeView {
         date: jst(&n.notice.created_at),
         title: title.clone(),
         body: body.clone(),
-        link: n.notice.link.clone().filter(|l| super::local_path(l).is_some()),
+        link: n
+            .notice
+            .link
+            .clone()
+            .filter(|l| super::local_path(l).is_some()),
         unread: n.read_at.is_none(),
     }
 }
@@ -52,7 +56,11 @@ pub struct HomePage {
 }
 
 async fn count(app: &App, actor: &Actor, kind: OrgKind) -> AppResult<String> {
-    let q = OrgQuery { kind: Some(kind.as_str().into()), per_page: Some(1), ..Default::default() };
+    let q = OrgQuery {
+        kind: Some(kind.as_str().into()),
+        per_page: Some(1),
+        ..Default::default()
+    };
     Ok(vsys_app::orgs::list(app, actor, &q).await?.1.to_string())
 }
 
@@ -63,7 +71,11 @@ pub struct FlashQuery {
 }
 
 /// The home page: the organisation's tasks, a summary of what it oversees, and its notices.
-pub async fn home(State(s): State<AppState>, u: WebUser, Query(q): Query<FlashQuery>) -> Result<Response, PageError> {
+pub async fn home(
+    State(s): State<AppState>,
+    u: WebUser,
+    Query(q): Query<FlashQuery>,
+) -> Result<Response, PageError> {
     let (a, lang) = (&u.actor, u.lang);
     let err = |e| PageError(e, lang);
     a.require_password_changed().map_err(err)?;
@@ -71,14 +83,21 @@ pub async fn home(State(s): State<AppState>, u: WebUser, Query(q): Query<FlashQu
     let kind = a.principal.org_kind;
     let mut tasks = Vec::new();
     let unread = vsys_app::notices::unread(&s.app, a).await.map_err(err)?;
-    tasks.push((format!("{}（{unread}）", l.t(Ui::UnreadNotices)), "/notices".to_owned()));
+    tasks.push((
+        format!("{}（{unread}）", l.t(Ui::UnreadNotices)),
+        "/notices".to_owned(),
+    ));
     if !matches!(kind, OrgKind::Institution | OrgKind::Site) {
         tasks.push((l.t(Ui::BrowseOrgsTask).to_owned(), "/orgs".to_owned()));
     }
-    if a.principal.may(vsys_domain::Action::ManageUsers, &a.principal.org_path) {
+    if a.principal
+        .may(vsys_domain::Action::ManageUsers, &a.principal.org_path)
+    {
         tasks.push((l.t(Ui::ManageUsersTask).to_owned(), "/users".to_owned()));
     }
-    if a.principal.may(vsys_domain::Action::ReadAudit, &a.principal.org_path) {
+    if a.principal
+        .may(vsys_domain::Action::ReadAudit, &a.principal.org_path)
+    {
         tasks.push((l.t(Ui::ReviewAuditTask).to_owned(), "/audit".to_owned()));
     }
     let mut stats = vec![(l.t(Ui::OrgCode).to_owned(), a.org_code().to_owned())];
@@ -87,7 +106,15 @@ pub async fn home(State(s): State<AppState>, u: WebUser, Query(q): Query<FlashQu
             (Ui::Prefectures, &[OrgKind::Prefecture]),
             (Ui::Municipalities, &[OrgKind::Municipality]),
             (Ui::Sites, &[OrgKind::Institution, OrgKind::Site]),
-            (Ui::Suppliers, &[OrgKind::Manufacturer, OrgKind::Wholesaler, OrgKind::DryIceMaker, OrgKind::SyringeWarehouse]),
+            (
+                Ui::Suppliers,
+                &[
+                    OrgKind::Manufacturer,
+                    OrgKind::Wholesaler,
+                    OrgKind::DryIceMaker,
+                    OrgKind::SyringeWarehouse,
+                ],
+            ),
         ],
         OrgKind::Prefecture => &[(Ui::Sites, &[OrgKind::Institution, OrgKind::Site])],
         OrgKind::Municipality => &[(Ui::Sites, &[OrgKind::Institution, OrgKind::Site])],
@@ -96,21 +123,36 @@ pub async fn home(State(s): State<AppState>, u: WebUser, Query(q): Query<FlashQu
     for (label, kinds) in counts {
         let mut total = 0i64;
         for k in *kinds {
-            total += count(&s.app, a, *k).await.map_err(err)?.parse::<i64>().unwrap_or(0);
+            total += count(&s.app, a, *k)
+                .await
+                .map_err(err)?
+                .parse::<i64>()
+                .unwrap_or(0);
         }
         stats.push((l.t(*label).to_owned(), total.to_string()));
     }
     if kind == OrgKind::Prefecture {
-        let q = OrgQuery { kind: Some("municipality".into()), parent: Some(a.org_code().into()), per_page: Some(1), ..Default::default() };
+        let q = OrgQuery {
+            kind: Some("municipality".into()),
+            parent: Some(a.org_code().into()),
+            per_page: Some(1),
+            ..Default::default()
+        };
         let n = vsys_app::orgs::list(&s.app, a, &q).await.map_err(err)?.1;
         stats.push((l.t(Ui::Municipalities).to_owned(), n.to_string()));
     }
-    let org = vsys_app::orgs::get(&s.app, a, a.org_code()).await.map_err(err)?;
+    let org = vsys_app::orgs::get(&s.app, a, a.org_code())
+        .await
+        .map_err(err)?;
     if let Some(p) = org.population {
         stats.push((l.t(Ui::Population).to_owned(), p.to_string()));
     }
-    let (list, _) = vsys_app::notices::list(&s.app, a, Page::new(Some(1), Some(5))).await.map_err(err)?;
-    let c = Chrome::for_actor(&s.app, a, lang, &a.org_name, "/").await.with_flash(q.flash.as_deref());
+    let (list, _) = vsys_app::notices::list(&s.app, a, Page::new(Some(1), Some(5)))
+        .await
+        .map_err(err)?;
+    let c = Chrome::for_actor(&s.app, a, lang, &a.org_name, "/")
+        .await
+        .with_flash(q.flash.as_deref());
     Ok(render(&HomePage {
         c,
         org_name: a.org_name.clone(),
@@ -129,10 +171,16 @@ pub struct NoticesPage {
     pub pager: Pager,
 }
 
-pub async fn notices(State(s): State<AppState>, u: WebUser, Query(q): Query<FlashQuery>) -> Result<Response, PageError> {
+pub async fn notices(
+    State(s): State<AppState>,
+    u: WebUser,
+    Query(q): Query<FlashQuery>,
+) -> Result<Response, PageError> {
     let lang = u.lang;
     let page = Page::new(q.page, Some(20));
-    let (list, total) = vsys_app::notices::list(&s.app, &u.actor, page).await.map_err(|e| PageError(e, lang))?;
+    let (list, total) = vsys_app::notices::list(&s.app, &u.actor, page)
+        .await
+        .map_err(|e| PageError(e, lang))?;
     let c = Chrome::for_actor(&s.app, &u.actor, lang, Ui::Notices.text(lang), "/notices").await;
     Ok(render(&NoticesPage {
         c,
@@ -149,12 +197,28 @@ pub struct NoticeItem {
 }
 
 /// Marks a notice read; htmx gets the updated item, a plain form a redirect.
-pub async fn mark_read(State(s): State<AppState>, u: WebUser, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, PageError> {
+pub async fn mark_read(
+    State(s): State<AppState>,
+    u: WebUser,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
     let lang = u.lang;
-    let n = vsys_app::notices::mark_read(&s.app, &u.actor, &id).await.map_err(|e| PageError(e, lang))?;
+    let n = vsys_app::notices::mark_read(&s.app, &u.actor, &id)
+        .await
+        .map_err(|e| PageError(e, lang))?;
     if headers.contains_key("hx-request") {
-        let view = notice_view(&UserNotice { notice: n, read_at: Some(s.app.clock.now()) }, lang);
-        return Ok(render(&NoticeItem { l: L(lang), n: view }));
+        let view = notice_view(
+            &UserNotice {
+                notice: n,
+                read_at: Some(s.app.clock.now()),
+            },
+            lang,
+        );
+        return Ok(render(&NoticeItem {
+            l: L(lang),
+            n: view,
+        }));
     }
     Ok(Redirect::to("/notices").into_response())
 }

@@ -17,15 +17,24 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/", get(home::home))
         .route("/login", get(auth::login_page).post(auth::login_submit))
         .route("/login/totp", get(auth::totp_page).post(auth::totp_submit))
-        .route("/login/totp-setup", get(auth::totp_setup_page).post(auth::totp_setup_submit))
+        .route(
+            "/login/totp-setup",
+            get(auth::totp_setup_page).post(auth::totp_setup_submit),
+        )
         .route("/logout", post(auth::logout))
-        .route("/password", get(auth::password_page).post(auth::password_submit))
+        .route(
+            "/password",
+            get(auth::password_page).post(auth::password_submit),
+        )
         .route("/lang", get(auth::set_lang))
         .route("/notices", get(home::notices))
         .route("/notices/{id}/read", post(home::mark_read))
         .route("/users", get(admin::users).post(admin::user_create))
         .route("/users/new", get(admin::user_new))
-        .route("/users/{id}", get(admin::user_edit).post(admin::user_update))
+        .route(
+            "/users/{id}",
+            get(admin::user_edit).post(admin::user_update),
+        )
         .route("/users/{id}/unlock", post(admin::user_unlock))
         .route("/users/{id}/reset", post(admin::user_reset))
         .route("/orgs", get(admin::orgs))
@@ -57,10 +66,23 @@ pub struct Chrome {
 
 impl Chrome {
     pub fn anonymous(lang: Lang, title: Ui, path: &str) -> Chrome {
-        Chrome { l: L(lang), title: title.text(lang).to_owned(), user: None, csrf: String::new(), path: path.to_owned(), flash: None }
+        Chrome {
+            l: L(lang),
+            title: title.text(lang).to_owned(),
+            user: None,
+            csrf: String::new(),
+            path: path.to_owned(),
+            flash: None,
+        }
     }
 
-    pub async fn for_actor(app: &App, actor: &Actor, lang: Lang, title: &str, path: &str) -> Chrome {
+    pub async fn for_actor(
+        app: &App,
+        actor: &Actor,
+        lang: Lang,
+        title: &str,
+        path: &str,
+    ) -> Chrome {
         let unread = vsys_app::notices::unread(app, actor).await.unwrap_or(0);
         let p = &actor.principal;
         Chrome {
@@ -111,7 +133,12 @@ pub struct Pager {
 impl Pager {
     pub fn new(page: u64, per_page: u64, total: i64, base: String) -> Pager {
         let pages = (total.max(0) as u64).div_ceil(per_page.max(1)).max(1);
-        Pager { page, pages, total, base }
+        Pager {
+            page,
+            pages,
+            total,
+            base,
+        }
     }
 }
 

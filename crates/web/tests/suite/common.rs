@@ -30,7 +30,10 @@ pub fn test_config(url: &str) -> Config {
         database_url: url.to_owned(),
         cookie_secure: false,
         mail_workers: 0,
-        login: vsys_app::config::LoginPolicy { ip_block_after: 15, ..Default::default() },
+        login: vsys_app::config::LoginPolicy {
+            ip_block_after: 15,
+            ..Default::default()
+        },
         ..Config::default()
     }
 }
@@ -44,7 +47,9 @@ pub async fn spawn_with(backend: Backend, tune: impl FnOnce(&mut Config)) -> Opt
     let db = fresh_db(backend, "web_demo_v1", |db| async move {
         let app = App::new(db, Config::default(), Arc::new(vsys_app::SystemClock));
         app.prepare().await.map_err(|e| anyhow::anyhow!("{e}"))?;
-        vsys_app::demo::seed(&app, 60, &|_, _| {}).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        vsys_app::demo::seed(&app, 60, &|_, _| {})
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         Ok(())
     })
     .await?;
@@ -52,8 +57,13 @@ pub async fn spawn_with(backend: Backend, tune: impl FnOnce(&mut Config)) -> Opt
     tune(&mut config);
     let clock = Arc::new(ManualClock::default());
     let app = App::new(db.db.clone(), config, clock.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
-    let base = format!("http://{}", listener.local_addr().unwrap_or_else(|e| panic!("{e}")));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let base = format!(
+        "http://{}",
+        listener.local_addr().unwrap_or_else(|e| panic!("{e}"))
+    );
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server_app = app.clone();
     tokio::spawn(async move {
@@ -62,16 +72,29 @@ pub async fn spawn_with(backend: Backend, tune: impl FnOnce(&mut Config)) -> Opt
         })
         .await;
     });
-    Some(TestApp { base, app, clock, db, stop: Some(tx) })
+    Some(TestApp {
+        base,
+        app,
+        clock,
+        db,
+        stop: Some(tx),
+    })
 }
 
 pub fn client() -> Client {
-    Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap_or_else(|e| panic!("{e}"))
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// A client that keeps cookies (a browser without JavaScript).
 pub fn browser_client() -> Client {
-    Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap_or_else(|e| panic!("{e}"))
+    Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 impl TestApp {
@@ -82,14 +105,26 @@ impl TestApp {
     /// The current TOTP code of a user (from the secret in the database).
     pub async fn totp(&self, email: &str) -> String {
         let mut tx = self.app.db.read().await.unwrap_or_else(|e| panic!("{e}"));
-        let u = vsys_store::users::by_email(&mut tx, email).await.ok().flatten().unwrap_or_else(|| panic!("no user {email}"));
-        let s = u.totp_secret.as_deref().and_then(vsys_domain::totp::TotpSecret::from_base32).unwrap_or_else(|| panic!("no totp"));
+        let u = vsys_store::users::by_email(&mut tx, email)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| panic!("no user {email}"));
+        let s = u
+            .totp_secret
+            .as_deref()
+            .and_then(vsys_domain::totp::TotpSecret::from_base32)
+            .unwrap_or_else(|| panic!("no totp"));
         s.code_at(self.app.clock.now().timestamp())
     }
 
     pub async fn user(&self, email: &str) -> vsys_store::users::UserRow {
         let mut tx = self.app.db.read().await.unwrap_or_else(|e| panic!("{e}"));
-        vsys_store::users::by_email(&mut tx, email).await.ok().flatten().unwrap_or_else(|| panic!("no user {email}"))
+        vsys_store::users::by_email(&mut tx, email)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| panic!("no user {email}"))
     }
 
     /// Logs in through the API; returns the bearer token. Handles TOTP when the user has it.
@@ -99,10 +134,23 @@ impl TestApp {
         if has_totp {
             body["totp"] = json!(self.totp(email).await);
         }
-        let res = client().post(self.url("/api/v1/session")).json(&body).send().await.unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(res.status(), StatusCode::CREATED, "login {email}: {:?}", res.text().await);
+        let res = client()
+            .post(self.url("/api/v1/session"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            res.status(),
+            StatusCode::CREATED,
+            "login {email}: {:?}",
+            res.text().await
+        );
         let v: Value = res.json().await.unwrap_or_else(|e| panic!("{e}"));
-        v["token"].as_str().unwrap_or_else(|| panic!("no token")).to_owned()
+        v["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no token"))
+            .to_owned()
     }
 
     /// Creates a user directly (as the system) and returns their e-mail; no password change.
@@ -114,11 +162,19 @@ impl TestApp {
             role: role.into(),
             password: PASSWORD.into(),
         };
-        vsys_app::accounts::create_system(&self.app, &n, false).await.unwrap_or_else(|e| panic!("{e:?}"));
+        vsys_app::accounts::create_system(&self.app, &n, false)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
         email.to_owned()
     }
 
-    pub async fn api(&self, method: reqwest::Method, path: &str, token: &str, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut req = client().request(method, self.url(path)).bearer_auth(token);
         if let Some(b) = body {
             req = req.json(&b);
@@ -126,24 +182,44 @@ impl TestApp {
         let res = req.send().await.unwrap_or_else(|e| panic!("{e}"));
         let status = res.status();
         let text = res.text().await.unwrap_or_default();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     /// Audit entries with this action.
     pub async fn audit_actions(&self, action: &str) -> Vec<vsys_store::audit::AuditRow> {
         let mut tx = self.app.db.read().await.unwrap_or_else(|e| panic!("{e}"));
-        let f = vsys_store::audit::AuditFilter { action_prefix: Some(action.into()), ..Default::default() };
-        vsys_store::audit::search(&mut tx, &f, vsys_store::Page::new(Some(1), Some(500))).await.unwrap_or_else(|e| panic!("{e}")).0
+        let f = vsys_store::audit::AuditFilter {
+            action_prefix: Some(action.into()),
+            ..Default::default()
+        };
+        vsys_store::audit::search(&mut tx, &f, vsys_store::Page::new(Some(1), Some(500)))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .0
     }
 
     /// Logs in on the web form; returns the cookie-keeping client.
     pub async fn web_login(&self, email: &str) -> Client {
         let c = browser_client();
-        let page = c.get(self.url("/login")).send().await.unwrap_or_else(|e| panic!("{e}")).text().await.unwrap_or_default();
+        let page = c
+            .get(self.url("/login"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .text()
+            .await
+            .unwrap_or_default();
         let csrf = csrf_of(&page);
         let res = c
             .post(self.url("/login"))
-            .form(&[("_csrf", csrf.as_str()), ("email", email), ("password", PASSWORD)])
+            .form(&[
+                ("_csrf", csrf.as_str()),
+                ("email", email),
+                ("password", PASSWORD),
+            ])
             .send()
             .await
             .unwrap_or_else(|e| panic!("{e}"));

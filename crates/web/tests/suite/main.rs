@@ -1,3 +1,4 @@
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 //! The web suite: every test runs on SQLite and on PostgreSQL (`NAME::sqlite`,
 //! `NAME::postgres`), each against its own server and its own database.
 
