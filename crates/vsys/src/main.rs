@@ -85,7 +85,8 @@ enum UserCmd {
 
 #[derive(Subcommand)]
 enum AuditCmd {
-    /// Verify every hash chain; exits 1 if any entry was edited, inserted or deleted.
+    /// Verify every hash chain; exits 1 if any entry was edited, inserted or deleted, 2 if the
+    /// check could not run (e.g. the database is unreachable).
     Verify,
 }
 
@@ -317,10 +318,18 @@ async fn main() -> anyhow::Result<()> {
         Cmd::Audit {
             cmd: AuditCmd::Verify,
         } => {
-            let app = open(config).await?;
-            let r = vsys_app::audit::verify(&app)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            // Exit 1 means tampering; 2 means the check itself could not run.
+            let result = match open(config).await {
+                Ok(app) => vsys_app::audit::verify(&app).await.map_err(|e| anyhow::anyhow!("{e}")),
+                Err(e) => Err(e),
+            };
+            let r = match result {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("audit verify could not run: {e:#}");
+                    std::process::exit(2);
+                }
+            };
             println!("audit: {} partitions, {} entries", r.partitions, r.entries);
             if r.breaks.is_empty() {
                 println!("OK: every chain verifies");

@@ -97,7 +97,27 @@ catalog! {
         ResetPassword => ("パスワード再設定", "Reset password"),
         PasswordResetDone => ("仮パスワードを設定しました。次回ログイン時に変更が必要です。", "A temporary password was set; it must be changed at next login."),
         Version => ("版", "Version"),
+        OrgName => ("名称", "Name"),
+        Cancel => ("中止してログアウト", "Cancel and log out"),
     }
+}
+
+/// The label of a form field named in a validation error.
+pub fn field_label(field: &str, lang: Lang) -> &'static str {
+    let u = match field {
+        "org_code" | "parent_code" => Ui::OrgCode,
+        "email" => Ui::Email,
+        "name" => Ui::Name,
+        "role" => Ui::Role,
+        "password" => Ui::InitialPassword,
+        "current_password" => Ui::CurrentPassword,
+        "new_password" => Ui::NewPassword,
+        "confirm_password" => Ui::NewPasswordConfirm,
+        "code" => Ui::TotpCode,
+        "kind" => Ui::Kind,
+        _ => return "",
+    };
+    u.text(lang)
 }
 
 /// The screen texts in one language; templates call `l.t(Ui::…)` and `l.m(Msg::…)`.

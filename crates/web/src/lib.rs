@@ -49,6 +49,7 @@ pub fn router(app: App) -> Router {
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics_text))
         .route("/static/{*file}", get(assets::serve))
+        .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             security::headers,
@@ -79,6 +80,17 @@ async fn track(
     metrics::histogram!("vsys_http_request_duration_seconds", "method" => method, "route" => route)
         .record(start.elapsed().as_secs_f64());
     res
+}
+
+/// Unknown paths: problem details under `/api/`, a friendly page elsewhere.
+async fn not_found(uri: axum::http::Uri, headers: axum::http::HeaderMap) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let lang = i18n::lang_of(&headers);
+    if uri.path().starts_with("/api/") {
+        error::ApiError::new(vsys_app::AppError::NotFound, lang).into_response()
+    } else {
+        error::PageError(vsys_app::AppError::NotFound, lang).into_response()
+    }
 }
 
 async fn health() -> &'static str {

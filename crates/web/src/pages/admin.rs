@@ -224,32 +224,42 @@ pub async fn user_create(
     }
 }
 
-pub async fn user_edit(
-    State(s): State<AppState>,
-    u: WebUser,
-    Path(id): Path<String>,
+/// The edit form of an account, with what the person typed and any errors.
+async fn edit_form(
+    s: &AppState,
+    u: &WebUser,
+    id: &str,
+    typed: Option<(String, String, bool)>,
+    errors: Vec<(String, &'static str)>,
+    status: StatusCode,
 ) -> Result<Response, PageError> {
     let lang = u.lang;
-    let x = vsys_app::accounts::get(&s.app, &u.actor, &id)
-        .await
-        .map_err(|e| PageError(e, lang))?;
+    let x = vsys_app::accounts::get(&s.app, &u.actor, id).await.map_err(|e| PageError(e, lang))?;
     let c = Chrome::for_actor(&s.app, &u.actor, lang, &x.name, "/users").await;
-    Ok(render(&UserForm {
-        c,
-        heading: x.name.clone(),
-        action: format!("/users/{}", x.id),
-        creating: false,
-        id: x.id.clone(),
-        version: x.version,
-        org_code: x.org_code,
-        email: x.email,
-        name: x.name,
-        role: x.role,
-        roles: roles(lang),
-        disabled: x.disabled,
-        locked: x.locked,
-        errors: vec![],
-    }))
+    let (name, role, disabled) = typed.unwrap_or((x.name.clone(), x.role.clone(), x.disabled));
+    Ok(render_status(
+        status,
+        &UserForm {
+            c,
+            heading: x.name.clone(),
+            action: format!("/users/{}", x.id),
+            creating: false,
+            id: x.id.clone(),
+            version: x.version,
+            org_code: x.org_code,
+            email: x.email,
+            name,
+            role,
+            roles: roles(lang),
+            disabled,
+            locked: x.locked,
+            errors,
+        },
+    ))
+}
+
+pub async fn user_edit(State(s): State<AppState>, u: WebUser, Path(id): Path<String>) -> Result<Response, PageError> {
+    edit_form(&s, &u, &id, None, vec![], StatusCode::OK).await
 }
 
 #[derive(Deserialize)]
@@ -277,34 +287,9 @@ pub async fn user_update(
             Redirect::to(&format!("/users?org={}&flash=user_saved", x.org_code)).into_response(),
         ),
         Err(e @ (AppError::Invalid(_) | AppError::Conflict)) => {
-            let x = vsys_app::accounts::get(&s.app, &u.actor, &id)
-                .await
-                .map_err(|e| PageError(e, lang))?;
-            let c = Chrome::for_actor(&s.app, &u.actor, lang, &x.name, "/users").await;
-            let status = if matches!(e, AppError::Conflict) {
-                StatusCode::CONFLICT
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            };
-            Ok(render_status(
-                status,
-                &UserForm {
-                    c,
-                    heading: x.name.clone(),
-                    action: format!("/users/{}", x.id),
-                    creating: false,
-                    id: x.id.clone(),
-                    version: x.version,
-                    org_code: x.org_code,
-                    email: x.email,
-                    name: f.name,
-                    role: f.role,
-                    roles: roles(lang),
-                    disabled: f.disabled.is_some(),
-                    locked: x.locked,
-                    errors: field_errors(&e, lang),
-                },
-            ))
+            let status = if matches!(e, AppError::Conflict) { StatusCode::CONFLICT } else { StatusCode::UNPROCESSABLE_ENTITY };
+            let typed = Some((f.name, f.role, f.disabled.is_some()));
+            edit_form(&s, &u, &id, typed, field_errors(&e, lang), status).await
         }
         Err(e) => Err(PageError(e, lang)),
     }
@@ -332,10 +317,14 @@ pub async fn user_reset(
     Path(id): Path<String>,
     Form(f): Form<ResetForm>,
 ) -> Result<Response, PageError> {
-    let x = vsys_app::accounts::reset_password(&s.app, &u.actor, &id, &f.password)
-        .await
-        .map_err(|e| PageError(e, u.lang))?;
-    Ok(Redirect::to(&format!("/users?org={}&flash=reset", x.org_code)).into_response())
+    match vsys_app::accounts::reset_password(&s.app, &u.actor, &id, &f.password).await {
+        Ok(x) => Ok(Redirect::to(&format!("/users?org={}&flash=reset", x.org_code)).into_response()),
+        Err(e @ AppError::Invalid(_)) => {
+            let errors = field_errors(&e, u.lang);
+            edit_form(&s, &u, &id, None, errors, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => Err(PageError(e, u.lang)),
+    }
 }
 
 pub struct OrgLine {
@@ -414,6 +403,7 @@ pub struct OrgPage {
     pub children: Vec<OrgRow>,
     pub children_total: i64,
     pub areas: Vec<String>,
+    pub can_manage_users: bool,
 }
 
 pub async fn org(

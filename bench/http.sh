@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Load test of a running release server on loopback with wrk (Debian package `wrk`).
+# Every figure is printed with its ratio to /healthz measured in the same run.
+#
+#   cargo build --release -p vsys && bench/http.sh [DATABASE_URL]
+#
+# Bounded: each endpoint runs for $DURATION seconds (default 10) with $CONNS connections.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=target/release/vsys
+PORT=${PORT:-18181}
+DURATION=${DURATION:-10}
+CONNS=${CONNS:-32}
+WORK=$(mktemp -d)
+URL=${1:-sqlite:$WORK/bench.db}
+command -v wrk >/dev/null || { echo "wrk missing: apt-get install wrk" >&2; exit 1; }
+[ -x "$BIN" ] || { echo "build first: cargo build --release -p vsys" >&2; exit 1; }
+
+RUST_LOG=warn "$BIN" --database-url "$URL" serve --demo --sites 3000 --plain-http --listen "127.0.0.1:$PORT" >"$WORK/server.log" 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; rm -rf "$WORK"' EXIT
+for _ in $(seq 1 120); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 1; done
+
+TOKEN=$(curl -fs -X POST -H 'content-type: application/json' \
+  -d '{"email":"minato-operator@demo.vsys.jp","password":"vsys-demo-password"}' \
+  "http://127.0.0.1:$PORT/api/v1/session" | sed 's/.*"token":"\([^"]*\)".*/\1/')
+cat >"$WORK/login.lua" <<'LUA'
+wrk.method = "POST"
+wrk.body = '{"email":"tokyo-operator@demo.vsys.jp","password":"vsys-demo-password"}'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+
+run() { # name path [wrk args…]
+  local name=$1 path=$2; shift 2
+  wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency "$@" "http://127.0.0.1:$PORT$path" >"$WORK/$name.txt"
+  local rps p99
+  rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/$name.txt")
+  p99=$(awk '$1=="99%" {print $2}' "$WORK/$name.txt")
+  echo "$name $rps $p99"
+}
+
+echo "backend: ${URL%%:*}, ${DURATION}s per endpoint, $CONNS connections, 2 wrk threads, $(nproc) cores shared with the server"
+base=$(run healthz /healthz)
+base_rps=$(echo "$base" | awk '{print $2}')
+printf '%-28s %12s %10s %8s\n' endpoint req/s p99 ratio
+for line in "$base" \
+  "$(run api_me /api/v1/me -H "Authorization: Bearer $TOKEN")" \
+  "$(run api_orgs_page '/api/v1/orgs?kind=institution&per_page=50' -H "Authorization: Bearer $TOKEN")" \
+  "$(run api_login /api/v1/session -s "$WORK/login.lua")"; do
+  set -- $line
+  printf '%-28s %12s %10s %8.3f\n' "$1" "$2" "$3" "$(echo "$2 / $base_rps" | bc -l)"
+done
