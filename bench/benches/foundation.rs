@@ -30,8 +30,12 @@ fn hashing(c: &mut Criterion) {
     let e = content(1);
     let bytes = serde_json_bytes(&e);
     let mut g = c.benchmark_group("audit_hash");
-    g.bench_function("baseline_sha256_of_same_bytes", |b| b.iter(|| Sha256::digest(black_box(&bytes))));
-    g.bench_function("entry_hash", |b| b.iter(|| entry_hash(black_box(GENESIS), black_box(&e))));
+    g.bench_function("baseline_sha256_of_same_bytes", |b| {
+        b.iter(|| Sha256::digest(black_box(&bytes)))
+    });
+    g.bench_function("entry_hash", |b| {
+        b.iter(|| entry_hash(black_box(GENESIS), black_box(&e)))
+    });
     g.finish();
 }
 
@@ -43,7 +47,10 @@ fn serde_json_bytes(e: &EntryContent<'_>) -> Vec<u8> {
 }
 
 fn persistence(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap_or_else(|e| panic!("{e}"));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let url = format!("sqlite:{}", dir.path().join("bench.db").display());
     let db = rt.block_on(async {
@@ -67,7 +74,10 @@ fn persistence(c: &mut Criterion) {
                     n += 1;
                     let q = sea_query::Query::insert()
                         .into_table(sea_query::Alias::new("plain_log"))
-                        .columns(["id", "partition", "at", "action", "object_id", "after"].map(sea_query::Alias::new))
+                        .columns(
+                            ["id", "partition", "at", "action", "object_id", "after"]
+                                .map(sea_query::Alias::new),
+                        )
                         .values_panic([
                             n.to_string().into(),
                             "13103".into(),

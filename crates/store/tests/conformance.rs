@@ -439,30 +439,83 @@ db_test!(postal_codes, |backend| async move {
 });
 
 db_test!(org_areas_codes_and_admins, |backend| async move {
-    let Some(t) = migrated(backend).await else { return };
+    let Some(t) = migrated(backend).await else {
+        return;
+    };
     seed(&t.db).await;
     let mut tx = t.db.begin().await.unwrap_or_else(|e| panic!("{e}"));
     orgs::insert_many(
         &mut tx,
         &[
             org("W13001", "wholesaler", Some("13"), "/JP/13/W13001/"),
-            org("9131030001", "site", Some("13103"), "/JP/13/13103/9131030001/"),
-            org("9131030002", "site", Some("13103"), "/JP/13/13103/9131030002/"),
-            org("91310300021", "site", Some("13103"), "/JP/13/13103/91310300021/"),
+            org(
+                "9131030001",
+                "site",
+                Some("13103"),
+                "/JP/13/13103/9131030001/",
+            ),
+            org(
+                "9131030002",
+                "site",
+                Some("13103"),
+                "/JP/13/13103/9131030002/",
+            ),
+            org(
+                "91310300021",
+                "site",
+                Some("13103"),
+                "/JP/13/13103/91310300021/",
+            ),
         ],
     )
     .await
     .unwrap_or_else(|e| panic!("{e}"));
-    orgs::add_area(&mut tx, "W13001", "13103").await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(orgs::areas(&mut tx, "W13001").await.ok(), Some(vec!["13103".to_owned()]));
+    orgs::add_area(&mut tx, "W13001", "13103")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        orgs::areas(&mut tx, "W13001").await.ok(),
+        Some(vec!["13103".to_owned()])
+    );
     // The highest code of a prefix and length (a longer code with the same prefix is ignored).
-    assert_eq!(orgs::max_code_with_prefix(&mut tx, "913103", 10).await.ok().flatten().as_deref(), Some("9131030002"));
-    assert_eq!(orgs::max_code_with_prefix(&mut tx, "914", 10).await.ok().flatten(), None);
+    assert_eq!(
+        orgs::max_code_with_prefix(&mut tx, "913103", 10)
+            .await
+            .ok()
+            .flatten()
+            .as_deref(),
+        Some("9131030002")
+    );
+    assert_eq!(
+        orgs::max_code_with_prefix(&mut tx, "914", 10)
+            .await
+            .ok()
+            .flatten(),
+        None
+    );
     // LIKE patterns treat `_` and `%` in a search literally.
-    let f = OrgFilter { scope_path: "/JP/".into(), q: Some("組織_".into()), ..Default::default() };
-    assert_eq!(orgs::list(&mut tx, &f, Page::new(None, None)).await.map(|r| r.1).ok(), Some(0));
+    let f = OrgFilter {
+        scope_path: "/JP/".into(),
+        q: Some("組織_".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        orgs::list(&mut tx, &f, Page::new(None, None))
+            .await
+            .map(|r| r.1)
+            .ok(),
+        Some(0)
+    );
     assert!(!orgs::has_admin(&mut tx, "13103").await.unwrap_or(true));
-    users::insert(&mut tx, &UserRow { role: "viewer".into(), ..user("u9", "13103", "v@example.jp") }).await.unwrap_or_else(|e| panic!("{e}"));
+    users::insert(
+        &mut tx,
+        &UserRow {
+            role: "viewer".into(),
+            ..user("u9", "13103", "v@example.jp")
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
     assert!(!orgs::has_admin(&mut tx, "13103").await.unwrap_or(true));
     assert_eq!(users::count(&mut tx).await.ok(), Some(1));
     tx.commit().await.unwrap_or_else(|e| panic!("{e}"));

@@ -156,7 +156,10 @@ fn print_logins(logins: &[vsys_app::demo::DemoLogin]) {
         "\nDemo logins (password for all: {})",
         vsys_app::demo::DEMO_PASSWORD
     );
-    println!("{:<36} {:<10} {:<8} organisation / TOTP secret", "e-mail", "org", "role");
+    println!(
+        "{:<36} {:<10} {:<8} organisation / TOTP secret",
+        "e-mail", "org", "role"
+    );
     for l in logins {
         let totp = l
             .totp_secret
@@ -320,7 +323,9 @@ async fn main() -> anyhow::Result<()> {
         } => {
             // Exit 1 means tampering; 2 means the check itself could not run.
             let result = match open(config).await {
-                Ok(app) => vsys_app::audit::verify(&app).await.map_err(|e| anyhow::anyhow!("{e}")),
+                Ok(app) => vsys_app::audit::verify(&app)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}")),
                 Err(e) => Err(e),
             };
             let r = match result {

@@ -166,6 +166,19 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
+/// An integer with thousands separators (`260,851`), as both languages write it.
+pub fn int(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
 /// Shows a timestamp in Japan time (UTC+9, no daylight saving).
 pub fn jst(t: &chrono::DateTime<chrono::Utc>) -> String {
     match chrono::FixedOffset::east_opt(9 * 3600) {
@@ -187,6 +200,14 @@ mod tests {
                 u.key()
             );
         }
+    }
+
+    #[test]
+    fn thousands() {
+        assert_eq!(int(260851), "260,851");
+        assert_eq!(int(-1000), "-1,000");
+        assert_eq!(int(999), "999");
+        assert_eq!(int(126226568), "126,226,568");
     }
 
     #[test]

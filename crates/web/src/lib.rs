@@ -83,7 +83,10 @@ async fn track(
 }
 
 /// Unknown paths: problem details under `/api/`, a friendly page elsewhere.
-async fn not_found(uri: axum::http::Uri, headers: axum::http::HeaderMap) -> axum::response::Response {
+async fn not_found(
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
     use axum::response::IntoResponse;
     let lang = i18n::lang_of(&headers);
     if uri.path().starts_with("/api/") {

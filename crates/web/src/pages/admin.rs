@@ -234,7 +234,9 @@ async fn edit_form(
     status: StatusCode,
 ) -> Result<Response, PageError> {
     let lang = u.lang;
-    let x = vsys_app::accounts::get(&s.app, &u.actor, id).await.map_err(|e| PageError(e, lang))?;
+    let x = vsys_app::accounts::get(&s.app, &u.actor, id)
+        .await
+        .map_err(|e| PageError(e, lang))?;
     let c = Chrome::for_actor(&s.app, &u.actor, lang, &x.name, "/users").await;
     let (name, role, disabled) = typed.unwrap_or((x.name.clone(), x.role.clone(), x.disabled));
     Ok(render_status(
@@ -258,7 +260,11 @@ async fn edit_form(
     ))
 }
 
-pub async fn user_edit(State(s): State<AppState>, u: WebUser, Path(id): Path<String>) -> Result<Response, PageError> {
+pub async fn user_edit(
+    State(s): State<AppState>,
+    u: WebUser,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
     edit_form(&s, &u, &id, None, vec![], StatusCode::OK).await
 }
 
@@ -287,7 +293,11 @@ pub async fn user_update(
             Redirect::to(&format!("/users?org={}&flash=user_saved", x.org_code)).into_response(),
         ),
         Err(e @ (AppError::Invalid(_) | AppError::Conflict)) => {
-            let status = if matches!(e, AppError::Conflict) { StatusCode::CONFLICT } else { StatusCode::UNPROCESSABLE_ENTITY };
+            let status = if matches!(e, AppError::Conflict) {
+                StatusCode::CONFLICT
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
             let typed = Some((f.name, f.role, f.disabled.is_some()));
             edit_form(&s, &u, &id, typed, field_errors(&e, lang), status).await
         }
@@ -318,7 +328,9 @@ pub async fn user_reset(
     Form(f): Form<ResetForm>,
 ) -> Result<Response, PageError> {
     match vsys_app::accounts::reset_password(&s.app, &u.actor, &id, &f.password).await {
-        Ok(x) => Ok(Redirect::to(&format!("/users?org={}&flash=reset", x.org_code)).into_response()),
+        Ok(x) => {
+            Ok(Redirect::to(&format!("/users?org={}&flash=reset", x.org_code)).into_response())
+        }
         Err(e @ AppError::Invalid(_)) => {
             let errors = field_errors(&e, u.lang);
             edit_form(&s, &u, &id, None, errors, StatusCode::UNPROCESSABLE_ENTITY).await
@@ -387,7 +399,7 @@ pub async fn orgs(
                 code: o.code.clone(),
                 name: o.name.clone(),
                 kind: kind_label(&o.kind, lang),
-                population: o.population.map(|p| p.to_string()).unwrap_or_default(),
+                population: o.population.map(crate::i18n::int).unwrap_or_default(),
             })
             .collect(),
         pager: Pager::new(page.page, page.per_page, total, base),
@@ -432,6 +444,10 @@ pub async fn org(
         .await
         .map_err(err)?;
     let c = Chrome::for_actor(&s.app, &u.actor, lang, &org.name, "/orgs").await;
+    let can_manage_users = u
+        .actor
+        .principal
+        .may(vsys_domain::Action::ManageUsers, &org.path);
     Ok(render(&OrgPage {
         c,
         kind_label: kind_label(&org.kind, lang),
@@ -439,6 +455,7 @@ pub async fn org(
         children,
         children_total,
         areas,
+        can_manage_users,
     }))
 }
 

@@ -129,7 +129,7 @@ pub async fn home(
                 .parse::<i64>()
                 .unwrap_or(0);
         }
-        stats.push((l.t(*label).to_owned(), total.to_string()));
+        stats.push((l.t(*label).to_owned(), crate::i18n::int(total)));
     }
     if kind == OrgKind::Prefecture {
         let q = OrgQuery {
@@ -139,13 +139,13 @@ pub async fn home(
             ..Default::default()
         };
         let n = vsys_app::orgs::list(&s.app, a, &q).await.map_err(err)?.1;
-        stats.push((l.t(Ui::Municipalities).to_owned(), n.to_string()));
+        stats.push((l.t(Ui::Municipalities).to_owned(), crate::i18n::int(n)));
     }
     let org = vsys_app::orgs::get(&s.app, a, a.org_code())
         .await
         .map_err(err)?;
     if let Some(p) = org.population {
-        stats.push((l.t(Ui::Population).to_owned(), p.to_string()));
+        stats.push((l.t(Ui::Population).to_owned(), crate::i18n::int(p)));
     }
     let (list, _) = vsys_app::notices::list(&s.app, a, Page::new(Some(1), Some(5)))
         .await
