@@ -36,6 +36,9 @@ pub enum AppError {
     Csrf,
     #[error("unavailable")]
     Unavailable,
+    /// A file that could not be read or written as CSV (the message names the line or cell).
+    #[error("csv: {0}")]
+    Csv(crate::table_csv::TableError),
     #[error("internal: {0}")]
     Internal(#[from] anyhow::Error),
 }
@@ -45,7 +48,7 @@ pub type AppResult<T> = Result<T, AppError>;
 impl AppError {
     pub fn msg(&self) -> Msg {
         match self {
-            AppError::Invalid(_) => Msg::InvalidInput,
+            AppError::Invalid(_) | AppError::Csv(_) => Msg::InvalidInput,
             AppError::NotLoggedIn => Msg::NotLoggedIn,
             AppError::SessionExpired => Msg::SessionExpired,
             AppError::LoginFailed => Msg::LoginFailed,
@@ -66,6 +69,14 @@ impl AppError {
 
     pub fn text(&self, lang: Lang) -> &'static str {
         self.msg().text(lang)
+    }
+
+    /// The full explanation for a person: row-level details for CSV problems, else the message.
+    pub fn detail(&self, lang: Lang) -> Option<String> {
+        match self {
+            AppError::Csv(e) => Some(e.message(lang)),
+            _ => None,
+        }
     }
 
     pub fn invalid(field: &str, msg: Msg) -> AppError {

@@ -2,17 +2,22 @@
 //! API call these and nothing below them, so no handler can forget a rule.
 
 pub mod accounts;
+pub mod allocation;
+pub mod allocation_csv;
 pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod context;
+pub mod cycles;
 pub mod demo;
 pub mod error;
 pub mod mail;
 pub mod master_data;
 pub mod notices;
 pub mod orgs;
+pub mod products;
+pub mod table_csv;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;

@@ -110,6 +110,12 @@ catalog! {
         LastAdmin => ("組織の最後の管理者は無効にできません。", "The last administrator of an organisation cannot be disabled."),
         Internal => ("システムエラーが発生しました。時間をおいて再度お試しください。", "Something went wrong. Please try again later."),
         Unavailable => ("現在サービスを利用できません。", "The service is unavailable right now."),
+        AllocationOverParent => ("分配量の合計が、分配できる最大量を超えています。", "The total exceeds the amount available to divide."),
+        NegativeAmount => ("分配量に負の数は入力できません。", "An amount cannot be negative."),
+        DuplicateLine => ("同じ組織が2回入力されています。", "The same organisation appears twice."),
+        BelowChildrenSum => ("この組織が既に管下へ分配した量より少なくはできません。", "This is less than the organisation has already divided among its own children."),
+        ChildrenNotDivided => ("分配が完了していない組織があります。", "Some organisations have not finished dividing."),
+        WrongUnit => ("単位が正しくありません。", "The unit is not valid here."),
     }
 }
 

@@ -2,11 +2,14 @@
 //! the message catalogue. No I/O and no clock: time is always a parameter.
 
 pub mod access;
+pub mod allocation;
 pub mod audit;
+pub mod chain;
 pub mod i18n;
 pub mod org;
 pub mod password;
 pub mod totp;
+pub mod units;
 pub mod validation;
 
 pub use access::{Action, Principal};

@@ -1,7 +1,9 @@
 //! Persistence for vsys: one set of repositories, written once with sea-query and executed on
 //! SQLite or PostgreSQL through [`Db`] and [`Tx`].
 
+pub mod allocations;
 pub mod audit;
+pub mod cycles;
 pub mod db;
 pub mod error;
 pub mod master;
@@ -9,6 +11,7 @@ pub mod migrate;
 pub mod notices;
 pub mod orgs;
 pub mod outbox;
+pub mod products;
 pub mod schema;
 pub mod sessions;
 pub mod throttle;

@@ -317,13 +317,209 @@ fn foundation_indexes() -> Vec<IndexCreateStatement> {
     ]
 }
 
+fn date(c: impl sea_query::IntoIden) -> ColumnDef {
+    ColumnDef::new(c).date().not_null().to_owned()
+}
+
+fn allocation_tables() -> Vec<TableCreateStatement> {
+    vec![
+        Table::create()
+            .table(Products::Table)
+            .col(id(Products::Id))
+            .col(text(Products::Kind))
+            .col(ColumnDef::new(Products::OwnerCode).string().not_null())
+            .col(text(Products::Name))
+            .col(text_null(Products::Spec))
+            .col(text_null(Products::StorageClass))
+            .col(int_null(Products::DaysAfterThaw))
+            .col(flag(Products::NeedsDryIce))
+            .col(int_null(Products::UnitsPerPack))
+            .col(time(Products::CreatedAt))
+            .col(time(Products::UpdatedAt))
+            .col(int(Products::Version))
+            .foreign_key(
+                ForeignKey::create()
+                    .from(Products::Table, Products::OwnerCode)
+                    .to(Orgs::Table, Orgs::Code),
+            )
+            .to_owned(),
+        Table::create()
+            .table(Presentations::Table)
+            .col(ColumnDef::new(Presentations::ProductId).string().not_null())
+            .col(
+                ColumnDef::new(Presentations::FromCycle)
+                    .big_integer()
+                    .not_null(),
+            )
+            .col(
+                ColumnDef::new(Presentations::DosesPerVial)
+                    .big_integer()
+                    .not_null(),
+            )
+            .col(
+                ColumnDef::new(Presentations::VialsPerBox)
+                    .big_integer()
+                    .not_null(),
+            )
+            .primary_key(
+                Index::create()
+                    .col(Presentations::ProductId)
+                    .col(Presentations::FromCycle),
+            )
+            .foreign_key(
+                ForeignKey::create()
+                    .from(Presentations::Table, Presentations::ProductId)
+                    .to(Products::Table, Products::Id),
+            )
+            .to_owned(),
+        Table::create()
+            .table(SupplyRules::Table)
+            .col(id(SupplyRules::Id))
+            .col(int(SupplyRules::NeedlesPerDoseMilli))
+            .col(int(SupplyRules::SyringesPerDoseMilli))
+            .col(text(SupplyRules::PackRounding))
+            .col(int(SupplyRules::DryIceGramsUltraCold))
+            .col(int(SupplyRules::DryIceGramsFrozen))
+            .col(time(SupplyRules::UpdatedAt))
+            .col(int(SupplyRules::Version))
+            .to_owned(),
+        Table::create()
+            .table(Cycles::Table)
+            .col(id(Cycles::Id))
+            .col(ColumnDef::new(Cycles::Number).big_integer().not_null())
+            .col(
+                ColumnDef::new(Cycles::Name)
+                    .string()
+                    .not_null()
+                    .unique_key(),
+            )
+            .col(ColumnDef::new(Cycles::VaccineId).string().not_null())
+            .col(ColumnDef::new(Cycles::NeedleId).string().null())
+            .col(ColumnDef::new(Cycles::SyringeId).string().null())
+            .col(date(Cycles::PeriodStart))
+            .col(date(Cycles::PeriodEnd))
+            .col(date(Cycles::DeadlinePrefecture))
+            .col(date(Cycles::DeadlineMunicipality))
+            .col(date(Cycles::DeadlineSite))
+            .col(text(Cycles::Chain))
+            .col(
+                ColumnDef::new(Cycles::DosesPerVial)
+                    .big_integer()
+                    .not_null(),
+            )
+            .col(ColumnDef::new(Cycles::VialsPerBox).big_integer().not_null())
+            .col(text(Cycles::UnitSite))
+            .col(text(Cycles::Formulas))
+            .col(time(Cycles::CreatedAt))
+            .col(time(Cycles::UpdatedAt))
+            .col(int(Cycles::Version))
+            .foreign_key(
+                ForeignKey::create()
+                    .from(Cycles::Table, Cycles::VaccineId)
+                    .to(Products::Table, Products::Id),
+            )
+            .to_owned(),
+        Table::create()
+            .table(CycleSupply::Table)
+            .col(ColumnDef::new(CycleSupply::CycleId).string().not_null())
+            .col(
+                ColumnDef::new(CycleSupply::SupplierCode)
+                    .string()
+                    .not_null(),
+            )
+            .col(ColumnDef::new(CycleSupply::ProductId).string().not_null())
+            .col(
+                ColumnDef::new(CycleSupply::Quantity)
+                    .big_integer()
+                    .not_null(),
+            )
+            .col(time(CycleSupply::UpdatedAt))
+            .primary_key(
+                Index::create()
+                    .col(CycleSupply::CycleId)
+                    .col(CycleSupply::SupplierCode)
+                    .col(CycleSupply::ProductId),
+            )
+            .foreign_key(
+                ForeignKey::create()
+                    .from(CycleSupply::Table, CycleSupply::CycleId)
+                    .to(Cycles::Table, Cycles::Id),
+            )
+            .to_owned(),
+        Table::create()
+            .table(AllocationNodes::Table)
+            .col(id(AllocationNodes::Id))
+            .col(ColumnDef::new(AllocationNodes::CycleId).string().not_null())
+            .col(ColumnDef::new(AllocationNodes::OrgCode).string().not_null())
+            .col(ColumnDef::new(AllocationNodes::ParentId).string().null())
+            .col(text(AllocationNodes::Level))
+            .col(ColumnDef::new(AllocationNodes::Path).string().not_null())
+            .col(int(AllocationNodes::Vials))
+            .col(int(AllocationNodes::Needles))
+            .col(int(AllocationNodes::Syringes))
+            .col(text(AllocationNodes::Status))
+            .col(flag(AllocationNodes::Released))
+            .col(text_null(AllocationNodes::Explanation))
+            .col(time(AllocationNodes::UpdatedAt))
+            .col(text_null(AllocationNodes::UpdatedBy))
+            .col(int(AllocationNodes::Version))
+            .foreign_key(
+                ForeignKey::create()
+                    .from(AllocationNodes::Table, AllocationNodes::CycleId)
+                    .to(Cycles::Table, Cycles::Id),
+            )
+            .foreign_key(
+                ForeignKey::create()
+                    .from(AllocationNodes::Table, AllocationNodes::OrgCode)
+                    .to(Orgs::Table, Orgs::Code),
+            )
+            .to_owned(),
+    ]
+}
+
+fn allocation_indexes() -> Vec<IndexCreateStatement> {
+    vec![
+        Index::create()
+            .name("cycles_number")
+            .table(Cycles::Table)
+            .col(Cycles::Number)
+            .to_owned(),
+        Index::create()
+            .name("nodes_cycle_org")
+            .table(AllocationNodes::Table)
+            .col(AllocationNodes::CycleId)
+            .col(AllocationNodes::OrgCode)
+            .unique()
+            .to_owned(),
+        Index::create()
+            .name("nodes_parent")
+            .table(AllocationNodes::Table)
+            .col(AllocationNodes::ParentId)
+            .to_owned(),
+        Index::create()
+            .name("nodes_cycle_path")
+            .table(AllocationNodes::Table)
+            .col(AllocationNodes::CycleId)
+            .col(AllocationNodes::Path)
+            .to_owned(),
+    ]
+}
+
 /// All migrations, in order. Append only: never edit one that has shipped.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "foundation",
-    tables: foundation_tables,
-    indexes: foundation_indexes,
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "foundation",
+        tables: foundation_tables,
+        indexes: foundation_indexes,
+    },
+    Migration {
+        version: 2,
+        name: "allocation",
+        tables: allocation_tables,
+        indexes: allocation_indexes,
+    },
+];
 
 /// A fingerprint of the migration list, used by tests to reuse a migrated template database.
 pub fn fingerprint() -> String {

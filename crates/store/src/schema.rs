@@ -150,3 +150,96 @@ pub enum Outbox {
     SentAt,
     LastError,
 }
+
+#[derive(Iden, Clone, Copy)]
+pub enum Products {
+    Table,
+    Id,
+    Kind,
+    OwnerCode,
+    Name,
+    Spec,
+    StorageClass,
+    DaysAfterThaw,
+    NeedsDryIce,
+    UnitsPerPack,
+    CreatedAt,
+    UpdatedAt,
+    Version,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum Presentations {
+    Table,
+    ProductId,
+    FromCycle,
+    DosesPerVial,
+    VialsPerBox,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum SupplyRules {
+    Table,
+    Id,
+    NeedlesPerDoseMilli,
+    SyringesPerDoseMilli,
+    PackRounding,
+    DryIceGramsUltraCold,
+    DryIceGramsFrozen,
+    UpdatedAt,
+    Version,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum Cycles {
+    Table,
+    Id,
+    Number,
+    Name,
+    VaccineId,
+    NeedleId,
+    SyringeId,
+    PeriodStart,
+    PeriodEnd,
+    DeadlinePrefecture,
+    DeadlineMunicipality,
+    DeadlineSite,
+    Chain,
+    DosesPerVial,
+    VialsPerBox,
+    UnitSite,
+    Formulas,
+    CreatedAt,
+    UpdatedAt,
+    Version,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum CycleSupply {
+    Table,
+    CycleId,
+    SupplierCode,
+    ProductId,
+    Quantity,
+    UpdatedAt,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum AllocationNodes {
+    Table,
+    Id,
+    CycleId,
+    OrgCode,
+    ParentId,
+    Level,
+    Path,
+    Vials,
+    Needles,
+    Syringes,
+    Status,
+    Released,
+    Explanation,
+    UpdatedAt,
+    UpdatedBy,
+    Version,
+}

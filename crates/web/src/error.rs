@@ -14,6 +14,7 @@ use vsys_domain::{Lang, Msg};
 pub fn classify(e: &AppError) -> (StatusCode, &'static str) {
     match e {
         AppError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation"),
+        AppError::Csv(_) => (StatusCode::UNPROCESSABLE_ENTITY, "csv"),
         AppError::NotLoggedIn => (StatusCode::UNAUTHORIZED, "not-logged-in"),
         AppError::SessionExpired => (StatusCode::UNAUTHORIZED, "session-expired"),
         AppError::LoginFailed => (StatusCode::UNAUTHORIZED, "login-failed"),
@@ -104,7 +105,7 @@ impl IntoResponse for ApiError {
                     AppError::Invalid(inv) => inv.0.iter().map(|f| f.localized(lang)).collect(),
                     _ => Vec::new(),
                 };
-                let mut res = problem_response(status, slug, e.text(lang), None, errors);
+                let mut res = problem_response(status, slug, e.text(lang), e.detail(lang), errors);
                 if let Some(secs) = retry_after(&e)
                     && let Ok(v) = HeaderValue::from_str(&secs.to_string())
                 {
@@ -159,7 +160,7 @@ impl IntoResponse for PageError {
                     status,
                     &ErrorPage {
                         l: L(lang),
-                        message: e.text(lang).to_owned(),
+                        message: e.detail(lang).unwrap_or_else(|| e.text(lang).to_owned()),
                         status: status.as_u16(),
                     },
                 )

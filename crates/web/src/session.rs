@@ -82,13 +82,16 @@ pub async fn web_guard(State(state): State<AppState>, req: Request, next: Next) 
             .get(CSRF_HEADER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let is_form = parts
+        let content_type = parts
             .headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-        let form_token = if is_form {
+            .unwrap_or_default()
+            .to_owned();
+        let form_token = if content_type.starts_with("application/x-www-form-urlencoded") {
             url_form_field(&bytes, CSRF_FIELD)
+        } else if content_type.starts_with("multipart/form-data") {
+            multipart_field(&bytes, &content_type, CSRF_FIELD)
         } else {
             None
         };
@@ -121,6 +124,27 @@ fn url_form_field(body: &[u8], name: &str) -> Option<String> {
             urlencoding::decode(&v.replace('+', " "))
                 .map(|s| s.into_owned())
                 .unwrap_or_default()
+        })
+    })
+}
+
+/// A small text field of a `multipart/form-data` body (file uploads carry `_csrf` this way).
+fn multipart_field(body: &[u8], content_type: &str, name: &str) -> Option<String> {
+    let boundary = content_type
+        .split(';')
+        .find_map(|p| p.trim().strip_prefix("boundary="))?
+        .trim_matches('"');
+    let delimiter = format!("--{boundary}");
+    let text = String::from_utf8_lossy(body);
+    let wanted = format!("name=\"{name}\"");
+    text.split(delimiter.as_str()).find_map(|part| {
+        let (head, value) = part.split_once("\r\n\r\n")?;
+        head.contains(&wanted).then(|| {
+            value
+                .trim_end_matches("\r\n")
+                .trim_end_matches("--")
+                .trim()
+                .to_owned()
         })
     })
 }

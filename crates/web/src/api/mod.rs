@@ -3,6 +3,7 @@
 //! document lists exactly the routes that exist.
 
 mod admin;
+mod allocation;
 mod session;
 
 use crate::AppState;
@@ -21,7 +22,7 @@ use vsys_domain::Lang;
     info(title = "vsys API", description = "ワクチン接種円滑化システム (V-SYS) — staff API. Organisations are addressed by code, other resources by UUIDv7; timestamps are UTC RFC 3339; errors are RFC 9457 problem details; `Accept-Language: ja|en`."),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    tags((name = "session"), (name = "orgs"), (name = "users"), (name = "notices"), (name = "audit"))
+    tags((name = "session"), (name = "orgs"), (name = "users"), (name = "notices"), (name = "audit"), (name = "masters"), (name = "allocation"))
 )]
 struct ApiDoc;
 
@@ -53,6 +54,27 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::post_notice))
         .routes(routes!(admin::search_audit))
         .routes(routes!(admin::verify_audit))
+        .routes(routes!(
+            allocation::list_products,
+            allocation::create_product
+        ))
+        .routes(routes!(allocation::get_product, allocation::update_product))
+        .routes(routes!(allocation::get_rules, allocation::set_rules))
+        .routes(routes!(allocation::list_cycles, allocation::create_cycle))
+        .routes(routes!(allocation::get_cycle))
+        .routes(routes!(
+            allocation::list_supply,
+            allocation::register_supply
+        ))
+        .routes(routes!(allocation::get_division))
+        .routes(routes!(allocation::save_lines))
+        .routes(routes!(allocation::simulate))
+        .routes(routes!(allocation::autofill))
+        .routes(routes!(allocation::confirm))
+        .routes(routes!(allocation::finish))
+        .routes(routes!(allocation::send_back))
+        .routes(routes!(allocation::finalise))
+        .routes(routes!(allocation::export_csv, allocation::import_csv))
 }
 
 /// The OpenAPI document of every API operation.

@@ -1,6 +1,7 @@
 //! Staff screens. Each handler parses the form, calls one use-case and renders a template.
 
 mod admin;
+mod allocation;
 mod auth;
 mod home;
 
@@ -41,6 +42,46 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/orgs/{code}", get(admin::org))
         .route("/audit", get(admin::audit))
         .route("/audit.csv", get(admin::audit_csv))
+        .route(
+            "/cycles",
+            get(allocation::cycles).post(allocation::cycle_create),
+        )
+        .route("/cycles/{id}", get(allocation::cycle))
+        .route("/cycles/{id}/supply", post(allocation::supply_submit))
+        .route("/allocations/{cycle}/{org}", get(allocation::division))
+        .route(
+            "/allocations/{cycle}/{org}/confirm",
+            post(allocation::confirm),
+        )
+        .route(
+            "/allocations/{cycle}/{org}/finish",
+            post(allocation::finish),
+        )
+        .route(
+            "/allocations/{cycle}/{org}/finalise",
+            post(allocation::finalise),
+        )
+        .route(
+            "/allocations/{cycle}/{org}/send-back",
+            post(allocation::send_back),
+        )
+        .route(
+            "/allocations/{cycle}/{org}/autofill",
+            post(allocation::autofill),
+        )
+        .route("/allocations/{cycle}/{org}/save", post(allocation::save))
+        .route(
+            "/allocations/{cycle}/{org}/simulate",
+            get(allocation::simulate),
+        )
+        .route(
+            "/allocations/{cycle}/{org}/export.csv",
+            get(allocation::export),
+        )
+        .route(
+            "/allocations/{cycle}/{org}/import",
+            post(allocation::import),
+        )
         .layer(axum::middleware::from_fn_with_state(state, web_guard))
 }
 

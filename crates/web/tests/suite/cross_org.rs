@@ -1,10 +1,11 @@
 //! Walks every operation of the OpenAPI document and proves that a user of another
-//! municipality can neither read nor change 港区's data through it. An operation added without
-//! a case here fails this test the day it is added.
+//! municipality can neither read nor change another organisation's data through it. An
+//! operation added without a case here fails this test the day it is added.
 
 use crate::common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use vsys_testkit::db_test;
 
 /// How one operation is checked.
@@ -13,11 +14,16 @@ enum Case {
     Public,
     /// Acts on the caller's own session or account only; there is no target to cross into.
     SelfOnly,
-    /// A request about 港区's data: refused (403/404/422) for the outsider, succeeds for 港区.
+    /// Shared master data (products, supply rules, cycles) that every staff user reads.
+    Shared { path: String },
+    /// A request about another organisation's data: refused (403/404/422) for the outsider and
+    /// leaving no trace; for `insider` (the organisation itself, or its parent where the action
+    /// is the parent's) it is authorised: neither 401, 403 nor 404.
     Target {
         path: String,
         body: Option<Value>,
-        if_match: bool,
+        if_match: Option<i64>,
+        insider: &'static str,
     },
     /// A list: 港区's item appears for 港区 and never for the outsider.
     List { path: String, needle: String },
@@ -27,10 +33,32 @@ struct Fixture {
     clinic: String,
     user_id: String,
     notice_id: String,
+    cycle: String,
+    product: String,
+    site: String,
+}
+
+fn minato(path: String, body: Option<Value>, if_match: Option<i64>) -> Case {
+    Case::Target {
+        path,
+        body,
+        if_match,
+        insider: "minato",
+    }
+}
+
+fn by(insider: &'static str, path: String, body: Option<Value>, if_match: Option<i64>) -> Case {
+    Case::Target {
+        path,
+        body,
+        if_match,
+        insider,
+    }
 }
 
 fn case(method: &str, path: &str, f: &Fixture) -> Option<Case> {
     let uid = &f.user_id;
+    let alloc = |rest: &str| format!("/api/v1/cycles/{}/allocations/{rest}", f.cycle);
     Some(match (method, path) {
         ("post", "/api/v1/session") => Case::Public,
         ("delete", "/api/v1/session")
@@ -41,72 +69,143 @@ fn case(method: &str, path: &str, f: &Fixture) -> Option<Case> {
             path: "/api/v1/orgs?kind=institution&per_page=500".into(),
             needle: f.clinic.clone(),
         },
-        ("get", "/api/v1/orgs/{code}") => Case::Target {
-            path: format!("/api/v1/orgs/{}", f.clinic),
-            body: None,
-            if_match: false,
-        },
-        ("post", "/api/v1/orgs") => Case::Target {
-            path: "/api/v1/orgs".into(),
-            body: Some(json!({"kind": "site", "parent_code": "13103", "name": "越境テスト会場"})),
-            if_match: false,
-        },
-        ("get", "/api/v1/users") => Case::Target {
-            path: "/api/v1/users?org=13103".into(),
-            body: None,
-            if_match: false,
-        },
-        ("post", "/api/v1/users") => Case::Target {
-            path: "/api/v1/users".into(),
-            body: Some(
+        ("get", "/api/v1/orgs/{code}") => minato(format!("/api/v1/orgs/{}", f.clinic), None, None),
+        ("post", "/api/v1/orgs") => minato(
+            "/api/v1/orgs".into(),
+            Some(json!({"kind": "site", "parent_code": "13103", "name": "越境テスト会場"})),
+            None,
+        ),
+        ("get", "/api/v1/users") => minato("/api/v1/users?org=13103".into(), None, None),
+        ("post", "/api/v1/users") => minato(
+            "/api/v1/users".into(),
+            Some(
                 json!({"org_code": "13103", "email": "cross@example.jp", "name": "越境", "role": "viewer", "password": "cross org password 1"}),
             ),
-            if_match: false,
-        },
-        ("get", "/api/v1/users/{id}") => Case::Target {
-            path: format!("/api/v1/users/{uid}"),
-            body: None,
-            if_match: false,
-        },
-        ("patch", "/api/v1/users/{id}") => Case::Target {
-            path: format!("/api/v1/users/{uid}"),
-            body: Some(json!({"name": "越境 改名"})),
-            if_match: true,
-        },
-        ("post", "/api/v1/users/{id}/unlock") => Case::Target {
-            path: format!("/api/v1/users/{uid}/unlock"),
-            body: None,
-            if_match: false,
-        },
-        ("post", "/api/v1/users/{id}/password-reset") => Case::Target {
-            path: format!("/api/v1/users/{uid}/password-reset"),
-            body: Some(json!({"password": "temporary password 9"})),
-            if_match: false,
-        },
+            None,
+        ),
+        ("get", "/api/v1/users/{id}") => minato(format!("/api/v1/users/{uid}"), None, None),
+        ("patch", "/api/v1/users/{id}") => minato(
+            format!("/api/v1/users/{uid}"),
+            Some(json!({"name": "越境 改名"})),
+            Some(0),
+        ),
+        ("post", "/api/v1/users/{id}/unlock") => {
+            minato(format!("/api/v1/users/{uid}/unlock"), None, None)
+        }
+        ("post", "/api/v1/users/{id}/password-reset") => minato(
+            format!("/api/v1/users/{uid}/password-reset"),
+            Some(json!({"password": "temporary password 9"})),
+            None,
+        ),
         ("get", "/api/v1/notices") => Case::List {
             path: "/api/v1/notices?per_page=500".into(),
             needle: f.notice_id.clone(),
         },
-        ("post", "/api/v1/notices/{id}/read") => Case::Target {
-            path: format!("/api/v1/notices/{}/read", f.notice_id),
-            body: None,
-            if_match: false,
-        },
-        ("post", "/api/v1/orgs/{code}/notices") => Case::Target {
-            path: "/api/v1/orgs/13103/notices".into(),
-            body: Some(
+        ("post", "/api/v1/notices/{id}/read") => {
+            minato(format!("/api/v1/notices/{}/read", f.notice_id), None, None)
+        }
+        ("post", "/api/v1/orgs/{code}/notices") => by(
+            "tokyo",
+            "/api/v1/orgs/13103/notices".into(),
+            Some(
                 json!({"category": "info", "title_ja": "越境", "title_en": "Cross", "body_ja": "本文", "body_en": "Body"}),
             ),
-            if_match: false,
-        },
+            None,
+        ),
+        // Nation administrators only: a municipality's admin is refused, whichever it is.
         ("get", "/api/v1/audit") | ("post", "/api/v1/audit/verify") => {
-            // Nation administrators only: a municipality's admin is refused, whichever it is.
-            Case::Target {
-                path: path.to_owned(),
-                body: None,
-                if_match: false,
-            }
+            by("nation_admin", path.to_owned(), None, None)
         }
+        ("get", "/api/v1/products")
+        | ("get", "/api/v1/supply-rules")
+        | ("get", "/api/v1/cycles") => Case::Shared {
+            path: path.to_owned(),
+        },
+        ("get", "/api/v1/products/{id}") => Case::Shared {
+            path: format!("/api/v1/products/{}", f.product),
+        },
+        ("get", "/api/v1/cycles/{id}") => Case::Shared {
+            path: format!("/api/v1/cycles/{}", f.cycle),
+        },
+        ("get", "/api/v1/cycles/{id}/supply") => Case::Shared {
+            path: format!("/api/v1/cycles/{}/supply", f.cycle),
+        },
+        ("post", "/api/v1/products") => by(
+            "pfizer",
+            path.to_owned(),
+            Some(
+                json!({"kind": "vaccine", "owner_code": "M001", "name": "越境ワクチン", "storage_class": "fridge", "doses_per_vial": 10, "vials_per_box": 10}),
+            ),
+            None,
+        ),
+        ("put", "/api/v1/products/{id}") => by(
+            "pfizer",
+            format!("/api/v1/products/{}", f.product),
+            Some(
+                json!({"kind": "vaccine", "name": "越境改名", "storage_class": "ultra_cold", "doses_per_vial": 6, "vials_per_box": 195}),
+            ),
+            Some(0),
+        ),
+        ("put", "/api/v1/supply-rules") => by(
+            "nation",
+            path.to_owned(),
+            Some(
+                json!({"needles_per_dose_milli": 1100, "syringes_per_dose_milli": 1100, "pack_rounding": "up", "dry_ice_grams_ultra_cold": 1, "dry_ice_grams_frozen": 1}),
+            ),
+            Some(-1),
+        ),
+        ("post", "/api/v1/cycles") => by(
+            "nation",
+            path.to_owned(),
+            Some(
+                json!({"number": 99, "vaccine_id": f.product, "period_start": "2026-05-01", "period_end": "2026-05-14",
+                "deadline_prefecture": "2026-04-20", "deadline_municipality": "2026-04-22", "deadline_site": "2026-04-24"}),
+            ),
+            None,
+        ),
+        ("post", "/api/v1/cycles/{id}/supply") => by(
+            "pfizer",
+            format!("/api/v1/cycles/{}/supply", f.cycle),
+            Some(json!({"supplier_code": "M001", "product_id": f.product, "quantity": 1000})),
+            None,
+        ),
+        ("get", "/api/v1/cycles/{id}/allocations/{org}") => minato(alloc("13103"), None, None),
+        ("put", "/api/v1/cycles/{id}/allocations/{org}/lines") => minato(
+            alloc("13103/lines"),
+            Some(json!({"lines": [{"org_code": f.site, "amount": 1}]})),
+            Some(1),
+        ),
+        ("post", "/api/v1/cycles/{id}/allocations/{org}/simulate") => minato(
+            alloc("13103/simulate"),
+            Some(json!({"total_vials": 1950})),
+            None,
+        ),
+        ("post", "/api/v1/cycles/{id}/allocations/{org}/autofill") => {
+            minato(alloc("13103/autofill"), Some(json!({})), Some(1))
+        }
+        ("post", "/api/v1/cycles/{id}/allocations/{org}/confirm") => {
+            minato(alloc("13103/confirm"), None, None)
+        }
+        ("post", "/api/v1/cycles/{id}/allocations/{org}/finish") => {
+            minato(alloc("13103/finish"), None, None)
+        }
+        ("post", "/api/v1/cycles/{id}/allocations/{org}/send-back") => {
+            by("tokyo", alloc("13103/send-back"), None, None)
+        }
+        ("post", "/api/v1/cycles/{id}/allocations/{org}/finalise") => {
+            by("tokyo", alloc("13/finalise"), None, None)
+        }
+        ("get", "/api/v1/cycles/{id}/allocations/{org}/csv") => {
+            minato(alloc("13103/csv?encoding=utf-8"), None, None)
+        }
+        ("put", "/api/v1/cycles/{id}/allocations/{org}/csv") => minato(
+            alloc("13103/csv"),
+            Some(Value::String(format!(
+                "組織コード,分配量\r\n{},1\r\n",
+                f.site
+            ))),
+            Some(1),
+        ),
         _ => return None,
     })
 }
@@ -117,15 +216,17 @@ async fn send(
     path: &str,
     token: &str,
     body: &Option<Value>,
-    if_match: bool,
+    if_match: Option<i64>,
 ) -> (StatusCode, String) {
     let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap_or(Method::GET);
     let mut req = client().request(m, t.url(path)).bearer_auth(token);
-    if if_match {
-        req = req.header("if-match", "\"v0\"");
+    if let Some(v) = if_match {
+        req = req.header("if-match", format!("\"v{v}\""));
     }
-    if let Some(b) = body {
-        req = req.json(b);
+    match body {
+        Some(Value::String(csv)) => req = req.header("content-type", "text/csv").body(csv.clone()),
+        Some(b) => req = req.json(b),
+        None => {}
     }
     let res = req.send().await.unwrap_or_else(|e| panic!("{e}"));
     (res.status(), res.text().await.unwrap_or_default())
@@ -137,50 +238,72 @@ db_test!(
         let Some(t) = spawn_app(backend).await else {
             return;
         };
-        // 港区's data: a clinic, a user, a notice.
+        // 港区's data: a clinic, a user, a notice, its allocation in a cycle.
         let mut tx = t.app.db.read().await.unwrap_or_else(|e| panic!("{e}"));
-        let clinic = vsys_store::orgs::list(
-            &mut tx,
-            &vsys_store::orgs::OrgFilter {
-                scope_path: "/JP/13/13103/".into(),
-                kind: Some("institution".into()),
-                ..Default::default()
-            },
-            vsys_store::Page::new(None, None),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .0[0]
-            .code
-            .clone();
+        let f = vsys_store::orgs::OrgFilter {
+            scope_path: "/JP/13/13103/".into(),
+            kind: Some("institution".into()),
+            ..Default::default()
+        };
+        let clinics = vsys_store::orgs::list(&mut tx, &f, vsys_store::Page::new(None, None))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .0;
+        let clinic = clinics[0].code.clone();
         drop(tx);
         let user_id = t.user("minato-viewer@demo.vsys.jp").await.id;
         let nation = t.token("nation-operator@demo.vsys.jp").await;
+        let draft = json!({"category": "info", "title_ja": "港区へ", "title_en": "To Minato", "body_ja": "本文", "body_en": "Body"});
         let (_, n) = t
-        .api(Method::POST, "/api/v1/orgs/13103/notices", &nation, Some(json!({"category": "info", "title_ja": "港区へ", "title_en": "To Minato", "body_ja": "本文", "body_en": "Body"})))
-        .await;
+            .api(
+                Method::POST,
+                "/api/v1/orgs/13103/notices",
+                &nation,
+                Some(draft),
+            )
+            .await;
         let notice_id = n["id"]
             .as_str()
             .unwrap_or_else(|| panic!("notice: {n}"))
+            .to_owned();
+        let cycle = crate::allocation::minato_has_its_allocation(&t).await;
+        let pfizer = t.token("pfizer-operator@demo.vsys.jp").await;
+        let (_, products) = t
+            .api(Method::GET, "/api/v1/products?kind=vaccine", &pfizer, None)
+            .await;
+        let product = products[0]["id"].as_str().unwrap_or_default().to_owned();
+        let minato_token = t.token("minato-operator@demo.vsys.jp").await;
+        let d = crate::allocation::division(&t, &minato_token, &cycle, "13103").await;
+        let site = d["lines"][0]["org_code"]
+            .as_str()
+            .unwrap_or_default()
             .to_owned();
         let f = Fixture {
             clinic,
             user_id,
             notice_id,
+            cycle,
+            product,
+            site,
         };
-        // The outsider is the strongest role of another municipality (新宿区).
+        // The outsider is the strongest role of a sibling municipality (新宿区, also in 東京都).
         let outsider = t
             .make_user("13104", "admin", "shinjuku-admin@example.jp")
             .await;
         let outsider = t.token(&outsider).await;
-        let insider = t
+        let minato_admin = t
             .make_user("13103", "admin", "minato-admin5@example.jp")
             .await;
-        let insider = t.token(&insider).await;
+        let mut insiders = HashMap::new();
+        insiders.insert("minato", t.token(&minato_admin).await);
+        insiders.insert("pfizer", pfizer);
+        insiders.insert("nation", nation);
+        insiders.insert("nation_admin", t.token("nation-admin@demo.vsys.jp").await);
+        insiders.insert("tokyo", t.token("tokyo-operator@demo.vsys.jp").await);
 
         let doc = serde_json::to_value(vsys_web::api::openapi()).unwrap_or_default();
         let paths = doc["paths"].as_object().cloned().unwrap_or_default();
-        assert!(paths.len() >= 10, "the document lists the API");
+        assert!(paths.len() >= 20, "the document lists the API");
         let mut missing = Vec::new();
         let mut checked = 0;
         for (path, item) in &paths {
@@ -194,10 +317,19 @@ db_test!(
                 };
                 match c {
                     Case::Public | Case::SelfOnly => {}
+                    Case::Shared { path: p } => {
+                        let (s, text) = send(&t, method, &p, &outsider, &None, None).await;
+                        assert!(
+                            s.is_success(),
+                            "{method} {p}: shared master data is readable by every staff user: {s} {text}"
+                        );
+                        checked += 1;
+                    }
                     Case::Target {
                         path: p,
                         body,
                         if_match,
+                        insider,
                     } => {
                         let audit_before = t.audit_actions("").await.len();
                         let (s, text) = send(&t, method, &p, &outsider, &body, if_match).await;
@@ -215,29 +347,33 @@ db_test!(
                             "{method} {p} leaked: {text}"
                         );
                         if method != "get" {
-                            // Nothing was written (a refused write leaves no audit entry either).
                             assert_eq!(
                                 t.audit_actions("").await.len(),
                                 audit_before,
-                                "{method} {p} wrote something"
+                                "{method} {p}: a refused write left a trace"
                             );
                         }
-                        if !p.starts_with("/api/v1/audit") {
-                            let (s, text) = send(&t, method, &p, &insider, &body, if_match).await;
-                            assert!(
-                                s.is_success(),
-                                "{method} {p}: 港区's own admin got {s}: {text}"
-                            );
-                        }
+                        let token = insiders.get(insider).cloned().unwrap_or_default();
+                        let (s, text) = send(&t, method, &p, &token, &body, if_match).await;
+                        assert!(
+                            !matches!(
+                                s,
+                                StatusCode::UNAUTHORIZED
+                                    | StatusCode::FORBIDDEN
+                                    | StatusCode::NOT_FOUND
+                            ),
+                            "{method} {p}: the organisation itself ({insider}) must be allowed, got {s}: {text}"
+                        );
                         checked += 1;
                     }
                     Case::List { path: p, needle } => {
-                        let (s, text) = send(&t, method, &p, &outsider, &None, false).await;
+                        let (s, text) = send(&t, method, &p, &outsider, &None, None).await;
                         assert!(
                             s.is_success() && !text.contains(&needle),
                             "{method} {p}: outsider saw {needle}"
                         );
-                        let (_, text) = send(&t, method, &p, &insider, &None, false).await;
+                        let minato = insiders.get("minato").cloned().unwrap_or_default();
+                        let (_, text) = send(&t, method, &p, &minato, &None, None).await;
                         assert!(
                             text.contains(&needle),
                             "{method} {p}: 港区 should see {needle}"
@@ -251,7 +387,7 @@ db_test!(
             missing.is_empty(),
             "operations without a cross-organisation case: {missing:?}"
         );
-        assert!(checked >= 12, "checked {checked}");
+        assert!(checked >= 30, "checked {checked}");
     }
 );
 

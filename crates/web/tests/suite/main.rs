@@ -2,6 +2,7 @@
 //! The web suite: every test runs on SQLite and on PostgreSQL (`NAME::sqlite`,
 //! `NAME::postgres`), each against its own server and its own database.
 
+mod allocation;
 mod audit;
 mod auth;
 mod browser;

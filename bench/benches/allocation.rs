@@ -1,0 +1,256 @@
+//! The auto-fill formula over a national cycle: 47 prefectures, 1,741 municipalities, 80,000
+//! sites, with skewed populations and requests generated from a fixed seed (an LCG, so every
+//! run sees the same tree). Printed with a same-run baseline: summing the 80,000 sites' inputs.
+//!
+//! - `national_chain`: the whole chain, nation → prefectures (boxes) → municipalities (boxes)
+//!   → sites (vials), i.e. 1 + 47 + 1,741 calls of `allocate`, each child's amount becoming the
+//!   total of its own children.
+//! - `flat_80000_sites`: one division among 80,000 children (the worst case for one call).
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use std::hint::black_box;
+use vsys_domain::allocation::{Allocation, ChildInput, Formula, Weights, allocate};
+use vsys_domain::units::{Presentation, Unit};
+
+const PREFECTURES: usize = 47;
+const MUNICIPALITIES: usize = 1_741;
+const SITES: usize = 80_000;
+/// Pfizer/BioNTech after the label change: 6 doses per vial, 195 vials per tray.
+const PFIZER: Presentation = Presentation {
+    doses_per_vial: 6,
+    vials_per_box: 195,
+};
+/// A national cycle of 10,000 boxes (11.7 million doses).
+const NATIONAL_BOXES: i64 = 10_000;
+
+/// Knuth's MMIX LCG; `next_f64` in [0, 1).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next_f64(&mut self) -> f64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 11) as f64 / (1_u64 << 53) as f64
+    }
+    /// A skewed value in [lo, hi): most small, a few large (like populations).
+    fn skewed(&mut self, lo: f64, hi: f64, power: i32) -> i64 {
+        (lo + (hi - lo) * self.next_f64().powi(power)) as i64
+    }
+    fn chance(&mut self, p: f64) -> bool {
+        self.next_f64() < p
+    }
+}
+
+/// `n` positive counts summing to `sum`, roughly proportional to `weights`.
+fn counts(weights: &[i64], sum: usize) -> Vec<usize> {
+    let total: i64 = weights.iter().sum();
+    let mut c: Vec<usize> = weights
+        .iter()
+        .map(|&w| ((w as f64 / total as f64 * sum as f64) as usize).max(1))
+        .collect();
+    let mut i = 0;
+    while c.iter().sum::<usize>() < sum {
+        let len = c.len();
+        c[i % len] += 1;
+        i += 1;
+    }
+    while c.iter().sum::<usize>() > sum {
+        let j = (0..c.len()).max_by_key(|&j| c[j]).unwrap_or(0);
+        c[j] -= 1;
+    }
+    c
+}
+
+struct Municipality {
+    input: ChildInput,
+    sites: Vec<ChildInput>,
+}
+
+struct Prefecture {
+    input: ChildInput,
+    municipalities: Vec<Municipality>,
+}
+
+struct Nation {
+    prefectures: Vec<Prefecture>,
+    prefecture_inputs: Vec<ChildInput>,
+    municipality_inputs: Vec<Vec<ChildInput>>,
+}
+
+fn national_tree(seed: u64) -> Nation {
+    let mut rng = Lcg(seed);
+    let weights: Vec<i64> = (0..PREFECTURES)
+        .map(|_| rng.skewed(15.0, 180.0, 3))
+        .collect();
+    let per_prefecture = counts(&weights, MUNICIPALITIES);
+    let mut populations: Vec<Vec<i64>> = per_prefecture
+        .iter()
+        .map(|&m| (0..m).map(|_| rng.skewed(200.0, 3_700_000.0, 6)).collect())
+        .collect();
+    let flat: Vec<i64> = populations.iter().flatten().copied().collect();
+    let mut site_counts = counts(&flat, SITES).into_iter();
+    let mut prefectures = Vec::new();
+    for (p, pops) in populations.iter_mut().enumerate() {
+        let pcode = format!("{:02}", p + 1);
+        let mut municipalities = Vec::new();
+        for (m, &population) in pops.iter().enumerate() {
+            let mcode = format!("{pcode}{:03}{}", m + 1, m % 10);
+            let sites: Vec<ChildInput> = (0..site_counts.next().unwrap_or(1))
+                .map(|s| {
+                    let reported = rng.chance(0.9);
+                    let capacity_doses = rng.skewed(30.0, 12_000.0, 4);
+                    let requested_doses =
+                        (capacity_doses as f64 * (0.3 + 0.9 * rng.next_f64())) as i64;
+                    let delivered = rng.skewed(0.0, 10_000.0, 2);
+                    let administered = (delivered as f64 * rng.next_f64()) as i64;
+                    let vials = |doses: i64| PFIZER.doses_to_unit_floor(doses, Unit::Vial).amount;
+                    ChildInput {
+                        code: format!("{mcode}{:04}", s + 1),
+                        population: None,
+                        requested: reported.then(|| vials(requested_doses)),
+                        capacity: reported.then(|| vials(capacity_doses)),
+                        administered: reported.then_some(administered),
+                        delivered: reported.then_some(delivered),
+                        stock: (reported && rng.chance(0.3)).then(|| rng.skewed(0.0, 200.0, 3)),
+                        storage_cap: rng.chance(0.05).then(|| rng.skewed(10.0, 2_000.0, 2)),
+                    }
+                })
+                .collect();
+            let requested_vials: i64 = sites.iter().filter_map(|s| s.requested).sum();
+            let input = ChildInput {
+                code: mcode,
+                population: Some(population),
+                requested: Some(PFIZER.from_vials_floor(requested_vials, Unit::Box).amount),
+                administered: Some(sites.iter().filter_map(|s| s.administered).sum()),
+                delivered: Some(sites.iter().filter_map(|s| s.delivered).sum()),
+                stock: Some(
+                    PFIZER
+                        .from_vials_floor(sites.iter().filter_map(|s| s.stock).sum(), Unit::Box)
+                        .amount,
+                ),
+                ..ChildInput::default()
+            };
+            municipalities.push(Municipality { input, sites });
+        }
+        let sum = |f: fn(&ChildInput) -> Option<i64>| {
+            municipalities
+                .iter()
+                .filter_map(|m| f(&m.input))
+                .sum::<i64>()
+        };
+        let input = ChildInput {
+            code: pcode,
+            population: Some(sum(|c| c.population)),
+            requested: Some(sum(|c| c.requested)),
+            administered: Some(sum(|c| c.administered)),
+            delivered: Some(sum(|c| c.delivered)),
+            stock: Some(sum(|c| c.stock)),
+            ..ChildInput::default()
+        };
+        prefectures.push(Prefecture {
+            input,
+            municipalities,
+        });
+    }
+    let prefecture_inputs = prefectures.iter().map(|p| p.input.clone()).collect();
+    let municipality_inputs = prefectures
+        .iter()
+        .map(|p| p.municipalities.iter().map(|m| m.input.clone()).collect())
+        .collect();
+    Nation {
+        prefectures,
+        prefecture_inputs,
+        municipality_inputs,
+    }
+}
+
+fn formula(population: u32, requested: u32, usage: u32) -> Formula {
+    Formula {
+        version: 1,
+        weights: Weights {
+            population,
+            requested,
+            capacity: 0,
+            usage,
+            equal: 0,
+        },
+        deduct_stock: true,
+        cap_by_request: true,
+        cap_by_capacity: true,
+    }
+}
+
+/// The whole chain; returns the number of site lines and the vials given to sites.
+fn national_chain(n: &Nation, formulas: &[Formula; 3]) -> (usize, i64) {
+    let (mut lines, mut vials) = (0, 0);
+    let nation = allocate(NATIONAL_BOXES, &n.prefecture_inputs, &formulas[0]);
+    for ((p, pl), towns) in n
+        .prefectures
+        .iter()
+        .zip(&nation.lines)
+        .zip(&n.municipality_inputs)
+    {
+        let pref = allocate(pl.amount, towns, &formulas[1]);
+        for (m, ml) in p.municipalities.iter().zip(&pref.lines) {
+            let total = PFIZER.to_vials(ml.amount, Unit::Box).unwrap_or(0);
+            let sites: Allocation = allocate(total, &m.sites, &formulas[2]);
+            lines += sites.lines.len();
+            vials += sites.lines.iter().map(|l| l.amount).sum::<i64>();
+        }
+    }
+    (lines, vials)
+}
+
+fn chain(c: &mut Criterion) {
+    let n = national_tree(20_210_301);
+    let formulas = [formula(80, 20, 0), formula(80, 0, 20), formula(0, 100, 0)];
+    let all_sites: Vec<ChildInput> = n
+        .prefectures
+        .iter()
+        .flat_map(|p| {
+            p.municipalities
+                .iter()
+                .flat_map(|m| m.sites.iter().cloned())
+        })
+        .collect();
+    assert_eq!(all_sites.len(), SITES);
+    assert_eq!(
+        n.municipality_inputs.iter().map(Vec::len).sum::<usize>(),
+        MUNICIPALITIES
+    );
+    let (lines, vials) = national_chain(&n, &formulas);
+    assert_eq!(lines, SITES);
+    println!(
+        "national chain: {lines} site lines, {vials} vials of {} allocated",
+        NATIONAL_BOXES * 195
+    );
+    let flat_total = NATIONAL_BOXES * 195;
+    let flat = allocate(flat_total, &all_sites, &formulas[2]);
+    assert_eq!(
+        flat.lines.iter().map(|l| l.amount).sum::<i64>() + flat.undistributed,
+        flat_total
+    );
+
+    let mut g = c.benchmark_group("allocation");
+    g.sample_size(20);
+    g.bench_function("baseline_sum_of_inputs", |b| {
+        b.iter(|| {
+            black_box(&all_sites)
+                .iter()
+                .map(|s| s.requested.unwrap_or(0) + s.capacity.unwrap_or(0) + s.stock.unwrap_or(0))
+                .sum::<i64>()
+        })
+    });
+    g.bench_function("national_chain", |b| {
+        b.iter(|| national_chain(black_box(&n), &formulas))
+    });
+    g.bench_function("flat_80000_sites", |b| {
+        b.iter(|| allocate(black_box(flat_total), black_box(&all_sites), &formulas[2]))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, chain);
+criterion_main!(benches);

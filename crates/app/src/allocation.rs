@@ -1,0 +1,947 @@
+//! The allocation chain of a cycle: each node is confirmed by its owner, divided among its
+//! children (auto-filled by the cycle's formula, then edited), marked 分配完了, and finalised
+//! (確定) by the level that closes the chain. Every step is authorised, audited and notified
+//! in one transaction; concurrent edits of one division are caught by the parent's version.
+
+use crate::App;
+use crate::audit::{Who, record};
+use crate::context::Actor;
+use crate::error::{AppError, AppResult};
+use crate::notices::{NoticeDraft, notify};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use vsys_domain::allocation::{ChildInput, Explanation, Formula, allocate};
+use vsys_domain::chain::{self, Level, Refusal, Status, Transition};
+use vsys_domain::units::{Presentation, Unit};
+use vsys_domain::{Action, Invalid, Msg, OrgKind};
+use vsys_store::allocations::{self, NodeRow};
+use vsys_store::cycles::{self, CycleRow, SupplyRow};
+use vsys_store::orgs::{OrgFilter, OrgRow};
+use vsys_store::{Page, StoreError, Tx, orgs, products};
+
+/// The formulas of a new cycle: the default formula at every level.
+pub fn default_formulas() -> serde_json::Value {
+    let f: serde_json::Value =
+        serde_json::from_str(crate::cycles::DEFAULT_FORMULA).unwrap_or_default();
+    serde_json::json!({"prefecture": f, "municipality": f, "site": f})
+}
+
+/// Checks a formulas object: every present level must hold a valid formula.
+pub fn parse_formulas(v: &serde_json::Value) -> Option<serde_json::Value> {
+    let mut out = default_formulas();
+    let obj = v.as_object()?;
+    for (level, f) in obj {
+        if !matches!(level.as_str(), "prefecture" | "municipality" | "site") {
+            return None;
+        }
+        let parsed: Formula = serde_json::from_value(f.clone()).ok()?;
+        out[level] = serde_json::to_value(parsed).ok()?;
+    }
+    Some(out)
+}
+
+/// The formula a cycle uses to divide into `level`.
+pub fn formula_for(cycle: &CycleRow, level: Level) -> Formula {
+    serde_json::from_str::<serde_json::Value>(&cycle.formulas)
+        .ok()
+        .and_then(|v| v.get(level.as_str()).cloned())
+        .and_then(|f| serde_json::from_value(f).ok())
+        .unwrap_or_default()
+}
+
+pub fn presentation(cycle: &CycleRow) -> Presentation {
+    Presentation {
+        doses_per_vial: cycle.doses_per_vial.max(1) as u32,
+        vials_per_box: cycle.vials_per_box.max(1) as u32,
+    }
+}
+
+/// The unit `level` receives in this cycle: boxes above sites; boxes or vials to sites.
+pub fn unit_of(cycle: &CycleRow, level: Level) -> Unit {
+    if level == Level::Site && cycle.unit_site == "vial" {
+        Unit::Vial
+    } else {
+        Unit::Box
+    }
+}
+
+fn refusal(r: Refusal) -> AppError {
+    match r {
+        Refusal::Finalised | Refusal::WrongStatus | Refusal::NotReleased => AppError::Conflict,
+    }
+}
+
+fn status_of(n: &NodeRow) -> Status {
+    Status::parse(&n.status).unwrap_or(Status::Unconfirmed)
+}
+
+fn level_of(n: &NodeRow) -> Level {
+    Level::parse(&n.level).unwrap_or(Level::Site)
+}
+
+/// Keeps the nation's node equal to the cycle's total supply. Refuses a supply below what the
+/// nation has already divided.
+pub(crate) async fn refresh_root(
+    tx: &mut Tx,
+    cycle: &CycleRow,
+    supply: &[SupplyRow],
+    now: DateTime<Utc>,
+    by: &str,
+) -> AppResult<()> {
+    let mut root = allocations::by_org(tx, &cycle.id, "JP")
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let (mut vials, mut needles, mut syringes) = (0i64, 0i64, 0i64);
+    for s in supply {
+        if s.product_id == cycle.vaccine_id {
+            vials += s.quantity * cycle.vials_per_box;
+        } else if let Some(p) = products::get(tx, &s.product_id).await? {
+            let pieces = s.quantity * p.units_per_pack.unwrap_or(1);
+            if Some(&s.product_id) == cycle.needle_id.as_ref() {
+                needles += pieces;
+            } else if Some(&s.product_id) == cycle.syringe_id.as_ref() {
+                syringes += pieces;
+            }
+        }
+    }
+    let kids = allocations::children(tx, &root.id).await?;
+    let used = |f: fn(&NodeRow) -> i64| kids.iter().map(f).sum::<i64>();
+    if vials < used(|n| n.vials) || needles < used(|n| n.needles) || syringes < used(|n| n.syringes)
+    {
+        return Err(AppError::invalid("quantity", Msg::AllocationOverParent));
+    }
+    root.vials = vials;
+    root.needles = needles;
+    root.syringes = syringes;
+    root.updated_at = now;
+    root.updated_by = Some(by.to_owned());
+    allocations::write(tx, &root).await?;
+    Ok(())
+}
+
+/// One child of a division, with its organisation and (once divided) its node.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChildLine {
+    pub org: OrgRow,
+    pub node: Option<NodeRow>,
+}
+
+/// A node with its children: what a division screen shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct Division {
+    pub cycle: CycleRow,
+    pub org: OrgRow,
+    pub node: NodeRow,
+    pub children: Vec<ChildLine>,
+    /// The unit the children receive.
+    pub child_unit: Unit,
+    pub allocated_vials: i64,
+    pub allocated_needles: i64,
+    pub allocated_syringes: i64,
+}
+
+impl Division {
+    pub fn remainder_vials(&self) -> i64 {
+        self.node.vials - self.allocated_vials
+    }
+}
+
+/// The organisations a node divides among: prefectures under the nation, municipalities under
+/// a prefecture, institutions and municipal sites under a municipality.
+async fn child_orgs(tx: &mut Tx, org: &OrgRow) -> AppResult<Vec<OrgRow>> {
+    let kinds: &[&str] = match OrgKind::parse(&org.kind) {
+        Some(OrgKind::Nation) => &["prefecture"],
+        Some(OrgKind::Prefecture) => &["municipality"],
+        Some(OrgKind::Municipality) => &["institution", "site"],
+        _ => &[],
+    };
+    let mut out = Vec::new();
+    for k in kinds {
+        let f = OrgFilter {
+            scope_path: org.path.clone(),
+            kind: Some((*k).into()),
+            parent_code: Some(org.code.clone()),
+            q: None,
+        };
+        out.extend(orgs::list(tx, &f, Page::all()).await?.0);
+    }
+    out.sort_by(|a, b| a.code.cmp(&b.code));
+    Ok(out)
+}
+
+/// May the actor see this node? Its owner once released; every organisation above it always.
+fn visible(actor: &Actor, node: &NodeRow) -> bool {
+    actor.principal.covers(&node.path) && (node.released || !actor.principal.is_own(&node.path))
+}
+
+async fn load(
+    tx: &mut Tx,
+    actor: &Actor,
+    cycle_id: &str,
+    org_code: &str,
+) -> AppResult<(CycleRow, OrgRow, NodeRow)> {
+    let cycle = cycles::get(tx, cycle_id).await?.ok_or(AppError::NotFound)?;
+    let node = allocations::by_org(tx, cycle_id, org_code)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !visible(actor, &node) {
+        return Err(AppError::NotFound);
+    }
+    let org = orgs::get(tx, org_code).await?.ok_or(AppError::NotFound)?;
+    Ok((cycle, org, node))
+}
+
+async fn division_in(
+    tx: &mut Tx,
+    actor: &Actor,
+    cycle_id: &str,
+    org_code: &str,
+) -> AppResult<Division> {
+    let (cycle, org, node) = load(tx, actor, cycle_id, org_code).await?;
+    let nodes = allocations::children(tx, &node.id).await?;
+    let children: Vec<ChildLine> = child_orgs(tx, &org)
+        .await?
+        .into_iter()
+        .map(|o| {
+            let n = nodes.iter().find(|n| n.org_code == o.code).cloned();
+            ChildLine { org: o, node: n }
+        })
+        .collect();
+    let child_unit = unit_of(&cycle, level_of(&node).child().unwrap_or(Level::Site));
+    Ok(Division {
+        allocated_vials: nodes.iter().map(|n| n.vials).sum(),
+        allocated_needles: nodes.iter().map(|n| n.needles).sum(),
+        allocated_syringes: nodes.iter().map(|n| n.syringes).sum(),
+        cycle,
+        org,
+        node,
+        children,
+        child_unit,
+    })
+}
+
+/// A node and its division, for the owner and everyone above it.
+pub async fn division(
+    app: &App,
+    actor: &Actor,
+    cycle_id: &str,
+    org_code: &str,
+) -> AppResult<Division> {
+    actor.require_password_changed()?;
+    let mut tx = app.db.read().await?;
+    division_in(&mut tx, actor, cycle_id, org_code).await
+}
+
+/// One proposed line of an auto-fill or simulation.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ProposedLine {
+    pub org_code: String,
+    pub org_name: String,
+    /// In the child level's unit.
+    pub amount: i64,
+    pub vials: i64,
+    pub doses: i64,
+    pub needles: i64,
+    pub syringes: i64,
+    /// What the line holds now (vials), for the side-by-side comparison.
+    pub current_vials: i64,
+    #[schema(value_type = Object)]
+    pub explanation: Explanation,
+}
+
+/// An auto-fill or simulation result (never saved by itself).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Proposal {
+    pub unit: String,
+    /// The total divided, in the child unit (the parent's amount unless simulated otherwise).
+    pub total: i64,
+    /// Vials of the parent that do not make a whole unit of the child level.
+    pub rounded_off_vials: i64,
+    /// Units left with the parent because every child reached its cap.
+    pub undistributed: i64,
+    #[schema(value_type = Object)]
+    pub formula: Formula,
+    pub lines: Vec<ProposedLine>,
+}
+
+/// The demand inputs of each child. Site demand (requests, capacity, usage, stock) is read
+/// from what sites report; until they report, population (municipalities) or equal shares
+/// (sites) are used, and the explanation says so.
+async fn inputs(_tx: &mut Tx, children: &[ChildLine]) -> AppResult<Vec<ChildInput>> {
+    Ok(children
+        .iter()
+        .map(|c| ChildInput {
+            code: c.org.code.clone(),
+            population: c.org.population,
+            requested: None,
+            capacity: None,
+            administered: None,
+            delivered: None,
+            stock: None,
+            storage_cap: None,
+        })
+        .collect())
+}
+
+/// Needles and syringes for each line by the supply rules, kept within the parent's.
+async fn consumables(
+    tx: &mut Tx,
+    cycle: &CycleRow,
+    available: (i64, i64),
+    doses: &[i64],
+) -> AppResult<(Vec<i64>, Vec<i64>)> {
+    let rules = products::rules(tx)
+        .await?
+        .unwrap_or_else(|| crate::products::default_rules(cycle.updated_at));
+    let mut out = Vec::new();
+    for (id, per_dose, available) in [
+        (
+            &cycle.needle_id,
+            rules.needles_per_dose_milli,
+            available.0.max(0),
+        ),
+        (
+            &cycle.syringe_id,
+            rules.syringes_per_dose_milli,
+            available.1.max(0),
+        ),
+    ] {
+        let per_pack = match id {
+            Some(id) => products::get(tx, id)
+                .await?
+                .and_then(|p| p.units_per_pack)
+                .unwrap_or(1),
+            None => {
+                out.push(vec![0; doses.len()]);
+                continue;
+            }
+        };
+        let wanted: Vec<i64> = doses
+            .iter()
+            .map(|d| {
+                crate::products::pieces_for_doses(*d, per_dose, per_pack, &rules.pack_rounding)
+            })
+            .collect();
+        if wanted.iter().sum::<i64>() <= available {
+            out.push(wanted);
+        } else {
+            // Not enough: share the parent's whole packs in proportion to what each would need.
+            let packs = (available / per_pack.max(1)) as usize;
+            let shares = crate::demo::apportion(packs, &wanted);
+            out.push(shares.into_iter().map(|p| p as i64 * per_pack).collect());
+        }
+    }
+    let syringes = out.pop().unwrap_or_default();
+    let needles = out.pop().unwrap_or_default();
+    Ok((needles, syringes))
+}
+
+async fn propose_in(
+    tx: &mut Tx,
+    d: &Division,
+    formula: &Formula,
+    total_vials: Option<i64>,
+) -> AppResult<Proposal> {
+    let pres = presentation(&d.cycle);
+    let unit = d.child_unit;
+    let total_vials = total_vials.unwrap_or(d.node.vials);
+    let rounded = pres.from_vials_floor(total_vials, unit);
+    let ins = inputs(tx, &d.children).await?;
+    let alloc = allocate(rounded.amount, &ins, formula);
+    let vials: Vec<i64> = alloc
+        .lines
+        .iter()
+        .map(|l| pres.to_vials(l.amount, unit).unwrap_or(0))
+        .collect();
+    let doses: Vec<i64> = vials.iter().map(|v| pres.doses(*v)).collect();
+    let (needles, syringes) =
+        consumables(tx, &d.cycle, (d.node.needles, d.node.syringes), &doses).await?;
+    let lines = alloc
+        .lines
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let child = d.children.iter().find(|c| c.org.code == l.code);
+            ProposedLine {
+                org_name: child.map(|c| c.org.name.clone()).unwrap_or_default(),
+                current_vials: child
+                    .and_then(|c| c.node.as_ref())
+                    .map(|n| n.vials)
+                    .unwrap_or(0),
+                org_code: l.code,
+                amount: l.amount,
+                vials: vials[i],
+                doses: doses[i],
+                needles: needles.get(i).copied().unwrap_or(0),
+                syringes: syringes.get(i).copied().unwrap_or(0),
+                explanation: l.explanation,
+            }
+        })
+        .collect();
+    Ok(Proposal {
+        unit: unit.as_str().into(),
+        total: rounded.amount,
+        rounded_off_vials: rounded.remainder_vials,
+        undistributed: alloc.undistributed,
+        formula: formula.clone(),
+        lines,
+    })
+}
+
+/// Runs the division with the cycle's formula, or with other weights or another total
+/// (分配シミュレーション), without saving anything.
+pub async fn simulate(
+    app: &App,
+    actor: &Actor,
+    cycle_id: &str,
+    org_code: &str,
+    formula: Option<&Formula>,
+    total_vials: Option<i64>,
+) -> AppResult<Proposal> {
+    actor.require_password_changed()?;
+    let mut tx = app.db.read().await?;
+    let d = division_in(&mut tx, actor, cycle_id, org_code).await?;
+    let f = formula
+        .cloned()
+        .unwrap_or_else(|| formula_for(&d.cycle, level_of(&d.node).child().unwrap_or(Level::Site)));
+    propose_in(&mut tx, &d, &f, total_vials).await
+}
+
+/// One line of a division as entered (in the child level's unit).
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
+pub struct LineInput {
+    pub org_code: String,
+    pub amount: i64,
+    pub needles: Option<i64>,
+    pub syringes: Option<i64>,
+}
+
+/// The stored explanation of a line: the formula's breakdown and any manual adjustment.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredExplanation {
+    pub auto: Option<Explanation>,
+    /// Units added (or removed) by hand after the auto-fill.
+    pub manual_adjustment: i64,
+}
+
+/// Saves a division (all lines at once), if the node's `version` is still current. The sum
+/// never exceeds the node's amount; lines for other organisations, negative amounts and lines
+/// below what a child already divided further are refused with row numbers.
+pub async fn save_division(
+    app: &App,
+    actor: &Actor,
+    cycle_id: &str,
+    org_code: &str,
+    version: i64,
+    lines: &[LineInput],
+    auto: Option<&Proposal>,
+) -> AppResult<NodeRow> {
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    let d = division_in(&mut tx, actor, cycle_id, org_code).await?;
+    if !actor.principal.is_own(&d.node.path) {
+        return Err(AppError::Forbidden);
+    }
+    actor.require(Action::Write, &d.node.path)?;
+    chain::apply(
+        status_of(&d.node),
+        d.node.released,
+        Transition::EditDivision,
+    )
+    .map_err(refusal)?;
+    if d.node.version != version {
+        return Err(AppError::Conflict);
+    }
+    let new_version =
+        allocations::claim(&mut tx, &d.node.id, version, now, Some(&actor.user_id)).await?;
+    let pres = presentation(&d.cycle);
+    let child_level = level_of(&d.node).child().ok_or(AppError::Forbidden)?;
+    let mut inv = Invalid::default();
+    let mut planned: Vec<(usize, &LineInput, i64, &ChildLine)> = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        let row = i + 1;
+        let mut err = |field: &str, msg: Msg| {
+            let mut e = vsys_domain::FieldError::new(field, msg);
+            e.row = Some(row);
+            inv.0.push(e);
+        };
+        let Some(child) = d.children.iter().find(|c| c.org.code == l.org_code.trim()) else {
+            err("org_code", Msg::UnknownOrg);
+            continue;
+        };
+        if l.amount < 0 || l.needles.is_some_and(|n| n < 0) || l.syringes.is_some_and(|n| n < 0) {
+            err("amount", Msg::NegativeAmount);
+            continue;
+        }
+        if planned
+            .iter()
+            .any(|p| p.1.org_code.trim() == l.org_code.trim())
+        {
+            err("org_code", Msg::DuplicateLine);
+            continue;
+        }
+        let Some(vials) = pres.to_vials(l.amount, d.child_unit) else {
+            err("amount", Msg::InvalidInput);
+            continue;
+        };
+        planned.push((row, l, vials, child));
+    }
+    // Needles and syringes not given follow the vaccine, by the supply rules, within what the
+    // parent has left after the lines that were given and the lines left untouched.
+    let others = |given: fn(&LineInput) -> Option<i64>, held: fn(&NodeRow) -> i64| -> i64 {
+        let given: i64 = planned.iter().filter_map(|p| given(p.1)).sum();
+        let untouched: i64 = d
+            .children
+            .iter()
+            .filter(|c| !planned.iter().any(|p| p.3.org.code == c.org.code))
+            .filter_map(|c| c.node.as_ref())
+            .map(held)
+            .sum();
+        given + untouched
+    };
+    let available = (
+        d.node.needles - others(|l| l.needles, |n| n.needles),
+        d.node.syringes - others(|l| l.syringes, |n| n.syringes),
+    );
+    let doses: Vec<i64> = planned.iter().map(|p| pres.doses(p.2)).collect();
+    let (auto_needles, auto_syringes) = consumables(&mut tx, &d.cycle, available, &doses).await?;
+    let planned: Vec<(usize, LineInput, i64, &ChildLine)> = planned
+        .into_iter()
+        .enumerate()
+        .map(|(i, (row, l, vials, child))| {
+            let mut l = l.clone();
+            l.needles = l.needles.or(auto_needles.get(i).copied());
+            l.syringes = l.syringes.or(auto_syringes.get(i).copied());
+            (row, l, vials, child)
+        })
+        .collect();
+    type Planned<'a> = (usize, LineInput, i64, &'a ChildLine);
+    let sum = |f: &dyn Fn(&Planned) -> i64| planned.iter().map(f).sum::<i64>();
+    let untouched = |f: fn(&NodeRow) -> i64| {
+        d.children
+            .iter()
+            .filter(|c| !planned.iter().any(|p| p.3.org.code == c.org.code))
+            .filter_map(|c| c.node.as_ref())
+            .map(f)
+            .sum::<i64>()
+    };
+    let needles_of = |p: &(usize, LineInput, i64, &ChildLine)| p.1.needles.unwrap_or(0);
+    let syringes_of = |p: &(usize, LineInput, i64, &ChildLine)| p.1.syringes.unwrap_or(0);
+    if sum(&|p| p.2) + untouched(|n| n.vials) > d.node.vials {
+        inv.push("amount", Msg::AllocationOverParent);
+    }
+    if sum(&needles_of) + untouched(|n| n.needles) > d.node.needles {
+        inv.push("needles", Msg::AllocationOverParent);
+    }
+    if sum(&syringes_of) + untouched(|n| n.syringes) > d.node.syringes {
+        inv.push("syringes", Msg::AllocationOverParent);
+    }
+    // A child that already divided its amount further cannot get less than it handed down.
+    for p in &planned {
+        if let Some(n) = &p.3.node {
+            let below = allocations::children(&mut tx, &n.id).await?;
+            if below.iter().map(|b| b.vials).sum::<i64>() > p.2 {
+                let mut e = vsys_domain::FieldError::new("amount", Msg::BelowChildrenSum);
+                e.row = Some(p.0);
+                inv.0.push(e);
+            }
+        }
+    }
+    inv.into_result()?;
+    let who: Who = actor.into();
+    for (_, l, vials, child) in &planned {
+        let needles = l.needles.unwrap_or(0);
+        let syringes = l.syringes.unwrap_or(0);
+        let auto_line = auto.and_then(|a| a.lines.iter().find(|x| x.org_code == child.org.code));
+        let explanation = StoredExplanation {
+            auto: auto_line.map(|a| a.explanation.clone()).or_else(|| {
+                child
+                    .node
+                    .as_ref()
+                    .and_then(|n| n.explanation.as_deref())
+                    .and_then(|e| serde_json::from_str::<StoredExplanation>(e).ok())
+                    .and_then(|e| e.auto)
+            }),
+            manual_adjustment: 0,
+        };
+        let explanation = StoredExplanation {
+            manual_adjustment: explanation
+                .auto
+                .as_ref()
+                .map(|a| l.amount - a.amount)
+                .unwrap_or(0),
+            ..explanation
+        };
+        let explanation = serde_json::to_string(&explanation).ok();
+        match &child.node {
+            Some(n)
+                if n.vials == *vials
+                    && n.needles == needles
+                    && n.syringes == syringes
+                    && n.explanation == explanation => {}
+            Some(n) => {
+                let after = NodeRow {
+                    vials: *vials,
+                    needles,
+                    syringes,
+                    explanation,
+                    updated_at: now,
+                    updated_by: Some(actor.user_id.clone()),
+                    ..n.clone()
+                };
+                allocations::write(&mut tx, &after).await?;
+                record(
+                    &mut tx,
+                    &who,
+                    now,
+                    "allocation.line",
+                    "allocation",
+                    &n.id,
+                    Some(n),
+                    Some(&after),
+                )
+                .await?;
+            }
+            None => {
+                let n = NodeRow {
+                    id: uuid::Uuid::now_v7().to_string(),
+                    cycle_id: d.cycle.id.clone(),
+                    org_code: child.org.code.clone(),
+                    parent_id: Some(d.node.id.clone()),
+                    level: child_level.as_str().into(),
+                    path: child.org.path.clone(),
+                    vials: *vials,
+                    needles,
+                    syringes,
+                    status: Status::Unconfirmed.as_str().into(),
+                    released: false,
+                    explanation,
+                    updated_at: now,
+                    updated_by: Some(actor.user_id.clone()),
+                    version: 0,
+                };
+                match allocations::insert(&mut tx, &n).await {
+                    Err(StoreError::Unique(_)) => return Err(AppError::Conflict),
+                    other => other?,
+                }
+                record(
+                    &mut tx,
+                    &who,
+                    now,
+                    "allocation.line",
+                    "allocation",
+                    &n.id,
+                    None::<&()>,
+                    Some(&n),
+                )
+                .await?;
+            }
+        }
+    }
+    tx.commit().await?;
+    let mut node = d.node;
+    node.version = new_version;
+    Ok(node)
+}
+
+/// Auto-fills the division with the cycle's formula (or the simulated one) and saves it.
+pub async fn apply_autofill(
+    app: &App,
+    actor: &Actor,
+    cycle_id: &str,
+    org_code: &str,
+    version: i64,
+    formula: Option<&Formula>,
+) -> AppResult<NodeRow> {
+    let proposal = simulate(app, actor, cycle_id, org_code, formula, None).await?;
+    let lines: Vec<LineInput> = proposal
+        .lines
+        .iter()
+        .map(|l| LineInput {
+            org_code: l.org_code.clone(),
+            amount: l.amount,
+            needles: Some(l.needles),
+            syringes: Some(l.syringes),
+        })
+        .collect();
+    save_division(
+        app,
+        actor,
+        cycle_id,
+        org_code,
+        version,
+        &lines,
+        Some(&proposal),
+    )
+    .await
+}
+
+fn notice(
+    cycle: &CycleRow,
+    title_ja: String,
+    title_en: String,
+    body_ja: String,
+    body_en: String,
+) -> NoticeDraft {
+    NoticeDraft {
+        category: "allocation".into(),
+        title_ja,
+        title_en,
+        body_ja,
+        body_en,
+        link: Some(format!("/allocations/{}", cycle.id)),
+    }
+}
+
+/// 確認済: the owner confirms what it received.
+pub async fn confirm(
+    app: &App,
+    actor: &Actor,
+    cycle_id: &str,
+    org_code: &str,
+) -> AppResult<NodeRow> {
+    transition(app, actor, cycle_id, org_code, Transition::Confirm).await
+}
+
+/// 分配完了: the owner finished dividing; its children see their amounts and are told.
+pub async fn finish(
+    app: &App,
+    actor: &Actor,
+    cycle_id: &str,
+    org_code: &str,
+) -> AppResult<NodeRow> {
+    transition(app, actor, cycle_id, org_code, Transition::FinishDivision).await
+}
+
+async fn transition(
+    app: &App,
+    actor: &Actor,
+    cycle_id: &str,
+    org_code: &str,
+    t: Transition,
+) -> AppResult<NodeRow> {
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    let (cycle, _org, node) = load(&mut tx, actor, cycle_id, org_code).await?;
+    if !actor.principal.is_own(&node.path) {
+        return Err(AppError::Forbidden);
+    }
+    actor.require(Action::Write, &node.path)?;
+    let next = chain::apply(status_of(&node), node.released, t).map_err(refusal)?;
+    allocations::claim(&mut tx, &node.id, node.version, now, Some(&actor.user_id)).await?;
+    let after = NodeRow {
+        status: next.as_str().into(),
+        updated_at: now,
+        updated_by: Some(actor.user_id.clone()),
+        version: node.version + 1,
+        ..node.clone()
+    };
+    allocations::write(&mut tx, &after).await?;
+    let who: Who = actor.into();
+    record(
+        &mut tx,
+        &who,
+        now,
+        &format!("allocation.{}", next.as_str()),
+        "allocation",
+        &node.id,
+        Some(&node),
+        Some(&after),
+    )
+    .await?;
+    if t == Transition::FinishDivision {
+        for child in allocations::children(&mut tx, &node.id).await? {
+            if !child.released {
+                let released = NodeRow {
+                    released: true,
+                    updated_at: now,
+                    ..child.clone()
+                };
+                allocations::write(&mut tx, &released).await?;
+            }
+            let pres = presentation(&cycle);
+            let unit = unit_of(&cycle, level_of(&child));
+            let amount = pres.from_vials_floor(child.vials, unit).amount;
+            let d = notice(
+                &cycle,
+                format!("{} 分配量のお知らせ", cycle.name),
+                format!("{}: your allocation", cycle.name),
+                format!(
+                    "{}の分配量が届きました（{}{}、{}回接種分）。内容を確認して「確認済」にしてください。",
+                    cycle.name,
+                    amount,
+                    unit.label(vsys_domain::Lang::Ja),
+                    pres.doses(child.vials)
+                ),
+                format!(
+                    "Your allocation of {} has arrived ({} {}, {} doses). Please check it and mark it confirmed.",
+                    cycle.name,
+                    amount,
+                    unit.label(vsys_domain::Lang::En),
+                    pres.doses(child.vials)
+                ),
+            );
+            notify(&mut tx, app, &who, now, &child.org_code, None, &d).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// A parent sends a child's finished division back to be redone (before 確定).
+pub async fn send_back(
+    app: &App,
+    actor: &Actor,
+    cycle_id: &str,
+    child_org: &str,
+) -> AppResult<NodeRow> {
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    let (cycle, _org, child) = load(&mut tx, actor, cycle_id, child_org).await?;
+    let parent = match &child.parent_id {
+        Some(p) => allocations::get(&mut tx, p)
+            .await?
+            .ok_or(AppError::NotFound)?,
+        None => return Err(AppError::Forbidden),
+    };
+    if !actor.principal.is_own(&parent.path) {
+        return Err(AppError::Forbidden);
+    }
+    actor.require(Action::Write, &parent.path)?;
+    let next =
+        chain::apply(status_of(&child), child.released, Transition::SendBack).map_err(refusal)?;
+    allocations::claim(&mut tx, &child.id, child.version, now, Some(&actor.user_id)).await?;
+    let after = NodeRow {
+        status: next.as_str().into(),
+        updated_at: now,
+        version: child.version + 1,
+        ..child.clone()
+    };
+    allocations::write(&mut tx, &after).await?;
+    let who: Who = actor.into();
+    record(
+        &mut tx,
+        &who,
+        now,
+        "allocation.send_back",
+        "allocation",
+        &child.id,
+        Some(&child),
+        Some(&after),
+    )
+    .await?;
+    let d = notice(
+        &cycle,
+        format!("{} 分配の差し戻し", cycle.name),
+        format!("{}: division sent back", cycle.name),
+        format!(
+            "{}の分配が差し戻されました。分配量を見直して、もう一度「分配完了」にしてください。",
+            cycle.name
+        ),
+        format!(
+            "Your division of {} was sent back. Please review it and mark it divided again.",
+            cycle.name
+        ),
+    );
+    notify(&mut tx, app, &who, now, &child.org_code, None, &d).await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// 確定: the closing level (the prefecture, in the standard chain) finalises once every
+/// municipality below it has finished dividing. Nothing below changes afterwards.
+pub async fn finalise(
+    app: &App,
+    actor: &Actor,
+    cycle_id: &str,
+    org_code: &str,
+) -> AppResult<NodeRow> {
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    let d = division_in(&mut tx, actor, cycle_id, org_code).await?;
+    if !actor.principal.is_own(&d.node.path) {
+        return Err(AppError::Forbidden);
+    }
+    actor.require(Action::Write, &d.node.path)?;
+    if level_of(&d.node) != chain::closing_level(&d.cycle.chain) {
+        return Err(AppError::Forbidden);
+    }
+    chain::apply(status_of(&d.node), d.node.released, Transition::Finalise).map_err(refusal)?;
+    let pending: Vec<&ChildLine> = d
+        .children
+        .iter()
+        .filter(|c| {
+            c.node.as_ref().is_some_and(|n| {
+                n.vials > 0 && status_of(n) != Status::Divided && level_of(n) != Level::Site
+            })
+        })
+        .collect();
+    if !pending.is_empty() {
+        let mut inv = Invalid::default();
+        for p in pending {
+            inv.0.push(vsys_domain::FieldError::new(
+                &p.org.code,
+                Msg::ChildrenNotDivided,
+            ));
+        }
+        return Err(AppError::Invalid(inv));
+    }
+    allocations::claim(
+        &mut tx,
+        &d.node.id,
+        d.node.version,
+        now,
+        Some(&actor.user_id),
+    )
+    .await?;
+    let changed =
+        allocations::set_status_under(&mut tx, cycle_id, &d.node.path, Status::Final.as_str(), now)
+            .await?;
+    let who: Who = actor.into();
+    record(
+        &mut tx,
+        &who,
+        now,
+        "allocation.final",
+        "allocation",
+        &d.node.id,
+        Some(&d.node),
+        Some(&serde_json::json!({"nodes_finalised": changed})),
+    )
+    .await?;
+    for n in allocations::subtree(&mut tx, cycle_id, &d.node.path).await? {
+        if n.id == d.node.id || n.vials == 0 {
+            continue;
+        }
+        let pres = presentation(&d.cycle);
+        let dr = notice(
+            &d.cycle,
+            format!("{} 分配量確定のお知らせ", d.cycle.name),
+            format!("{}: allocation finalised", d.cycle.name),
+            format!(
+                "{}の分配量が確定しました（{}回接種分）。卸業者からの配送予定日をお待ちください。",
+                d.cycle.name,
+                pres.doses(n.vials)
+            ),
+            format!(
+                "The allocation of {} is final ({} doses). Delivery dates will follow from the wholesaler.",
+                d.cycle.name,
+                pres.doses(n.vials)
+            ),
+        );
+        notify(&mut tx, app, &who, now, &n.org_code, None, &dr).await?;
+    }
+    tx.commit().await?;
+    let mut tx = app.db.read().await?;
+    allocations::get(&mut tx, &d.node.id)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// The nodes an organisation may act on in a cycle (its own), or sees (below it).
+pub async fn nodes_in_scope(app: &App, actor: &Actor, cycle_id: &str) -> AppResult<Vec<NodeRow>> {
+    actor.require_password_changed()?;
+    let mut tx = app.db.read().await?;
+    let all = allocations::subtree(&mut tx, cycle_id, &actor.principal.org_path).await?;
+    Ok(all.into_iter().filter(|n| visible(actor, n)).collect())
+}

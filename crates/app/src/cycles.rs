@@ -1,0 +1,269 @@
+//! Cycles (クール): created by the nation with their vaccine, period, deadlines, chain and
+//! allocation units; supply registered by manufacturers and warehouses. Creating a cycle
+//! creates the nation's node of its allocation chain.
+
+use crate::App;
+use crate::audit::record;
+use crate::context::Actor;
+use crate::error::{AppError, AppResult};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use vsys_domain::{Action, Invalid, Msg, OrgKind};
+use vsys_store::allocations::{self, NodeRow};
+use vsys_store::cycles::{self, CycleRow, SupplyRow};
+use vsys_store::{Page, StoreError, orgs, products};
+
+/// The formula used when a cycle names none: population share, stock deducted, capped by
+/// request and capacity.
+pub const DEFAULT_FORMULA: &str = r#"{"version":1,"weights":{"population":100,"requested":0,"capacity":0,"usage":0,"equal":0},"deduct_stock":true,"cap_by_request":true,"cap_by_capacity":true}"#;
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct CycleInput {
+    pub number: i64,
+    /// Default: `<vaccine name>_クール<number, 3 digits>`.
+    pub name: Option<String>,
+    pub vaccine_id: String,
+    pub needle_id: Option<String>,
+    pub syringe_id: Option<String>,
+    pub period_start: NaiveDate,
+    pub period_end: NaiveDate,
+    pub deadline_prefecture: NaiveDate,
+    pub deadline_municipality: NaiveDate,
+    pub deadline_site: NaiveDate,
+    /// `standard` (default) or `priority`.
+    pub chain: Option<String>,
+    /// `box` (default) or `vial`: the unit sites receive.
+    pub unit_site: Option<String>,
+    /// Auto-fill formula per level (keys `prefecture`, `municipality`, `site`).
+    #[schema(value_type = Object)]
+    pub formulas: Option<serde_json::Value>,
+}
+
+pub async fn create(app: &App, actor: &Actor, c: &CycleInput) -> AppResult<CycleRow> {
+    if !actor.principal.is_nation() {
+        return Err(AppError::Forbidden);
+    }
+    actor.require(Action::Write, &actor.principal.org_path)?;
+    let mut inv = Invalid::default();
+    if !(1..=9999).contains(&c.number) {
+        inv.push("number", Msg::InvalidInput);
+    }
+    if c.period_end < c.period_start {
+        inv.push("period_end", Msg::InvalidInput);
+    }
+    let chain = c.chain.clone().unwrap_or_else(|| "standard".into());
+    if !matches!(chain.as_str(), "standard" | "priority") {
+        inv.push("chain", Msg::InvalidInput);
+    }
+    let unit_site = c.unit_site.clone().unwrap_or_else(|| "box".into());
+    if !matches!(unit_site.as_str(), "box" | "vial") {
+        inv.push("unit_site", Msg::InvalidInput);
+    }
+    let formulas = match &c.formulas {
+        Some(v) => crate::allocation::parse_formulas(v)
+            .ok_or_else(|| Invalid::one("formulas", Msg::InvalidInput)),
+        None => Ok(crate::allocation::default_formulas()),
+    };
+    let formulas = match formulas {
+        Ok(f) => Some(f),
+        Err(e) => {
+            inv.0.extend(e.0);
+            None
+        }
+    };
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    let vaccine = products::get(&mut tx, &c.vaccine_id)
+        .await?
+        .filter(|p| p.kind == "vaccine");
+    if vaccine.is_none() {
+        inv.push("vaccine_id", Msg::NotFound);
+    }
+    for (field, id, kind) in [
+        ("needle_id", &c.needle_id, "needle"),
+        ("syringe_id", &c.syringe_id, "syringe"),
+    ] {
+        if let Some(id) = id
+            && products::get(&mut tx, id)
+                .await?
+                .filter(|p| p.kind == kind)
+                .is_none()
+        {
+            inv.push(field, Msg::NotFound);
+        }
+    }
+    let pres = match &vaccine {
+        Some(v) => products::presentation_for(&mut tx, &v.id, c.number).await?,
+        None => None,
+    };
+    if vaccine.is_some() && pres.is_none() {
+        inv.push("vaccine_id", Msg::InvalidInput);
+    }
+    inv.into_result()?;
+    let (Some(vaccine), Some(pres), Some(formulas)) = (vaccine, pres, formulas) else {
+        return Err(AppError::invalid("vaccine_id", Msg::InvalidInput));
+    };
+    let name = c
+        .name
+        .clone()
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| format!("{}_クール{:03}", vaccine.name, c.number));
+    let row = CycleRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        number: c.number,
+        name,
+        vaccine_id: vaccine.id.clone(),
+        needle_id: c.needle_id.clone(),
+        syringe_id: c.syringe_id.clone(),
+        period_start: c.period_start,
+        period_end: c.period_end,
+        deadline_prefecture: c.deadline_prefecture,
+        deadline_municipality: c.deadline_municipality,
+        deadline_site: c.deadline_site,
+        chain,
+        doses_per_vial: pres.doses_per_vial,
+        vials_per_box: pres.vials_per_box,
+        unit_site,
+        formulas: formulas.to_string(),
+        created_at: now,
+        updated_at: now,
+        version: 0,
+    };
+    match cycles::insert(&mut tx, &row).await {
+        Err(StoreError::Unique(_)) => return Err(AppError::invalid("name", Msg::InvalidInput)),
+        other => other?,
+    }
+    let root = NodeRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        cycle_id: row.id.clone(),
+        org_code: "JP".into(),
+        parent_id: None,
+        level: "nation".into(),
+        path: "/JP/".into(),
+        vials: 0,
+        needles: 0,
+        syringes: 0,
+        status: "confirmed".into(),
+        released: true,
+        explanation: None,
+        updated_at: now,
+        updated_by: Some(actor.user_id.clone()),
+        version: 0,
+    };
+    allocations::insert(&mut tx, &root).await?;
+    record(
+        &mut tx,
+        &actor.into(),
+        now,
+        "cycle.create",
+        "cycle",
+        &row.id,
+        None::<&()>,
+        Some(&row),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// Cycles are shared master data: every staff user reads them.
+pub async fn list(app: &App, actor: &Actor, page: Page) -> AppResult<(Vec<CycleRow>, i64)> {
+    actor.require_password_changed()?;
+    let mut tx = app.db.read().await?;
+    Ok(cycles::list(&mut tx, page).await?)
+}
+
+pub async fn get(app: &App, actor: &Actor, id: &str) -> AppResult<CycleRow> {
+    actor.require_password_changed()?;
+    let mut tx = app.db.read().await?;
+    cycles::get(&mut tx, id).await?.ok_or(AppError::NotFound)
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct SupplyInput {
+    /// The manufacturer or warehouse supplying (default: mine).
+    pub supplier_code: Option<String>,
+    pub product_id: String,
+    /// Boxes of vaccine, or packs of needles/syringes.
+    pub quantity: i64,
+}
+
+/// Registers (or corrects) a supplier's supply for a cycle. The nation's node then holds the
+/// cycle's total supply; it can never fall below what the nation already divided.
+pub async fn register_supply(
+    app: &App,
+    actor: &Actor,
+    cycle_id: &str,
+    s: &SupplyInput,
+) -> AppResult<Vec<SupplyRow>> {
+    if s.quantity < 0 || s.quantity > 100_000_000 {
+        return Err(AppError::invalid("quantity", Msg::InvalidInput));
+    }
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    let cycle = cycles::get(&mut tx, cycle_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let supplier_code = s
+        .supplier_code
+        .clone()
+        .unwrap_or_else(|| actor.org_code().to_owned());
+    let supplier = orgs::get(&mut tx, &supplier_code)
+        .await?
+        .ok_or_else(|| AppError::invalid("supplier_code", Msg::UnknownOrg))?;
+    if !matches!(
+        OrgKind::parse(&supplier.kind),
+        Some(OrgKind::Manufacturer | OrgKind::SyringeWarehouse)
+    ) {
+        return Err(AppError::invalid("supplier_code", Msg::InvalidOrgCode));
+    }
+    actor.require(Action::Write, &supplier.path)?;
+    let product = products::get(&mut tx, &s.product_id)
+        .await?
+        .ok_or_else(|| AppError::invalid("product_id", Msg::NotFound))?;
+    let in_cycle = [
+        Some(&cycle.vaccine_id),
+        cycle.needle_id.as_ref(),
+        cycle.syringe_id.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    .any(|id| *id == product.id);
+    if !in_cycle {
+        return Err(AppError::invalid("product_id", Msg::InvalidInput));
+    }
+    let before = cycles::supply(&mut tx, cycle_id).await?;
+    cycles::put_supply(
+        &mut tx,
+        &SupplyRow {
+            cycle_id: cycle_id.into(),
+            supplier_code,
+            product_id: product.id.clone(),
+            quantity: s.quantity,
+            updated_at: now,
+        },
+    )
+    .await?;
+    let after = cycles::supply(&mut tx, cycle_id).await?;
+    crate::allocation::refresh_root(&mut tx, &cycle, &after, now, &actor.user_id).await?;
+    record(
+        &mut tx,
+        &actor.into(),
+        now,
+        "cycle.supply",
+        "cycle",
+        cycle_id,
+        Some(&before),
+        Some(&after),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+pub async fn supply(app: &App, actor: &Actor, cycle_id: &str) -> AppResult<Vec<SupplyRow>> {
+    actor.require_password_changed()?;
+    let mut tx = app.db.read().await?;
+    Ok(cycles::supply(&mut tx, cycle_id).await?)
+}

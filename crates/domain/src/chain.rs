@@ -1,0 +1,244 @@
+//! The allocation chain: levels, node statuses (未確認 → 確認済 → 分配完了 → 確定) and which
+//! transitions are allowed.
+
+use crate::i18n::Lang;
+use crate::org::OrgKind;
+use serde::{Deserialize, Serialize};
+
+/// A level of the chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    Nation,
+    Prefecture,
+    Municipality,
+    Site,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Nation => "nation",
+            Level::Prefecture => "prefecture",
+            Level::Municipality => "municipality",
+            Level::Site => "site",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Level> {
+        [
+            Level::Nation,
+            Level::Prefecture,
+            Level::Municipality,
+            Level::Site,
+        ]
+        .into_iter()
+        .find(|l| l.as_str() == s)
+    }
+    /// The level of an organisation kind (institutions and municipal sites are both sites).
+    pub fn of(kind: OrgKind) -> Option<Level> {
+        match kind {
+            OrgKind::Nation => Some(Level::Nation),
+            OrgKind::Prefecture => Some(Level::Prefecture),
+            OrgKind::Municipality => Some(Level::Municipality),
+            OrgKind::Institution | OrgKind::Site => Some(Level::Site),
+            _ => None,
+        }
+    }
+    /// The level below, in the standard chain.
+    pub fn child(self) -> Option<Level> {
+        match self {
+            Level::Nation => Some(Level::Prefecture),
+            Level::Prefecture => Some(Level::Municipality),
+            Level::Municipality => Some(Level::Site),
+            Level::Site => None,
+        }
+    }
+    pub fn label(self, lang: Lang) -> &'static str {
+        match (self, lang) {
+            (Level::Nation, Lang::Ja) => "国",
+            (Level::Prefecture, Lang::Ja) => "都道府県",
+            (Level::Municipality, Lang::Ja) => "市町村",
+            (Level::Site, Lang::Ja) => "医療機関・接種会場",
+            (Level::Nation, Lang::En) => "Nation",
+            (Level::Prefecture, Lang::En) => "Prefecture",
+            (Level::Municipality, Lang::En) => "Municipality",
+            (Level::Site, Lang::En) => "Site",
+        }
+    }
+}
+
+/// The status of one node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// 未確認: received, not yet confirmed by its owner.
+    Unconfirmed,
+    /// 確認済: confirmed; the owner may divide it among its children.
+    Confirmed,
+    /// 分配完了: the owner finished dividing; the children have been told.
+    Divided,
+    /// 確定: finalised by the level that closes the chain; nothing below changes any more.
+    Final,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Unconfirmed => "unconfirmed",
+            Status::Confirmed => "confirmed",
+            Status::Divided => "divided",
+            Status::Final => "final",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Status> {
+        [
+            Status::Unconfirmed,
+            Status::Confirmed,
+            Status::Divided,
+            Status::Final,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
+    }
+    pub fn label(self, lang: Lang) -> &'static str {
+        match (self, lang) {
+            (Status::Unconfirmed, Lang::Ja) => "未確認",
+            (Status::Confirmed, Lang::Ja) => "確認済",
+            (Status::Divided, Lang::Ja) => "分配完了",
+            (Status::Final, Lang::Ja) => "確定",
+            (Status::Unconfirmed, Lang::En) => "Unconfirmed",
+            (Status::Confirmed, Lang::En) => "Confirmed",
+            (Status::Divided, Lang::En) => "Divided",
+            (Status::Final, Lang::En) => "Final",
+        }
+    }
+    /// CSS modifier of the status badge.
+    pub fn badge(self) -> &'static str {
+        match self {
+            Status::Unconfirmed => "badge-unconfirmed",
+            Status::Confirmed => "badge-confirmed",
+            Status::Divided => "badge-divided",
+            Status::Final => "badge-final",
+        }
+    }
+}
+
+/// Something a node's owner (or its parent) does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transition {
+    /// The owner confirms what it received.
+    Confirm,
+    /// The owner changes its division among its children.
+    EditDivision,
+    /// The owner marks its division finished (分配完了).
+    FinishDivision,
+    /// The parent sends a finished division back to be redone.
+    SendBack,
+    /// The closing level finalises (確定).
+    Finalise,
+}
+
+/// Why a transition is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    NotReleased,
+    WrongStatus,
+    Finalised,
+}
+
+/// The status after `t`, or why `t` is not allowed now. `released` says whether the parent has
+/// handed the node down (the nation's own node always is).
+pub fn apply(status: Status, released: bool, t: Transition) -> Result<Status, Refusal> {
+    use Status::*;
+    use Transition::*;
+    if status == Final {
+        return Err(Refusal::Finalised);
+    }
+    if !released && t != SendBack {
+        return Err(Refusal::NotReleased);
+    }
+    match (t, status) {
+        (Confirm, Unconfirmed) => Ok(Confirmed),
+        (EditDivision, Confirmed) => Ok(Confirmed),
+        (FinishDivision, Confirmed) => Ok(Divided),
+        (SendBack, Divided) => Ok(Confirmed),
+        (Finalise, Divided) => Ok(Final),
+        _ => Err(Refusal::WrongStatus),
+    }
+}
+
+/// The level whose owner finalises a cycle's chain: the prefecture in the standard chain; in
+/// the priority programme the nation finalises the municipality level.
+pub fn closing_level(chain: &str) -> Level {
+    match chain {
+        "priority" => Level::Nation,
+        _ => Level::Prefecture,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_seed_flow() {
+        let s = apply(Status::Unconfirmed, true, Transition::Confirm);
+        assert_eq!(s, Ok(Status::Confirmed));
+        assert_eq!(
+            apply(Status::Confirmed, true, Transition::EditDivision),
+            Ok(Status::Confirmed)
+        );
+        assert_eq!(
+            apply(Status::Confirmed, true, Transition::FinishDivision),
+            Ok(Status::Divided)
+        );
+        assert_eq!(
+            apply(Status::Divided, true, Transition::SendBack),
+            Ok(Status::Confirmed)
+        );
+        assert_eq!(
+            apply(Status::Divided, true, Transition::Finalise),
+            Ok(Status::Final)
+        );
+    }
+
+    #[test]
+    fn refusals() {
+        assert_eq!(
+            apply(Status::Unconfirmed, false, Transition::Confirm),
+            Err(Refusal::NotReleased)
+        );
+        assert_eq!(
+            apply(Status::Unconfirmed, true, Transition::EditDivision),
+            Err(Refusal::WrongStatus)
+        );
+        assert_eq!(
+            apply(Status::Divided, true, Transition::EditDivision),
+            Err(Refusal::WrongStatus)
+        );
+        assert_eq!(
+            apply(Status::Final, true, Transition::SendBack),
+            Err(Refusal::Finalised)
+        );
+        for t in [
+            Transition::Confirm,
+            Transition::EditDivision,
+            Transition::FinishDivision,
+            Transition::Finalise,
+        ] {
+            assert_eq!(apply(Status::Final, true, t), Err(Refusal::Finalised));
+        }
+    }
+
+    #[test]
+    fn levels() {
+        assert_eq!(Level::of(OrgKind::Institution), Some(Level::Site));
+        assert_eq!(Level::of(OrgKind::Wholesaler), None);
+        assert_eq!(Level::Prefecture.child(), Some(Level::Municipality));
+        assert_eq!(closing_level("standard"), Level::Prefecture);
+        assert_eq!(
+            Status::parse("divided").map(|s| s.label(Lang::Ja)),
+            Some("分配完了")
+        );
+    }
+}
