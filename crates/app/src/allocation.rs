@@ -86,7 +86,7 @@ pub(crate) async fn refresh_root(
     cycle: &CycleRow,
     supply: &[SupplyRow],
     now: DateTime<Utc>,
-    by: &str,
+    by: Option<&str>,
 ) -> AppResult<()> {
     let mut root = allocations::by_org(tx, &cycle.id, "JP")
         .await?
@@ -114,7 +114,7 @@ pub(crate) async fn refresh_root(
     root.needles = needles;
     root.syringes = syringes;
     root.updated_at = now;
-    root.updated_by = Some(by.to_owned());
+    root.updated_by = by.map(str::to_owned);
     allocations::write(tx, &root).await?;
     Ok(())
 }

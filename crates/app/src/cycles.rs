@@ -44,6 +44,21 @@ pub async fn create(app: &App, actor: &Actor, c: &CycleInput) -> AppResult<Cycle
         return Err(AppError::Forbidden);
     }
     actor.require(Action::Write, &actor.principal.org_path)?;
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    let row = create_in(&mut tx, &actor.into(), now, c).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// Validates and writes a cycle with the nation's node of its chain, audited, in the caller's
+/// transaction (the caller has authorised `who`).
+pub(crate) async fn create_in(
+    tx: &mut vsys_store::Tx,
+    who: &crate::audit::Who,
+    now: chrono::DateTime<chrono::Utc>,
+    c: &CycleInput,
+) -> AppResult<CycleRow> {
     let mut inv = Invalid::default();
     if !(1..=9999).contains(&c.number) {
         inv.push("number", Msg::InvalidInput);
@@ -71,9 +86,7 @@ pub async fn create(app: &App, actor: &Actor, c: &CycleInput) -> AppResult<Cycle
             None
         }
     };
-    let now = app.clock.now();
-    let mut tx = app.db.begin().await?;
-    let vaccine = products::get(&mut tx, &c.vaccine_id)
+    let vaccine = products::get(tx, &c.vaccine_id)
         .await?
         .filter(|p| p.kind == "vaccine");
     if vaccine.is_none() {
@@ -84,7 +97,7 @@ pub async fn create(app: &App, actor: &Actor, c: &CycleInput) -> AppResult<Cycle
         ("syringe_id", &c.syringe_id, "syringe"),
     ] {
         if let Some(id) = id
-            && products::get(&mut tx, id)
+            && products::get(tx, id)
                 .await?
                 .filter(|p| p.kind == kind)
                 .is_none()
@@ -93,7 +106,7 @@ pub async fn create(app: &App, actor: &Actor, c: &CycleInput) -> AppResult<Cycle
         }
     }
     let pres = match &vaccine {
-        Some(v) => products::presentation_for(&mut tx, &v.id, c.number).await?,
+        Some(v) => products::presentation_for(tx, &v.id, c.number).await?,
         None => None,
     };
     if vaccine.is_some() && pres.is_none() {
@@ -130,7 +143,7 @@ pub async fn create(app: &App, actor: &Actor, c: &CycleInput) -> AppResult<Cycle
         updated_at: now,
         version: 0,
     };
-    match cycles::insert(&mut tx, &row).await {
+    match cycles::insert(tx, &row).await {
         Err(StoreError::Unique(_)) => return Err(AppError::invalid("name", Msg::InvalidInput)),
         other => other?,
     }
@@ -148,13 +161,13 @@ pub async fn create(app: &App, actor: &Actor, c: &CycleInput) -> AppResult<Cycle
         released: true,
         explanation: None,
         updated_at: now,
-        updated_by: Some(actor.user_id.clone()),
+        updated_by: who.user_id.clone(),
         version: 0,
     };
-    allocations::insert(&mut tx, &root).await?;
+    allocations::insert(tx, &root).await?;
     record(
-        &mut tx,
-        &actor.into(),
+        tx,
+        who,
         now,
         "cycle.create",
         "cycle",
@@ -163,7 +176,6 @@ pub async fn create(app: &App, actor: &Actor, c: &CycleInput) -> AppResult<Cycle
         Some(&row),
     )
     .await?;
-    tx.commit().await?;
     Ok(row)
 }
 
@@ -219,7 +231,33 @@ pub async fn register_supply(
         return Err(AppError::invalid("supplier_code", Msg::InvalidOrgCode));
     }
     actor.require(Action::Write, &supplier.path)?;
-    let product = products::get(&mut tx, &s.product_id)
+    let after = supply_in(
+        &mut tx,
+        &actor.into(),
+        now,
+        &cycle,
+        &supplier_code,
+        &s.product_id,
+        s.quantity,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// Records a supply line of an authorised supplier and refreshes the nation's node, audited,
+/// in the caller's transaction.
+pub(crate) async fn supply_in(
+    tx: &mut vsys_store::Tx,
+    who: &crate::audit::Who,
+    now: chrono::DateTime<chrono::Utc>,
+    cycle: &CycleRow,
+    supplier_code: &str,
+    product_id: &str,
+    quantity: i64,
+) -> AppResult<Vec<SupplyRow>> {
+    let cycle_id = cycle.id.as_str();
+    let product = products::get(tx, product_id)
         .await?
         .ok_or_else(|| AppError::invalid("product_id", Msg::NotFound))?;
     let in_cycle = [
@@ -233,23 +271,23 @@ pub async fn register_supply(
     if !in_cycle {
         return Err(AppError::invalid("product_id", Msg::InvalidInput));
     }
-    let before = cycles::supply(&mut tx, cycle_id).await?;
+    let before = cycles::supply(tx, cycle_id).await?;
     cycles::put_supply(
-        &mut tx,
+        tx,
         &SupplyRow {
             cycle_id: cycle_id.into(),
-            supplier_code,
+            supplier_code: supplier_code.to_owned(),
             product_id: product.id.clone(),
-            quantity: s.quantity,
+            quantity,
             updated_at: now,
         },
     )
     .await?;
-    let after = cycles::supply(&mut tx, cycle_id).await?;
-    crate::allocation::refresh_root(&mut tx, &cycle, &after, now, &actor.user_id).await?;
+    let after = cycles::supply(tx, cycle_id).await?;
+    crate::allocation::refresh_root(tx, cycle, &after, now, who.user_id.as_deref()).await?;
     record(
-        &mut tx,
-        &actor.into(),
+        tx,
+        who,
         now,
         "cycle.supply",
         "cycle",
@@ -258,7 +296,6 @@ pub async fn register_supply(
         Some(&after),
     )
     .await?;
-    tx.commit().await?;
     Ok(after)
 }
 

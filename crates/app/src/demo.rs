@@ -264,7 +264,8 @@ pub async fn seed(
             });
         }
     }
-    let summary = serde_json::json!({"sites": site_rows.len(), "suppliers": suppliers.len(), "users": logins.len()});
+    let cycle = seed_cycle(&mut tx, now).await?;
+    let summary = serde_json::json!({"sites": site_rows.len(), "suppliers": suppliers.len(), "users": logins.len(), "cycle": cycle});
     record(
         &mut tx,
         &Who::system(),
@@ -278,6 +279,100 @@ pub async fn seed(
     .await?;
     tx.commit().await?;
     Ok(Some(logins))
+}
+
+/// Vaccines, needles and syringes, and one open cycle with its supply registered, so that the
+/// allocation screens have something to divide. Returns the cycle's name.
+async fn seed_cycle(
+    tx: &mut vsys_store::Tx,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<String> {
+    use crate::products::{ProductInput, insert_product};
+    let who = Who::system();
+    let product = |kind: &str, name: &str, spec: Option<&str>| ProductInput {
+        kind: kind.into(),
+        owner_code: None,
+        name: name.into(),
+        spec: spec.map(Into::into),
+        storage_class: None,
+        days_after_thaw: None,
+        needs_dry_ice: false,
+        units_per_pack: None,
+        doses_per_vial: None,
+        vials_per_box: None,
+        from_cycle: None,
+    };
+    let pfizer = ProductInput {
+        storage_class: Some("ultra_cold".into()),
+        days_after_thaw: Some(30),
+        needs_dry_ice: true,
+        doses_per_vial: Some(6),
+        vials_per_box: Some(195),
+        ..product(
+            "vaccine",
+            "コミナティ筋注",
+            Some("ファイザー社 1トレイ195バイアル"),
+        )
+    };
+    let moderna = ProductInput {
+        storage_class: Some("frozen".into()),
+        days_after_thaw: Some(30),
+        needs_dry_ice: true,
+        doses_per_vial: Some(10),
+        vials_per_box: Some(10),
+        ..product(
+            "vaccine",
+            "スパイクバックス筋注",
+            Some("モデルナ社 1箱10バイアル"),
+        )
+    };
+    let vaccine = insert_product(tx, &who, now, "M001", &pfizer).await?;
+    insert_product(tx, &who, now, "M002", &moderna).await?;
+    let needle = insert_product(
+        tx,
+        &who,
+        now,
+        "N001",
+        &ProductInput {
+            units_per_pack: Some(100),
+            ..product("needle", "針", Some("針(25G×100本)"))
+        },
+    )
+    .await?;
+    let syringe = insert_product(
+        tx,
+        &who,
+        now,
+        "N001",
+        &ProductInput {
+            units_per_pack: Some(100),
+            ..product("syringe", "シリンジ", Some("シリンジ(0.1mL×100本)"))
+        },
+    )
+    .await?;
+    let today = (now + chrono::Duration::hours(9)).date_naive();
+    let day = |d: i64| today + chrono::Duration::days(d);
+    let input = crate::cycles::CycleInput {
+        number: 10,
+        name: None,
+        vaccine_id: vaccine.id.clone(),
+        needle_id: Some(needle.id.clone()),
+        syringe_id: Some(syringe.id.clone()),
+        period_start: day(14),
+        period_end: day(27),
+        deadline_prefecture: day(3),
+        deadline_municipality: day(6),
+        deadline_site: day(9),
+        chain: None,
+        unit_site: Some("vial".into()),
+        formulas: None,
+    };
+    let cycle = crate::cycles::create_in(tx, &who, now, &input).await?;
+    crate::cycles::supply_in(tx, &who, now, &cycle, "M001", &vaccine.id, 1000).await?;
+    // 1,000 trays × 195 vials × 6 doses = 1,170,000 doses: 11,700 packs of 100, plus a margin.
+    crate::cycles::supply_in(tx, &who, now, &cycle, "N001", &needle.id, 12_000).await?;
+    crate::cycles::supply_in(tx, &who, now, &cycle, "N001", &syringe.id, 12_000).await?;
+    Ok(cycle.name)
 }
 
 #[cfg(test)]

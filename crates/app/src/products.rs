@@ -108,10 +108,24 @@ pub async fn create(app: &App, actor: &Actor, p: &ProductInput) -> AppResult<Pro
         .clone()
         .unwrap_or_else(|| actor.org_code().to_owned());
     require_owner(&mut tx, actor, &owner, &p.kind).await?;
+    let row = insert_product(&mut tx, &actor.into(), now, &owner, p).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// Writes a validated product and its presentation, audited, in the caller's transaction
+/// (the caller has authorised `who`).
+pub(crate) async fn insert_product(
+    tx: &mut Tx,
+    who: &crate::audit::Who,
+    now: chrono::DateTime<chrono::Utc>,
+    owner: &str,
+    p: &ProductInput,
+) -> AppResult<ProductRow> {
     let row = ProductRow {
         id: uuid::Uuid::now_v7().to_string(),
         kind: p.kind.clone(),
-        owner_code: owner,
+        owner_code: owner.to_owned(),
         name: p.name.trim().to_owned(),
         spec: p.spec.clone().filter(|s| !s.trim().is_empty()),
         storage_class: p.storage_class.clone().filter(|_| p.kind == "vaccine"),
@@ -122,7 +136,7 @@ pub async fn create(app: &App, actor: &Actor, p: &ProductInput) -> AppResult<Pro
         updated_at: now,
         version: 0,
     };
-    products::insert(&mut tx, &row).await?;
+    products::insert(tx, &row).await?;
     if let Some((d, v)) = p.doses_per_vial.zip(p.vials_per_box) {
         let pres = PresentationRow {
             product_id: row.id.clone(),
@@ -130,11 +144,11 @@ pub async fn create(app: &App, actor: &Actor, p: &ProductInput) -> AppResult<Pro
             doses_per_vial: d,
             vials_per_box: v,
         };
-        products::put_presentation(&mut tx, &pres).await?;
+        products::put_presentation(tx, &pres).await?;
     }
     record(
-        &mut tx,
-        &actor.into(),
+        tx,
+        who,
         now,
         "product.create",
         "product",
@@ -143,7 +157,6 @@ pub async fn create(app: &App, actor: &Actor, p: &ProductInput) -> AppResult<Pro
         Some(&(&row, p.doses_per_vial, p.vials_per_box)),
     )
     .await?;
-    tx.commit().await?;
     Ok(row)
 }
 

@@ -83,6 +83,7 @@
 
 use crate::i18n::Lang;
 use serde::{Deserialize, Serialize};
+use std::borrow::Borrow;
 use std::cmp::Ordering;
 
 /// Relative weights of the quotas (e.g. population 80, requested 20). Only ratios matter.
@@ -296,10 +297,18 @@ impl Allocation {
 /// See the module documentation for the method and its guarantees.
 pub fn allocate(total: i64, children: &[ChildInput], formula: &Formula) -> Allocation {
     let total = total.max(0);
-    let mut kids: Vec<&ChildInput> = children.iter().collect();
-    // Stable and linear on input that is already in code order (the usual case).
-    kids.sort_by(|a, b| compare_children(a, b));
+    // Lists usually come from the database in code order: then there is nothing to sort.
+    if children.windows(2).all(|w| w[0].code < w[1].code) {
+        divide(total, children, formula)
+    } else {
+        let mut kids: Vec<&ChildInput> = children.iter().collect();
+        kids.sort_by(|a, b| compare_children(a, b));
+        divide(total, &kids, formula)
+    }
+}
 
+/// [`allocate`] on children in code order.
+fn divide<K: Borrow<ChildInput>>(total: i64, kids: &[K], formula: &Formula) -> Allocation {
     // 1. Pools.
     let mut weights = Quota::ALL.map(|q| u64::from(formula.weights.get(q)));
     if weights.iter().all(|&w| w == 0) {
@@ -309,64 +318,77 @@ pub fn allocate(total: i64, children: &[ChildInput], formula: &Formula) -> Alloc
 
     // 2. Quotas: input totals, fallbacks, each child's quota share.
     let mut input_totals = [0.0_f64; 5];
-    for c in &kids {
-        for q in Quota::ALL {
-            input_totals[q.index()] += quota_input(c, q).unwrap_or(0.0);
+    input_totals[Quota::Equal.index()] = kids.len() as f64;
+    // Population is needed for the fallback; equal shares need no pass.
+    let needed =
+        Quota::ALL.map(|q| q != Quota::Equal && (q == Quota::Population || weights[q.index()] > 0));
+    for c in kids {
+        let c = c.borrow();
+        for ((t, q), needed) in input_totals.iter_mut().zip(Quota::ALL).zip(needed) {
+            if needed {
+                *t += quota_input(c, q).unwrap_or(0.0);
+            }
         }
     }
     let has_inputs = |q: Quota| {
         let t = input_totals[q.index()];
         t > 0.0 && t.is_finite()
     };
-    let active: Vec<ActiveQuota> = Quota::ALL
-        .into_iter()
-        .filter(|q| weights[q.index()] > 0)
-        .map(|quota| {
-            let source = if has_inputs(quota) {
-                quota
-            } else if has_inputs(Quota::Population) {
-                Quota::Population
-            } else {
-                Quota::Equal
-            };
-            let pool = pools[quota.index()];
-            let input_total = if source == Quota::Equal {
-                kids.len() as f64
-            } else {
-                input_totals[source.index()]
-            };
-            let factor = if input_total > 0.0 {
-                pool as f64 / input_total
-            } else {
-                0.0
-            };
-            ActiveQuota {
-                quota,
-                source,
-                pool,
-                input_total,
-                factor,
-            }
-        })
-        .collect();
+    let mut active = [ActiveQuota::NONE; 5];
+    let mut active_len = 0;
+    for quota in Quota::ALL.into_iter().filter(|q| weights[q.index()] > 0) {
+        let source = if has_inputs(quota) {
+            quota
+        } else if has_inputs(Quota::Population) {
+            Quota::Population
+        } else {
+            Quota::Equal
+        };
+        let pool = pools[quota.index()];
+        let input_total = input_totals[source.index()];
+        let factor = if input_total > 0.0 {
+            pool as f64 / input_total
+        } else {
+            0.0
+        };
+        active[active_len] = ActiveQuota {
+            quota,
+            source,
+            pool,
+            input_total,
+            factor,
+        };
+        active_len += 1;
+    }
+    let active = &active[..active_len];
 
+    let (mut sum_raw, mut sum_stock, mut quota_children) = (0.0_f64, 0.0_f64, 0_usize);
     let mut work: Vec<Work> = kids
         .iter()
         .map(|c| {
+            let c = c.borrow();
             let raw = active.iter().map(|a| a.share(c)).sum::<f64>();
             let stock = if formula.deduct_stock {
                 c.stock.unwrap_or(0).max(0) as f64
             } else {
                 0.0
             };
-            let cap = child_cap(c, formula);
-            let capf = cap.map_or(f64::INFINITY, |(_, v)| v as f64);
+            if raw > 0.0 {
+                sum_raw += raw;
+                sum_stock += stock;
+                quota_children += 1;
+            }
+            let (cap_kind, cap) = match child_cap(c, formula) {
+                Some((kind, v)) => (Some(kind), v),
+                None => (None, NO_CAP),
+            };
             Work {
                 raw,
                 stock,
-                cap,
-                capf,
                 x: 0.0,
+                cap,
+                amount: 0,
+                cap_kind,
                 held: false,
             }
         })
@@ -393,28 +415,27 @@ pub fn allocate(total: i64, children: &[ChildInput], formula: &Formula) -> Alloc
                         undistributed = left.saturating_sub(i64::try_from(caps).unwrap_or(left));
                     }
                     _ => {
-                        let coef = |w: &Work| other(w).then_some((1.0, 0.0, w.capf));
-                        let k = solve_level(left as f64, &work, coef);
-                        apply_level(&mut work, k, coef);
+                        let others = (work.len() - quota_children) as f64;
+                        let coef = |w: &Work| other(w).then_some((1.0, 0.0, w.capf()));
+                        solve_level(left as f64, &mut work, coef, others, 0.0);
                     }
                 }
             }
             _ => {
-                let coef = |w: &Work| quota_child(w).then_some((w.raw, w.stock, w.capf));
-                level = solve_level(total as f64, &work, coef);
-                apply_level(&mut work, level, coef);
+                let coef = |w: &Work| quota_child(w).then_some((w.raw, w.stock, w.capf()));
+                level = solve_level(total as f64, &mut work, coef, sum_raw, sum_stock);
             }
         }
     }
 
     // 4. Whole units.
-    let amounts = round_largest_remainder(&work, total.saturating_sub(undistributed));
+    round_largest_remainder(&mut work, total.saturating_sub(undistributed));
 
     let lines = kids
         .iter()
         .zip(&work)
-        .zip(amounts)
-        .map(|((c, w), amount)| {
+        .map(|(c, w)| {
+            let c = c.borrow();
             let quotas: Vec<QuotaPart> = active
                 .iter()
                 .map(|a| QuotaPart {
@@ -436,14 +457,15 @@ pub fn allocate(total: i64, children: &[ChildInput], formula: &Formula) -> Alloc
                 quotas,
                 stock_deducted,
                 redistributed: w.x - w.raw + stock_deducted,
-                cap: if w.held { w.cap } else { None },
+                cap: if w.held { w.cap() } else { None },
                 before_rounding: w.x,
-                rounding: amount.saturating_sub(w.x.floor() as i64),
-                amount,
+                // `x ≥ 0`, so truncation is ⌊x⌋.
+                rounding: w.amount.saturating_sub(w.x as i64),
+                amount: w.amount,
             };
             Line {
                 code: c.code.clone(),
-                amount,
+                amount: w.amount,
                 explanation,
             }
         })
@@ -456,6 +478,7 @@ pub fn allocate(total: i64, children: &[ChildInput], formula: &Formula) -> Alloc
 }
 
 /// A quota with a positive weight, and where its pool goes.
+#[derive(Clone, Copy)]
 struct ActiveQuota {
     quota: Quota,
     /// `quota`, or the quota it fell back to.
@@ -467,23 +490,51 @@ struct ActiveQuota {
 }
 
 impl ActiveQuota {
+    const NONE: ActiveQuota = ActiveQuota {
+        quota: Quota::Equal,
+        source: Quota::Equal,
+        pool: 0,
+        input_total: 0.0,
+        factor: 0.0,
+    };
+
     fn share(&self, c: &ChildInput) -> f64 {
         self.factor * quota_input(c, self.source).unwrap_or(0.0)
     }
 }
 
-/// One child during the computation.
+/// One child during the computation (48 bytes: this is the memory every pass walks).
 struct Work {
     /// Quota share `qᵢ`.
     raw: f64,
     stock: f64,
-    cap: Option<(CapKind, i64)>,
-    /// The cap, or +∞.
-    capf: f64,
-    /// Before rounding.
+    /// Before rounding (never negative).
     x: f64,
+    /// [`NO_CAP`] when there is none.
+    cap: i64,
+    amount: i64,
+    cap_kind: Option<CapKind>,
     /// Held at its cap.
     held: bool,
+}
+
+const NO_CAP: i64 = i64::MAX;
+
+impl Work {
+    fn capf(&self) -> f64 {
+        if self.cap == NO_CAP {
+            f64::INFINITY
+        } else {
+            self.cap as f64
+        }
+    }
+    fn cap(&self) -> Option<(CapKind, i64)> {
+        self.cap_kind.map(|kind| (kind, self.cap))
+    }
+    /// `x − amount`: the fractional part once `amount = ⌊x⌋`.
+    fn frac(&self) -> f64 {
+        self.x - self.amount as f64
+    }
 }
 
 fn compare_children(a: &ChildInput, b: &ChildInput) -> Ordering {
@@ -564,58 +615,57 @@ fn split_pools(total: i64, weights: &[u64; 5]) -> [i64; 5] {
 fn cap_total(work: &[Work], select: impl Fn(&Work) -> bool) -> Option<i128> {
     work.iter()
         .filter(|w| select(w))
-        .try_fold(0_i128, |acc, w| w.cap.map(|(_, v)| acc + i128::from(v)))
+        .try_fold(0_i128, |acc, w| w.cap_kind.map(|_| acc + i128::from(w.cap)))
 }
 
 fn fill_to_caps(work: &mut [Work], select: impl Fn(&Work) -> bool) {
     for w in work.iter_mut().filter(|w| select(w)) {
-        w.x = w.capf;
+        w.x = w.capf();
         w.held = true;
     }
 }
 
-/// Sets `xᵢ = clamp(k·aᵢ − bᵢ, 0, cᵢ)` for the children `coef` selects.
-fn apply_level(work: &mut [Work], k: f64, coef: impl Fn(&Work) -> Option<(f64, f64, f64)>) {
-    for w in work.iter_mut() {
-        if let Some((a, b, c)) = coef(w) {
-            let v = k * a - b;
-            if v >= c {
-                w.x = c;
-                w.held = true;
-            } else {
-                w.x = v.max(0.0);
-            }
-        }
-    }
-}
-
 /// Finds the level `k ≥ 0` at which `F(k) = Σ clamp(k·aᵢ − bᵢ, 0, cᵢ)` over the children `coef`
-/// selects (each with `aᵢ > 0`, `bᵢ ≥ 0`, `cᵢ ≥ 0` or +∞) equals `target`; the caller makes sure
-/// that `Σ cᵢ > target`. `F` is continuous, non-decreasing and piecewise linear, so Newton's
-/// step on the current piece is exact once on the right piece; it is kept inside a bracket,
-/// with a bisection every fourth step, so it always converges. Usually 1–4 passes.
-fn solve_level(target: f64, work: &[Work], coef: impl Fn(&Work) -> Option<(f64, f64, f64)>) -> f64 {
-    // F(k), and the line F follows around k: slope·k + intercept.
-    let eval = |k: f64| {
+/// selects (each with `aᵢ > 0`, `bᵢ ≥ 0`, `cᵢ ≥ 0` or +∞; `sum_a = Σ aᵢ`, `sum_b = Σ bᵢ`) equals
+/// `target`, leaves `xᵢ = clamp(k·aᵢ − bᵢ, 0, cᵢ)` in their work, and returns `k`. The caller
+/// makes sure that `Σ cᵢ > target`.
+///
+/// `F` is continuous, non-decreasing and piecewise linear, so Newton's step on the current
+/// piece is exact once on the right piece. It starts from the solution without clamps and is
+/// kept inside a bracket, with a bisection every fourth step, so it always converges; usually
+/// in one to three passes.
+fn solve_level(
+    target: f64,
+    work: &mut [Work],
+    coef: impl Fn(&Work) -> Option<(f64, f64, f64)>,
+    sum_a: f64,
+    sum_b: f64,
+) -> f64 {
+    // Sets every x for level k; returns F(k) and the line F follows there: slope·k + intercept.
+    let mut eval = |k: f64| {
         let (mut f, mut slope, mut intercept) = (0.0_f64, 0.0_f64, 0.0_f64);
-        for (a, b, c) in work.iter().filter_map(&coef) {
-            let v = k * a - b;
-            if v >= c {
-                f += c;
-                intercept += c;
-            } else if v > 0.0 {
-                f += v;
-                slope += a;
-                intercept -= b;
+        for w in work.iter_mut() {
+            if let Some((a, b, c)) = coef(w) {
+                let v = k * a - b;
+                w.held = v >= c;
+                if w.held {
+                    w.x = c;
+                    f += c;
+                    intercept += c;
+                } else if v > 0.0 {
+                    w.x = v;
+                    f += v;
+                    slope += a;
+                    intercept -= b;
+                } else {
+                    w.x = 0.0;
+                }
             }
         }
         (f, slope, intercept)
     };
-    let (sum_a, sum_b) = work
-        .iter()
-        .filter_map(&coef)
-        .fold((0.0, 0.0), |(sa, sb), (a, b, _)| (sa + a, sb + b));
     if sum_a <= 0.0 {
+        eval(0.0);
         return 0.0;
     }
     let tolerance = 1e-10 * target.max(1.0);
@@ -644,7 +694,7 @@ fn solve_level(target: f64, work: &[Work], coef: impl Fn(&Work) -> Option<(f64, 
         } else {
             (2.0 * k).max(lo + 1.0)
         };
-        if next == k || !next.is_finite() {
+        if next == k || !next.is_finite() || step == 199 {
             break;
         }
         k = next;
@@ -655,55 +705,61 @@ fn solve_level(target: f64, work: &[Work], coef: impl Fn(&Work) -> Option<(f64, 
 /// Rounds every `x` down and hands out the units missing to reach `target` by largest
 /// fractional part (ties by position, i.e. code), never above a cap. Float error can make the
 /// floors overshoot by a unit or two; those are taken back by smallest fractional part.
-fn round_largest_remainder(work: &[Work], target: i64) -> Vec<i64> {
-    let cap_of = |w: &Work| w.cap.map_or(i64::MAX, |(_, v)| v);
-    let mut amounts: Vec<i64> = work
-        .iter()
-        .map(|w| (w.x.floor() as i64).clamp(0, cap_of(w)))
-        .collect();
-    let frac: Vec<f64> = work
-        .iter()
-        .zip(&amounts)
-        .map(|(w, &a)| w.x - a as f64)
-        .collect();
-    let by_remainder = |a: &usize, b: &usize| frac[*b].total_cmp(&frac[*a]).then(a.cmp(b));
-    let mut missing = i128::from(target) - amounts.iter().map(|&a| i128::from(a)).sum::<i128>();
-    while missing > 0 {
-        let mut room: Vec<usize> = (0..work.len())
-            .filter(|&i| amounts[i] < cap_of(&work[i]))
-            .collect();
-        if room.is_empty() {
+fn round_largest_remainder(work: &mut [Work], target: i64) {
+    let mut missing = i128::from(target);
+    for w in work.iter_mut() {
+        // `x ≥ 0`, so truncation is ⌊x⌋.
+        w.amount = (w.x as i64).clamp(0, w.cap);
+        missing -= i128::from(w.amount);
+    }
+    // (fractional part, position); larger part first, then smaller position.
+    let larger_first = |a: &(f64, u32), b: &(f64, u32)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+    let mut candidates: Vec<(f64, u32)> = Vec::new();
+    // The first round only looks at children with a fractional part: they come first anyway.
+    let mut first_round = true;
+    while missing != 0 {
+        let giving = missing > 0;
+        let only_fractions = giving && first_round;
+        first_round = false;
+        candidates.clear();
+        candidates.extend(
+            work.iter()
+                .zip(0_u32..)
+                .filter(|(w, _)| {
+                    if giving {
+                        w.amount < w.cap && (!only_fractions || w.frac() > 0.0)
+                    } else {
+                        w.amount > 0
+                    }
+                })
+                .map(|(w, i)| (w.frac(), i)),
+        );
+        if candidates.is_empty() {
+            if only_fractions {
+                continue;
+            }
             break;
         }
-        let take = usize::try_from(missing)
+        let take = usize::try_from(missing.unsigned_abs())
             .unwrap_or(usize::MAX)
-            .min(room.len());
-        if take < room.len() {
-            room.select_nth_unstable_by(take - 1, by_remainder);
+            .min(candidates.len());
+        if take < candidates.len() {
+            if giving {
+                candidates.select_nth_unstable_by(take - 1, larger_first);
+            } else {
+                candidates.select_nth_unstable_by(take - 1, |a, b| larger_first(b, a));
+            }
         }
-        for &i in room.iter().take(take) {
-            amounts[i] += 1;
+        for &(_, i) in candidates.iter().take(take) {
+            let w = &mut work[i as usize];
+            w.amount += if giving { 1 } else { -1 };
         }
-        missing -= take as i128;
+        missing += if giving {
+            -(take as i128)
+        } else {
+            take as i128
+        };
     }
-    while missing < 0 {
-        let mut some: Vec<usize> = (0..work.len()).filter(|&i| amounts[i] > 0).collect();
-        if some.is_empty() {
-            break;
-        }
-        let take = usize::try_from(-missing)
-            .unwrap_or(usize::MAX)
-            .min(some.len());
-        let smallest_first = |a: &usize, b: &usize| by_remainder(b, a);
-        if take < some.len() {
-            some.select_nth_unstable_by(take - 1, smallest_first);
-        }
-        for &i in some.iter().take(take) {
-            amounts[i] -= 1;
-        }
-        missing += take as i128;
-    }
-    amounts
 }
 
 #[cfg(test)]

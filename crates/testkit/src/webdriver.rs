@@ -204,6 +204,32 @@ impl Browser {
         self.text("body").await
     }
 
+    /// Runs a script in the page (arguments as JSON); returns its result.
+    pub async fn execute(&self, script: &str, args: Value) -> anyhow::Result<Value> {
+        self.cmd(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({"script": script, "args": args})),
+        )
+        .await
+    }
+
+    /// Accepts the open `confirm()` dialog (waiting up to 5 s for it).
+    pub async fn accept_dialog(&self) -> anyhow::Result<()> {
+        let mut last = None;
+        for _ in 0..50 {
+            match self
+                .cmd(reqwest::Method::POST, "/alert/accept", Some(json!({})))
+                .await
+            {
+                Ok(_) => return Ok(()),
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Err(last.unwrap_or_else(|| anyhow::anyhow!("no dialog")))
+    }
+
     pub async fn screenshot(&self, path: &std::path::Path) -> anyhow::Result<()> {
         let v = self.cmd(reqwest::Method::GET, "/screenshot", None).await?;
         let png = data_encoding::BASE64.decode(v.as_str().unwrap_or_default().as_bytes())?;

@@ -96,9 +96,11 @@ pub async fn web_guard(State(state): State<AppState>, req: Request, next: Next) 
             None
         };
         let given = header_token.or(form_token).unwrap_or_default();
+        // The login form always carries the login cookie's token, even when the browser still
+        // holds someone's session (logging in as another person replaces it).
         let expected = match &auth {
-            WebAuth::Some(a) => Some(a.actor.csrf_token.clone()),
             _ if parts.uri.path() == "/login" => cookie(&parts.headers, LOGIN_CSRF_COOKIE),
+            WebAuth::Some(a) => Some(a.actor.csrf_token.clone()),
             WebAuth::Expired => return PageError(AppError::SessionExpired, lang).into_response(),
             WebAuth::None => return PageError(AppError::NotLoggedIn, lang).into_response(),
         };

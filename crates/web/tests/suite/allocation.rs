@@ -57,13 +57,13 @@ pub async fn cycle_with_supply(t: &TestApp) -> String {
             Method::POST,
             "/api/v1/cycles",
             &nation,
-            Some(json!({"number": 10, "vaccine_id": vaccine["id"], "needle_id": needle["id"], "syringe_id": syringe["id"],
+            Some(json!({"number": 11, "vaccine_id": vaccine["id"], "needle_id": needle["id"], "syringe_id": syringe["id"],
                 "period_start": "2026-03-01", "period_end": "2026-03-14", "deadline_prefecture": "2026-02-20",
                 "deadline_municipality": "2026-02-24", "deadline_site": "2026-02-26", "unit_site": "vial"})),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{cycle}");
-    assert_eq!(cycle["name"], "コミナティ筋注_クール010");
+    assert_eq!(cycle["name"], "コミナティ筋注_クール011");
     let id = cycle["id"].as_str().unwrap_or_default().to_owned();
     let (s, _) = t
         .api(

@@ -60,3 +60,158 @@ db_test!(
         result.unwrap_or_else(|e| panic!("{e:#}"));
     }
 );
+
+async fn login(b: &Browser, t: &TestApp, email: &str) -> anyhow::Result<()> {
+    b.goto(&t.url("/login")).await?;
+    if b.find("#logout").await.is_ok() {
+        b.click("#logout").await?;
+    }
+    b.fill("#email", email).await?;
+    b.fill("#password", PASSWORD).await?;
+    b.click("#login-submit").await?;
+    b.find("#home-title").await?;
+    Ok(())
+}
+
+/// Sets a form control's value the way a person's typing would end (dates, selects).
+async fn set(b: &Browser, css: &str, value: &str) -> anyhow::Result<()> {
+    b.execute(
+        "document.querySelector(arguments[0]).value = arguments[1];",
+        serde_json::json!([css, value]),
+    )
+    .await?;
+    Ok(())
+}
+
+db_test!(
+    allocation_chain_on_screen_in_chromium,
+    |backend| async move {
+        let Some(t) = spawn_app(backend).await else {
+            return;
+        };
+        let Some(b) = Browser::start()
+            .await
+            .unwrap_or_else(|e| panic!("browser: {e}"))
+        else {
+            return;
+        };
+        let run = async {
+            // 国: create a cycle on screen, register the supply, auto-fill, finish.
+            login(&b, &t, "nation-operator@demo.vsys.jp").await?;
+            b.goto(&t.url("/cycles")).await?;
+            b.fill("#number", "12").await?;
+            for (id, v) in [
+                ("#period_start", "2026-06-01"),
+                ("#period_end", "2026-06-14"),
+                ("#deadline_prefecture", "2026-05-20"),
+                ("#deadline_municipality", "2026-05-23"),
+                ("#deadline_site", "2026-05-26"),
+            ] {
+                set(&b, id, v).await?;
+            }
+            b.execute("const s=document.querySelector('#vaccine_id'); s.value=[...s.options].find(o=>o.text.includes('コミナティ')).value; for (const id of ['#needle_id','#syringe_id']) { const x=document.querySelector(id); x.selectedIndex=1; }", serde_json::json!([])).await?;
+            set(&b, "#unit_site", "vial").await?;
+            b.click("#cycle-create").await?;
+            let title = b.text("#cycle-title").await?;
+            anyhow::ensure!(title.contains("クール012"), "cycle page: {title}");
+            let cycle = b
+                .url()
+                .await?
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            b.fill("#supplier_code", "M001").await?;
+            b.execute("const s=document.querySelector('#product_id'); s.value=[...s.options].find(o=>o.text.includes('コミナティ')).value;", serde_json::json!([])).await?;
+            b.fill("#quantity", "200").await?;
+            b.click("#supply-submit").await?;
+            b.find("#cycle-title").await?;
+            b.goto(&t.url(&format!("/allocations/{cycle}/JP"))).await?;
+            anyhow::ensure!(
+                b.text("#received").await?.contains("200"),
+                "the nation holds the supply"
+            );
+            b.click("#autofill").await?;
+            anyhow::ensure!(
+                b.text("#remainder").await?.starts_with('0'),
+                "auto-fill divides everything: {}",
+                b.page_text().await?
+            );
+            b.click("#finish").await?;
+            b.accept_dialog().await?;
+            anyhow::ensure!(
+                b.text("#node-status").await? == "分配完了",
+                "nation finished"
+            );
+            // 東京都: confirm, give everything to 港区, save, finish.
+            login(&b, &t, "tokyo-operator@demo.vsys.jp").await?;
+            b.goto(&t.url(&format!("/allocations/{cycle}/13"))).await?;
+            b.click("#confirm").await?;
+            anyhow::ensure!(b.text("#node-status").await? == "確認済", "tokyo confirmed");
+            let total = b
+                .text("#received")
+                .await?
+                .split_whitespace()
+                .next()
+                .unwrap_or("0")
+                .replace(',', "");
+            b.execute(
+                "document.querySelectorAll('input[name^=amount_]').forEach(i => i.value = '0');",
+                serde_json::json!([]),
+            )
+            .await?;
+            b.fill("#amount-13103", &total).await?;
+            b.click("#save-division").await?;
+            anyhow::ensure!(
+                b.text("#remainder").await?.starts_with('0'),
+                "all to 港区: {}",
+                b.page_text().await?
+            );
+            b.click("#finish").await?;
+            b.accept_dialog().await?;
+            // 港区: confirm, auto-fill to its sites, finish.
+            login(&b, &t, "minato-operator@demo.vsys.jp").await?;
+            b.goto(&t.url(&format!("/allocations/{cycle}/13103")))
+                .await?;
+            b.click("#confirm").await?;
+            b.click("#autofill").await?;
+            let text = b.page_text().await?;
+            anyhow::ensure!(
+                text.contains("バイアル") && text.contains("内訳"),
+                "sites in vials, explained: {text}"
+            );
+            b.click("#finish").await?;
+            b.accept_dialog().await?;
+            anyhow::ensure!(
+                b.text("#node-status").await? == "分配完了",
+                "minato finished"
+            );
+            // 東京都 finalises.
+            login(&b, &t, "tokyo-operator@demo.vsys.jp").await?;
+            b.goto(&t.url(&format!("/allocations/{cycle}/13"))).await?;
+            b.click("#finalise").await?;
+            b.accept_dialog().await?;
+            anyhow::ensure!(
+                b.text("#node-status").await? == "確定",
+                "finalised: {}",
+                b.page_text().await?
+            );
+            // The clinic sees the notice on its home page.
+            login(&b, &t, "clinic-operator@demo.vsys.jp").await?;
+            let home = b.page_text().await?;
+            anyhow::ensure!(
+                home.contains("分配量確定のお知らせ"),
+                "clinic notice: {home}"
+            );
+            Ok::<(), anyhow::Error>(())
+        };
+        let result = run.await;
+        if result.is_err() {
+            let _ = b
+                .screenshot(std::path::Path::new("/tmp/vsys-e2e-allocation-failure.png"))
+                .await;
+        }
+        let _ = b.quit().await;
+        result.unwrap_or_else(|e| panic!("{e:#}"));
+    }
+);
