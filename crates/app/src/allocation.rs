@@ -549,6 +549,8 @@ pub async fn save_division(
     }
     inv.into_result()?;
     let who: Who = actor.into();
+    let mut new_nodes = Vec::new();
+    let mut entries = Vec::new();
     for (_, l, vials, child) in &planned {
         let needles = l.needles.unwrap_or(0);
         let syringes = l.syringes.unwrap_or(0);
@@ -590,8 +592,7 @@ pub async fn save_division(
                     ..n.clone()
                 };
                 allocations::write(&mut tx, &after).await?;
-                record(
-                    &mut tx,
+                entries.push(crate::audit::entry(
                     &who,
                     now,
                     "allocation.line",
@@ -599,8 +600,7 @@ pub async fn save_division(
                     &n.id,
                     Some(n),
                     Some(&after),
-                )
-                .await?;
+                )?);
             }
             None => {
                 let n = NodeRow {
@@ -620,12 +620,7 @@ pub async fn save_division(
                     updated_by: Some(actor.user_id.clone()),
                     version: 0,
                 };
-                match allocations::insert(&mut tx, &n).await {
-                    Err(StoreError::Unique(_)) => return Err(AppError::Conflict),
-                    other => other?,
-                }
-                record(
-                    &mut tx,
+                entries.push(crate::audit::entry(
                     &who,
                     now,
                     "allocation.line",
@@ -633,11 +628,16 @@ pub async fn save_division(
                     &n.id,
                     None::<&()>,
                     Some(&n),
-                )
-                .await?;
+                )?);
+                new_nodes.push(n);
             }
         }
     }
+    match allocations::insert_many(&mut tx, &new_nodes).await {
+        Err(StoreError::Unique(_)) => return Err(AppError::Conflict),
+        other => other?,
+    }
+    crate::audit::record_many(&mut tx, entries).await?;
     tx.commit().await?;
     let mut node = d.node;
     node.version = new_version;

@@ -61,22 +61,40 @@ pub async fn record<B: Serialize, A: Serialize>(
     before: Option<&B>,
     after: Option<&A>,
 ) -> AppResult<AuditRow> {
-    Ok(vsys_store::audit::append(
-        tx,
-        NewEntry {
-            partition: who.partition().to_owned(),
-            at,
-            actor_user: who.user_id.clone(),
-            actor_org: who.org_code.clone(),
-            ip: who.ip.clone(),
-            action: action.to_owned(),
-            object_type: object_type.to_owned(),
-            object_id: object_id.to_owned(),
-            before: json(before)?,
-            after: json(after)?,
-        },
-    )
-    .await?)
+    let e = entry(who, at, action, object_type, object_id, before, after)?;
+    Ok(vsys_store::audit::append(tx, e).await?)
+}
+
+/// One entry to record later with [`record_many`] (a bulk change: one entry per changed row,
+/// written in batches).
+#[allow(clippy::too_many_arguments)]
+pub fn entry<B: Serialize, A: Serialize>(
+    who: &Who,
+    at: DateTime<Utc>,
+    action: &str,
+    object_type: &str,
+    object_id: &str,
+    before: Option<&B>,
+    after: Option<&A>,
+) -> AppResult<NewEntry> {
+    Ok(NewEntry {
+        partition: who.partition().to_owned(),
+        at,
+        actor_user: who.user_id.clone(),
+        actor_org: who.org_code.clone(),
+        ip: who.ip.clone(),
+        action: action.to_owned(),
+        object_type: object_type.to_owned(),
+        object_id: object_id.to_owned(),
+        before: json(before)?,
+        after: json(after)?,
+    })
+}
+
+/// Appends many entries inside `tx`.
+pub async fn record_many(tx: &mut Tx, entries: Vec<NewEntry>) -> AppResult<()> {
+    vsys_store::audit::append_many(tx, entries).await?;
+    Ok(())
 }
 
 /// Searches the log (nation administrators only).

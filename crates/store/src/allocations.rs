@@ -56,11 +56,18 @@ fn select() -> SelectStatement {
 }
 
 pub async fn insert(tx: &mut Tx, n: &NodeRow) -> StoreResult<()> {
-    tx.exec(
-        &Query::insert()
+    insert_many(tx, std::slice::from_ref(n)).await
+}
+
+/// Inserts nodes in batches (a division's new lines).
+pub async fn insert_many(tx: &mut Tx, nodes: &[NodeRow]) -> StoreResult<()> {
+    for chunk in nodes.chunks(400) {
+        let mut q = Query::insert()
             .into_table(N::Table)
             .columns(COLUMNS)
-            .values_panic([
+            .to_owned();
+        for n in chunk {
+            q.values_panic([
                 n.id.clone().into(),
                 n.cycle_id.clone().into(),
                 n.org_code.clone().into(),
@@ -76,10 +83,10 @@ pub async fn insert(tx: &mut Tx, n: &NodeRow) -> StoreResult<()> {
                 n.updated_at.into(),
                 n.updated_by.clone().into(),
                 n.version.into(),
-            ])
-            .to_owned(),
-    )
-    .await?;
+            ]);
+        }
+        tx.exec(&q).await?;
+    }
     Ok(())
 }
 

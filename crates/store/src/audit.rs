@@ -75,56 +75,88 @@ pub struct NewEntry {
     pub after: Option<String>,
 }
 
-/// Appends an entry to its partition's chain inside the caller's transaction. The head row
-/// is updated first, which locks it (PostgreSQL row lock; SQLite's write lock), so appends to
-/// one partition are serialised and appends to different partitions are not.
+/// Appends an entry to its partition's chain inside the caller's transaction (see
+/// [`append_many`]).
 pub async fn append(tx: &mut Tx, e: NewEntry) -> StoreResult<AuditRow> {
-    tx.exec(
-        &Query::insert()
-            .into_table(AuditHeads::Table)
-            .columns([AuditHeads::Partition, AuditHeads::Seq, AuditHeads::Hash])
-            .values_panic([e.partition.clone().into(), 0i64.into(), GENESIS.into()])
-            .on_conflict(
-                OnConflict::column(AuditHeads::Partition)
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .to_owned(),
-    )
-    .await?;
-    let (seq, prev): (i64, String) = tx
-        .one(
-            &Query::update()
-                .table(AuditHeads::Table)
-                .value(AuditHeads::Seq, Expr::col(AuditHeads::Seq).add(1))
-                .and_where(Expr::col(AuditHeads::Partition).eq(e.partition.as_str()))
-                .returning(Query::returning().columns([AuditHeads::Seq, AuditHeads::Hash]))
+    let mut rows = append_many(tx, vec![e]).await?;
+    rows.pop().ok_or(crate::StoreError::NotFound)
+}
+
+/// Appends entries, in order, to their partitions' chains inside the caller's transaction.
+/// Each partition's head row is advanced once for all its entries (which locks it: PostgreSQL
+/// row lock, SQLite write lock), so appends within one partition are serialised while
+/// different partitions never wait for each other; the entries are then written in batches.
+pub async fn append_many(tx: &mut Tx, entries: Vec<NewEntry>) -> StoreResult<Vec<AuditRow>> {
+    let mut partitions: Vec<String> = Vec::new();
+    for e in &entries {
+        if !partitions.contains(&e.partition) {
+            partitions.push(e.partition.clone());
+        }
+    }
+    let mut rows: Vec<AuditRow> = Vec::with_capacity(entries.len());
+    let mut heads: Vec<(String, String)> = Vec::new();
+    for p in &partitions {
+        let n = entries.iter().filter(|e| &e.partition == p).count() as i64;
+        tx.exec(
+            &Query::insert()
+                .into_table(AuditHeads::Table)
+                .columns([AuditHeads::Partition, AuditHeads::Seq, AuditHeads::Hash])
+                .values_panic([p.clone().into(), 0i64.into(), GENESIS.into()])
+                .on_conflict(
+                    OnConflict::column(AuditHeads::Partition)
+                        .do_nothing()
+                        .to_owned(),
+                )
                 .to_owned(),
         )
         .await?;
-    let at = truncate_micros(e.at);
-    let mut row = AuditRow {
-        id: uuid::Uuid::now_v7().to_string(),
-        partition: e.partition,
-        seq,
-        at,
-        actor_user: e.actor_user,
-        actor_org: e.actor_org,
-        ip: e.ip,
-        action: e.action,
-        object_type: e.object_type,
-        object_id: e.object_id,
-        before: e.before,
-        after: e.after,
-        hash: String::new(),
-    };
-    let at_text = canonical_time(at);
-    row.hash = entry_hash(&prev, &row.content(&at_text));
-    tx.exec(
-        &Query::insert()
+        let (last, prev): (i64, String) = tx
+            .one(
+                &Query::update()
+                    .table(AuditHeads::Table)
+                    .value(AuditHeads::Seq, Expr::col(AuditHeads::Seq).add(n))
+                    .and_where(Expr::col(AuditHeads::Partition).eq(p.as_str()))
+                    .returning(Query::returning().columns([AuditHeads::Seq, AuditHeads::Hash]))
+                    .to_owned(),
+            )
+            .await?;
+        heads.push((p.clone(), prev));
+        let mut seq = last - n;
+        for e in entries.iter().filter(|e| &e.partition == p) {
+            seq += 1;
+            let at = truncate_micros(e.at);
+            let mut row = AuditRow {
+                id: uuid::Uuid::now_v7().to_string(),
+                partition: e.partition.clone(),
+                seq,
+                at,
+                actor_user: e.actor_user.clone(),
+                actor_org: e.actor_org.clone(),
+                ip: e.ip.clone(),
+                action: e.action.clone(),
+                object_type: e.object_type.clone(),
+                object_id: e.object_id.clone(),
+                before: e.before.clone(),
+                after: e.after.clone(),
+                hash: String::new(),
+            };
+            let prev_hash = match heads.iter_mut().find(|h| &h.0 == p) {
+                Some(h) => h,
+                None => continue,
+            };
+            let at_text = canonical_time(at);
+            row.hash = entry_hash(&prev_hash.1, &row.content(&at_text));
+            prev_hash.1 = row.hash.clone();
+            rows.push(row);
+        }
+    }
+    for chunk in rows.chunks(400) {
+        let mut q = Query::insert()
             .into_table(AuditLog::Table)
             .columns(COLUMNS)
-            .values_panic([
+            .to_owned();
+        for row in chunk {
+            q.values_panic([
                 row.id.clone().into(),
                 row.partition.clone().into(),
                 row.seq.into(),
@@ -138,19 +170,21 @@ pub async fn append(tx: &mut Tx, e: NewEntry) -> StoreResult<AuditRow> {
                 row.before.clone().into(),
                 row.after.clone().into(),
                 row.hash.clone().into(),
-            ])
-            .to_owned(),
-    )
-    .await?;
-    tx.exec(
-        &Query::update()
-            .table(AuditHeads::Table)
-            .value(AuditHeads::Hash, row.hash.clone())
-            .and_where(Expr::col(AuditHeads::Partition).eq(row.partition.as_str()))
-            .to_owned(),
-    )
-    .await?;
-    Ok(row)
+            ]);
+        }
+        tx.exec(&q).await?;
+    }
+    for (p, hash) in heads {
+        tx.exec(
+            &Query::update()
+                .table(AuditHeads::Table)
+                .value(AuditHeads::Hash, hash)
+                .and_where(Expr::col(AuditHeads::Partition).eq(p.as_str()))
+                .to_owned(),
+        )
+        .await?;
+    }
+    Ok(rows)
 }
 
 /// Search filter for the audit screen and export.
