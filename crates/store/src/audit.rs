@@ -121,9 +121,7 @@ pub async fn append_many(tx: &mut Tx, entries: Vec<NewEntry>) -> StoreResult<Vec
             )
             .await?;
         heads.push((p.clone(), prev));
-        let mut seq = last - n;
-        for e in entries.iter().filter(|e| &e.partition == p) {
-            seq += 1;
+        for (seq, e) in (last - n + 1..).zip(entries.iter().filter(|e| &e.partition == p)) {
             let at = truncate_micros(e.at);
             let mut row = AuditRow {
                 id: uuid::Uuid::now_v7().to_string(),
