@@ -12,6 +12,9 @@ use vsys_store::{Db, cycles, migrate, orgs, products};
 
 const SITES: usize = 80_000;
 
+/// One node of the tree: org code, path, parent index, level.
+type Shape = (String, String, Option<usize>, &'static str);
+
 fn org(code: String, kind: &str, parent: Option<String>, path: String) -> OrgRow {
     let now = Utc::now();
     OrgRow {
@@ -32,10 +35,7 @@ fn org(code: String, kind: &str, parent: Option<String>, path: String) -> OrgRow
 }
 
 /// The national tree: (org code, path, parent index, level) in parents-first order.
-fn tree() -> (
-    Vec<OrgRow>,
-    Vec<(String, String, Option<usize>, &'static str)>,
-) {
+fn tree() -> (Vec<OrgRow>, Vec<Shape>) {
     let mut orgs = vec![org("JP".into(), "nation", None, "/JP/".into())];
     let mut nodes = vec![("JP".to_string(), "/JP/".to_string(), None, "nation")];
     let mut munis = Vec::new();
@@ -75,7 +75,7 @@ fn tree() -> (
     (orgs, nodes)
 }
 
-fn rows(cycle: &str, shape: &[(String, String, Option<usize>, &'static str)]) -> Vec<NodeRow> {
+fn rows(cycle: &str, shape: &[Shape]) -> Vec<NodeRow> {
     let now = Utc::now();
     let ids: Vec<String> = shape
         .iter()
