@@ -520,3 +520,335 @@ db_test!(org_areas_codes_and_admins, |backend| async move {
     assert_eq!(users::count(&mut tx).await.ok(), Some(1));
     tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
 });
+
+db_test!(products_cycles_and_allocation_nodes, |backend| async move {
+    let Some(t) = migrated(backend).await else {
+        return;
+    };
+    seed(&t.db).await;
+    let mut tx = t.db.begin().await.unwrap_or_else(|e| panic!("{e}"));
+    orgs::insert_many(
+        &mut tx,
+        &[org("M001", "manufacturer", Some("JP"), "/JP/M001/")],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let p = products::ProductRow {
+        id: "p1".into(),
+        kind: "vaccine".into(),
+        owner_code: "M001".into(),
+        name: "コミナティ".into(),
+        spec: None,
+        storage_class: Some("ultra_cold".into()),
+        days_after_thaw: Some(30),
+        needs_dry_ice: true,
+        units_per_pack: None,
+        created_at: t0(),
+        updated_at: t0(),
+        version: 0,
+    };
+    products::insert(&mut tx, &p)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        products::get(&mut tx, "p1").await.ok().flatten(),
+        Some(p.clone())
+    );
+    let changed = products::update(
+        &mut tx,
+        &products::ProductRow {
+            name: "改名".into(),
+            ..p.clone()
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(changed.version, 1);
+    assert!(matches!(
+        products::update(&mut tx, &p).await,
+        Err(StoreError::Conflict)
+    ));
+    // A vial-size change from cycle 5 on leaves cycles 1–4 as they were.
+    for (from, d) in [(1, 5), (5, 6)] {
+        products::put_presentation(
+            &mut tx,
+            &products::PresentationRow {
+                product_id: "p1".into(),
+                from_cycle: from,
+                doses_per_vial: d,
+                vials_per_box: 195,
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    }
+    assert_eq!(
+        products::presentation_for(&mut tx, "p1", 4)
+            .await
+            .ok()
+            .flatten()
+            .map(|p| p.doses_per_vial),
+        Some(5)
+    );
+    assert_eq!(
+        products::presentation_for(&mut tx, "p1", 9)
+            .await
+            .ok()
+            .flatten()
+            .map(|p| p.doses_per_vial),
+        Some(6)
+    );
+    assert_eq!(
+        products::presentations(&mut tx, "p1")
+            .await
+            .map(|v| v.len())
+            .ok(),
+        Some(2)
+    );
+    assert_eq!(
+        products::list(&mut tx, Some("vaccine"))
+            .await
+            .map(|v| v.len())
+            .ok(),
+        Some(1)
+    );
+    // Supply rules: created once, then versioned.
+    assert_eq!(products::rules(&mut tx).await.ok().flatten(), None);
+    let r = products::SupplyRulesRow {
+        id: "current".into(),
+        needles_per_dose_milli: 1000,
+        syringes_per_dose_milli: 1000,
+        pack_rounding: "up".into(),
+        dry_ice_grams_ultra_cold: 1,
+        dry_ice_grams_frozen: 1,
+        updated_at: t0(),
+        version: 0,
+    };
+    products::put_rules(&mut tx, &r, None)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(products::put_rules(&mut tx, &r, Some(5)).await.is_err());
+    assert_eq!(
+        products::put_rules(&mut tx, &r, Some(0))
+            .await
+            .map(|r| r.version)
+            .ok(),
+        Some(1)
+    );
+    // A cycle, its supply, and nodes.
+    let d = chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap_or_default();
+    let c = cycles::CycleRow {
+        id: "c1".into(),
+        number: 10,
+        name: "コミナティ_クール010".into(),
+        vaccine_id: "p1".into(),
+        needle_id: None,
+        syringe_id: None,
+        period_start: d,
+        period_end: d + chrono::Duration::days(13),
+        deadline_prefecture: d,
+        deadline_municipality: d,
+        deadline_site: d,
+        chain: "standard".into(),
+        doses_per_vial: 6,
+        vials_per_box: 195,
+        unit_site: "vial".into(),
+        formulas: "{}".into(),
+        created_at: t0(),
+        updated_at: t0(),
+        version: 0,
+    };
+    cycles::insert(&mut tx, &c)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        cycles::get(&mut tx, "c1").await.ok().flatten(),
+        Some(c.clone())
+    );
+    assert_eq!(
+        cycles::update_formulas(&mut tx, "c1", 0, "{\"x\":1}", t0())
+            .await
+            .ok(),
+        Some(1)
+    );
+    assert!(matches!(
+        cycles::update_formulas(&mut tx, "c1", 0, "{}", t0()).await,
+        Err(StoreError::Conflict)
+    ));
+    let s = cycles::SupplyRow {
+        cycle_id: "c1".into(),
+        supplier_code: "M001".into(),
+        product_id: "p1".into(),
+        quantity: 10,
+        updated_at: t0(),
+    };
+    cycles::put_supply(&mut tx, &s)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    cycles::put_supply(&mut tx, &cycles::SupplyRow { quantity: 12, ..s })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        cycles::supply(&mut tx, "c1")
+            .await
+            .ok()
+            .map(|v| v.iter().map(|s| s.quantity).collect::<Vec<_>>()),
+        Some(vec![12])
+    );
+    let node =
+        |id: &str, org: &str, parent: Option<&str>, level: &str, path: &str| allocations::NodeRow {
+            id: id.into(),
+            cycle_id: "c1".into(),
+            org_code: org.into(),
+            parent_id: parent.map(Into::into),
+            level: level.into(),
+            path: path.into(),
+            vials: 1950,
+            needles: 0,
+            syringes: 0,
+            status: "unconfirmed".into(),
+            released: false,
+            explanation: None,
+            updated_at: t0(),
+            updated_by: None,
+            version: 0,
+        };
+    allocations::insert_many(
+        &mut tx,
+        &[
+            node("n0", "JP", None, "nation", "/JP/"),
+            node("n1", "13", Some("n0"), "prefecture", "/JP/13/"),
+            node("n2", "13103", Some("n1"), "municipality", "/JP/13/13103/"),
+        ],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
+    // One node per organisation and cycle. (A failed statement ends a PostgreSQL transaction,
+    // so the duplicate is tried in a transaction of its own.)
+    let mut dup = t.db.begin().await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(
+        allocations::insert(
+            &mut dup,
+            &node("dup", "13", Some("n0"), "prefecture", "/JP/13/")
+        )
+        .await,
+        Err(StoreError::Unique(_))
+    ));
+    drop(dup);
+    let mut tx = t.db.begin().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        allocations::by_org(&mut tx, "c1", "13")
+            .await
+            .ok()
+            .flatten()
+            .map(|n| n.id),
+        Some("n1".into())
+    );
+    assert_eq!(
+        allocations::children(&mut tx, "n0")
+            .await
+            .map(|v| v.len())
+            .ok(),
+        Some(1)
+    );
+    assert_eq!(
+        allocations::subtree(&mut tx, "c1", "/JP/13/")
+            .await
+            .map(|v| v.len())
+            .ok(),
+        Some(2)
+    );
+    assert_eq!(
+        allocations::claim(&mut tx, "n1", 0, t0(), Some("u"))
+            .await
+            .ok(),
+        Some(1)
+    );
+    assert!(matches!(
+        allocations::claim(&mut tx, "n1", 0, t0(), None).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(
+        allocations::set_status_under(&mut tx, "c1", "/JP/13/", "final", t0())
+            .await
+            .ok(),
+        Some(2)
+    );
+    assert_eq!(
+        allocations::get(&mut tx, "n2")
+            .await
+            .ok()
+            .flatten()
+            .map(|n| n.status),
+        Some("final".into())
+    );
+    assert_eq!(
+        allocations::for_org(&mut tx, "13103")
+            .await
+            .map(|v| v.len())
+            .ok(),
+        Some(1)
+    );
+    tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
+});
+
+db_test!(
+    audit_append_many_chains_each_partition,
+    |backend| async move {
+        let Some(t) = migrated(backend).await else {
+            return;
+        };
+        let mut tx = t.db.begin().await.unwrap_or_else(|e| panic!("{e}"));
+        let e = |p: &str, i: i64| audit::NewEntry {
+            partition: p.into(),
+            at: t0(),
+            action: "bulk".into(),
+            object_type: "x".into(),
+            object_id: i.to_string(),
+            ..Default::default()
+        };
+        audit::append(&mut tx, e("13", 0))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let rows = audit::append_many(
+            &mut tx,
+            (1..=500)
+                .map(|i| e(if i % 2 == 0 { "13" } else { "14" }, i))
+                .collect(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(rows.len(), 500);
+        tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
+        let mut tx = t.db.read().await.unwrap_or_else(|e| panic!("{e}"));
+        let heads = audit::heads(&mut tx)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            heads
+                .iter()
+                .map(|h| (h.0.as_str(), h.1))
+                .collect::<Vec<_>>(),
+            [("13", 251), ("14", 250)]
+        );
+        for (p, seq, hash) in &heads {
+            let entries = audit::partition_entries(&mut tx, p, 0, 1000)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            let texts: Vec<String> = entries
+                .iter()
+                .map(|e| vsys_domain::audit::canonical_time(e.at))
+                .collect();
+            let breaks = vsys_domain::audit::verify_partition(
+                p,
+                entries
+                    .iter()
+                    .zip(&texts)
+                    .map(|(e, t)| (e.content(t), e.hash.as_str())),
+                Some((*seq, hash)),
+            );
+            assert!(breaks.is_empty(), "{breaks:?}");
+        }
+    }
+);
