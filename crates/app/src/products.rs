@@ -194,7 +194,19 @@ pub async fn update(
     )
     .await?;
     if let Some((d, v)) = p.doses_per_vial.zip(p.vials_per_box) {
-        let from = p.from_cycle.unwrap_or(1).max(1);
+        // A different presentation needs the cycle it applies from; the same one changes nothing.
+        let current = products::presentations(&mut tx, id).await?.pop();
+        let unchanged = current
+            .as_ref()
+            .is_some_and(|c| c.doses_per_vial == d && c.vials_per_box == v);
+        if !unchanged && p.from_cycle.is_none() {
+            return Err(AppError::invalid("from_cycle", Msg::Required));
+        }
+        let from = p
+            .from_cycle
+            .or(current.map(|c| c.from_cycle))
+            .unwrap_or(1)
+            .max(1);
         let pres = PresentationRow {
             product_id: id.to_owned(),
             from_cycle: from,

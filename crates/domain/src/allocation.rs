@@ -1211,6 +1211,57 @@ mod tests {
     }
 
     #[test]
+    fn extreme_values_do_not_overflow() {
+        let max = Some(i64::MAX);
+        let huge = ChildInput {
+            population: max,
+            requested: max,
+            capacity: max,
+            administered: max,
+            delivered: max,
+            stock: max,
+            storage_cap: None,
+            ..child("A")
+        };
+        let kids = [
+            huge.clone(),
+            ChildInput {
+                code: "B".into(),
+                storage_cap: Some(i64::MAX - 1),
+                ..huge.clone()
+            },
+            ChildInput {
+                code: "C".into(),
+                stock: None,
+                ..huge
+            },
+            pop("D", 1),
+        ];
+        let all = Formula {
+            weights: Weights {
+                population: u32::MAX,
+                requested: u32::MAX,
+                capacity: 1,
+                usage: 1,
+                equal: 1,
+            },
+            ..Formula::default()
+        };
+        for f in [Formula::default(), all, only(Quota::Equal)] {
+            for total in [i64::MAX, i64::MAX - 1, 1 << 53, 3] {
+                let a = allocate(total, &kids, &f);
+                let sum: i128 = a.lines.iter().map(|l| i128::from(l.amount)).sum();
+                assert_eq!(
+                    sum + i128::from(a.undistributed),
+                    i128::from(total),
+                    "{f:?} {total}"
+                );
+                assert!(a.lines.iter().all(|l| l.amount >= 0));
+            }
+        }
+    }
+
+    #[test]
     fn the_input_order_does_not_matter() {
         let f = Formula {
             weights: Weights {

@@ -399,7 +399,6 @@ pub struct DivisionPage {
     pub cycle: vsys_store::cycles::CycleRow,
     pub org_name: String,
     pub status: (&'static str, &'static str),
-    pub unit_label: &'static str,
     pub child_unit_label: &'static str,
     pub received: (String, String, String, String),
     pub allocated: (String, String, String, String),
@@ -487,7 +486,6 @@ async fn division_page(
         c,
         org_name: d.org.name.clone(),
         status: (st.label(lang), st.badge()),
-        unit_label: unit.label(lang),
         child_unit_label: d.child_unit.label(lang),
         received: quad(&pres, d.node.vials, unit, d.node.needles, d.node.syringes),
         allocated: quad(
@@ -522,6 +520,11 @@ async fn division_page(
         cycle: d.cycle,
     };
     Ok(render_status(status, &page))
+}
+
+/// The link in allocation notices: the caller's own node of the cycle.
+pub async fn mine(u: WebUser, Path(cycle): Path<String>) -> Response {
+    Redirect::to(&format!("/allocations/{cycle}/{}", u.actor.org_code())).into_response()
 }
 
 pub async fn division(
@@ -734,7 +737,9 @@ pub struct SimulatePage {
     pub org_name: String,
     pub base: String,
     pub weights: Vec<(&'static str, &'static str, u32)>,
-    pub total: i64,
+    /// The total typed for a what-if run (empty: the amount received).
+    pub total: Option<i64>,
+    pub computed_total: i64,
     pub child_unit_label: &'static str,
     pub undistributed: i64,
     pub rounded_off: i64,
@@ -791,7 +796,8 @@ pub async fn simulate(
         org_name: d.org.name.clone(),
         base: format!("/allocations/{cycle}/{org}"),
         weights: weight_fields(&formula, lang),
-        total: p.total,
+        total: q.get("total").and_then(|t| t.trim().parse().ok()),
+        computed_total: p.total,
         child_unit_label: d.child_unit.label(lang),
         undistributed: p.undistributed,
         rounded_off: p.rounded_off_vials,

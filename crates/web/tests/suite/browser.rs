@@ -132,6 +132,7 @@ db_test!(
                 "the nation holds the supply"
             );
             b.click("#autofill").await?;
+            b.accept_dialog().await?;
             anyhow::ensure!(
                 b.text("#remainder").await?.starts_with('0'),
                 "auto-fill divides everything: {}",
@@ -175,6 +176,7 @@ db_test!(
                 .await?;
             b.click("#confirm").await?;
             b.click("#autofill").await?;
+            b.accept_dialog().await?;
             let text = b.page_text().await?;
             anyhow::ensure!(
                 text.contains("バイアル") && text.contains("内訳"),
