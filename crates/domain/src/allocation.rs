@@ -749,25 +749,40 @@ fn round_largest_remainder(work: &mut [Work], target: i64) {
             }
             break;
         }
-        let take = usize::try_from(missing.unsigned_abs())
-            .unwrap_or(usize::MAX)
-            .min(candidates.len());
-        if take < candidates.len() {
+        let len = candidates.len() as u128;
+        let need = missing.unsigned_abs();
+        if need < len {
+            // The normal case: one unit each to the `need` largest remainders.
+            let take = need as usize;
             if giving {
                 candidates.select_nth_unstable_by(take - 1, larger_first);
             } else {
                 candidates.select_nth_unstable_by(take - 1, |a, b| larger_first(b, a));
             }
-        }
-        for &(_, i) in candidates.iter().take(take) {
-            let w = &mut work[i as usize];
-            w.amount += if giving { 1 } else { -1 };
-        }
-        missing += if giving {
-            -(take as i128)
+            for &(_, i) in &candidates[..take] {
+                let w = &mut work[i as usize];
+                w.amount += if giving { 1 } else { -1 };
+            }
+            missing = 0;
         } else {
-            take as i128
-        };
+            // Only when float error on huge amounts left many units: an even step to everyone,
+            // within each one's room; the next round finishes by remainder.
+            let step = i64::try_from(need / len).unwrap_or(i64::MAX);
+            for &(_, i) in candidates.iter() {
+                let w = &mut work[i as usize];
+                let units = if giving {
+                    step.min(w.cap - w.amount)
+                } else {
+                    step.min(w.amount)
+                };
+                w.amount += if giving { units } else { -units };
+                missing += if giving {
+                    -i128::from(units)
+                } else {
+                    i128::from(units)
+                };
+            }
+        }
     }
 }
 

@@ -61,7 +61,7 @@ pub async fn insert(tx: &mut Tx, n: &NodeRow) -> StoreResult<()> {
 
 /// Inserts nodes in batches (a division's new lines).
 pub async fn insert_many(tx: &mut Tx, nodes: &[NodeRow]) -> StoreResult<()> {
-    for chunk in nodes.chunks(400) {
+    for chunk in nodes.chunks(2000) {
         let mut q = Query::insert()
             .into_table(N::Table)
             .columns(COLUMNS)

@@ -148,7 +148,7 @@ pub async fn append_many(tx: &mut Tx, entries: Vec<NewEntry>) -> StoreResult<Vec
             rows.push(row);
         }
     }
-    for chunk in rows.chunks(400) {
+    for chunk in rows.chunks(2000) {
         let mut q = Query::insert()
             .into_table(AuditLog::Table)
             .columns(COLUMNS)
