@@ -920,3 +920,211 @@ pub async fn import(
         Err(e) => refused(&s, &u, &cycle, &org, e).await,
     }
 }
+
+#[derive(Template)]
+#[template(path = "products.html")]
+pub struct ProductsPage {
+    pub c: Chrome,
+    /// kind, name + spec, owner, storage, presentation
+    pub products: Vec<(&'static str, String, String, &'static str, String)>,
+    pub can_create: bool,
+    pub owner_default: String,
+    pub storage: Vec<(&'static str, &'static str)>,
+    pub errors: Vec<(String, &'static str)>,
+    pub rules: vsys_store::products::SupplyRulesRow,
+    pub can_rules: bool,
+    pub roundings: Vec<(&'static str, &'static str)>,
+}
+
+fn storage_label(s: &str, lang: Lang) -> &'static str {
+    match (s, lang) {
+        ("ultra_cold", Lang::Ja) => "超低温（−90~−60℃）",
+        ("frozen", Lang::Ja) => "冷凍（−25~−15℃）",
+        ("fridge", Lang::Ja) => "冷蔵（2~8℃）",
+        ("ultra_cold", Lang::En) => "Ultra-cold (−90~−60 °C)",
+        ("frozen", Lang::En) => "Frozen (−25~−15 °C)",
+        ("fridge", Lang::En) => "Refrigerated (2~8 °C)",
+        _ => "—",
+    }
+}
+
+async fn products_page(
+    s: &AppState,
+    u: &WebUser,
+    errors: Vec<(String, &'static str)>,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let lang = u.lang;
+    let err = |e| PageError(e, lang);
+    let list = vsys_app::products::list(&s.app, &u.actor, None)
+        .await
+        .map_err(err)?;
+    let mut products = Vec::new();
+    for p in &list {
+        let (_, pres) = vsys_app::products::get(&s.app, &u.actor, &p.id)
+            .await
+            .map_err(err)?;
+        let presentation = match (p.kind.as_str(), pres.last()) {
+            ("vaccine", Some(x)) => format!(
+                "{} {} × {} {}",
+                x.doses_per_vial,
+                Ui::DosesPerVial.text(lang),
+                x.vials_per_box,
+                Ui::VialsPerBox.text(lang)
+            ),
+            _ => p
+                .units_per_pack
+                .map(|n| format!("{n} / pack"))
+                .unwrap_or_default(),
+        };
+        let kind = match p.kind.as_str() {
+            "vaccine" => Ui::Vaccine.text(lang),
+            "needle" => Ui::Needle.text(lang),
+            _ => Ui::Syringe.text(lang),
+        };
+        let name = match &p.spec {
+            Some(spec) => format!("{} {spec}", p.name),
+            None => p.name.clone(),
+        };
+        products.push((
+            kind,
+            name,
+            p.owner_code.clone(),
+            storage_label(p.storage_class.as_deref().unwrap_or_default(), lang),
+            presentation,
+        ));
+    }
+    use vsys_domain::OrgKind::*;
+    let kind = u.actor.principal.org_kind;
+    let operator = u.actor.role() >= vsys_domain::Role::Operator;
+    let rules = vsys_app::products::rules(&s.app).await.map_err(err)?;
+    let c = Chrome::for_actor(&s.app, &u.actor, lang, Ui::Products.text(lang), "/products").await;
+    Ok(render_status(
+        status,
+        &ProductsPage {
+            c,
+            products,
+            can_create: operator && matches!(kind, Nation | Manufacturer | SyringeWarehouse),
+            owner_default: if kind == Nation {
+                String::new()
+            } else {
+                u.actor.org_code().into()
+            },
+            storage: ["ultra_cold", "frozen", "fridge"]
+                .into_iter()
+                .map(|x| (x, storage_label(x, lang)))
+                .collect(),
+            errors,
+            rules,
+            can_rules: operator && kind == Nation,
+            roundings: match lang {
+                Lang::Ja => vec![
+                    ("up", "切り上げ"),
+                    ("nearest", "四捨五入"),
+                    ("down", "切り捨て"),
+                ],
+                Lang::En => vec![
+                    ("up", "round up"),
+                    ("nearest", "nearest"),
+                    ("down", "round down"),
+                ],
+            },
+        },
+    ))
+}
+
+pub async fn products(State(s): State<AppState>, u: WebUser) -> Result<Response, PageError> {
+    products_page(&s, &u, vec![], StatusCode::OK).await
+}
+
+#[derive(Deserialize)]
+pub struct ProductForm {
+    kind: String,
+    owner_code: Option<String>,
+    name: String,
+    spec: Option<String>,
+    storage_class: Option<String>,
+    doses_per_vial: Option<String>,
+    vials_per_box: Option<String>,
+    units_per_pack: Option<String>,
+    needs_dry_ice: Option<String>,
+}
+
+pub async fn product_create(
+    State(s): State<AppState>,
+    u: WebUser,
+    Form(f): Form<ProductForm>,
+) -> Result<Response, PageError> {
+    let lang = u.lang;
+    let num = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .and_then(|x| x.parse::<i64>().ok())
+    };
+    let input = vsys_app::products::ProductInput {
+        kind: f.kind.clone(),
+        owner_code: f.owner_code.clone().filter(|x| !x.trim().is_empty()),
+        name: f.name.clone(),
+        spec: f.spec.clone(),
+        storage_class: f.storage_class.clone().filter(|x| !x.is_empty()),
+        days_after_thaw: None,
+        needs_dry_ice: f.needs_dry_ice.is_some(),
+        units_per_pack: num(&f.units_per_pack),
+        doses_per_vial: num(&f.doses_per_vial),
+        vials_per_box: num(&f.vials_per_box),
+        from_cycle: None,
+    };
+    match vsys_app::products::create(&s.app, &u.actor, &input).await {
+        Ok(_) => Ok(Redirect::to("/products").into_response()),
+        Err(e @ AppError::Invalid(_)) => {
+            products_page(
+                &s,
+                &u,
+                field_errors(&e, lang),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => Err(PageError(e, lang)),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RulesForm {
+    version: i64,
+    needles_per_dose_milli: String,
+    syringes_per_dose_milli: String,
+    pack_rounding: String,
+    dry_ice_grams_ultra_cold: String,
+    dry_ice_grams_frozen: String,
+}
+
+pub async fn rules_submit(
+    State(s): State<AppState>,
+    u: WebUser,
+    Form(f): Form<RulesForm>,
+) -> Result<Response, PageError> {
+    let lang = u.lang;
+    let n = |v: &str| v.trim().parse::<i64>().unwrap_or(-1);
+    let input = vsys_app::products::RulesInput {
+        needles_per_dose_milli: n(&f.needles_per_dose_milli),
+        syringes_per_dose_milli: n(&f.syringes_per_dose_milli),
+        pack_rounding: f.pack_rounding,
+        dry_ice_grams_ultra_cold: n(&f.dry_ice_grams_ultra_cold),
+        dry_ice_grams_frozen: n(&f.dry_ice_grams_frozen),
+    };
+    match vsys_app::products::set_rules(&s.app, &u.actor, f.version, &input).await {
+        Ok(_) => Ok(Redirect::to("/products").into_response()),
+        Err(e @ (AppError::Invalid(_) | AppError::Conflict)) => {
+            products_page(
+                &s,
+                &u,
+                field_errors(&e, lang),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => Err(PageError(e, lang)),
+    }
+}

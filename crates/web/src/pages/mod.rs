@@ -43,6 +43,11 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/audit", get(admin::audit))
         .route("/audit.csv", get(admin::audit_csv))
         .route(
+            "/products",
+            get(allocation::products).post(allocation::product_create),
+        )
+        .route("/supply-rules", post(allocation::rules_submit))
+        .route(
             "/cycles",
             get(allocation::cycles).post(allocation::cycle_create),
         )

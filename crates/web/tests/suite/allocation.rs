@@ -628,3 +628,104 @@ pub async fn minato_has_its_allocation(t: &TestApp) -> String {
     );
     id
 }
+
+db_test!(masters_and_supply_rules_on_screen, |backend| async move {
+    let Some(t) = spawn_app(backend).await else {
+        return;
+    };
+    let c = t.web_login("pfizer-operator@demo.vsys.jp").await;
+    let page = c
+        .get(t.url("/products"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(
+        page.contains("コミナティ筋注") && page.contains("6 回接種分/バイアル × 195 バイアル/箱"),
+        "{page}"
+    );
+    let csrf = csrf_of(&page);
+    // Missing presentation: refused, every problem named in Japanese.
+    let res = c
+        .post(t.url("/products"))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("kind", "vaccine"),
+            ("name", "新ワクチン"),
+            ("storage_class", "fridge"),
+        ])
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = res.text().await.unwrap_or_default();
+    assert!(
+        body.contains("回接種分/バイアル") && body.contains("バイアル/箱"),
+        "{body}"
+    );
+    let form = [
+        ("_csrf", csrf.as_str()),
+        ("kind", "vaccine"),
+        ("name", "新ワクチン"),
+        ("storage_class", "fridge"),
+        ("doses_per_vial", "10"),
+        ("vials_per_box", "20"),
+    ];
+    assert_eq!(
+        c.post(t.url("/products"))
+            .form(&form)
+            .send()
+            .await
+            .map(|r| r.status())
+            .ok(),
+        Some(StatusCode::SEE_OTHER)
+    );
+    // A manufacturer cannot set the nation's supply rules; the nation can.
+    let res = c
+        .post(t.url("/supply-rules"))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("version", "-1"),
+            ("needles_per_dose_milli", "1100"),
+            ("syringes_per_dose_milli", "1000"),
+            ("pack_rounding", "up"),
+            ("dry_ice_grams_ultra_cold", "1"),
+            ("dry_ice_grams_frozen", "1"),
+        ])
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let n = t.web_login("nation-operator@demo.vsys.jp").await;
+    let page = n
+        .get(t.url("/products"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    let res = n
+        .post(t.url("/supply-rules"))
+        .form(&[
+            ("_csrf", csrf_of(&page).as_str()),
+            ("version", "-1"),
+            ("needles_per_dose_milli", "1100"),
+            ("syringes_per_dose_milli", "1000"),
+            ("pack_rounding", "up"),
+            ("dry_ice_grams_ultra_cold", "10000"),
+            ("dry_ice_grams_frozen", "5000"),
+        ])
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let token = t.token("minato-viewer@demo.vsys.jp").await;
+    let (_, rules) = t
+        .api(Method::GET, "/api/v1/supply-rules", &token, None)
+        .await;
+    assert_eq!(rules["needles_per_dose_milli"], 1100);
+    assert_eq!(rules["version"], 0);
+});
