@@ -722,7 +722,7 @@ async fn transition(
 ) -> AppResult<NodeRow> {
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
-    let (cycle, _org, node) = load(&mut tx, actor, cycle_id, org_code).await?;
+    let (cycle, org, node) = load(&mut tx, actor, cycle_id, org_code).await?;
     if !actor.principal.is_own(&node.path) {
         return Err(AppError::Forbidden);
     }
@@ -749,6 +749,24 @@ async fn transition(
         Some(&after),
     )
     .await?;
+    // The level above follows its children's progress (the "all municipalities done?" screen).
+    if let Some(parent) = match &node.parent_id {
+        Some(p) => allocations::get(&mut tx, p).await?,
+        None => None,
+    } {
+        let (ja, en) = match next {
+            Status::Confirmed => ("確認済にしました", "confirmed its allocation"),
+            _ => ("分配を完了しました", "finished dividing"),
+        };
+        let d = notice(
+            &cycle,
+            format!("{} {}が{}", cycle.name, org.name, ja),
+            format!("{}: {} {}", cycle.name, org.name, en),
+            format!("{}の{}（{}）が{}。", cycle.name, org.name, org.code, ja),
+            format!("In {}, {} ({}) {}.", cycle.name, org.name, org.code, en),
+        );
+        notify(&mut tx, app, &who, now, &parent.org_code, None, &d).await?;
+    }
     if t == Transition::FinishDivision {
         for child in allocations::children(&mut tx, &node.id).await? {
             if !child.released {

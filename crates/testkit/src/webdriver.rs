@@ -189,6 +189,22 @@ impl Browser {
         .map(|_| ())
     }
 
+    /// Waits (up to 10 s) until the element's text satisfies `ok` — across page loads, so a
+    /// check after a click that navigates never reads the page being left.
+    pub async fn wait_text(&self, css: &str, ok: impl Fn(&str) -> bool) -> anyhow::Result<String> {
+        let mut last = String::new();
+        for _ in 0..100 {
+            if let Ok(t) = self.text(css).await {
+                if ok(&t) {
+                    return Ok(t);
+                }
+                last = t;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        anyhow::bail!("{css}: text never matched; last: {last}")
+    }
+
     pub async fn text(&self, css: &str) -> anyhow::Result<String> {
         let el = self.find(css).await?;
         Ok(self

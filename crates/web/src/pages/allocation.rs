@@ -415,18 +415,27 @@ pub struct DivisionPage {
     pub errors: Vec<String>,
 }
 
+/// Amount (with its unit, and any vials that do not make a whole unit), doses, needles and
+/// syringes, as shown in the summary.
 fn quad(
     pres: &vsys_domain::units::Presentation,
     vials: i64,
     unit: vsys_domain::units::Unit,
     needles: i64,
     syringes: i64,
+    lang: Lang,
 ) -> (String, String, String, String) {
     let r = pres.from_vials_floor(vials, unit);
+    let label = unit.label(lang);
     let amount = if r.remainder_vials > 0 {
-        format!("{} (+{}v)", int(r.amount), r.remainder_vials)
+        format!(
+            "{} {label} + {} {}",
+            int(r.amount),
+            r.remainder_vials,
+            vsys_domain::units::Unit::Vial.label(lang)
+        )
     } else {
-        int(r.amount)
+        format!("{} {label}", int(r.amount))
     };
     (amount, int(pres.doses(vials)), int(needles), int(syringes))
 }
@@ -487,13 +496,21 @@ async fn division_page(
         org_name: d.org.name.clone(),
         status: (st.label(lang), st.badge()),
         child_unit_label: d.child_unit.label(lang),
-        received: quad(&pres, d.node.vials, unit, d.node.needles, d.node.syringes),
+        received: quad(
+            &pres,
+            d.node.vials,
+            unit,
+            d.node.needles,
+            d.node.syringes,
+            lang,
+        ),
         allocated: quad(
             &pres,
             d.allocated_vials,
             d.child_unit,
             d.allocated_needles,
             d.allocated_syringes,
+            lang,
         ),
         remainder: quad(
             &pres,
@@ -501,6 +518,7 @@ async fn division_page(
             d.child_unit,
             d.node.needles - d.allocated_needles,
             d.node.syringes - d.allocated_syringes,
+            lang,
         ),
         note,
         my_explanation: d

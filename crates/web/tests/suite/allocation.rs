@@ -261,6 +261,15 @@ db_test!(the_whole_chain_through_the_api, |backend| async move {
     );
     let d = division(&t, &minato, &id, "13103").await;
     assert_eq!(d["child_unit"], "vial");
+    // The prefecture hears of it.
+    let (_, notices) = t.api(Method::GET, "/api/v1/notices", &tokyo, None).await;
+    assert!(
+        notices["items"][0]["title"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("港区が確認済にしました"),
+        "{notices}"
+    );
     let (s, d) = with_version(
         &t,
         Method::POST,

@@ -127,28 +127,18 @@ db_test!(
             b.click("#supply-submit").await?;
             b.find("#cycle-title").await?;
             b.goto(&t.url(&format!("/allocations/{cycle}/JP"))).await?;
-            anyhow::ensure!(
-                b.text("#received").await?.contains("200"),
-                "the nation holds the supply"
-            );
+            b.wait_text("#received", |t| t.starts_with("200 ")).await?;
             b.click("#autofill").await?;
             b.accept_dialog().await?;
-            anyhow::ensure!(
-                b.text("#remainder").await?.starts_with('0'),
-                "auto-fill divides everything: {}",
-                b.page_text().await?
-            );
+            b.wait_text("#remainder", |t| t.starts_with('0')).await?;
             b.click("#finish").await?;
             b.accept_dialog().await?;
-            anyhow::ensure!(
-                b.text("#node-status").await? == "分配完了",
-                "nation finished"
-            );
+            b.wait_text("#node-status", |t| t == "分配完了").await?;
             // 東京都: confirm, give everything to 港区, save, finish.
             login(&b, &t, "tokyo-operator@demo.vsys.jp").await?;
             b.goto(&t.url(&format!("/allocations/{cycle}/13"))).await?;
             b.click("#confirm").await?;
-            anyhow::ensure!(b.text("#node-status").await? == "確認済", "tokyo confirmed");
+            b.wait_text("#node-status", |t| t == "確認済").await?;
             let total = b
                 .text("#received")
                 .await?
@@ -163,11 +153,9 @@ db_test!(
             .await?;
             b.fill("#amount-13103", &total).await?;
             b.click("#save-division").await?;
-            anyhow::ensure!(
-                b.text("#remainder").await?.starts_with('0'),
-                "all to 港区: {}",
-                b.page_text().await?
-            );
+            b.wait_text("#allocated", |t| t.starts_with(&format!("{total} ")))
+                .await?;
+            b.wait_text("#remainder", |t| t.starts_with('0')).await?;
             b.click("#finish").await?;
             b.accept_dialog().await?;
             // 港区: confirm, auto-fill to its sites, finish.
@@ -175,8 +163,10 @@ db_test!(
             b.goto(&t.url(&format!("/allocations/{cycle}/13103")))
                 .await?;
             b.click("#confirm").await?;
+            b.wait_text("#node-status", |t| t == "確認済").await?;
             b.click("#autofill").await?;
             b.accept_dialog().await?;
+            b.wait_text("#remainder", |t| t.starts_with('0')).await?;
             let text = b.page_text().await?;
             anyhow::ensure!(
                 text.contains("バイアル") && text.contains("内訳"),
@@ -184,20 +174,13 @@ db_test!(
             );
             b.click("#finish").await?;
             b.accept_dialog().await?;
-            anyhow::ensure!(
-                b.text("#node-status").await? == "分配完了",
-                "minato finished"
-            );
+            b.wait_text("#node-status", |t| t == "分配完了").await?;
             // 東京都 finalises.
             login(&b, &t, "tokyo-operator@demo.vsys.jp").await?;
             b.goto(&t.url(&format!("/allocations/{cycle}/13"))).await?;
             b.click("#finalise").await?;
             b.accept_dialog().await?;
-            anyhow::ensure!(
-                b.text("#node-status").await? == "確定",
-                "finalised: {}",
-                b.page_text().await?
-            );
+            b.wait_text("#node-status", |t| t == "確定").await?;
             // The clinic sees the notice on its home page.
             login(&b, &t, "clinic-operator@demo.vsys.jp").await?;
             let home = b.page_text().await?;
