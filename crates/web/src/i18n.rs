@@ -207,6 +207,10 @@ pub fn field_label(field: &str, lang: Lang) -> &'static str {
         "owner_code" => Ui::Supplier,
         "from_cycle" => Ui::CycleNumber,
         "pack_rounding" => Ui::PackRounding,
+        "needles_per_dose_milli" => Ui::NeedlesPerDose,
+        "syringes_per_dose_milli" => Ui::SyringesPerDose,
+        "dry_ice_grams_ultra_cold" => Ui::DryIceUltraCold,
+        "dry_ice_grams_frozen" => Ui::DryIceFrozen,
         _ => return "",
     };
     u.text(lang)

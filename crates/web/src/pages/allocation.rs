@@ -273,6 +273,7 @@ pub struct CyclePage {
     pub supply_products: Vec<(String, String)>,
     pub supplier_default: String,
     pub my_link: Option<String>,
+    pub errors: Vec<(String, &'static str)>,
 }
 
 pub async fn cycle(
@@ -280,6 +281,17 @@ pub async fn cycle(
     u: WebUser,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
+    cycle_page(&s, &u, &id, vec![], StatusCode::OK).await
+}
+
+async fn cycle_page(
+    s: &AppState,
+    u: &WebUser,
+    id: &str,
+    errors: Vec<(String, &'static str)>,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let id = id.to_owned();
     let lang = u.lang;
     let err = |e| PageError(e, lang);
     let cycle = vsys_app::cycles::get(&s.app, &u.actor, &id)
@@ -326,27 +338,31 @@ pub async fn cycle(
         .ok()
         .map(|_| format!("/allocations/{id}/{}", u.actor.org_code()));
     let c = Chrome::for_actor(&s.app, &u.actor, lang, &cycle.name, "/cycles").await;
-    Ok(render(&CyclePage {
-        c,
-        supply: supply
-            .iter()
-            .map(|x| {
-                (
-                    x.supplier_code.clone(),
-                    name_of(&x.product_id),
-                    int(x.quantity),
-                )
-            })
-            .collect(),
-        supply_products,
-        supplier_default: if kind == Nation {
-            String::new()
-        } else {
-            u.actor.org_code().into()
+    Ok(render_status(
+        status,
+        &CyclePage {
+            c,
+            errors,
+            supply: supply
+                .iter()
+                .map(|x| {
+                    (
+                        x.supplier_code.clone(),
+                        name_of(&x.product_id),
+                        int(x.quantity),
+                    )
+                })
+                .collect(),
+            supply_products,
+            supplier_default: if kind == Nation {
+                String::new()
+            } else {
+                u.actor.org_code().into()
+            },
+            my_link,
+            cycle,
         },
-        my_link,
-        cycle,
-    }))
+    ))
 }
 
 #[derive(Deserialize)]
@@ -363,20 +379,32 @@ pub async fn supply_submit(
     Form(f): Form<SupplyForm>,
 ) -> Result<Response, PageError> {
     let lang = u.lang;
-    let quantity = f
-        .quantity
-        .trim()
-        .parse::<i64>()
-        .map_err(|_| PageError(AppError::invalid("quantity", Msg::InvalidInput), lang))?;
+    let Ok(quantity) = f.quantity.trim().replace(',', "").parse::<i64>() else {
+        let errors = vec![(
+            crate::i18n::field_label("quantity", lang).to_owned(),
+            Msg::InvalidInput.text(lang),
+        )];
+        return cycle_page(&s, &u, &id, errors, StatusCode::UNPROCESSABLE_ENTITY).await;
+    };
     let input = vsys_app::cycles::SupplyInput {
         supplier_code: f.supplier_code.filter(|x| !x.trim().is_empty()),
         product_id: f.product_id,
         quantity,
     };
-    vsys_app::cycles::register_supply(&s.app, &u.actor, &id, &input)
-        .await
-        .map_err(|e| PageError(e, lang))?;
-    Ok(Redirect::to(&format!("/cycles/{id}")).into_response())
+    match vsys_app::cycles::register_supply(&s.app, &u.actor, &id, &input).await {
+        Ok(_) => Ok(Redirect::to(&format!("/cycles/{id}")).into_response()),
+        Err(e @ AppError::Invalid(_)) => {
+            cycle_page(
+                &s,
+                &u,
+                &id,
+                field_errors(&e, lang),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => Err(PageError(e, lang)),
+    }
 }
 
 pub struct DivLine {
@@ -992,7 +1020,10 @@ async fn products_page(
             ),
             _ => p
                 .units_per_pack
-                .map(|n| format!("{n} / pack"))
+                .map(|n| match lang {
+                    Lang::Ja => format!("{n} 本/パック"),
+                    Lang::En => format!("{n} per pack"),
+                })
                 .unwrap_or_default(),
         };
         let kind = match p.kind.as_str() {

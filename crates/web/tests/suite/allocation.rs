@@ -691,6 +691,30 @@ db_test!(masters_and_supply_rules_on_screen, |backend| async move {
             .ok(),
         Some(StatusCode::SEE_OTHER)
     );
+    // A bad supply quantity is explained on the cycle's page.
+    let token = t.token("pfizer-operator@demo.vsys.jp").await;
+    let (_, cycles) = t.api(Method::GET, "/api/v1/cycles", &token, None).await;
+    let cycle = cycles["items"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let (_, vaccines) = t
+        .api(Method::GET, "/api/v1/products?kind=vaccine", &token, None)
+        .await;
+    let vaccine = vaccines[0]["id"].as_str().unwrap_or_default().to_owned();
+    let res = c
+        .post(t.url(&format!("/cycles/{cycle}/supply")))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("supplier_code", "M001"),
+            ("product_id", vaccine.as_str()),
+            ("quantity", "-5"),
+        ])
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap_or_default().contains("数量"));
     // A manufacturer cannot set the nation's supply rules; the nation can.
     let res = c
         .post(t.url("/supply-rules"))
