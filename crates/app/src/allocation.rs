@@ -11,7 +11,7 @@ use crate::notices::{NoticeDraft, notify};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use vsys_domain::allocation::{ChildInput, Explanation, Formula, allocate};
-use vsys_domain::chain::{self, Level, Refusal, Status, Transition};
+use vsys_domain::chain::{self, Chain, Divider, Level, Refusal, Status, Transition};
 use vsys_domain::units::{Presentation, Unit};
 use vsys_domain::{Action, Invalid, Msg, OrgKind};
 use vsys_store::allocations::{self, NodeRow};
@@ -148,11 +148,12 @@ impl Division {
 
 /// The organisations a node divides among: prefectures under the nation, municipalities under
 /// a prefecture, institutions and municipal sites under a municipality.
-async fn child_orgs(tx: &mut Tx, org: &OrgRow) -> AppResult<Vec<OrgRow>> {
+async fn child_orgs(tx: &mut Tx, org: &OrgRow, chain: Chain) -> AppResult<Vec<OrgRow>> {
     let kinds: &[&str] = match OrgKind::parse(&org.kind) {
         Some(OrgKind::Nation) => &["prefecture"],
         Some(OrgKind::Prefecture) => &["municipality"],
-        Some(OrgKind::Municipality) => &["institution", "site"],
+        Some(OrgKind::Municipality) if chain.includes_municipal_sites() => &["institution", "site"],
+        Some(OrgKind::Municipality) => &["institution"],
         _ => &[],
     };
     let mut out = Vec::new();
@@ -167,6 +168,47 @@ async fn child_orgs(tx: &mut Tx, org: &OrgRow) -> AppResult<Vec<OrgRow>> {
     }
     out.sort_by(|a, b| a.code.cmp(&b.code));
     Ok(out)
+}
+
+/// The path of the organisation above `path` (`/JP/13/13103/` → `/JP/13/`).
+fn parent_path(path: &str) -> &str {
+    let trimmed = path.strip_suffix('/').unwrap_or(path);
+    match trimmed.rfind('/') {
+        Some(i) => &path[..=i],
+        None => path,
+    }
+}
+
+/// Is the actor the one who divides this node (its owner, or — priority programme,
+/// municipality level — the prefecture above it)?
+pub fn is_divider(actor: &Actor, cycle: &CycleRow, node: &NodeRow) -> bool {
+    match Chain::parse(&cycle.chain).divider(level_of(node)) {
+        Divider::Owner => actor.principal.is_own(&node.path),
+        Divider::Parent => actor.principal.is_own(parent_path(&node.path)),
+    }
+}
+
+/// In the priority programme a municipality's amount is divided among institutions only after
+/// the nation has fixed the municipality level.
+async fn awaits_nation(tx: &mut Tx, cycle: &CycleRow, node: &NodeRow) -> AppResult<()> {
+    if Chain::parse(&cycle.chain) == Chain::Priority && level_of(node) == Level::Municipality {
+        let root = allocations::by_org(tx, &cycle.id, "JP")
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if status_of(&root) != Status::Final {
+            return Err(AppError::Conflict);
+        }
+    }
+    Ok(())
+}
+
+/// May the actor finalise at this node? The prefecture closes the chain below it; in the
+/// priority programme the nation first fixes the municipality level.
+pub fn is_finaliser(actor: &Actor, cycle: &CycleRow, node: &NodeRow) -> bool {
+    let level = level_of(node);
+    actor.principal.is_own(&node.path)
+        && (level == chain::closing_level(&cycle.chain)
+            || (Chain::parse(&cycle.chain) == Chain::Priority && level == Level::Nation))
 }
 
 /// May the actor see this node? Its owner once released; every organisation above it always.
@@ -199,7 +241,7 @@ async fn division_in(
 ) -> AppResult<Division> {
     let (cycle, org, node) = load(tx, actor, cycle_id, org_code).await?;
     let nodes = allocations::children(tx, &node.id).await?;
-    let children: Vec<ChildLine> = child_orgs(tx, &org)
+    let children: Vec<ChildLine> = child_orgs(tx, &org, Chain::parse(&cycle.chain))
         .await?
         .into_iter()
         .map(|o| {
@@ -439,9 +481,10 @@ pub async fn save_division(
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
     let d = division_in(&mut tx, actor, cycle_id, org_code).await?;
-    if !actor.principal.is_own(&d.node.path) {
+    if !is_divider(actor, &d.cycle, &d.node) {
         return Err(AppError::Forbidden);
     }
+    awaits_nation(&mut tx, &d.cycle, &d.node).await?;
     actor.require(Action::Write, &d.node.path)?;
     chain::apply(
         status_of(&d.node),
@@ -723,8 +766,15 @@ async fn transition(
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
     let (cycle, org, node) = load(&mut tx, actor, cycle_id, org_code).await?;
-    if !actor.principal.is_own(&node.path) {
+    let allowed = match t {
+        Transition::FinishDivision => is_divider(actor, &cycle, &node),
+        _ => actor.principal.is_own(&node.path),
+    };
+    if !allowed {
         return Err(AppError::Forbidden);
+    }
+    if t == Transition::FinishDivision {
+        awaits_nation(&mut tx, &cycle, &node).await?;
     }
     actor.require(Action::Write, &node.path)?;
     let next = chain::apply(status_of(&node), node.released, t).map_err(refusal)?;
@@ -826,6 +876,9 @@ pub async fn send_back(
         return Err(AppError::Forbidden);
     }
     actor.require(Action::Write, &parent.path)?;
+    if status_of(&parent) == Status::Final {
+        return Err(AppError::Conflict);
+    }
     let next =
         chain::apply(status_of(&child), child.released, Transition::SendBack).map_err(refusal)?;
     allocations::claim(&mut tx, &child.id, child.version, now, Some(&actor.user_id)).await?;
@@ -877,14 +930,21 @@ pub async fn finalise(
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
     let d = division_in(&mut tx, actor, cycle_id, org_code).await?;
-    if !actor.principal.is_own(&d.node.path) {
+    if !is_finaliser(actor, &d.cycle, &d.node) {
         return Err(AppError::Forbidden);
     }
     actor.require(Action::Write, &d.node.path)?;
-    if level_of(&d.node) != chain::closing_level(&d.cycle.chain) {
-        return Err(AppError::Forbidden);
-    }
     chain::apply(status_of(&d.node), d.node.released, Transition::Finalise).map_err(refusal)?;
+    let priority = Chain::parse(&d.cycle.chain) == Chain::Priority;
+    if priority && level_of(&d.node) == Level::Prefecture {
+        // The municipality level must have been fixed by the nation first.
+        let root = allocations::by_org(&mut tx, cycle_id, "JP")
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if status_of(&root) != Status::Final {
+            return Err(AppError::Conflict);
+        }
+    }
     let pending: Vec<&ChildLine> = d
         .children
         .iter()
@@ -912,10 +972,70 @@ pub async fn finalise(
         Some(&actor.user_id),
     )
     .await?;
+    let who: Who = actor.into();
+    if priority && level_of(&d.node) == Level::Nation {
+        // Priority programme: the nation fixes the municipality level. Each municipality's
+        // amount is handed to its prefecture, which now divides it among institutions.
+        let mut fixed = 0;
+        for n in allocations::subtree(&mut tx, cycle_id, &d.node.path).await? {
+            if level_of(&n) == Level::Municipality && status_of(&n) == Status::Unconfirmed {
+                let after = NodeRow {
+                    status: Status::Confirmed.as_str().into(),
+                    released: true,
+                    updated_at: now,
+                    ..n.clone()
+                };
+                allocations::write(&mut tx, &after).await?;
+                fixed += 1;
+            }
+        }
+        let after = NodeRow {
+            status: Status::Final.as_str().into(),
+            updated_at: now,
+            version: d.node.version + 1,
+            ..d.node.clone()
+        };
+        allocations::write(&mut tx, &after).await?;
+        record(
+            &mut tx,
+            &who,
+            now,
+            "allocation.municipality_level_final",
+            "allocation",
+            &d.node.id,
+            Some(&d.node),
+            Some(&serde_json::json!({"municipalities": fixed})),
+        )
+        .await?;
+        for c in d
+            .children
+            .iter()
+            .filter(|c| c.node.as_ref().is_some_and(|n| n.vials > 0))
+        {
+            let dr = notice(
+                &d.cycle,
+                format!("{} 市町村単位の分配量確定のお知らせ", d.cycle.name),
+                format!("{}: municipality amounts final", d.cycle.name),
+                format!(
+                    "{}の市町村単位の分配量が国により確定しました。医療機関への分配量を登録し、確定してください。",
+                    d.cycle.name
+                ),
+                format!(
+                    "The nation finalised the municipality amounts of {}. Please allocate to institutions and finalise.",
+                    d.cycle.name
+                ),
+            );
+            notify(&mut tx, app, &who, now, &c.org.code, None, &dr).await?;
+        }
+        tx.commit().await?;
+        let mut tx = app.db.read().await?;
+        return allocations::get(&mut tx, &d.node.id)
+            .await?
+            .ok_or(AppError::NotFound);
+    }
     let changed =
         allocations::set_status_under(&mut tx, cycle_id, &d.node.path, Status::Final.as_str(), now)
             .await?;
-    let who: Who = actor.into();
     record(
         &mut tx,
         &who,

@@ -167,13 +167,53 @@ pub fn apply(status: Status, released: bool, t: Transition) -> Result<Status, Re
     }
 }
 
-/// The level whose owner finalises a cycle's chain: the prefecture in the standard chain; in
-/// the priority programme the nation finalises the municipality level.
-pub fn closing_level(chain: &str) -> Level {
-    match chain {
-        "priority" => Level::Nation,
-        _ => Level::Prefecture,
+/// The two chains a cycle can use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chain {
+    /// nation → prefecture → municipality → site; the prefecture finalises.
+    Standard,
+    /// The healthcare-worker priority programme (医療従事者等への先行接種): nation → prefecture
+    /// → municipality, the municipality level finalised by the nation, then institutions
+    /// allocated directly by the prefecture, which finalises.
+    Priority,
+}
+
+impl Chain {
+    pub fn parse(s: &str) -> Chain {
+        if s == "priority" {
+            Chain::Priority
+        } else {
+            Chain::Standard
+        }
     }
+
+    /// Who divides a node of `level`: the node's owner, or (priority programme, municipality
+    /// level) the prefecture above it.
+    pub fn divider(self, level: Level) -> Divider {
+        match (self, level) {
+            (Chain::Priority, Level::Municipality) => Divider::Parent,
+            _ => Divider::Owner,
+        }
+    }
+
+    /// Whether a municipality divides among municipal vaccination sites too (the priority
+    /// programme allocates to medical institutions only).
+    pub fn includes_municipal_sites(self) -> bool {
+        self == Chain::Standard
+    }
+}
+
+/// Who acts on a node's division.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Divider {
+    Owner,
+    Parent,
+}
+
+/// The level that finalises the whole chain below it: the prefecture, in both chains (in the
+/// priority programme, after the nation has fixed the municipality level).
+pub fn closing_level(_chain: &str) -> Level {
+    Level::Prefecture
 }
 
 #[cfg(test)]
@@ -236,6 +276,19 @@ mod tests {
         assert_eq!(Level::of(OrgKind::Wholesaler), None);
         assert_eq!(Level::Prefecture.child(), Some(Level::Municipality));
         assert_eq!(closing_level("standard"), Level::Prefecture);
+        assert_eq!(
+            Chain::parse("priority").divider(Level::Municipality),
+            Divider::Parent
+        );
+        assert_eq!(
+            Chain::parse("priority").divider(Level::Prefecture),
+            Divider::Owner
+        );
+        assert_eq!(
+            Chain::parse("standard").divider(Level::Municipality),
+            Divider::Owner
+        );
+        assert!(!Chain::Priority.includes_municipal_sites());
         assert_eq!(
             Status::parse("divided").map(|s| s.label(Lang::Ja)),
             Some("分配完了")

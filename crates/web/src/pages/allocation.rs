@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use vsys_app::AppError;
 use vsys_app::allocation::{Division, LineInput, StoredExplanation};
 use vsys_domain::allocation::{Explanation, Formula, Quota};
-use vsys_domain::chain::{Level, Status, closing_level};
+use vsys_domain::chain::{Level, Status};
 use vsys_domain::{Lang, Msg};
 use vsys_store::Page;
 
@@ -183,6 +183,7 @@ pub struct CycleForm {
     deadline_municipality: String,
     deadline_site: String,
     unit_site: String,
+    chain: Option<String>,
 }
 
 fn field_errors(e: &AppError, lang: Lang) -> Vec<(String, &'static str)> {
@@ -245,7 +246,7 @@ pub async fn cycle_create(
         deadline_prefecture: dp,
         deadline_municipality: dm,
         deadline_site: ds,
-        chain: None,
+        chain: f.chain.filter(|c| !c.is_empty()),
         unit_site: Some(f.unit_site),
         formulas: None,
     };
@@ -482,7 +483,8 @@ async fn division_page(
     let unit = vsys_app::allocation::unit_of(&d.cycle, level);
     let st = Status::parse(&d.node.status).unwrap_or(Status::Unconfirmed);
     let own = a.principal.is_own(&d.node.path);
-    let may_write = own && a.role() >= vsys_domain::Role::Operator;
+    let operator = a.role() >= vsys_domain::Role::Operator;
+    let may_write = own && operator;
     let has_children = !d.children.is_empty();
     let lines: Vec<DivLine> = d
         .children
@@ -556,8 +558,13 @@ async fn division_page(
             .map(|e| explain_stored(Some(e), lang))
             .filter(|e| !e.is_empty()),
         can_confirm: may_write && d.node.released && st == Status::Unconfirmed,
-        can_edit: may_write && has_children && st == Status::Confirmed,
-        can_finalise: may_write && st == Status::Divided && level == closing_level(&d.cycle.chain),
+        can_edit: operator
+            && vsys_app::allocation::is_divider(a, &d.cycle, &d.node)
+            && has_children
+            && st == Status::Confirmed,
+        can_finalise: operator
+            && st == Status::Divided
+            && vsys_app::allocation::is_finaliser(a, &d.cycle, &d.node),
         version: d.node.version,
         base: format!("{base_cycle}/{}", d.org.code),
         base_cycle,

@@ -43,6 +43,11 @@ pub async fn division(t: &TestApp, token: &str, cycle: &str, org: &str) -> Value
 
 /// Products, a cycle with supply, the nation's division finished. Returns the cycle id.
 pub async fn cycle_with_supply(t: &TestApp) -> String {
+    cycle_with_supply_on(t, 11, "standard").await
+}
+
+/// Products, a cycle numbered `number` on `chain`, with supply. Returns the cycle id.
+pub async fn cycle_with_supply_on(t: &TestApp, number: i64, chain: &str) -> String {
     let pfizer = t.token("pfizer-operator@demo.vsys.jp").await;
     let (s, vaccine) = t
         .api(Method::POST, "/api/v1/products", &pfizer, Some(json!({"kind": "vaccine", "name": "コミナティ筋注", "storage_class": "ultra_cold", "days_after_thaw": 30, "needs_dry_ice": true, "doses_per_vial": 6, "vials_per_box": 195})))
@@ -57,13 +62,13 @@ pub async fn cycle_with_supply(t: &TestApp) -> String {
             Method::POST,
             "/api/v1/cycles",
             &nation,
-            Some(json!({"number": 11, "vaccine_id": vaccine["id"], "needle_id": needle["id"], "syringe_id": syringe["id"],
+            Some(json!({"number": number, "chain": chain, "vaccine_id": vaccine["id"], "needle_id": needle["id"], "syringe_id": syringe["id"],
                 "period_start": "2026-03-01", "period_end": "2026-03-14", "deadline_prefecture": "2026-02-20",
                 "deadline_municipality": "2026-02-24", "deadline_site": "2026-02-26", "unit_site": "vial"})),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{cycle}");
-    assert_eq!(cycle["name"], "コミナティ筋注_クール011");
+    assert_eq!(cycle["name"], format!("コミナティ筋注_クール{number:03}"));
     let id = cycle["id"].as_str().unwrap_or_default().to_owned();
     let (s, _) = t
         .api(
@@ -761,4 +766,167 @@ db_test!(masters_and_supply_rules_on_screen, |backend| async move {
         .await;
     assert_eq!(rules["needles_per_dose_milli"], 1100);
     assert_eq!(rules["version"], 0);
+});
+
+db_test!(priority_programme_chain, |backend| async move {
+    let Some(t) = spawn_app(backend).await else {
+        return;
+    };
+    let id = cycle_with_supply_on(&t, 13, "priority").await;
+    let nation = t.token("nation-operator@demo.vsys.jp").await;
+    // The whole (small) programme goes to 東京都.
+    let root = division(&t, &nation, &id, "JP").await;
+    let lines = json!({"lines": [{"org_code": "13", "amount": 30}]});
+    let (s, _) = with_version(
+        &t,
+        Method::PUT,
+        &format!("/api/v1/cycles/{id}/allocations/JP/lines"),
+        &nation,
+        root["version"].as_i64().unwrap_or(0),
+        lines,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        t.api(
+            Method::POST,
+            &format!("/api/v1/cycles/{id}/allocations/JP/finish"),
+            &nation,
+            None
+        )
+        .await
+        .0,
+        StatusCode::OK
+    );
+    // 東京都 divides among its municipalities (everything to 港区) and finishes.
+    let tokyo = t.token("tokyo-operator@demo.vsys.jp").await;
+    assert_eq!(
+        t.api(
+            Method::POST,
+            &format!("/api/v1/cycles/{id}/allocations/13/confirm"),
+            &tokyo,
+            None
+        )
+        .await
+        .0,
+        StatusCode::OK
+    );
+    let d = division(&t, &tokyo, &id, "13").await;
+    let lines = json!({"lines": [{"org_code": "13103", "amount": d["amount"]}]});
+    let (s, _) = with_version(
+        &t,
+        Method::PUT,
+        &format!("/api/v1/cycles/{id}/allocations/13/lines"),
+        &tokyo,
+        d["version"].as_i64().unwrap_or(0),
+        lines,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        t.api(
+            Method::POST,
+            &format!("/api/v1/cycles/{id}/allocations/13/finish"),
+            &tokyo,
+            None
+        )
+        .await
+        .0,
+        StatusCode::OK
+    );
+    // Before the nation fixes the municipality level, nobody divides a municipality's amount.
+    let m = division(&t, &tokyo, &id, "13103").await;
+    let v = m["version"].as_i64().unwrap_or(0);
+    let (s, _) = with_version(
+        &t,
+        Method::POST,
+        &format!("/api/v1/cycles/{id}/allocations/13103/autofill"),
+        &tokyo,
+        v,
+        json!({}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::PRECONDITION_FAILED);
+    // The prefecture cannot finalise yet either.
+    assert_eq!(
+        t.api(
+            Method::POST,
+            &format!("/api/v1/cycles/{id}/allocations/13/finalise"),
+            &tokyo,
+            None
+        )
+        .await
+        .0,
+        StatusCode::PRECONDITION_FAILED
+    );
+    // 国: 市町村単位へのワクチン分配量を確定する.
+    let (s, root) = t
+        .api(
+            Method::POST,
+            &format!("/api/v1/cycles/{id}/allocations/JP/finalise"),
+            &nation,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{root}");
+    assert_eq!(root["status"], "final");
+    let m = division(&t, &tokyo, &id, "13103").await;
+    assert_eq!(m["status"], "confirmed");
+    // The municipality does not divide; its prefecture does, among institutions only.
+    let minato = t.token("minato-operator@demo.vsys.jp").await;
+    let v = m["version"].as_i64().unwrap_or(0);
+    let (s, _) = with_version(
+        &t,
+        Method::POST,
+        &format!("/api/v1/cycles/{id}/allocations/13103/autofill"),
+        &minato,
+        v,
+        json!({}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, d) = with_version(
+        &t,
+        Method::POST,
+        &format!("/api/v1/cycles/{id}/allocations/13103/autofill"),
+        &tokyo,
+        v,
+        json!({}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    let codes: Vec<String> = d["lines"]
+        .as_array()
+        .map(|l| {
+            l.iter()
+                .filter_map(|x| x["org_code"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        !codes.is_empty() && codes.iter().all(|c| !c.starts_with('9')),
+        "institutions only: {codes:?}"
+    );
+    assert_eq!(
+        t.api(
+            Method::POST,
+            &format!("/api/v1/cycles/{id}/allocations/13103/finish"),
+            &tokyo,
+            None
+        )
+        .await
+        .0,
+        StatusCode::OK
+    );
+    // 都道府県: 医療機関単位へのワクチン分配量を登録・確定する.
+    let (s, p) = t
+        .api(
+            Method::POST,
+            &format!("/api/v1/cycles/{id}/allocations/13/finalise"),
+            &tokyo,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{p}");
+    assert_eq!(division(&t, &minato, &id, "13103").await["status"], "final");
 });
