@@ -62,36 +62,14 @@ pub async fn create(app: &App, actor: &Actor, n: &NewUser) -> AppResult<UserRow>
     if !allowed {
         return Err(AppError::Forbidden);
     }
-    let row = UserRow {
-        id: uuid::Uuid::now_v7().to_string(),
-        org_code: org.code.clone(),
-        email: email.as_str().to_owned(),
-        name,
-        role: role.as_str().to_owned(),
-        password_hash: hash,
-        must_change_password: true,
-        totp_secret: None,
-        totp_last_step: None,
-        disabled: false,
-        locked: false,
-        last_login_at: None,
-        created_at: now,
-        updated_at: now,
-        version: 0,
-    };
-    match users::insert(&mut tx, &row).await {
-        Err(StoreError::Unique(_)) => return Err(AppError::invalid("email", Msg::EmailTaken)),
-        other => other?,
-    }
-    record(
+    let row = insert_user(
         &mut tx,
         &actor.into(),
         now,
-        "user.create",
-        "user",
-        &row.id,
-        None::<&()>,
-        Some(&row),
+        &org.code,
+        (email, name, role),
+        hash,
+        true,
     )
     .await?;
     tx.commit().await?;
@@ -109,13 +87,38 @@ pub async fn create_system(
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
     let org = org_in_tx(&mut tx, n.org_code.trim()).await?;
+    let row = insert_user(
+        &mut tx,
+        &Who::system(),
+        now,
+        &org.code,
+        (email, name, role),
+        hash,
+        must_change_password,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// Writes a validated new account and its audit entry in the caller's transaction (the
+/// caller has authorised `who`). An e-mail already in use is a field error.
+async fn insert_user(
+    tx: &mut Tx,
+    who: &Who,
+    now: chrono::DateTime<chrono::Utc>,
+    org_code: &str,
+    (email, name, role): (Email, String, Role),
+    password_hash: String,
+    must_change_password: bool,
+) -> AppResult<UserRow> {
     let row = UserRow {
         id: uuid::Uuid::now_v7().to_string(),
-        org_code: org.code,
+        org_code: org_code.to_owned(),
         email: email.as_str().to_owned(),
         name,
         role: role.as_str().to_owned(),
-        password_hash: hash,
+        password_hash,
         must_change_password,
         totp_secret: None,
         totp_last_step: None,
@@ -126,13 +129,13 @@ pub async fn create_system(
         updated_at: now,
         version: 0,
     };
-    match users::insert(&mut tx, &row).await {
+    match users::insert(tx, &row).await {
         Err(StoreError::Unique(_)) => return Err(AppError::invalid("email", Msg::EmailTaken)),
         other => other?,
     }
     record(
-        &mut tx,
-        &Who::system(),
+        tx,
+        who,
         now,
         "user.create",
         "user",
@@ -141,7 +144,6 @@ pub async fn create_system(
         Some(&row),
     )
     .await?;
-    tx.commit().await?;
     Ok(row)
 }
 

@@ -625,51 +625,38 @@ fn back(cycle: &str, org: &str) -> Response {
     Redirect::to(&format!("/allocations/{cycle}/{org}")).into_response()
 }
 
-pub async fn confirm(
-    State(s): State<AppState>,
-    u: WebUser,
-    Path((cycle, org)): Path<(String, String)>,
-) -> Result<Response, PageError> {
-    match vsys_app::allocation::confirm(&s.app, &u.actor, &cycle, &org).await {
-        Ok(_) => Ok(back(&cycle, &org)),
-        Err(e) => refused(&s, &u, &cycle, &org, e).await,
-    }
+/// A status change by the node's owner (or divider): back to the screen, or the same screen
+/// with the reason it was refused.
+macro_rules! transition {
+    ($name:ident, $call:path) => {
+        pub async fn $name(
+            State(s): State<AppState>,
+            u: WebUser,
+            Path((cycle, org)): Path<(String, String)>,
+        ) -> Result<Response, PageError> {
+            match $call(&s.app, &u.actor, &cycle, &org).await {
+                Ok(_) => Ok(back(&cycle, &org)),
+                Err(e) => refused(&s, &u, &cycle, &org, e).await,
+            }
+        }
+    };
 }
 
-pub async fn finish(
-    State(s): State<AppState>,
-    u: WebUser,
-    Path((cycle, org)): Path<(String, String)>,
-) -> Result<Response, PageError> {
-    match vsys_app::allocation::finish(&s.app, &u.actor, &cycle, &org).await {
-        Ok(_) => Ok(back(&cycle, &org)),
-        Err(e) => refused(&s, &u, &cycle, &org, e).await,
-    }
-}
+transition!(confirm, vsys_app::allocation::confirm);
+transition!(finish, vsys_app::allocation::finish);
+transition!(finalise, vsys_app::allocation::finalise);
 
-pub async fn finalise(
-    State(s): State<AppState>,
-    u: WebUser,
-    Path((cycle, org)): Path<(String, String)>,
-) -> Result<Response, PageError> {
-    match vsys_app::allocation::finalise(&s.app, &u.actor, &cycle, &org).await {
-        Ok(_) => Ok(back(&cycle, &org)),
-        Err(e) => refused(&s, &u, &cycle, &org, e).await,
-    }
-}
-
-/// Sends the child `org` back; returns to the parent's screen.
+/// Sends the child `org` back; returns to the parent's screen (with the reason if refused).
 pub async fn send_back(
     State(s): State<AppState>,
     u: WebUser,
     Path((cycle, org)): Path<(String, String)>,
 ) -> Result<Response, PageError> {
-    let lang = u.lang;
-    let n = vsys_app::allocation::send_back(&s.app, &u.actor, &cycle, &org)
-        .await
-        .map_err(|e| PageError(e, lang))?;
-    let _ = n;
-    Ok(back(&cycle, u.actor.org_code()))
+    let mine = u.actor.org_code().to_owned();
+    match vsys_app::allocation::send_back(&s.app, &u.actor, &cycle, &org).await {
+        Ok(_) => Ok(back(&cycle, &mine)),
+        Err(e) => refused(&s, &u, &cycle, &mine, e).await,
+    }
 }
 
 /// The weights of a formula as form fields.
