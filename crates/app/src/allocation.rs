@@ -138,6 +138,8 @@ pub struct Division {
     pub allocated_vials: i64,
     pub allocated_needles: i64,
     pub allocated_syringes: i64,
+    /// How many children have reported their request and capacity for the cycle.
+    pub requests_reported: usize,
 }
 
 impl Division {
@@ -250,10 +252,15 @@ async fn division_in(
         })
         .collect();
     let child_unit = unit_of(&cycle, level_of(&node).child().unwrap_or(Level::Site));
+    let codes: Vec<String> = children.iter().map(|c| c.org.code.clone()).collect();
+    let requests_reported = vsys_store::requests::for_orgs(tx, &cycle.id, &codes)
+        .await?
+        .len();
     Ok(Division {
         allocated_vials: nodes.iter().map(|n| n.vials).sum(),
         allocated_needles: nodes.iter().map(|n| n.needles).sum(),
         allocated_syringes: nodes.iter().map(|n| n.syringes).sum(),
+        requests_reported,
         cycle,
         org,
         node,
@@ -309,18 +316,31 @@ pub struct Proposal {
 /// The demand inputs of each child. Site demand (requests, capacity, usage, stock) is read
 /// from what sites report; until they report, population (municipalities) or equal shares
 /// (sites) are used, and the explanation says so.
-async fn inputs(_tx: &mut Tx, children: &[ChildLine]) -> AppResult<Vec<ChildInput>> {
-    Ok(children
+async fn inputs(tx: &mut Tx, d: &Division) -> AppResult<Vec<ChildInput>> {
+    // Sites' requests and capacity (in doses), converted to the level's unit by rounding down.
+    let pres = presentation(&d.cycle);
+    let codes: Vec<String> = d.children.iter().map(|c| c.org.code.clone()).collect();
+    let reqs = vsys_store::requests::for_orgs(tx, &d.cycle.id, &codes).await?;
+    Ok(d.children
         .iter()
-        .map(|c| ChildInput {
-            code: c.org.code.clone(),
-            population: c.org.population,
-            requested: None,
-            capacity: None,
-            administered: None,
-            delivered: None,
-            stock: None,
-            storage_cap: None,
+        .map(|c| {
+            let r = reqs.iter().find(|r| r.org_code == c.org.code);
+            ChildInput {
+                code: c.org.code.clone(),
+                population: c.org.population,
+                requested: r.map(|r| {
+                    pres.doses_to_unit_floor(r.requested_doses, d.child_unit)
+                        .amount
+                }),
+                capacity: r.map(|r| {
+                    pres.doses_to_unit_floor(r.capacity_doses, d.child_unit)
+                        .amount
+                }),
+                administered: None,
+                delivered: None,
+                stock: None,
+                storage_cap: None,
+            }
         })
         .collect())
 }
@@ -388,7 +408,7 @@ async fn propose_in(
     let unit = d.child_unit;
     let total_vials = total_vials.unwrap_or(d.node.vials);
     let rounded = pres.from_vials_floor(total_vials, unit);
-    let ins = inputs(tx, &d.children).await?;
+    let ins = inputs(tx, d).await?;
     let alloc = allocate(rounded.amount, &ins, formula);
     let vials: Vec<i64> = alloc
         .lines

@@ -17,6 +17,7 @@ pub mod master_data;
 pub mod notices;
 pub mod orgs;
 pub mod products;
+pub mod requests;
 pub mod table_csv;
 
 pub use clock::{Clock, ManualClock, SystemClock};

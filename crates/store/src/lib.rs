@@ -12,6 +12,7 @@ pub mod notices;
 pub mod orgs;
 pub mod outbox;
 pub mod products;
+pub mod requests;
 pub mod schema;
 pub mod sessions;
 pub mod throttle;

@@ -505,6 +505,43 @@ fn allocation_indexes() -> Vec<IndexCreateStatement> {
     ]
 }
 
+fn site_request_tables() -> Vec<TableCreateStatement> {
+    vec![
+        Table::create()
+            .table(SiteRequests::Table)
+            .col(ColumnDef::new(SiteRequests::CycleId).string().not_null())
+            .col(ColumnDef::new(SiteRequests::OrgCode).string().not_null())
+            .col(int(SiteRequests::CapacityDoses))
+            .col(int(SiteRequests::RequestedDoses))
+            .col(text(SiteRequests::Storage))
+            .col(int(SiteRequests::Needles))
+            .col(int(SiteRequests::Syringes))
+            .col(time(SiteRequests::UpdatedAt))
+            .col(text_null(SiteRequests::UpdatedBy))
+            .col(int(SiteRequests::Version))
+            .primary_key(
+                Index::create()
+                    .col(SiteRequests::CycleId)
+                    .col(SiteRequests::OrgCode),
+            )
+            .foreign_key(
+                ForeignKey::create()
+                    .from(SiteRequests::Table, SiteRequests::CycleId)
+                    .to(Cycles::Table, Cycles::Id),
+            )
+            .foreign_key(
+                ForeignKey::create()
+                    .from(SiteRequests::Table, SiteRequests::OrgCode)
+                    .to(Orgs::Table, Orgs::Code),
+            )
+            .to_owned(),
+    ]
+}
+
+fn no_indexes() -> Vec<IndexCreateStatement> {
+    vec![]
+}
+
 /// All migrations, in order. Append only: never edit one that has shipped.
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
@@ -518,6 +555,12 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "allocation",
         tables: allocation_tables,
         indexes: allocation_indexes,
+    },
+    Migration {
+        version: 3,
+        name: "site_requests",
+        tables: site_request_tables,
+        indexes: no_indexes,
     },
 ];
 

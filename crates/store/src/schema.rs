@@ -243,3 +243,18 @@ pub enum AllocationNodes {
     UpdatedBy,
     Version,
 }
+
+#[derive(Iden, Clone, Copy)]
+pub enum SiteRequests {
+    Table,
+    CycleId,
+    OrgCode,
+    CapacityDoses,
+    RequestedDoses,
+    Storage,
+    Needles,
+    Syringes,
+    UpdatedAt,
+    UpdatedBy,
+    Version,
+}

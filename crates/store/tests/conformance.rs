@@ -852,3 +852,127 @@ db_test!(
         }
     }
 );
+
+db_test!(site_requests_versioned, |backend| async move {
+    let Some(t) = migrated(backend).await else {
+        return;
+    };
+    seed(&t.db).await;
+    let mut tx = t.db.begin().await.unwrap_or_else(|e| panic!("{e}"));
+    orgs::insert_many(
+        &mut tx,
+        &[
+            org("M001", "manufacturer", Some("JP"), "/JP/M001/"),
+            org(
+                "1310000001",
+                "institution",
+                Some("13103"),
+                "/JP/13/13103/1310000001/",
+            ),
+        ],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let now = t0();
+    let p = products::ProductRow {
+        id: "p1".into(),
+        kind: "vaccine".into(),
+        owner_code: "M001".into(),
+        name: "v".into(),
+        spec: None,
+        storage_class: Some("frozen".into()),
+        days_after_thaw: None,
+        needs_dry_ice: false,
+        units_per_pack: None,
+        created_at: now,
+        updated_at: now,
+        version: 0,
+    };
+    products::insert(&mut tx, &p)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let d = now.date_naive();
+    let c = cycles::CycleRow {
+        id: "c1".into(),
+        number: 1,
+        name: "c1".into(),
+        vaccine_id: "p1".into(),
+        needle_id: None,
+        syringe_id: None,
+        period_start: d,
+        period_end: d,
+        deadline_prefecture: d,
+        deadline_municipality: d,
+        deadline_site: d,
+        chain: "standard".into(),
+        doses_per_vial: 10,
+        vials_per_box: 10,
+        unit_site: "vial".into(),
+        formulas: "{}".into(),
+        created_at: now,
+        updated_at: now,
+        version: 0,
+    };
+    cycles::insert(&mut tx, &c)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let r = requests::RequestRow {
+        cycle_id: "c1".into(),
+        org_code: "1310000001".into(),
+        capacity_doses: 100,
+        requested_doses: 60,
+        storage: "freezer".into(),
+        needles: 60,
+        syringes: 60,
+        updated_at: now,
+        updated_by: None,
+        version: 0,
+    };
+    assert_eq!(
+        requests::put(&mut tx, &r, None)
+            .await
+            .map(|r| r.version)
+            .ok(),
+        Some(0)
+    );
+    assert!(matches!(
+        requests::put(&mut tx, &r, None).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(
+        requests::put(
+            &mut tx,
+            &requests::RequestRow {
+                requested_doses: 80,
+                ..r.clone()
+            },
+            Some(0)
+        )
+        .await
+        .map(|r| r.version)
+        .ok(),
+        Some(1)
+    );
+    assert!(matches!(
+        requests::put(&mut tx, &r, Some(0)).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(
+        requests::get(&mut tx, "c1", "1310000001")
+            .await
+            .ok()
+            .flatten()
+            .map(|r| r.requested_doses),
+        Some(80)
+    );
+    let got = requests::for_orgs(&mut tx, "c1", &["1310000001".into(), "x".into()])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(got.len(), 1);
+    assert!(
+        requests::for_orgs(&mut tx, "c1", &[])
+            .await
+            .map(|v| v.is_empty())
+            .unwrap_or(false)
+    );
+});

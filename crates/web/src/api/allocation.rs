@@ -507,3 +507,40 @@ pub async fn import_csv(
         .map_err(err(u.lang))?;
     Ok(json_etag(StatusCode::OK, d.node.version, division_out(&d)))
 }
+
+/// A site's capacity and request for a cycle (接種可能量・納品希望量, in doses).
+#[utoipa::path(get, path = "/api/v1/cycles/{id}/requests/{org}", tag = "allocation", params(("id" = String, Path), ("org" = String, Path)),
+    responses((status = 200, body = Object), (status = 404, body = Problem)))]
+pub async fn get_request(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path((id, org)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let r = vsys_app::requests::get(&s.app, &u.actor, &id, &org)
+        .await
+        .map_err(err(u.lang))?
+        .ok_or(ApiError::new(vsys_app::AppError::NotFound, u.lang))?;
+    Ok(json_etag(StatusCode::OK, r.version, r))
+}
+
+/// Report (create, or with If-Match change) a site's capacity and request, until the cycle's
+/// site deadline. The auto-fill divides by requests and caps by capacity.
+#[utoipa::path(put, path = "/api/v1/cycles/{id}/requests/{org}", tag = "allocation", params(("id" = String, Path), ("org" = String, Path)),
+    request_body = vsys_app::requests::RequestInput, responses((status = 200, body = Object), (status = 412, body = Problem), (status = 422, body = Problem)))]
+pub async fn put_request(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path((id, org)): Path<(String, String)>,
+    headers: HeaderMap,
+    Json(b): Json<vsys_app::requests::RequestInput>,
+) -> Result<Response, ApiError> {
+    let version = if headers.contains_key("if-match") {
+        Some(if_match(&headers, u.lang)?)
+    } else {
+        None
+    };
+    let r = vsys_app::requests::put(&s.app, &u.actor, &id, &org, version, &b)
+        .await
+        .map_err(err(u.lang))?;
+    Ok(json_etag(StatusCode::OK, r.version, r))
+}

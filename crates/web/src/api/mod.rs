@@ -75,6 +75,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(allocation::send_back))
         .routes(routes!(allocation::finalise))
         .routes(routes!(allocation::export_csv, allocation::import_csv))
+        .routes(routes!(allocation::get_request, allocation::put_request))
 }
 
 /// The OpenAPI document of every API operation.

@@ -275,6 +275,10 @@ pub struct CyclePage {
     pub supplier_default: String,
     pub my_link: Option<String>,
     pub errors: Vec<(String, &'static str)>,
+    pub can_request: bool,
+    /// capacity, requested, storage, needles, syringes, version ("" when none yet)
+    pub req: RequestFields,
+    pub request_errors: Vec<(String, &'static str)>,
 }
 
 pub async fn cycle(
@@ -290,6 +294,21 @@ async fn cycle_page(
     u: &WebUser,
     id: &str,
     errors: Vec<(String, &'static str)>,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    cycle_page_with(s, u, id, errors, vec![], None, status).await
+}
+
+/// The fields of the request form: capacity, requested, storage, needles, syringes, version.
+type RequestFields = (String, String, String, String, String, String);
+
+async fn cycle_page_with(
+    s: &AppState,
+    u: &WebUser,
+    id: &str,
+    errors: Vec<(String, &'static str)>,
+    request_errors: Vec<(String, &'static str)>,
+    typed: Option<RequestFields>,
     status: StatusCode,
 ) -> Result<Response, PageError> {
     let id = id.to_owned();
@@ -339,11 +358,41 @@ async fn cycle_page(
         .ok()
         .map(|_| format!("/allocations/{id}/{}", u.actor.org_code()));
     let c = Chrome::for_actor(&s.app, &u.actor, lang, &cycle.name, "/cycles").await;
+    let can_request =
+        matches!(kind, Institution | Site) && u.actor.role() >= vsys_domain::Role::Operator;
+    let req = match typed {
+        Some(t) => t,
+        None => match vsys_app::requests::get(&s.app, &u.actor, &id, u.actor.org_code())
+            .await
+            .ok()
+            .flatten()
+        {
+            Some(r) => (
+                r.capacity_doses.to_string(),
+                r.requested_doses.to_string(),
+                r.storage,
+                r.needles.to_string(),
+                r.syringes.to_string(),
+                r.version.to_string(),
+            ),
+            None => (
+                String::new(),
+                String::new(),
+                "freezer".into(),
+                String::new(),
+                String::new(),
+                String::new(),
+            ),
+        },
+    };
     Ok(render_status(
         status,
         &CyclePage {
             c,
             errors,
+            can_request,
+            req,
+            request_errors,
             supply: supply
                 .iter()
                 .map(|x| {
@@ -512,13 +561,17 @@ async fn division_page(
             }
         })
         .collect();
-    let note = if has_children && d.children.iter().all(|c| c.org.population.is_none())
-        || level == Level::Municipality
-    {
-        Ui::FallbackNote.text(lang).to_owned()
-    } else {
-        String::new()
-    };
+    let note =
+        if level == Level::Municipality && has_children && d.requests_reported < d.children.len() {
+            format!(
+                "{}（{} / {}）",
+                Ui::FallbackNote.text(lang),
+                d.requests_reported,
+                d.children.len()
+            )
+        } else {
+            String::new()
+        };
     let base_cycle = format!("/allocations/{}", d.cycle.id);
     let c = Chrome::for_actor(&s.app, a, lang, &d.cycle.name, "/cycles").await;
     let page = DivisionPage {
@@ -1164,6 +1217,95 @@ pub async fn rules_submit(
                 &s,
                 &u,
                 field_errors(&e, lang),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => Err(PageError(e, lang)),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RequestForm {
+    version: String,
+    capacity_doses: String,
+    requested_doses: String,
+    storage: String,
+    needles: String,
+    syringes: String,
+}
+
+/// A site reports its capacity and request for the cycle (接種可能量・希望量等の報告).
+pub async fn request_submit(
+    State(s): State<AppState>,
+    u: WebUser,
+    Path(id): Path<String>,
+    Form(f): Form<RequestForm>,
+) -> Result<Response, PageError> {
+    let lang = u.lang;
+    let typed = Some((
+        f.capacity_doses.clone(),
+        f.requested_doses.clone(),
+        f.storage.clone(),
+        f.needles.clone(),
+        f.syringes.clone(),
+        f.version.clone(),
+    ));
+    let n = |field: &str, v: &str| {
+        v.trim().replace(',', "").parse::<i64>().map_err(|_| {
+            (
+                crate::i18n::field_label(field, lang).to_owned(),
+                Msg::InvalidInput.text(lang),
+            )
+        })
+    };
+    let parsed = (
+        n("capacity_doses", &f.capacity_doses),
+        n("requested_doses", &f.requested_doses),
+        n("needles", &f.needles),
+        n("syringes", &f.syringes),
+    );
+    let (Ok(capacity_doses), Ok(requested_doses), Ok(needles), Ok(syringes)) = parsed.clone()
+    else {
+        let errors = [
+            parsed.0.err(),
+            parsed.1.err(),
+            parsed.2.err(),
+            parsed.3.err(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        return cycle_page_with(
+            &s,
+            &u,
+            &id,
+            vec![],
+            errors,
+            typed,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    let input = vsys_app::requests::RequestInput {
+        capacity_doses,
+        requested_doses,
+        storage: f.storage.clone(),
+        needles,
+        syringes,
+    };
+    let version = f.version.trim().parse::<i64>().ok();
+    match vsys_app::requests::put(&s.app, &u.actor, &id, u.actor.org_code(), version, &input).await
+    {
+        Ok(_) => Ok(Redirect::to(&format!("/cycles/{id}")).into_response()),
+        Err(e @ (AppError::Invalid(_) | AppError::Conflict)) => {
+            cycle_page_with(
+                &s,
+                &u,
+                &id,
+                vec![],
+                field_errors(&e, lang),
+                typed,
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await

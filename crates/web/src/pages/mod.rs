@@ -53,6 +53,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         )
         .route("/cycles/{id}", get(allocation::cycle))
         .route("/cycles/{id}/supply", post(allocation::supply_submit))
+        .route("/cycles/{id}/request", post(allocation::request_submit))
         .route("/allocations/{cycle}", get(allocation::mine))
         .route("/allocations/{cycle}/{org}", get(allocation::division))
         .route(

@@ -63,8 +63,8 @@ pub async fn cycle_with_supply_on(t: &TestApp, number: i64, chain: &str) -> Stri
             "/api/v1/cycles",
             &nation,
             Some(json!({"number": number, "chain": chain, "vaccine_id": vaccine["id"], "needle_id": needle["id"], "syringe_id": syringe["id"],
-                "period_start": "2026-03-01", "period_end": "2026-03-14", "deadline_prefecture": "2026-02-20",
-                "deadline_municipality": "2026-02-24", "deadline_site": "2026-02-26", "unit_site": "vial"})),
+                "period_start": "2027-03-01", "period_end": "2027-03-14", "deadline_prefecture": "2027-02-20",
+                "deadline_municipality": "2027-02-24", "deadline_site": "2027-02-26", "unit_site": "vial"})),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{cycle}");
@@ -930,3 +930,140 @@ db_test!(priority_programme_chain, |backend| async move {
     assert_eq!(s, StatusCode::OK, "{p}");
     assert_eq!(division(&t, &minato, &id, "13103").await["status"], "final");
 });
+
+db_test!(
+    sites_report_requests_that_the_auto_fill_caps_by,
+    |backend| async move {
+        let Some(t) = spawn_app(backend).await else {
+            return;
+        };
+        let id = minato_has_its_allocation(&t).await;
+        let minato = t.token("minato-operator@demo.vsys.jp").await;
+        let d = division(&t, &minato, &id, "13103").await;
+        let clinic = t.user("clinic-operator@demo.vsys.jp").await.org_code;
+        let clinic_token = t.token("clinic-operator@demo.vsys.jp").await;
+        let path = format!("/api/v1/cycles/{id}/requests/{clinic}");
+        // Implausible input is refused with the reason.
+        let (s, p) = t.api(Method::PUT, &path, &clinic_token, Some(json!({"capacity_doses": 60, "requested_doses": 120, "storage": "freezer", "needles": 0, "syringes": 0}))).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(p["errors"][0]["field"], "requested_doses");
+        // 60 doses = 10 vials at most for this clinic.
+        let (s, r) = t.api(Method::PUT, &path, &clinic_token, Some(json!({"capacity_doses": 60, "requested_doses": 60, "storage": "dry_ice", "needles": 60, "syringes": 60}))).await;
+        assert_eq!(s, StatusCode::OK, "{r}");
+        // A second report without If-Match would overwrite blindly: refused.
+        let (s, _) = t.api(Method::PUT, &path, &clinic_token, Some(json!({"capacity_doses": 70, "requested_doses": 70, "storage": "dry_ice", "needles": 0, "syringes": 0}))).await;
+        assert_eq!(s, StatusCode::PRECONDITION_FAILED);
+        let (s, d2) = with_version(
+            &t,
+            Method::POST,
+            &format!("/api/v1/cycles/{id}/allocations/13103/autofill"),
+            &minato,
+            d["version"].as_i64().unwrap_or(0),
+            json!({}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{d2}");
+        let line = d2["lines"]
+            .as_array()
+            .and_then(|l| l.iter().find(|x| x["org_code"] == clinic.as_str()).cloned())
+            .unwrap_or_default();
+        assert_eq!(line["amount"], 10, "capped by the request: {line}");
+        assert!(
+            line["explanation"]["auto"]["cap"].is_array(),
+            "the cap is explained: {line}"
+        );
+        let total: i64 = d2["lines"]
+            .as_array()
+            .map(|l| l.iter().map(|x| x["vials"].as_i64().unwrap_or(0)).sum())
+            .unwrap_or(0);
+        assert_eq!(
+            total,
+            d["vials"].as_i64().unwrap_or(-1),
+            "the rest goes to the others"
+        );
+        // After the cycle's site deadline nothing more is accepted.
+        t.clock.advance(chrono::Duration::days(400));
+        let clinic_token = t.token("clinic-operator@demo.vsys.jp").await;
+        let res = client().put(t.url(&path)).bearer_auth(&clinic_token).header("if-match", "\"v0\"").json(&json!({"capacity_doses": 70, "requested_doses": 70, "storage": "dry_ice", "needles": 0, "syringes": 0})).send().await;
+        let res = res.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let p: Value = res.json().await.unwrap_or_default();
+        assert_eq!(
+            p["errors"][0]["message"],
+            "このクールの登録期限を過ぎています。"
+        );
+        assert_eq!(t.audit_actions("request.put").await.len(), 1);
+    }
+);
+
+db_test!(
+    a_clinic_reports_its_request_on_screen,
+    |backend| async move {
+        let Some(t) = spawn_app(backend).await else {
+            return;
+        };
+        let c = t.web_login("clinic-operator@demo.vsys.jp").await;
+        let token = t.token("clinic-operator@demo.vsys.jp").await;
+        let (_, cycles) = t.api(Method::GET, "/api/v1/cycles", &token, None).await;
+        let cycle = cycles["items"][0]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let page = c
+            .get(t.url(&format!("/cycles/{cycle}")))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .text()
+            .await
+            .unwrap_or_default();
+        assert!(page.contains("接種可能量・希望量の報告"), "{page}");
+        let csrf = csrf_of(&page);
+        let post = |fields: Vec<(&'static str, String)>| {
+            let mut form: Vec<(&str, String)> = vec![("_csrf", csrf.clone())];
+            form.extend(fields);
+            c.post(t.url(&format!("/cycles/{cycle}/request")))
+                .form(&form)
+                .send()
+        };
+        let bad = post(vec![
+            ("version", String::new()),
+            ("capacity_doses", "60".into()),
+            ("requested_doses", "90".into()),
+            ("storage", "freezer".into()),
+            ("needles", "x".into()),
+            ("syringes", "0".into()),
+        ])
+        .await;
+        let bad = bad.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let body = bad.text().await.unwrap_or_default();
+        assert!(
+            body.contains("針の必要量") && body.contains("value=\"90\""),
+            "named, and what was typed is kept: {body}"
+        );
+        let ok = post(vec![
+            ("version", String::new()),
+            ("capacity_doses", "120".into()),
+            ("requested_doses", "60".into()),
+            ("storage", "dry_ice".into()),
+            ("needles", "60".into()),
+            ("syringes", "60".into()),
+        ])
+        .await;
+        assert_eq!(ok.map(|r| r.status()).ok(), Some(StatusCode::SEE_OTHER));
+        let clinic = t.user("clinic-operator@demo.vsys.jp").await.org_code;
+        let (s, r) = t
+            .api(
+                Method::GET,
+                &format!("/api/v1/cycles/{cycle}/requests/{clinic}"),
+                &token,
+                None,
+            )
+            .await;
+        assert_eq!(
+            (s, r["requested_doses"].clone(), r["storage"].clone()),
+            (StatusCode::OK, json!(60), json!("dry_ice"))
+        );
+    }
+);

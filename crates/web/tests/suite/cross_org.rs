@@ -206,6 +206,18 @@ fn case(method: &str, path: &str, f: &Fixture) -> Option<Case> {
             ))),
             Some(1),
         ),
+        ("get", "/api/v1/cycles/{id}/requests/{org}") => minato(
+            format!("/api/v1/cycles/{}/requests/{}", f.cycle, f.clinic),
+            None,
+            None,
+        ),
+        ("put", "/api/v1/cycles/{id}/requests/{org}") => minato(
+            format!("/api/v1/cycles/{}/requests/{}", f.cycle, f.clinic),
+            Some(
+                json!({"capacity_doses": 600, "requested_doses": 300, "storage": "freezer", "needles": 300, "syringes": 300}),
+            ),
+            Some(0),
+        ),
         _ => return None,
     })
 }
@@ -278,6 +290,16 @@ db_test!(
             .as_str()
             .unwrap_or_default()
             .to_owned();
+        // The clinic has reported its request for the cycle.
+        let (s, r) = t
+            .api(
+                Method::PUT,
+                &format!("/api/v1/cycles/{cycle}/requests/{clinic}"),
+                &minato_token,
+                Some(json!({"capacity_doses": 600, "requested_doses": 300, "storage": "freezer", "needles": 300, "syringes": 300})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{r}");
         let f = Fixture {
             clinic,
             user_id,
