@@ -172,20 +172,54 @@ pub struct WebUser {
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for WebUser {
-    type Rejection = PageError;
+    type Rejection = Response;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let lang = lang_of(&parts.headers);
+        // Where to come back to after logging in (GET pages only: a form cannot be replayed).
+        let next = || {
+            let path = parts
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/");
+            if parts.method == Method::GET && path != "/" {
+                format!("next={}", urlencoding::encode(path))
+            } else {
+                String::new()
+            }
+        };
+        let login = |expired: bool| {
+            let mut q: Vec<String> = Vec::new();
+            if expired {
+                q.push("expired=1".into());
+            }
+            let n = next();
+            if !n.is_empty() {
+                q.push(n);
+            }
+            let url = if q.is_empty() {
+                "/login".to_owned()
+            } else {
+                format!("/login?{}", q.join("&"))
+            };
+            axum::response::Redirect::to(&url).into_response()
+        };
         match parts.extensions.get::<WebAuth>() {
             Some(WebAuth::Some(a)) => match a.stage.as_str() {
+                auth::STAGE_ACTIVE if a.actor.must_change_password => {
+                    Err(PageError(AppError::PasswordChangeRequired, lang).into_response())
+                }
                 auth::STAGE_ACTIVE => Ok(WebUser {
                     actor: a.actor.clone(),
                     lang,
                 }),
-                auth::STAGE_TOTP_SETUP => Err(PageError(AppError::TotpSetupRequired, lang)),
-                _ => Err(PageError(AppError::NotLoggedIn, lang)),
+                auth::STAGE_TOTP_SETUP => {
+                    Err(PageError(AppError::TotpSetupRequired, lang).into_response())
+                }
+                _ => Err(login(false)),
             },
-            Some(WebAuth::Expired) => Err(PageError(AppError::SessionExpired, lang)),
-            _ => Err(PageError(AppError::NotLoggedIn, lang)),
+            Some(WebAuth::Expired) => Err(login(true)),
+            _ => Err(login(false)),
         }
     }
 }

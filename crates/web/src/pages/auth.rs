@@ -23,20 +23,25 @@ pub struct LoginPage {
     pub email: String,
     pub error: Option<String>,
     pub message: Option<String>,
+    /// The page to return to after logging in (a local path, or empty).
+    pub next: String,
 }
 
 #[derive(Deserialize, Default)]
 pub struct LoginQuery {
     expired: Option<String>,
     flash: Option<String>,
+    next: Option<String>,
 }
 
+#[allow(clippy::too_many_arguments)]
 fn login_page_response(
     state: &AppState,
     lang: vsys_domain::Lang,
     email: String,
     error: Option<String>,
     message: Option<String>,
+    next: Option<&str>,
     status: StatusCode,
 ) -> Response {
     let token = random_token();
@@ -46,6 +51,7 @@ fn login_page_response(
         email,
         error,
         message,
+        next: next.and_then(local_path).unwrap_or_default().to_owned(),
     };
     let mut res = render_status(status, &page);
     if let Ok(v) = set_cookie(state, LOGIN_CSRF_COOKIE, &token, Some(3600)).parse() {
@@ -66,13 +72,23 @@ pub async fn login_page(
     } else {
         None
     };
-    login_page_response(&state, lang, String::new(), None, message, StatusCode::OK)
+    login_page_response(
+        &state,
+        lang,
+        String::new(),
+        None,
+        message,
+        q.next.as_deref(),
+        StatusCode::OK,
+    )
 }
 
 #[derive(Deserialize)]
 pub struct LoginForm {
     email: String,
     password: String,
+    #[serde(default)]
+    next: String,
 }
 
 pub async fn login_submit(
@@ -94,7 +110,7 @@ pub async fn login_submit(
             let next = match s.row.stage.as_str() {
                 auth::STAGE_TOTP => "/login/totp",
                 auth::STAGE_TOTP_SETUP => "/login/totp-setup",
-                _ => "/",
+                _ => local_path(&f.next).unwrap_or("/"),
             };
             let mut res = Redirect::to(next).into_response();
             if let Ok(v) = set_cookie(&state, session_cookie_name(&state), &s.token, None).parse() {
@@ -117,7 +133,15 @@ pub async fn login_submit(
                     .unwrap_or(e.text(lang)),
                 _ => e.text(lang),
             };
-            login_page_response(&state, lang, f.email, Some(text.to_owned()), None, status)
+            login_page_response(
+                &state,
+                lang,
+                f.email,
+                Some(text.to_owned()),
+                None,
+                Some(&f.next),
+                status,
+            )
         }
         Err(e) => PageError(e, lang).into_response(),
     }
@@ -181,6 +205,7 @@ pub async fn totp_submit(
             s.lang,
             String::new(),
             Some(Msg::AccountLocked.text(s.lang).into()),
+            None,
             None,
             StatusCode::TOO_MANY_REQUESTS,
         ),

@@ -381,3 +381,61 @@ db_test!(
         );
     }
 );
+
+db_test!(login_returns_to_the_page_asked_for, |backend| async move {
+    let Some(t) = spawn_app(backend).await else {
+        return;
+    };
+    let c = browser_client();
+    let res = c
+        .get(t.url("/notices?page=1"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let location = res
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(location, "/login?next=%2Fnotices%3Fpage%3D1");
+    let page = c
+        .get(t.url(&location))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(
+        page.contains("name=\"next\" value=\"/notices?page=1\""),
+        "{page}"
+    );
+    let res = c
+        .post(t.url("/login"))
+        .form(&[
+            ("_csrf", csrf_of(&page).as_str()),
+            ("email", "minato-operator@demo.vsys.jp"),
+            ("password", PASSWORD),
+            ("next", "/notices?page=1"),
+        ])
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        res.headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok()),
+        Some("/notices?page=1")
+    );
+    // Never another site.
+    let page = c
+        .get(t.url("/login?next=//evil.example/"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(!page.contains("evil.example"));
+});
