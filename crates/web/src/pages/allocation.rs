@@ -485,6 +485,8 @@ pub struct DivisionPage {
     pub my_explanation: Option<String>,
     pub can_confirm: bool,
     pub can_edit: bool,
+    /// 分配完了 (also for an organisation with nobody below it: it keeps its amount).
+    pub can_finish: bool,
     pub can_finalise: bool,
     pub version: i64,
     pub base: String,
@@ -614,6 +616,10 @@ async fn division_page(
         can_edit: operator
             && vsys_app::allocation::is_divider(a, &d.cycle, &d.node)
             && has_children
+            && st == Status::Confirmed,
+        can_finish: operator
+            && vsys_app::allocation::is_divider(a, &d.cycle, &d.node)
+            && level != Level::Site
             && st == Status::Confirmed,
         can_finalise: operator
             && st == Status::Divided
