@@ -31,7 +31,7 @@ fn validate(r: &RequestInput) -> Result<(), Invalid> {
         ("syringes", r.syringes),
     ] {
         if v < 0 {
-            inv.push(f, Msg::NegativeAmount);
+            inv.push(f, Msg::NegativeNumber);
         } else if v > 10_000_000 {
             inv.push(f, Msg::InvalidInput);
         }
@@ -66,8 +66,9 @@ pub async fn get(
     Ok(requests::get(&mut tx, cycle_id, org_code).await?)
 }
 
-/// Registers or changes a site's request (its operators, or its municipality's), until the
-/// cycle's site deadline (Japan time, inclusive). `version`: `None` for the first time.
+/// Registers or changes a site's request (its operators, or those of an organisation above
+/// it), until the cycle's site deadline (Japan time, inclusive). `version`: `None` for the
+/// first time.
 pub async fn put(
     app: &App,
     actor: &Actor,

@@ -115,6 +115,7 @@ catalog! {
         DuplicateLine => ("同じ組織が2回入力されています。", "The same organisation appears twice."),
         BelowChildrenSum => ("この組織が既に管下へ分配した量より少なくはできません。", "This is less than the organisation has already divided among its own children."),
         ChildrenNotDivided => ("分配が完了していない組織があります。", "Some organisations have not finished dividing."),
+        NegativeNumber => ("負の数は入力できません。", "Negative numbers are not allowed."),
         RequestOverCapacity => ("納品希望量は接種可能量以下にしてください。", "The requested amount cannot exceed the capacity."),
         DeadlinePassed => ("このクールの登録期限を過ぎています。", "The deadline of this cycle has passed."),
         WrongUnit => ("単位が正しくありません。", "The unit is not valid here."),

@@ -1304,7 +1304,7 @@ pub async fn request_submit(
     match vsys_app::requests::put(&s.app, &u.actor, &id, u.actor.org_code(), version, &input).await
     {
         Ok(_) => Ok(Redirect::to(&format!("/cycles/{id}")).into_response()),
-        Err(e @ (AppError::Invalid(_) | AppError::Conflict)) => {
+        Err(e @ AppError::Invalid(_)) => {
             cycle_page_with(
                 &s,
                 &u,
@@ -1313,6 +1313,19 @@ pub async fn request_submit(
                 field_errors(&e, lang),
                 typed,
                 StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        // Someone else saved first: show what is stored now (with its version) and say so.
+        Err(e @ AppError::Conflict) => {
+            cycle_page_with(
+                &s,
+                &u,
+                &id,
+                vec![],
+                field_errors(&e, lang),
+                None,
+                StatusCode::CONFLICT,
             )
             .await
         }
