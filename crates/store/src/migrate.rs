@@ -173,7 +173,8 @@ fn foundation_tables() -> Vec<TableCreateStatement> {
             .to_owned(),
         Table::create()
             .table(AuditLog::Table)
-            .col(id(AuditLog::Id))
+            // The chain position is the key; the UUID is an external name only.
+            .col(ColumnDef::new(AuditLog::Id).string().not_null())
             .col(ColumnDef::new(AuditLog::Partition).string().not_null())
             .col(ColumnDef::new(AuditLog::Seq).big_integer().not_null())
             .col(time(AuditLog::At))
@@ -186,6 +187,7 @@ fn foundation_tables() -> Vec<TableCreateStatement> {
             .col(text_null(AuditLog::Before))
             .col(text_null(AuditLog::After))
             .col(text(AuditLog::Hash))
+            .primary_key(Index::create().col(AuditLog::Partition).col(AuditLog::Seq))
             .to_owned(),
         Table::create()
             .table(AuditHeads::Table)
@@ -283,13 +285,6 @@ fn foundation_indexes() -> Vec<IndexCreateStatement> {
             .name("sessions_expiry")
             .table(Sessions::Table)
             .col(Sessions::ExpiresAt)
-            .to_owned(),
-        Index::create()
-            .name("audit_partition_seq")
-            .table(AuditLog::Table)
-            .col(AuditLog::Partition)
-            .col(AuditLog::Seq)
-            .unique()
             .to_owned(),
         Index::create()
             .name("audit_at")
@@ -495,12 +490,6 @@ fn allocation_indexes() -> Vec<IndexCreateStatement> {
             .name("nodes_parent")
             .table(AllocationNodes::Table)
             .col(AllocationNodes::ParentId)
-            .to_owned(),
-        Index::create()
-            .name("nodes_cycle_path")
-            .table(AllocationNodes::Table)
-            .col(AllocationNodes::CycleId)
-            .col(AllocationNodes::Path)
             .to_owned(),
     ]
 }

@@ -125,7 +125,8 @@ db_test!(
             b.execute("const s=document.querySelector('#product_id'); s.value=[...s.options].find(o=>o.text.includes('コミナティ')).value;", serde_json::json!([])).await?;
             b.fill("#quantity", "200").await?;
             b.click("#supply-submit").await?;
-            b.find("#cycle-title").await?;
+            // Wait for the page after the save (leaving earlier would cancel the request).
+            b.wait_text("main", |t| t.contains("M001")).await?;
             b.goto(&t.url(&format!("/allocations/{cycle}/JP"))).await?;
             b.wait_text("#received", |t| t.starts_with("200 ")).await?;
             b.click("#autofill").await?;
@@ -158,6 +159,7 @@ db_test!(
             b.wait_text("#remainder", |t| t.starts_with('0')).await?;
             b.click("#finish").await?;
             b.accept_dialog().await?;
+            b.wait_text("#node-status", |t| t == "分配完了").await?;
             // 港区: confirm, auto-fill to its sites, finish.
             login(&b, &t, "minato-operator@demo.vsys.jp").await?;
             b.goto(&t.url(&format!("/allocations/{cycle}/13103")))
