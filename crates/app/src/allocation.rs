@@ -269,6 +269,15 @@ async fn division_in(
     })
 }
 
+/// The caller's own node in a cycle, if it has one it may see (a single lookup, for lists).
+pub async fn own_node(app: &App, actor: &Actor, cycle_id: &str) -> AppResult<Option<NodeRow>> {
+    actor.require_password_changed()?;
+    let mut tx = app.db.read().await?;
+    Ok(allocations::by_org(&mut tx, cycle_id, actor.org_code())
+        .await?
+        .filter(|n| visible(actor, n)))
+}
+
 /// A node and its division, for the owner and everyone above it.
 pub async fn division(
     app: &App,

@@ -98,6 +98,7 @@ pub async fn post(
 }
 
 pub async fn list(app: &App, actor: &Actor, page: Page) -> AppResult<(Vec<UserNotice>, i64)> {
+    actor.require_password_changed()?;
     let mut tx = app.db.read().await?;
     Ok(notices::list_for_user(&mut tx, actor.org_code(), &actor.user_id, page).await?)
 }
@@ -109,6 +110,7 @@ pub async fn unread(app: &App, actor: &Actor) -> AppResult<i64> {
 
 /// Marks one of the caller's notices read.
 pub async fn mark_read(app: &App, actor: &Actor, id: &str) -> AppResult<NoticeRow> {
+    actor.require_password_changed()?;
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
     let n = notices::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;

@@ -244,7 +244,8 @@ pub fn default_rules(now: chrono::DateTime<chrono::Utc>) -> SupplyRulesRow {
     }
 }
 
-pub async fn rules(app: &App) -> AppResult<SupplyRulesRow> {
+pub async fn rules(app: &App, actor: &Actor) -> AppResult<SupplyRulesRow> {
+    actor.require_password_changed()?;
     let mut tx = app.db.read().await?;
     Ok(products::rules(&mut tx)
         .await?

@@ -282,9 +282,6 @@ pub async fn list_notices(
     u: ApiUser,
     Query(q): Query<PageQuery>,
 ) -> Result<Json<Paged<NoticeOut>>, ApiError> {
-    u.actor
-        .require_password_changed()
-        .map_err(|e| ApiError::new(e, u.lang))?;
     let page = Page::new(q.page, q.per_page);
     let (rows, total) = vsys_app::notices::list(&s.app, &u.actor, page)
         .await
@@ -327,9 +324,6 @@ pub async fn mark_notice_read(
     u: ApiUser,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    u.actor
-        .require_password_changed()
-        .map_err(|e| ApiError::new(e, u.lang))?;
     vsys_app::notices::mark_read(&s.app, &u.actor, &id)
         .await
         .map_err(|e| ApiError::new(e, u.lang))?;

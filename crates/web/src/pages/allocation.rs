@@ -127,15 +127,16 @@ async fn cycles_page(
     };
     let mut cycles = Vec::new();
     for x in &list {
-        let mine = vsys_app::allocation::division(&s.app, &u.actor, &x.id, u.actor.org_code())
+        let mine = vsys_app::allocation::own_node(&s.app, &u.actor, &x.id)
             .await
-            .ok();
+            .ok()
+            .flatten();
         cycles.push(CycleLine {
             id: x.id.clone(),
             name: x.name.clone(),
             period: format!("{} 〜 {}", x.period_start, x.period_end),
             vaccine: name_of(&x.vaccine_id),
-            my_status: mine.map(|d| status_badge(&d.node.status, lang)),
+            my_status: mine.map(|n| status_badge(&n.status, lang)),
         });
     }
     let pick = |kind: &str| {
@@ -353,9 +354,10 @@ async fn cycle_page_with(
     } else {
         vec![]
     };
-    let my_link = vsys_app::allocation::division(&s.app, &u.actor, &id, u.actor.org_code())
+    let my_link = vsys_app::allocation::own_node(&s.app, &u.actor, &id)
         .await
         .ok()
+        .flatten()
         .map(|_| format!("/allocations/{id}/{}", u.actor.org_code()));
     let c = Chrome::for_actor(&s.app, &u.actor, lang, &cycle.name, "/cycles").await;
     let can_request =
@@ -1099,7 +1101,9 @@ async fn products_page(
     use vsys_domain::OrgKind::*;
     let kind = u.actor.principal.org_kind;
     let operator = u.actor.role() >= vsys_domain::Role::Operator;
-    let rules = vsys_app::products::rules(&s.app).await.map_err(err)?;
+    let rules = vsys_app::products::rules(&s.app, &u.actor)
+        .await
+        .map_err(err)?;
     let c = Chrome::for_actor(&s.app, &u.actor, lang, Ui::Products.text(lang), "/products").await;
     Ok(render_status(
         status,
