@@ -1,9 +1,11 @@
 //! Persisting a national cycle on SQLite: 1 + 47 + 1,741 + 80,000 allocation nodes with one
-//! audit entry each, chained, in one transaction — the batched path a division save uses
+//! chained audit entry per division (1,789 divisions: the nation's, 47 prefectures', 1,741
+//! municipalities'), in one transaction — the batched path a division save uses
 //! (`allocations::insert_many` + `audit::append_many`). Baseline: the same nodes without audit.
 
 use chrono::Utc;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use std::collections::BTreeMap;
 use vsys_store::allocations::{NodeRow, insert_many};
 use vsys_store::audit::{NewEntry, append_many};
 use vsys_store::cycles::CycleRow;
@@ -217,23 +219,30 @@ fn persist(c: &mut Criterion) {
                     insert_many(&mut tx, &nodes)
                         .await
                         .unwrap_or_else(|e| panic!("{e}"));
+                    // One entry per division save (as `save_division` writes it): the
+                    // parent is the object, its lines the content.
                     let now = Utc::now();
-                    let entries = nodes
-                        .iter()
-                        .map(|n| NewEntry {
-                            partition: n.path.split('/').nth(2).unwrap_or("JP").to_owned(),
+                    let mut lines: BTreeMap<&str, Vec<serde_json::Value>> = BTreeMap::new();
+                    for n in &nodes {
+                        let parent = n.parent_id.as_deref().unwrap_or("root");
+                        lines.entry(parent).or_default().push(serde_json::json!({
+                            "node": n.id, "org_code": n.org_code, "vials": n.vials,
+                            "needles": n.needles, "syringes": n.syringes,
+                        }));
+                    }
+                    let entries = lines
+                        .into_iter()
+                        .map(|(parent, lines)| NewEntry {
+                            partition: "JP".to_owned(),
                             at: now,
                             actor_user: Some("bench".into()),
                             actor_org: Some("JP".into()),
                             ip: None,
-                            action: "allocation.line".into(),
+                            action: "allocation.division".into(),
                             object_type: "allocation".into(),
-                            object_id: n.id.clone(),
-                            before: None,
-                            after: Some(format!(
-                                r#"{{"vials":{},"needles":{},"syringes":{}}}"#,
-                                n.vials, n.needles, n.syringes
-                            )),
+                            object_id: parent.to_owned(),
+                            before: Some("[]".into()),
+                            after: Some(serde_json::Value::from(lines).to_string()),
                         })
                         .collect();
                     append_many(&mut tx, entries)

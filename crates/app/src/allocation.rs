@@ -162,6 +162,7 @@ async fn child_orgs(tx: &mut Tx, org: &OrgRow, chain: Chain) -> AppResult<Vec<Or
     for k in kinds {
         let f = OrgFilter {
             scope_path: org.path.clone(),
+            kinds: Vec::new(),
             kind: Some((*k).into()),
             parent_code: Some(org.code.clone()),
             q: None,
@@ -487,6 +488,28 @@ pub struct LineInput {
     pub syringes: Option<i64>,
 }
 
+/// One line of a division as the audit log keeps it: who got how much, before and after a save.
+#[derive(Debug, Serialize)]
+struct AuditedLine {
+    node: String,
+    org_code: String,
+    vials: i64,
+    needles: i64,
+    syringes: i64,
+}
+
+impl AuditedLine {
+    fn of(n: &NodeRow) -> Self {
+        AuditedLine {
+            node: n.id.clone(),
+            org_code: n.org_code.clone(),
+            vials: n.vials,
+            needles: n.needles,
+            syringes: n.syringes,
+        }
+    }
+}
+
 /// The stored explanation of a line: the formula's breakdown and any manual adjustment.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StoredExplanation {
@@ -622,7 +645,7 @@ pub async fn save_division(
     inv.into_result()?;
     let who: Who = actor.into();
     let mut new_nodes = Vec::new();
-    let mut entries = Vec::new();
+    let (mut before_lines, mut after_lines) = (Vec::new(), Vec::new());
     for (_, l, vials, child) in &planned {
         let needles = l.needles.unwrap_or(0);
         let syringes = l.syringes.unwrap_or(0);
@@ -664,15 +687,8 @@ pub async fn save_division(
                     ..n.clone()
                 };
                 allocations::write(&mut tx, &after).await?;
-                entries.push(crate::audit::entry(
-                    &who,
-                    now,
-                    "allocation.line",
-                    "allocation",
-                    &n.id,
-                    Some(n),
-                    Some(&after),
-                )?);
+                before_lines.push(AuditedLine::of(n));
+                after_lines.push(AuditedLine::of(&after));
             }
             None => {
                 let n = NodeRow {
@@ -692,15 +708,7 @@ pub async fn save_division(
                     updated_by: Some(actor.user_id.clone()),
                     version: 0,
                 };
-                entries.push(crate::audit::entry(
-                    &who,
-                    now,
-                    "allocation.line",
-                    "allocation",
-                    &n.id,
-                    None::<&()>,
-                    Some(&n),
-                )?);
+                after_lines.push(AuditedLine::of(&n));
                 new_nodes.push(n);
             }
         }
@@ -709,7 +717,20 @@ pub async fn save_division(
         Err(StoreError::Unique(_)) => return Err(AppError::Conflict),
         other => other?,
     }
-    crate::audit::record_many(&mut tx, entries).await?;
+    // One entry per save: the division is the object, its changed lines the content.
+    if !after_lines.is_empty() {
+        record(
+            &mut tx,
+            &who,
+            now,
+            "allocation.division",
+            "allocation",
+            &d.node.id,
+            Some(&before_lines),
+            Some(&after_lines),
+        )
+        .await?;
+    }
     tx.commit().await?;
     let mut node = d.node;
     node.version = new_version;

@@ -36,3 +36,8 @@ impl Clock for ManualClock {
         vsys_domain::audit::truncate_micros(Utc::now() + off)
     }
 }
+
+/// The calendar day in Japan (UTC+9, no daylight saving) at `now`: deadlines, reporting days.
+pub fn japan_date(now: DateTime<Utc>) -> chrono::NaiveDate {
+    (now + Duration::hours(9)).date_naive()
+}

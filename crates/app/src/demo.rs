@@ -350,7 +350,7 @@ async fn seed_cycle(
         },
     )
     .await?;
-    let today = (now + chrono::Duration::hours(9)).date_naive();
+    let today = crate::clock::japan_date(now);
     let day = |d: i64| today + chrono::Duration::days(d);
     let input = crate::cycles::CycleInput {
         number: 10,

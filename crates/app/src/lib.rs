@@ -18,6 +18,7 @@ pub mod notices;
 pub mod orgs;
 pub mod products;
 pub mod requests;
+pub mod sites;
 pub mod table_csv;
 
 pub use clock::{Clock, ManualClock, SystemClock};

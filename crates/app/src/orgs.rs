@@ -54,6 +54,7 @@ pub async fn list(app: &App, actor: &Actor, q: &OrgQuery) -> AppResult<(Vec<OrgR
             actor.principal.org_path.clone()
         },
         kind: q.kind.clone(),
+        kinds: Vec::new(),
         parent_code: q.parent.clone(),
         q: q.q.clone(),
     };

@@ -96,7 +96,7 @@ pub async fn put(
     let cycle = cycles::get(&mut tx, cycle_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let today = (now + chrono::Duration::hours(9)).date_naive();
+    let today = crate::clock::japan_date(now);
     if today > cycle.deadline_site {
         return Err(AppError::invalid("deadline", Msg::DeadlinePassed));
     }

@@ -6,6 +6,7 @@ pub mod allocation;
 pub mod audit;
 pub mod chain;
 pub mod i18n;
+pub mod ledger;
 pub mod org;
 pub mod password;
 pub mod totp;

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod cycles;
 pub mod db;
 pub mod error;
+pub mod ledger;
 pub mod master;
 pub mod migrate;
 pub mod notices;
@@ -13,8 +14,10 @@ pub mod orgs;
 pub mod outbox;
 pub mod products;
 pub mod requests;
+pub mod results;
 pub mod schema;
 pub mod sessions;
+pub mod sites;
 pub mod throttle;
 pub mod users;
 

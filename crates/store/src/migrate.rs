@@ -527,6 +527,162 @@ fn site_request_tables() -> Vec<TableCreateStatement> {
     ]
 }
 
+fn string(c: impl sea_query::IntoIden) -> ColumnDef {
+    ColumnDef::new(c).string().not_null().to_owned()
+}
+fn string_null(c: impl sea_query::IntoIden) -> ColumnDef {
+    ColumnDef::new(c).string().null().to_owned()
+}
+fn org_fk<T: sea_query::IntoIden + Copy + 'static>(
+    table: T,
+    col: T,
+) -> sea_query::ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .from(table, col)
+        .to(Orgs::Table, Orgs::Code)
+        .to_owned()
+}
+
+fn site_tables() -> Vec<TableCreateStatement> {
+    use SiteProfiles as P;
+    vec![
+        Table::create()
+            .table(P::Table)
+            .col(ColumnDef::new(P::OrgCode).string().not_null().primary_key())
+            .col(text_null(P::FacilityCode))
+            .col(text_null(P::PostalCode))
+            .col(text_null(P::Address))
+            .col(text_null(P::Representative))
+            .col(text(P::ContractStatus))
+            .col(text(P::SiteType))
+            .col(string_null(P::HubCode))
+            .col(text_null(P::Phone))
+            .col(text_null(P::Website))
+            .col(text_null(P::Hours))
+            .col(text_null(P::Vaccines))
+            .col(flag(P::AcceptsNonRegular))
+            .col(text_null(P::Access))
+            .col(text_null(P::Parking))
+            .col(int(P::FreezersUltraCold))
+            .col(int(P::FreezersMinus20))
+            .col(text_null(P::StorageLocation))
+            .col(time_null(P::DetailsAt))
+            .col(time_null(P::ConfirmedAt))
+            .col(text_null(P::ConfirmedBy))
+            .col(text(P::Reservation))
+            .col(time_null(P::ReservationAt))
+            .col(time(P::UpdatedAt))
+            .col(text_null(P::UpdatedBy))
+            .col(int(P::Version))
+            .foreign_key(&mut org_fk(P::Table, P::OrgCode))
+            .to_owned(),
+        Table::create()
+            .table(SiteChanges::Table)
+            .col(id(SiteChanges::Id))
+            .col(string(SiteChanges::OrgCode))
+            .col(text(SiteChanges::Before))
+            .col(text(SiteChanges::After))
+            .col(text(SiteChanges::Status))
+            .col(time(SiteChanges::RequestedAt))
+            .col(text_null(SiteChanges::RequestedBy))
+            .col(time_null(SiteChanges::DecidedAt))
+            .col(text_null(SiteChanges::DecidedBy))
+            .foreign_key(&mut org_fk(SiteChanges::Table, SiteChanges::OrgCode))
+            .to_owned(),
+        Table::create()
+            .table(Doctors::Table)
+            .col(id(Doctors::Id))
+            .col(string(Doctors::OrgCode))
+            .col(text(Doctors::Name))
+            .col(text_null(Doctors::RegistrationNumber))
+            .col(time(Doctors::CreatedAt))
+            .col(text_null(Doctors::CreatedBy))
+            .foreign_key(&mut org_fk(Doctors::Table, Doctors::OrgCode))
+            .to_owned(),
+        Table::create()
+            .table(ReportingPeriods::Table)
+            .col(id(ReportingPeriods::Id))
+            .col(date(ReportingPeriods::FirstDay))
+            .col(date(ReportingPeriods::LastDay))
+            .col(time(ReportingPeriods::OpenedAt))
+            .col(text_null(ReportingPeriods::OpenedBy))
+            .col(time_null(ReportingPeriods::ClosedAt))
+            .col(text_null(ReportingPeriods::ClosedBy))
+            .to_owned(),
+        Table::create()
+            .table(DailyResults::Table)
+            .col(string(DailyResults::OrgCode))
+            .col(date(DailyResults::Day))
+            .col(int(DailyResults::Total))
+            .col(int(DailyResults::Elderly))
+            .col(int(DailyResults::Underlying))
+            .col(int(DailyResults::Others))
+            .col(int(DailyResults::WastedVials))
+            .col(text_null(DailyResults::WasteReason))
+            .col(time(DailyResults::UpdatedAt))
+            .col(text_null(DailyResults::UpdatedBy))
+            .col(int(DailyResults::Version))
+            .primary_key(
+                Index::create()
+                    .col(DailyResults::OrgCode)
+                    .col(DailyResults::Day),
+            )
+            .foreign_key(&mut org_fk(DailyResults::Table, DailyResults::OrgCode))
+            .to_owned(),
+        Table::create()
+            .table(StockLedger::Table)
+            .col(id(StockLedger::Id))
+            .col(string(StockLedger::OrgCode))
+            .col(string(StockLedger::Lot))
+            .col(string_null(StockLedger::CycleId))
+            .col(text(StockLedger::Kind))
+            .col(int(StockLedger::Vials))
+            .col(int(StockLedger::Doses))
+            .col(int(StockLedger::DosesPerVial))
+            .col(text_null(StockLedger::Reason))
+            .col(text_null(StockLedger::Note))
+            .col(string_null(StockLedger::Reference))
+            .col(string_null(StockLedger::Reverses))
+            .col(time(StockLedger::At))
+            .col(text_null(StockLedger::By))
+            .foreign_key(&mut org_fk(StockLedger::Table, StockLedger::OrgCode))
+            .to_owned(),
+    ]
+}
+
+fn site_indexes() -> Vec<IndexCreateStatement> {
+    vec![
+        Index::create()
+            .name("site_changes_org")
+            .table(SiteChanges::Table)
+            .col(SiteChanges::OrgCode)
+            .col(SiteChanges::Status)
+            .to_owned(),
+        Index::create()
+            .name("doctors_org")
+            .table(Doctors::Table)
+            .col(Doctors::OrgCode)
+            .to_owned(),
+        Index::create()
+            .name("stock_ledger_org")
+            .table(StockLedger::Table)
+            .col(StockLedger::OrgCode)
+            .col(StockLedger::At)
+            .to_owned(),
+        Index::create()
+            .name("stock_ledger_reverses")
+            .table(StockLedger::Table)
+            .col(StockLedger::Reverses)
+            .unique()
+            .to_owned(),
+        Index::create()
+            .name("daily_results_day")
+            .table(DailyResults::Table)
+            .col(DailyResults::Day)
+            .to_owned(),
+    ]
+}
+
 fn no_indexes() -> Vec<IndexCreateStatement> {
     vec![]
 }
@@ -550,6 +706,12 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "site_requests",
         tables: site_request_tables,
         indexes: no_indexes,
+    },
+    Migration {
+        version: 4,
+        name: "sites",
+        tables: site_tables,
+        indexes: site_indexes,
     },
 ];
 

@@ -47,6 +47,24 @@ fn select() -> SelectStatement {
         .to_owned()
 }
 
+fn values(r: &OrgRow) -> [sea_query::SimpleExpr; 13] {
+    [
+        r.code.clone().into(),
+        r.kind.clone().into(),
+        r.name.clone().into(),
+        r.name_en.clone().into(),
+        r.parent_code.clone().into(),
+        r.path.clone().into(),
+        r.prefecture_code.clone().into(),
+        r.population.into(),
+        r.lat.into(),
+        r.lng.into(),
+        r.created_at.into(),
+        r.updated_at.into(),
+        r.version.into(),
+    ]
+}
+
 /// Inserts organisations in batches (master data, demo). Rows must come parents first.
 pub async fn insert_many(tx: &mut Tx, rows: &[OrgRow]) -> StoreResult<()> {
     for chunk in rows.chunks(1000) {
@@ -55,22 +73,63 @@ pub async fn insert_many(tx: &mut Tx, rows: &[OrgRow]) -> StoreResult<()> {
             .columns(COLUMNS)
             .to_owned();
         for r in chunk {
-            q.values_panic([
-                r.code.clone().into(),
-                r.kind.clone().into(),
-                r.name.clone().into(),
-                r.name_en.clone().into(),
-                r.parent_code.clone().into(),
-                r.path.clone().into(),
-                r.prefecture_code.clone().into(),
-                r.population.into(),
-                r.lat.into(),
-                r.lng.into(),
-                r.created_at.into(),
-                r.updated_at.into(),
-                r.version.into(),
-            ]);
+            q.values_panic(values(r));
         }
+        tx.exec(&q).await?;
+    }
+    Ok(())
+}
+
+/// Writes an organisation if its stored version is still `expected` (`row.version` is the
+/// new one).
+pub async fn update(tx: &mut Tx, row: &OrgRow, expected: i64) -> StoreResult<()> {
+    let n = tx
+        .exec(
+            &Query::update()
+                .table(Orgs::Table)
+                .values([
+                    (Orgs::Name, row.name.clone().into()),
+                    (Orgs::NameEn, row.name_en.clone().into()),
+                    (Orgs::ParentCode, row.parent_code.clone().into()),
+                    (Orgs::Path, row.path.clone().into()),
+                    (Orgs::PrefectureCode, row.prefecture_code.clone().into()),
+                    (Orgs::UpdatedAt, row.updated_at.into()),
+                    (Orgs::Version, row.version.into()),
+                ])
+                .and_where(Expr::col(Orgs::Code).eq(row.code.as_str()))
+                .and_where(Expr::col(Orgs::Version).eq(expected))
+                .to_owned(),
+        )
+        .await?;
+    if n == 0 {
+        return Err(crate::StoreError::Conflict);
+    }
+    Ok(())
+}
+
+/// Inserts or replaces (name, parent, path, prefecture, updated_at, version) organisations in
+/// batches: the registry import. Rows must come parents first.
+pub async fn upsert_many(tx: &mut Tx, rows: &[OrgRow]) -> StoreResult<()> {
+    for chunk in rows.chunks(1000) {
+        let mut q = Query::insert()
+            .into_table(Orgs::Table)
+            .columns(COLUMNS)
+            .to_owned();
+        for r in chunk {
+            q.values_panic(values(r));
+        }
+        q.on_conflict(
+            sea_query::OnConflict::column(Orgs::Code)
+                .update_columns([
+                    Orgs::Name,
+                    Orgs::ParentCode,
+                    Orgs::Path,
+                    Orgs::PrefectureCode,
+                    Orgs::UpdatedAt,
+                    Orgs::Version,
+                ])
+                .to_owned(),
+        );
         tx.exec(&q).await?;
     }
     Ok(())
@@ -101,6 +160,8 @@ pub struct OrgFilter {
     /// Only organisations whose path starts with this (the caller's scope).
     pub scope_path: String,
     pub kind: Option<String>,
+    /// Only organisations of one of these kinds (when not empty).
+    pub kinds: Vec<String>,
     pub parent_code: Option<String>,
     /// Matches code prefix or a part of the name.
     pub q: Option<String>,
@@ -113,6 +174,10 @@ fn filtered(f: &OrgFilter) -> SelectStatement {
     ));
     if let Some(k) = &f.kind {
         cond = cond.add(Expr::col((Orgs::Table, Orgs::Kind)).eq(k.as_str()));
+    }
+    if !f.kinds.is_empty() {
+        cond = cond
+            .add(Expr::col((Orgs::Table, Orgs::Kind)).is_in(f.kinds.iter().map(String::as_str)));
     }
     if let Some(p) = &f.parent_code {
         cond = cond.add(Expr::col((Orgs::Table, Orgs::ParentCode)).eq(p.as_str()));

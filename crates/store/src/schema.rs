@@ -258,3 +258,108 @@ pub enum SiteRequests {
     UpdatedBy,
     Version,
 }
+
+/// The registry entry and details of a site (医療機関 or 集団接種会場); name and municipality
+/// live in `orgs`.
+#[derive(Iden, Clone, Copy)]
+pub enum SiteProfiles {
+    Table,
+    OrgCode,
+    FacilityCode,
+    PostalCode,
+    Address,
+    Representative,
+    ContractStatus,
+    SiteType,
+    HubCode,
+    Phone,
+    Website,
+    Hours,
+    Vaccines,
+    AcceptsNonRegular,
+    Access,
+    Parking,
+    FreezersUltraCold,
+    FreezersMinus20,
+    StorageLocation,
+    DetailsAt,
+    ConfirmedAt,
+    ConfirmedBy,
+    Reservation,
+    ReservationAt,
+    UpdatedAt,
+    UpdatedBy,
+    Version,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum SiteChanges {
+    Table,
+    Id,
+    OrgCode,
+    Before,
+    After,
+    Status,
+    RequestedAt,
+    RequestedBy,
+    DecidedAt,
+    DecidedBy,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum Doctors {
+    Table,
+    Id,
+    OrgCode,
+    Name,
+    RegistrationNumber,
+    CreatedAt,
+    CreatedBy,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum ReportingPeriods {
+    Table,
+    Id,
+    FirstDay,
+    LastDay,
+    OpenedAt,
+    OpenedBy,
+    ClosedAt,
+    ClosedBy,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum DailyResults {
+    Table,
+    OrgCode,
+    Day,
+    Total,
+    Elderly,
+    Underlying,
+    Others,
+    WastedVials,
+    WasteReason,
+    UpdatedAt,
+    UpdatedBy,
+    Version,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum StockLedger {
+    Table,
+    Id,
+    OrgCode,
+    Lot,
+    CycleId,
+    Kind,
+    Vials,
+    Doses,
+    DosesPerVial,
+    Reason,
+    Note,
+    Reference,
+    Reverses,
+    At,
+    By,
+}

@@ -101,6 +101,7 @@ db_test!(orgs_round_trip_and_scope, |backend| async move {
     );
     let f = OrgFilter {
         scope_path: "/JP/13/".into(),
+        kinds: Vec::new(),
         ..Default::default()
     };
     let (rows, total) = orgs::list(&mut tx, &f, Page::new(None, None))
@@ -113,6 +114,7 @@ db_test!(orgs_round_trip_and_scope, |backend| async move {
     );
     let f = OrgFilter {
         scope_path: "/JP/".into(),
+        kinds: Vec::new(),
         q: Some("1310".into()),
         ..Default::default()
     };
@@ -127,6 +129,7 @@ db_test!(orgs_round_trip_and_scope, |backend| async move {
         &mut tx,
         &OrgFilter {
             scope_path: "/JP/".into(),
+            kinds: Vec::new(),
             ..Default::default()
         },
         Page::new(Some(2), Some(3)),
@@ -496,6 +499,7 @@ db_test!(org_areas_codes_and_admins, |backend| async move {
     // LIKE patterns treat `_` and `%` in a search literally.
     let f = OrgFilter {
         scope_path: "/JP/".into(),
+        kinds: Vec::new(),
         q: Some("組織_".into()),
         ..Default::default()
     };

@@ -254,6 +254,7 @@ db_test!(
         let mut tx = t.app.db.read().await.unwrap_or_else(|e| panic!("{e}"));
         let f = vsys_store::orgs::OrgFilter {
             scope_path: "/JP/13/13103/".into(),
+            kinds: Vec::new(),
             kind: Some("institution".into()),
             ..Default::default()
         };

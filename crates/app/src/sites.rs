@@ -1,0 +1,1063 @@
+//! Sites (医療機関 and 集団接種会場): the registry entry the nation or prefecture imports, the
+//! details a site registers on first login, changes of controlled fields that wait for the
+//! municipality, the municipality's confirmation of cooperating institutions, hubs and
+//! satellites, reservation status, and doctors.
+
+use crate::App;
+use crate::audit::{Who, record};
+use crate::context::Actor;
+use crate::error::{AppError, AppResult};
+use crate::notices::{NoticeDraft, notify};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use vsys_domain::org::child_path;
+use vsys_domain::{Action, Invalid, Msg, OrgCode, OrgKind, Role};
+use vsys_store::orgs::{self, OrgFilter, OrgRow};
+use vsys_store::sites::{self, ChangeRow, DoctorRow, ProfileRow};
+use vsys_store::{Page, Tx};
+
+/// 契約状況: whether the site has the vaccination contract.
+pub const CONTRACT_STATUSES: [&str; 3] = ["contracted", "pending", "not_contracted"];
+/// 基本型 or 連携型/サテライト型.
+pub const SITE_TYPES: [&str; 2] = ["hub", "satellite"];
+/// ○ 予約可能 / △ 残り少数 / × 予約受付不可 / ● 予約不要 / 未登録.
+pub const RESERVATIONS: [&str; 5] = ["available", "few", "none", "not_needed", "unregistered"];
+
+pub fn contract_label(s: &str, lang: vsys_domain::Lang) -> &'static str {
+    use vsys_domain::Lang::*;
+    match (s, lang) {
+        ("contracted", Ja) => "契約済",
+        ("pending", Ja) => "手続中",
+        ("not_contracted", Ja) => "未契約",
+        ("contracted", En) => "Contracted",
+        ("pending", En) => "In progress",
+        ("not_contracted", En) => "Not contracted",
+        _ => "-",
+    }
+}
+
+pub fn site_type_label(s: &str, lang: vsys_domain::Lang) -> &'static str {
+    use vsys_domain::Lang::*;
+    match (s, lang) {
+        ("hub", Ja) => "基本型",
+        ("satellite", Ja) => "サテライト型",
+        ("hub", En) => "Hub",
+        ("satellite", En) => "Satellite",
+        _ => "-",
+    }
+}
+
+/// The mark and words of a reservation status, as the public site shows them.
+pub fn reservation_label(s: &str, lang: vsys_domain::Lang) -> (&'static str, &'static str) {
+    use vsys_domain::Lang::*;
+    match (s, lang) {
+        ("available", Ja) => ("○", "予約可能"),
+        ("few", Ja) => ("△", "残り少数"),
+        ("none", Ja) => ("×", "予約受付不可"),
+        ("not_needed", Ja) => ("●", "予約不要"),
+        ("available", En) => ("○", "Accepting bookings"),
+        ("few", En) => ("△", "Few slots left"),
+        ("none", En) => ("×", "Not accepting bookings"),
+        ("not_needed", En) => ("●", "No booking needed"),
+        (_, Ja) => ("-", "未登録"),
+        (_, En) => ("-", "Not registered"),
+    }
+}
+
+/// A site as its users and the organisations above it see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SiteView {
+    pub org: OrgRow,
+    pub profile: ProfileRow,
+    /// Changes of controlled fields waiting for the municipality.
+    pub pending: Vec<ChangeRow>,
+}
+
+/// The profile a site has before anything was registered for it.
+pub fn blank_profile(org_code: &str, now: DateTime<Utc>) -> ProfileRow {
+    ProfileRow {
+        org_code: org_code.to_owned(),
+        contract_status: "contracted".into(),
+        site_type: "hub".into(),
+        reservation: "unregistered".into(),
+        updated_at: now,
+        ..ProfileRow::default()
+    }
+}
+
+fn is_site(org: &OrgRow) -> bool {
+    matches!(
+        OrgKind::parse(&org.kind),
+        Some(OrgKind::Institution | OrgKind::Site)
+    )
+}
+
+/// Loads a site the actor may read (`NotFound` otherwise: its existence is not revealed).
+pub(crate) async fn site_in_scope(tx: &mut Tx, actor: &Actor, code: &str) -> AppResult<OrgRow> {
+    actor.require_password_changed()?;
+    let org = orgs::get(tx, code.trim())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !actor.principal.may(Action::Read, &org.path) || !is_site(&org) {
+        return Err(AppError::NotFound);
+    }
+    Ok(org)
+}
+
+/// Loads a site the actor may change (operators of the site or of an organisation above it).
+pub(crate) async fn writable_site(tx: &mut Tx, actor: &Actor, code: &str) -> AppResult<OrgRow> {
+    let org = site_in_scope(tx, actor, code).await?;
+    actor.require(Action::Write, &org.path)?;
+    Ok(org)
+}
+
+async fn profile(tx: &mut Tx, org: &OrgRow, now: DateTime<Utc>) -> AppResult<ProfileRow> {
+    Ok(sites::get(tx, &org.code)
+        .await?
+        .unwrap_or_else(|| blank_profile(&org.code, now)))
+}
+
+async fn view(tx: &mut Tx, org: OrgRow, now: DateTime<Utc>) -> AppResult<SiteView> {
+    let profile = profile(tx, &org, now).await?;
+    let pending = sites::changes_for(tx, std::slice::from_ref(&org.code), "pending").await?;
+    Ok(SiteView {
+        org,
+        profile,
+        pending,
+    })
+}
+
+/// Writes `p` (version-checked against `expected`; a site with no stored profile has
+/// version 0 and none stored).
+async fn save(tx: &mut Tx, p: &ProfileRow, expected: i64) -> AppResult<ProfileRow> {
+    let stored = sites::get(tx, &p.org_code).await?;
+    match stored {
+        None if expected == 0 => {
+            let row = ProfileRow {
+                version: 1,
+                ..p.clone()
+            };
+            sites::upsert_many(tx, std::slice::from_ref(&row)).await?;
+            Ok(row)
+        }
+        Some(s) if s.version == expected => {
+            let row = ProfileRow {
+                version: expected + 1,
+                ..p.clone()
+            };
+            sites::update(tx, &row).await?;
+            Ok(row)
+        }
+        _ => Err(AppError::Conflict),
+    }
+}
+
+pub async fn get(app: &App, actor: &Actor, code: &str) -> AppResult<SiteView> {
+    let mut tx = app.db.read().await?;
+    let org = site_in_scope(&mut tx, actor, code).await?;
+    view(&mut tx, org, app.clock.now()).await
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
+pub struct SiteQuery {
+    /// Only sites of this municipality.
+    pub municipality: Option<String>,
+    /// Code prefix or part of the name.
+    pub q: Option<String>,
+    /// `pending`: sites with a change waiting for approval; `unconfirmed`: cooperating
+    /// institutions the municipality has not confirmed yet.
+    pub filter: Option<String>,
+    pub page: Option<u64>,
+    pub per_page: Option<u64>,
+}
+
+/// One row of a site list.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SiteSummary {
+    pub code: String,
+    pub kind: String,
+    pub name: String,
+    pub municipality_code: Option<String>,
+    pub contract_status: String,
+    pub site_type: String,
+    pub hub_code: Option<String>,
+    pub reservation: String,
+    pub details_registered: bool,
+    pub confirmed: bool,
+    pub pending_changes: usize,
+}
+
+/// Sites in the actor's scope. The `pending` and `unconfirmed` filters look at every site in
+/// scope (a municipality has at most a few thousand).
+pub async fn list(app: &App, actor: &Actor, q: &SiteQuery) -> AppResult<(Vec<SiteSummary>, i64)> {
+    actor.require_password_changed()?;
+    let mut tx = app.db.read().await?;
+    let page = Page::new(q.page, q.per_page);
+    let filtering = q.filter.as_deref().is_some_and(|f| !f.is_empty());
+    let f = OrgFilter {
+        scope_path: actor.principal.org_path.clone(),
+        kinds: vec!["institution".into(), "site".into()],
+        parent_code: q
+            .municipality
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned),
+        q: q.q.clone(),
+        ..OrgFilter::default()
+    };
+    let (out, mut total) =
+        orgs::list(&mut tx, &f, if filtering { Page::all() } else { page }).await?;
+    let codes: Vec<String> = out.iter().map(|o| o.code.clone()).collect();
+    let profiles: BTreeMap<String, ProfileRow> = sites::for_orgs(&mut tx, &codes)
+        .await?
+        .into_iter()
+        .map(|p| (p.org_code.clone(), p))
+        .collect();
+    let mut pending: BTreeMap<String, usize> = BTreeMap::new();
+    for c in sites::changes_for(&mut tx, &codes, "pending").await? {
+        *pending.entry(c.org_code).or_default() += 1;
+    }
+    let now = app.clock.now();
+    let mut rows: Vec<SiteSummary> = out
+        .into_iter()
+        .map(|o| {
+            let p = profiles
+                .get(&o.code)
+                .cloned()
+                .unwrap_or_else(|| blank_profile(&o.code, now));
+            SiteSummary {
+                pending_changes: pending.get(&o.code).copied().unwrap_or(0),
+                code: o.code,
+                kind: o.kind,
+                name: o.name,
+                municipality_code: o.parent_code,
+                contract_status: p.contract_status,
+                site_type: p.site_type,
+                hub_code: p.hub_code,
+                reservation: p.reservation,
+                details_registered: p.details_at.is_some(),
+                confirmed: p.confirmed_at.is_some(),
+            }
+        })
+        .collect();
+    match q.filter.as_deref() {
+        Some("pending") => rows.retain(|r| r.pending_changes > 0),
+        Some("unconfirmed") => rows.retain(|r| {
+            r.kind == "institution" && !r.confirmed && r.contract_status == "contracted"
+        }),
+        _ => {}
+    }
+    if filtering {
+        total = rows.len() as i64;
+        rows = rows
+            .into_iter()
+            .skip(page.offset() as usize)
+            .take(page.limit() as usize)
+            .collect();
+    }
+    Ok((rows, total))
+}
+
+/// The details a site registers itself (first login) and may change at any time.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct DetailsInput {
+    pub phone: Option<String>,
+    pub website: Option<String>,
+    /// 診療時間・接種時間.
+    pub hours: Option<String>,
+    /// Vaccines handled (free text, e.g. "コミナティ, スパイクバックス").
+    pub vaccines: Option<String>,
+    /// Whether people who are not regular patients are vaccinated (かかりつけ以外の受入).
+    #[serde(default)]
+    pub accepts_non_regular: bool,
+    pub access: Option<String>,
+    pub parking: Option<String>,
+    /// −75℃ freezers (超低温冷凍庫).
+    #[serde(default)]
+    pub freezers_ultra_cold: i64,
+    /// −20℃ freezers.
+    #[serde(default)]
+    pub freezers_minus20: i64,
+    /// Where the freezers stand.
+    pub storage_location: Option<String>,
+}
+
+fn clean(v: &Option<String>, field: &str, max: usize, inv: &mut Invalid) -> Option<String> {
+    let s = v.as_deref().map(str::trim).filter(|s| !s.is_empty())?;
+    if s.chars().count() > max {
+        inv.push(field, Msg::TooLong);
+    }
+    Some(s.to_owned())
+}
+
+fn phone_ok(s: &str) -> bool {
+    let digits = s.chars().filter(char::is_ascii_digit).count();
+    (10..=11).contains(&digits) && s.chars().all(|c| c.is_ascii_digit() || c == '-')
+}
+
+/// Registers or changes the site's details; the first time also records when.
+pub async fn put_details(
+    app: &App,
+    actor: &Actor,
+    code: &str,
+    version: i64,
+    d: &DetailsInput,
+) -> AppResult<SiteView> {
+    let now = app.clock.now();
+    let mut inv = Invalid::default();
+    let phone = clean(&d.phone, "phone", 20, &mut inv);
+    if phone.as_deref().is_some_and(|p| !phone_ok(p)) {
+        inv.push("phone", Msg::InvalidPhone);
+    }
+    let website = clean(&d.website, "website", 300, &mut inv);
+    if website
+        .as_deref()
+        .is_some_and(|w| !(w.starts_with("https://") || w.starts_with("http://")))
+    {
+        inv.push("website", Msg::InvalidUrl);
+    }
+    let hours = clean(&d.hours, "hours", 500, &mut inv);
+    let vaccines = clean(&d.vaccines, "vaccines", 300, &mut inv);
+    let access = clean(&d.access, "access", 500, &mut inv);
+    let parking = clean(&d.parking, "parking", 200, &mut inv);
+    let storage_location = clean(&d.storage_location, "storage_location", 200, &mut inv);
+    for (f, v) in [
+        ("freezers_ultra_cold", d.freezers_ultra_cold),
+        ("freezers_minus20", d.freezers_minus20),
+    ] {
+        if !(0..=100).contains(&v) {
+            inv.push(f, Msg::InvalidInput);
+        }
+    }
+    if phone.is_none() {
+        inv.push("phone", Msg::Required);
+    }
+    inv.into_result()?;
+    let mut tx = app.db.begin().await?;
+    let org = writable_site(&mut tx, actor, code).await?;
+    let before = profile(&mut tx, &org, now).await?;
+    let after = ProfileRow {
+        phone,
+        website,
+        hours,
+        vaccines,
+        accepts_non_regular: d.accepts_non_regular,
+        access,
+        parking,
+        freezers_ultra_cold: d.freezers_ultra_cold,
+        freezers_minus20: d.freezers_minus20,
+        storage_location,
+        details_at: before.details_at.or(Some(now)),
+        updated_at: now,
+        updated_by: Some(actor.user_id.clone()),
+        ..before.clone()
+    };
+    let after = save(&mut tx, &after, version).await?;
+    record(
+        &mut tx,
+        &actor.into(),
+        now,
+        "site.details",
+        "site",
+        &org.code,
+        Some(&before),
+        Some(&after),
+    )
+    .await?;
+    let v = view(&mut tx, org, now).await?;
+    tx.commit().await?;
+    Ok(v)
+}
+
+/// Controlled fields of the registry: a site's own change of these waits for its municipality.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, utoipa::ToSchema)]
+pub struct RegistryInput {
+    pub name: String,
+    pub postal_code: Option<String>,
+    /// The municipality the site belongs to (5 digits).
+    pub municipality_code: String,
+    pub address: Option<String>,
+    pub representative: Option<String>,
+    /// `contracted`, `pending` or `not_contracted`.
+    pub contract_status: String,
+    /// 老健施設コード or 介護医療院コード.
+    pub facility_code: Option<String>,
+}
+
+/// Checks a registry entry; returns it cleaned (trimmed, postal code as 7 digits).
+pub fn validate_registry(r: &RegistryInput) -> Result<RegistryInput, Invalid> {
+    let mut inv = Invalid::default();
+    let name = r.name.trim();
+    if name.is_empty() {
+        inv.push("name", Msg::Required);
+    } else if name.chars().count() > 200 {
+        inv.push("name", Msg::TooLong);
+    }
+    let postal_code = r
+        .postal_code
+        .as_deref()
+        .map(|p| p.trim().replace(['-', '‐', '－', 'ー'], ""))
+        .filter(|p| !p.is_empty());
+    if postal_code
+        .as_deref()
+        .is_some_and(|p| p.len() != 7 || !p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        inv.push("postal_code", Msg::InvalidPostalCode);
+    }
+    let municipality_code = r.municipality_code.trim().to_owned();
+    if OrgCode::parse(&municipality_code).map(|c| c.kind()) != Ok(OrgKind::Municipality) {
+        inv.push("municipality_code", Msg::UnknownOrg);
+    }
+    let address = clean(&r.address, "address", 300, &mut inv);
+    let representative = clean(&r.representative, "representative", 100, &mut inv);
+    let contract_status = r.contract_status.trim().to_owned();
+    if !CONTRACT_STATUSES.contains(&contract_status.as_str()) {
+        inv.push("contract_status", Msg::InvalidContractStatus);
+    }
+    let facility_code = r
+        .facility_code
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned);
+    if facility_code
+        .as_deref()
+        .is_some_and(|c| c.len() != 10 || !c.bytes().all(|b| b.is_ascii_digit()))
+    {
+        inv.push("facility_code", Msg::InvalidOrgCode);
+    }
+    inv.into_result()?;
+    Ok(RegistryInput {
+        name: name.to_owned(),
+        postal_code,
+        municipality_code,
+        address,
+        representative,
+        contract_status,
+        facility_code,
+    })
+}
+
+/// The registry entry of a site as it stands.
+pub fn registry_of(org: &OrgRow, p: &ProfileRow) -> RegistryInput {
+    RegistryInput {
+        name: org.name.clone(),
+        postal_code: p.postal_code.clone(),
+        municipality_code: org.parent_code.clone().unwrap_or_default(),
+        address: p.address.clone(),
+        representative: p.representative.clone(),
+        contract_status: p.contract_status.clone(),
+        facility_code: p.facility_code.clone(),
+    }
+}
+
+/// What happened to a change of the registry entry.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum ChangeOutcome {
+    /// Applied at once (by the municipality or an organisation above it).
+    Applied { site: Box<serde_json::Value> },
+    /// Waiting for the municipality's approval.
+    Pending { change_id: String },
+}
+
+/// Applies a registry entry to the organisation row and profile (moving the site when its
+/// municipality changes). The caller has checked the actor may.
+async fn apply_registry(
+    tx: &mut Tx,
+    org: &OrgRow,
+    p: &ProfileRow,
+    r: &RegistryInput,
+    now: DateTime<Utc>,
+    by: &str,
+) -> AppResult<(OrgRow, ProfileRow)> {
+    let mut new_org = OrgRow {
+        name: r.name.clone(),
+        updated_at: now,
+        version: org.version + 1,
+        ..org.clone()
+    };
+    if org.parent_code.as_deref() != Some(r.municipality_code.as_str()) {
+        let muni = orgs::get(tx, &r.municipality_code)
+            .await?
+            .filter(|m| m.kind == "municipality")
+            .ok_or_else(|| AppError::invalid("municipality_code", Msg::UnknownOrg))?;
+        let code =
+            OrgCode::parse(&org.code).map_err(|_| anyhow::anyhow!("bad code {}", org.code))?;
+        new_org.parent_code = Some(muni.code.clone());
+        new_org.path = child_path(&muni.path, &code);
+        new_org.prefecture_code = muni.prefecture_code.clone();
+    }
+    orgs::update(tx, &new_org, org.version).await?;
+    let new_p = ProfileRow {
+        postal_code: r.postal_code.clone(),
+        address: r.address.clone(),
+        representative: r.representative.clone(),
+        contract_status: r.contract_status.clone(),
+        facility_code: r.facility_code.clone(),
+        updated_at: now,
+        updated_by: Some(by.to_owned()),
+        ..p.clone()
+    };
+    let new_p = save(tx, &new_p, p.version).await?;
+    Ok((new_org, new_p))
+}
+
+fn changed_fields(
+    before: &RegistryInput,
+    after: &RegistryInput,
+) -> (
+    serde_json::Map<String, serde_json::Value>,
+    serde_json::Map<String, serde_json::Value>,
+) {
+    let (b, a) = (
+        serde_json::to_value(before).unwrap_or_default(),
+        serde_json::to_value(after).unwrap_or_default(),
+    );
+    let mut old = serde_json::Map::new();
+    let mut new = serde_json::Map::new();
+    if let (Some(b), Some(a)) = (b.as_object(), a.as_object()) {
+        for (k, v) in a {
+            if b.get(k) != Some(v) {
+                old.insert(k.clone(), b.get(k).cloned().unwrap_or_default());
+                new.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    (old, new)
+}
+
+/// Changes the registry entry. The site's own users file a change that waits for the
+/// municipality (one at a time); the municipality and the organisations above apply it at
+/// once.
+pub async fn change_registry(
+    app: &App,
+    actor: &Actor,
+    code: &str,
+    r: &RegistryInput,
+) -> AppResult<ChangeOutcome> {
+    let r = validate_registry(r)?;
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    let org = writable_site(&mut tx, actor, code).await?;
+    let p = profile(&mut tx, &org, now).await?;
+    let current = registry_of(&org, &p);
+    let (old, new) = changed_fields(&current, &r);
+    if new.is_empty() {
+        return Err(AppError::invalid("name", Msg::NothingChanged));
+    }
+    let who: Who = actor.into();
+    if actor.principal.is_own(&org.path) {
+        if !sites::changes_for(&mut tx, std::slice::from_ref(&org.code), "pending")
+            .await?
+            .is_empty()
+        {
+            return Err(AppError::invalid("name", Msg::ChangePending));
+        }
+        // A move to another municipality must name one that exists.
+        if new.contains_key("municipality_code")
+            && orgs::get(&mut tx, &r.municipality_code)
+                .await?
+                .is_none_or(|m| m.kind != "municipality")
+        {
+            return Err(AppError::invalid("municipality_code", Msg::UnknownOrg));
+        }
+        let change = ChangeRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            org_code: org.code.clone(),
+            before: serde_json::Value::Object(old).to_string(),
+            after: serde_json::Value::Object(new).to_string(),
+            status: "pending".into(),
+            requested_at: now,
+            requested_by: Some(actor.user_id.clone()),
+            decided_at: None,
+            decided_by: None,
+        };
+        sites::insert_change(&mut tx, &change).await?;
+        record(
+            &mut tx,
+            &who,
+            now,
+            "site.change.request",
+            "site_change",
+            &change.id,
+            None::<&()>,
+            Some(&change),
+        )
+        .await?;
+        if let Some(muni) = &org.parent_code {
+            notify(
+                &mut tx,
+                app,
+                &who,
+                now,
+                muni,
+                None,
+                &NoticeDraft {
+                    category: "site".into(),
+                    title_ja: format!("医療機関情報の変更申請（{}）", org.name),
+                    title_en: format!("Change requested for {}", org.name),
+                    body_ja: "医療機関情報の変更が申請されました。内容を確認し、承認または却下してください。".into(),
+                    body_en: "A site has asked to change its registered details. Review and approve or reject the change.".into(),
+                    link: Some(format!("/sites/{}", org.code)),
+                },
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        return Ok(ChangeOutcome::Pending {
+            change_id: change.id,
+        });
+    }
+    let (new_org, new_p) = apply_registry(&mut tx, &org, &p, &r, now, &actor.user_id).await?;
+    record(
+        &mut tx,
+        &who,
+        now,
+        "site.registry",
+        "site",
+        &org.code,
+        Some(&old),
+        Some(&new),
+    )
+    .await?;
+    let v = view(&mut tx, new_org, now).await?;
+    tx.commit().await?;
+    let _ = new_p;
+    Ok(ChangeOutcome::Applied {
+        site: Box::new(serde_json::to_value(&v).map_err(anyhow::Error::from)?),
+    })
+}
+
+/// Approves or rejects a pending change (operators of the municipality or above; never the
+/// site itself). Approval applies the new values, provided the fields still hold the values
+/// the change was filed against.
+pub async fn decide_change(
+    app: &App,
+    actor: &Actor,
+    change_id: &str,
+    approve: bool,
+) -> AppResult<ChangeRow> {
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    let change = sites::get_change(&mut tx, change_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let org = writable_site(&mut tx, actor, &change.org_code).await?;
+    if actor.principal.is_own(&org.path) {
+        return Err(AppError::Forbidden);
+    }
+    if change.status != "pending" {
+        return Err(AppError::Conflict);
+    }
+    let p = profile(&mut tx, &org, now).await?;
+    let who: Who = actor.into();
+    if approve {
+        let current = serde_json::to_value(registry_of(&org, &p)).map_err(anyhow::Error::from)?;
+        let before: serde_json::Value =
+            serde_json::from_str(&change.before).map_err(anyhow::Error::from)?;
+        let after: serde_json::Value =
+            serde_json::from_str(&change.after).map_err(anyhow::Error::from)?;
+        let mut merged = current.clone();
+        if let (Some(b), Some(a), Some(m)) = (
+            before.as_object(),
+            after.as_object(),
+            merged.as_object_mut(),
+        ) {
+            if b.iter().any(|(k, v)| current.get(k) != Some(v)) {
+                return Err(AppError::Conflict);
+            }
+            for (k, v) in a {
+                m.insert(k.clone(), v.clone());
+            }
+        }
+        let r: RegistryInput = serde_json::from_value(merged).map_err(anyhow::Error::from)?;
+        let r = validate_registry(&r)?;
+        apply_registry(&mut tx, &org, &p, &r, now, &actor.user_id).await?;
+    }
+    let status = if approve { "approved" } else { "rejected" };
+    sites::decide_change(&mut tx, &change.id, status, now, &actor.user_id).await?;
+    let decided = ChangeRow {
+        status: status.into(),
+        decided_at: Some(now),
+        decided_by: Some(actor.user_id.clone()),
+        ..change.clone()
+    };
+    record(
+        &mut tx,
+        &who,
+        now,
+        if approve {
+            "site.change.approve"
+        } else {
+            "site.change.reject"
+        },
+        "site_change",
+        &change.id,
+        Some(&change),
+        Some(&decided),
+    )
+    .await?;
+    notify(
+        &mut tx,
+        app,
+        &who,
+        now,
+        &org.code,
+        None,
+        &NoticeDraft {
+            category: "site".into(),
+            title_ja: if approve {
+                "医療機関情報の変更が承認されました".into()
+            } else {
+                "医療機関情報の変更が却下されました".into()
+            },
+            title_en: if approve {
+                "Your change was approved".into()
+            } else {
+                "Your change was rejected".into()
+            },
+            body_ja: "市町村が医療機関情報の変更申請を処理しました。".into(),
+            body_en: "The municipality has decided on the change of your registered details."
+                .into(),
+            link: Some(format!("/sites/{}", org.code)),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(decided)
+}
+
+/// 協力医療機関の確認・確定: the municipality confirms a contracted institution.
+pub async fn confirm(app: &App, actor: &Actor, code: &str, version: i64) -> AppResult<SiteView> {
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    let org = writable_site(&mut tx, actor, code).await?;
+    if actor.principal.is_own(&org.path) {
+        return Err(AppError::Forbidden);
+    }
+    let before = profile(&mut tx, &org, now).await?;
+    if before.contract_status != "contracted" {
+        return Err(AppError::invalid("contract_status", Msg::NotContracted));
+    }
+    let after = ProfileRow {
+        confirmed_at: Some(now),
+        confirmed_by: Some(actor.user_id.clone()),
+        updated_at: now,
+        updated_by: Some(actor.user_id.clone()),
+        ..before.clone()
+    };
+    let after = save(&mut tx, &after, version).await?;
+    record(
+        &mut tx,
+        &actor.into(),
+        now,
+        "site.confirm",
+        "site",
+        &org.code,
+        Some(&before),
+        Some(&after),
+    )
+    .await?;
+    let v = view(&mut tx, org, now).await?;
+    tx.commit().await?;
+    Ok(v)
+}
+
+/// Sets the reservation status (one click on the site's home page).
+pub async fn set_reservation(
+    app: &App,
+    actor: &Actor,
+    code: &str,
+    status: &str,
+) -> AppResult<ProfileRow> {
+    if !RESERVATIONS.contains(&status) {
+        return Err(AppError::invalid("reservation", Msg::InvalidInput));
+    }
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    let org = writable_site(&mut tx, actor, code).await?;
+    let before = profile(&mut tx, &org, now).await?;
+    let after = ProfileRow {
+        reservation: status.into(),
+        reservation_at: Some(now),
+        updated_at: now,
+        updated_by: Some(actor.user_id.clone()),
+        ..before.clone()
+    };
+    // One click: the latest click wins, so no version check beyond the row's own.
+    let after = save(&mut tx, &after, before.version).await?;
+    record(
+        &mut tx,
+        &actor.into(),
+        now,
+        "site.reservation",
+        "site",
+        &org.code,
+        Some(&serde_json::json!({"reservation": before.reservation})),
+        Some(&serde_json::json!({"reservation": after.reservation})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// Makes a site a hub (基本型) or a satellite of a hub in the same prefecture (the
+/// municipality or above).
+pub async fn set_hub(
+    app: &App,
+    actor: &Actor,
+    code: &str,
+    site_type: &str,
+    hub_code: Option<&str>,
+) -> AppResult<ProfileRow> {
+    if !SITE_TYPES.contains(&site_type) {
+        return Err(AppError::invalid("site_type", Msg::InvalidInput));
+    }
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    let org = writable_site(&mut tx, actor, code).await?;
+    if actor.principal.is_own(&org.path) {
+        return Err(AppError::Forbidden);
+    }
+    let hub_code = hub_code.map(str::trim).filter(|s| !s.is_empty());
+    let hub_code = match (site_type, hub_code) {
+        ("hub", _) => {
+            if !sites::satellites(&mut tx, &org.code).await?.is_empty() {
+                // Already a hub with satellites: fine. Nothing to check.
+            }
+            None
+        }
+        (_, None) => return Err(AppError::invalid("hub_code", Msg::HubInvalid)),
+        (_, Some(h)) => {
+            let hub = orgs::get(&mut tx, h).await?;
+            let hub_profile = match &hub {
+                Some(o)
+                    if is_site(o)
+                        && o.code != org.code
+                        && o.prefecture_code == org.prefecture_code =>
+                {
+                    profile(&mut tx, o, now).await?
+                }
+                _ => return Err(AppError::invalid("hub_code", Msg::HubInvalid)),
+            };
+            if hub_profile.site_type != "hub" {
+                return Err(AppError::invalid("hub_code", Msg::HubInvalid));
+            }
+            if !sites::satellites(&mut tx, &org.code).await?.is_empty() {
+                return Err(AppError::invalid("site_type", Msg::HubHasSatellites));
+            }
+            Some(h.to_owned())
+        }
+    };
+    let before = profile(&mut tx, &org, now).await?;
+    let after = ProfileRow {
+        site_type: site_type.into(),
+        hub_code,
+        updated_at: now,
+        updated_by: Some(actor.user_id.clone()),
+        ..before.clone()
+    };
+    let after = save(&mut tx, &after, before.version).await?;
+    record(
+        &mut tx,
+        &actor.into(),
+        now,
+        "site.hub",
+        "site",
+        &org.code,
+        Some(&serde_json::json!({"site_type": before.site_type, "hub_code": before.hub_code})),
+        Some(&serde_json::json!({"site_type": after.site_type, "hub_code": after.hub_code})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// A municipal vaccination site (集団接種会場) to register.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct NewMunicipalSite {
+    pub name: String,
+    pub postal_code: Option<String>,
+    pub address: Option<String>,
+    pub representative: Option<String>,
+}
+
+/// Registers a municipal site (operators of the municipality or above); its code is `9` +
+/// municipality + the next serial.
+pub async fn create_municipal_site(
+    app: &App,
+    actor: &Actor,
+    municipality_code: &str,
+    n: &NewMunicipalSite,
+) -> AppResult<SiteView> {
+    let r = validate_registry(&RegistryInput {
+        name: n.name.clone(),
+        postal_code: n.postal_code.clone(),
+        municipality_code: municipality_code.to_owned(),
+        address: n.address.clone(),
+        representative: n.representative.clone(),
+        contract_status: "contracted".into(),
+        facility_code: None,
+    })?;
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    let muni = orgs::get(&mut tx, &r.municipality_code)
+        .await?
+        .filter(|m| m.kind == "municipality" && actor.principal.may(Action::Read, &m.path))
+        .ok_or_else(|| AppError::invalid("municipality_code", Msg::UnknownOrg))?;
+    actor.require(Action::Write, &muni.path)?;
+    let muni_code =
+        OrgCode::parse(&muni.code).map_err(|m| AppError::invalid("municipality_code", m))?;
+    let prefix = format!("9{}", muni.code);
+    let next = orgs::max_code_with_prefix(&mut tx, &prefix, 10)
+        .await?
+        .and_then(|c| c.get(6..).and_then(|s| s.parse::<u16>().ok()))
+        .unwrap_or(0)
+        + 1;
+    let code = OrgCode::site(&muni_code, next)
+        .ok_or_else(|| AppError::invalid("name", Msg::InvalidInput))?;
+    let org = OrgRow {
+        code: code.to_string(),
+        kind: "site".into(),
+        name: r.name.clone(),
+        name_en: None,
+        parent_code: Some(muni.code.clone()),
+        path: child_path(&muni.path, &code),
+        prefecture_code: muni.prefecture_code.clone(),
+        population: None,
+        lat: muni.lat,
+        lng: muni.lng,
+        created_at: now,
+        updated_at: now,
+        version: 0,
+    };
+    orgs::insert_many(&mut tx, std::slice::from_ref(&org)).await?;
+    let p = ProfileRow {
+        postal_code: r.postal_code,
+        address: r.address,
+        representative: r.representative,
+        updated_by: Some(actor.user_id.clone()),
+        ..blank_profile(&org.code, now)
+    };
+    let p = save(&mut tx, &p, 0).await?;
+    record(
+        &mut tx,
+        &actor.into(),
+        now,
+        "site.create",
+        "site",
+        &org.code,
+        None::<&()>,
+        Some(&serde_json::json!({"org": org, "profile": p})),
+    )
+    .await?;
+    let v = view(&mut tx, org, now).await?;
+    tx.commit().await?;
+    Ok(v)
+}
+
+/// The doctors of a site. Personal data: every read is audited.
+pub async fn doctors(app: &App, actor: &Actor, code: &str) -> AppResult<Vec<DoctorRow>> {
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    let org = site_in_scope(&mut tx, actor, code).await?;
+    let rows = sites::doctors(&mut tx, &org.code).await?;
+    record(
+        &mut tx,
+        &actor.into(),
+        now,
+        "doctor.read",
+        "site",
+        &org.code,
+        None::<&()>,
+        Some(&serde_json::json!({"doctors": rows.len()})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(rows)
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct NewDoctor {
+    pub name: String,
+    /// 医籍登録番号 (digits), if known.
+    pub registration_number: Option<String>,
+}
+
+pub async fn add_doctor(
+    app: &App,
+    actor: &Actor,
+    code: &str,
+    d: &NewDoctor,
+) -> AppResult<DoctorRow> {
+    let mut inv = Invalid::default();
+    let name = d.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        inv.push("name", Msg::InvalidName);
+    }
+    let reg = d
+        .registration_number
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    if reg.is_some_and(|r| r.len() > 10 || !r.bytes().all(|b| b.is_ascii_digit())) {
+        inv.push("registration_number", Msg::InvalidRegistrationNumber);
+    }
+    inv.into_result()?;
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    let org = writable_site(&mut tx, actor, code).await?;
+    let row = DoctorRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        org_code: org.code.clone(),
+        name: name.to_owned(),
+        registration_number: reg.map(str::to_owned),
+        created_at: now,
+        created_by: Some(actor.user_id.clone()),
+    };
+    sites::insert_doctor(&mut tx, &row).await?;
+    record(
+        &mut tx,
+        &actor.into(),
+        now,
+        "doctor.add",
+        "doctor",
+        &row.id,
+        None::<&()>,
+        Some(&row),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+pub async fn remove_doctor(app: &App, actor: &Actor, code: &str, id: &str) -> AppResult<()> {
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    let org = writable_site(&mut tx, actor, code).await?;
+    let row = sites::delete_doctor(&mut tx, &org.code, id).await?;
+    record(
+        &mut tx,
+        &actor.into(),
+        now,
+        "doctor.remove",
+        "doctor",
+        &row.id,
+        Some(&row),
+        None::<&()>,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Whether the actor may approve changes and confirm institutions of this site: the
+/// municipality's (or a higher organisation's) operators.
+pub fn may_decide(actor: &Actor, org: &OrgRow) -> bool {
+    actor.principal.may(Action::Write, &org.path)
+        && !actor.principal.is_own(&org.path)
+        && actor.role() >= Role::Operator
+}

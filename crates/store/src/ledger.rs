@@ -1,0 +1,184 @@
+//! Each site's stock ledger: append-only movements per lot, in exact vials and doses.
+
+use crate::db::Tx;
+use crate::error::StoreResult;
+use crate::schema::StockLedger as L;
+use chrono::{DateTime, Utc};
+use sea_query::{Expr, ExprTrait, Order, Query};
+use serde::Serialize;
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, PartialEq)]
+pub struct LedgerRow {
+    pub id: String,
+    pub org_code: String,
+    pub lot: String,
+    pub cycle_id: Option<String>,
+    /// `delivered`, `transfer_in`, `transfer_out`, `administered`, `wasted`, `correction`.
+    pub kind: String,
+    pub vials: i64,
+    pub doses: i64,
+    pub doses_per_vial: i64,
+    pub reason: Option<String>,
+    pub note: Option<String>,
+    /// What wrote it: a delivery, a transfer, or a day's results (`results:YYYY-MM-DD`).
+    pub reference: Option<String>,
+    /// The entry a correction reverses (each entry is reversed at most once).
+    pub reverses: Option<String>,
+    pub at: DateTime<Utc>,
+    pub by: Option<String>,
+}
+
+const COLUMNS: [L; 14] = [
+    L::Id,
+    L::OrgCode,
+    L::Lot,
+    L::CycleId,
+    L::Kind,
+    L::Vials,
+    L::Doses,
+    L::DosesPerVial,
+    L::Reason,
+    L::Note,
+    L::Reference,
+    L::Reverses,
+    L::At,
+    L::By,
+];
+
+/// Appends entries; never updates or deletes one.
+pub async fn append(tx: &mut Tx, rows: &[LedgerRow]) -> StoreResult<()> {
+    for chunk in rows.chunks(1000) {
+        let mut q = Query::insert()
+            .into_table(L::Table)
+            .columns(COLUMNS)
+            .to_owned();
+        for r in chunk {
+            q.values_panic([
+                r.id.clone().into(),
+                r.org_code.clone().into(),
+                r.lot.clone().into(),
+                r.cycle_id.clone().into(),
+                r.kind.clone().into(),
+                r.vials.into(),
+                r.doses.into(),
+                r.doses_per_vial.into(),
+                r.reason.clone().into(),
+                r.note.clone().into(),
+                r.reference.clone().into(),
+                r.reverses.clone().into(),
+                r.at.into(),
+                r.by.clone().into(),
+            ]);
+        }
+        tx.exec(&q).await?;
+    }
+    Ok(())
+}
+
+/// A site's whole ledger, oldest first (ids are time-ordered UUIDs).
+pub async fn for_org(tx: &mut Tx, org_code: &str) -> StoreResult<Vec<LedgerRow>> {
+    tx.all(
+        &Query::select()
+            .columns(COLUMNS)
+            .from(L::Table)
+            .and_where(Expr::col(L::OrgCode).eq(org_code))
+            .order_by(L::At, Order::Asc)
+            .order_by(L::Id, Order::Asc)
+            .to_owned(),
+    )
+    .await
+}
+
+/// Entries written for one reference (e.g. a day's results) that no correction reversed yet.
+pub async fn unreversed_for_reference(
+    tx: &mut Tx,
+    org_code: &str,
+    reference: &str,
+) -> StoreResult<Vec<LedgerRow>> {
+    let reversed = Query::select()
+        .column(L::Reverses)
+        .from(L::Table)
+        .and_where(Expr::col(L::OrgCode).eq(org_code))
+        .and_where(Expr::col(L::Reverses).is_not_null())
+        .to_owned();
+    tx.all(
+        &Query::select()
+            .columns(COLUMNS)
+            .from(L::Table)
+            .and_where(Expr::col(L::OrgCode).eq(org_code))
+            .and_where(Expr::col(L::Reference).eq(reference))
+            .and_where(Expr::col(L::Kind).ne("correction"))
+            .and_where(Expr::col(L::Id).not_in_subquery(reversed))
+            .order_by(L::Id, Order::Asc)
+            .to_owned(),
+    )
+    .await
+}
+
+/// Stock on hand in doses per site, for the given sites (sites with no entries are left out).
+pub async fn doses_by_org(tx: &mut Tx, codes: &[String]) -> StoreResult<Vec<(String, i64)>> {
+    let mut out = Vec::new();
+    for chunk in codes.chunks(1000) {
+        let rows: Vec<(String, i64)> = tx
+            .all(
+                &Query::select()
+                    .column(L::OrgCode)
+                    .expr(Expr::col(L::Doses).sum().cast_as("int8"))
+                    .from(L::Table)
+                    .and_where(Expr::col(L::OrgCode).is_in(chunk.iter().map(String::as_str)))
+                    .group_by_col(L::OrgCode)
+                    .to_owned(),
+            )
+            .await?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+/// Doses delivered (net of transfers) per site, for the usage rate (administered ÷ delivered).
+pub async fn received_by_org(tx: &mut Tx, codes: &[String]) -> StoreResult<Vec<(String, i64)>> {
+    let mut out = Vec::new();
+    for chunk in codes.chunks(1000) {
+        let rows: Vec<(String, i64)> = tx
+            .all(
+                &Query::select()
+                    .column(L::OrgCode)
+                    .expr(Expr::col(L::Doses).sum().cast_as("int8"))
+                    .from(L::Table)
+                    .and_where(Expr::col(L::OrgCode).is_in(chunk.iter().map(String::as_str)))
+                    .and_where(Expr::col(L::Kind).is_in([
+                        "delivered",
+                        "transfer_in",
+                        "transfer_out",
+                    ]))
+                    .group_by_col(L::OrgCode)
+                    .to_owned(),
+            )
+            .await?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+/// When each site last wrote to its ledger (freshness of the stock figure).
+pub async fn last_entry_by_org(
+    tx: &mut Tx,
+    codes: &[String],
+) -> StoreResult<Vec<(String, DateTime<Utc>)>> {
+    let mut out = Vec::new();
+    for chunk in codes.chunks(1000) {
+        let rows: Vec<(String, DateTime<Utc>)> = tx
+            .all(
+                &Query::select()
+                    .column(L::OrgCode)
+                    .expr(Expr::col(L::At).max())
+                    .from(L::Table)
+                    .and_where(Expr::col(L::OrgCode).is_in(chunk.iter().map(String::as_str)))
+                    .group_by_col(L::OrgCode)
+                    .to_owned(),
+            )
+            .await?;
+        out.extend(rows);
+    }
+    Ok(out)
+}

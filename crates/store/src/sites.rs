@@ -1,0 +1,372 @@
+//! Sites' registry entries and details (医療機関・集団接種会場), pending changes awaiting the
+//! municipality, and doctors.
+
+use crate::db::Tx;
+use crate::error::{StoreError, StoreResult};
+use crate::schema::{Doctors as D, SiteChanges as C, SiteProfiles as P};
+use chrono::{DateTime, Utc};
+use sea_query::{Expr, ExprTrait, OnConflict, Order, Query, SelectStatement, SimpleExpr};
+use serde::Serialize;
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, PartialEq, Default)]
+pub struct ProfileRow {
+    pub org_code: String,
+    /// 老健施設コード or 介護医療院コード, where the site has one.
+    pub facility_code: Option<String>,
+    pub postal_code: Option<String>,
+    pub address: Option<String>,
+    pub representative: Option<String>,
+    /// `contracted`, `pending` or `not_contracted` (契約状況).
+    pub contract_status: String,
+    /// `hub` (基本型) or `satellite` (連携型/サテライト型).
+    pub site_type: String,
+    pub hub_code: Option<String>,
+    pub phone: Option<String>,
+    pub website: Option<String>,
+    pub hours: Option<String>,
+    pub vaccines: Option<String>,
+    pub accepts_non_regular: bool,
+    pub access: Option<String>,
+    pub parking: Option<String>,
+    pub freezers_ultra_cold: i64,
+    pub freezers_minus20: i64,
+    pub storage_location: Option<String>,
+    /// When the site first registered its details.
+    pub details_at: Option<DateTime<Utc>>,
+    /// When the municipality confirmed it as a cooperating institution (協力医療機関).
+    pub confirmed_at: Option<DateTime<Utc>>,
+    pub confirmed_by: Option<String>,
+    /// `available`, `few`, `none`, `not_needed` or `unregistered`.
+    pub reservation: String,
+    pub reservation_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+    pub updated_by: Option<String>,
+    pub version: i64,
+}
+
+const COLUMNS: [P; 26] = [
+    P::OrgCode,
+    P::FacilityCode,
+    P::PostalCode,
+    P::Address,
+    P::Representative,
+    P::ContractStatus,
+    P::SiteType,
+    P::HubCode,
+    P::Phone,
+    P::Website,
+    P::Hours,
+    P::Vaccines,
+    P::AcceptsNonRegular,
+    P::Access,
+    P::Parking,
+    P::FreezersUltraCold,
+    P::FreezersMinus20,
+    P::StorageLocation,
+    P::DetailsAt,
+    P::ConfirmedAt,
+    P::ConfirmedBy,
+    P::Reservation,
+    P::ReservationAt,
+    P::UpdatedAt,
+    P::UpdatedBy,
+    P::Version,
+];
+
+fn values(r: &ProfileRow) -> [SimpleExpr; 26] {
+    [
+        r.org_code.clone().into(),
+        r.facility_code.clone().into(),
+        r.postal_code.clone().into(),
+        r.address.clone().into(),
+        r.representative.clone().into(),
+        r.contract_status.clone().into(),
+        r.site_type.clone().into(),
+        r.hub_code.clone().into(),
+        r.phone.clone().into(),
+        r.website.clone().into(),
+        r.hours.clone().into(),
+        r.vaccines.clone().into(),
+        r.accepts_non_regular.into(),
+        r.access.clone().into(),
+        r.parking.clone().into(),
+        r.freezers_ultra_cold.into(),
+        r.freezers_minus20.into(),
+        r.storage_location.clone().into(),
+        r.details_at.into(),
+        r.confirmed_at.into(),
+        r.confirmed_by.clone().into(),
+        r.reservation.clone().into(),
+        r.reservation_at.into(),
+        r.updated_at.into(),
+        r.updated_by.clone().into(),
+        r.version.into(),
+    ]
+}
+
+fn select() -> SelectStatement {
+    Query::select().columns(COLUMNS).from(P::Table).to_owned()
+}
+
+pub async fn get(tx: &mut Tx, org_code: &str) -> StoreResult<Option<ProfileRow>> {
+    tx.opt(
+        &select()
+            .and_where(Expr::col(P::OrgCode).eq(org_code))
+            .to_owned(),
+    )
+    .await
+}
+
+/// Profiles of the given sites (any order).
+pub async fn for_orgs(tx: &mut Tx, codes: &[String]) -> StoreResult<Vec<ProfileRow>> {
+    let mut out = Vec::new();
+    for chunk in codes.chunks(1000) {
+        out.extend(
+            tx.all::<ProfileRow, _>(
+                &select()
+                    .and_where(Expr::col(P::OrgCode).is_in(chunk.iter().map(String::as_str)))
+                    .to_owned(),
+            )
+            .await?,
+        );
+    }
+    Ok(out)
+}
+
+/// Satellites registered under a hub.
+pub async fn satellites(tx: &mut Tx, hub_code: &str) -> StoreResult<Vec<ProfileRow>> {
+    tx.all(
+        &select()
+            .and_where(Expr::col(P::HubCode).eq(hub_code))
+            .order_by(P::OrgCode, Order::Asc)
+            .to_owned(),
+    )
+    .await
+}
+
+/// Inserts profiles in batches (import, demo); a profile that exists is replaced.
+pub async fn upsert_many(tx: &mut Tx, rows: &[ProfileRow]) -> StoreResult<()> {
+    for chunk in rows.chunks(1000) {
+        let mut q = Query::insert()
+            .into_table(P::Table)
+            .columns(COLUMNS)
+            .to_owned();
+        for r in chunk {
+            q.values_panic(values(r));
+        }
+        q.on_conflict(
+            OnConflict::column(P::OrgCode)
+                .update_columns(COLUMNS.into_iter().skip(1))
+                .to_owned(),
+        );
+        tx.exec(&q).await?;
+    }
+    Ok(())
+}
+
+/// Writes a profile if the stored version is still `r.version - 1`.
+pub async fn update(tx: &mut Tx, r: &ProfileRow) -> StoreResult<()> {
+    let n = tx
+        .exec(
+            &Query::update()
+                .table(P::Table)
+                .values(COLUMNS.into_iter().zip(values(r)).skip(1))
+                .and_where(Expr::col(P::OrgCode).eq(r.org_code.as_str()))
+                .and_where(Expr::col(P::Version).eq(r.version - 1))
+                .to_owned(),
+        )
+        .await?;
+    if n == 0 {
+        return Err(StoreError::Conflict);
+    }
+    Ok(())
+}
+
+/// A change of controlled fields (name, address, municipality, contract status) that waits
+/// for the municipality. `before` and `after` are JSON objects of the changed fields.
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, PartialEq)]
+pub struct ChangeRow {
+    pub id: String,
+    pub org_code: String,
+    pub before: String,
+    pub after: String,
+    /// `pending`, `approved`, `rejected` or `withdrawn`.
+    pub status: String,
+    pub requested_at: DateTime<Utc>,
+    pub requested_by: Option<String>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub decided_by: Option<String>,
+}
+
+const CHANGE_COLUMNS: [C; 9] = [
+    C::Id,
+    C::OrgCode,
+    C::Before,
+    C::After,
+    C::Status,
+    C::RequestedAt,
+    C::RequestedBy,
+    C::DecidedAt,
+    C::DecidedBy,
+];
+
+pub async fn insert_change(tx: &mut Tx, c: &ChangeRow) -> StoreResult<()> {
+    tx.exec(
+        &Query::insert()
+            .into_table(C::Table)
+            .columns(CHANGE_COLUMNS)
+            .values_panic([
+                c.id.clone().into(),
+                c.org_code.clone().into(),
+                c.before.clone().into(),
+                c.after.clone().into(),
+                c.status.clone().into(),
+                c.requested_at.into(),
+                c.requested_by.clone().into(),
+                c.decided_at.into(),
+                c.decided_by.clone().into(),
+            ])
+            .to_owned(),
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn get_change(tx: &mut Tx, id: &str) -> StoreResult<Option<ChangeRow>> {
+    tx.opt(
+        &Query::select()
+            .columns(CHANGE_COLUMNS)
+            .from(C::Table)
+            .and_where(Expr::col(C::Id).eq(id))
+            .to_owned(),
+    )
+    .await
+}
+
+/// Changes of the given sites with this status, oldest first.
+pub async fn changes_for(
+    tx: &mut Tx,
+    codes: &[String],
+    status: &str,
+) -> StoreResult<Vec<ChangeRow>> {
+    let mut out = Vec::new();
+    for chunk in codes.chunks(1000) {
+        out.extend(
+            tx.all::<ChangeRow, _>(
+                &Query::select()
+                    .columns(CHANGE_COLUMNS)
+                    .from(C::Table)
+                    .and_where(Expr::col(C::OrgCode).is_in(chunk.iter().map(String::as_str)))
+                    .and_where(Expr::col(C::Status).eq(status))
+                    .order_by(C::RequestedAt, Order::Asc)
+                    .to_owned(),
+            )
+            .await?,
+        );
+    }
+    Ok(out)
+}
+
+/// Marks a pending change decided; `Conflict` when it was no longer pending.
+pub async fn decide_change(
+    tx: &mut Tx,
+    id: &str,
+    status: &str,
+    at: DateTime<Utc>,
+    by: &str,
+) -> StoreResult<()> {
+    let n = tx
+        .exec(
+            &Query::update()
+                .table(C::Table)
+                .values([
+                    (C::Status, status.into()),
+                    (C::DecidedAt, at.into()),
+                    (C::DecidedBy, by.into()),
+                ])
+                .and_where(Expr::col(C::Id).eq(id))
+                .and_where(Expr::col(C::Status).eq("pending"))
+                .to_owned(),
+        )
+        .await?;
+    if n == 0 {
+        return Err(StoreError::Conflict);
+    }
+    Ok(())
+}
+
+/// A doctor (医師) working at a site. Personal data: name and registration number only.
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, PartialEq)]
+pub struct DoctorRow {
+    pub id: String,
+    pub org_code: String,
+    pub name: String,
+    /// 医籍登録番号.
+    pub registration_number: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub created_by: Option<String>,
+}
+
+const DOCTOR_COLUMNS: [D; 6] = [
+    D::Id,
+    D::OrgCode,
+    D::Name,
+    D::RegistrationNumber,
+    D::CreatedAt,
+    D::CreatedBy,
+];
+
+pub async fn doctors(tx: &mut Tx, org_code: &str) -> StoreResult<Vec<DoctorRow>> {
+    tx.all(
+        &Query::select()
+            .columns(DOCTOR_COLUMNS)
+            .from(D::Table)
+            .and_where(Expr::col(D::OrgCode).eq(org_code))
+            .order_by(D::CreatedAt, Order::Asc)
+            .order_by(D::Id, Order::Asc)
+            .to_owned(),
+    )
+    .await
+}
+
+pub async fn insert_doctor(tx: &mut Tx, d: &DoctorRow) -> StoreResult<()> {
+    tx.exec(
+        &Query::insert()
+            .into_table(D::Table)
+            .columns(DOCTOR_COLUMNS)
+            .values_panic([
+                d.id.clone().into(),
+                d.org_code.clone().into(),
+                d.name.clone().into(),
+                d.registration_number.clone().into(),
+                d.created_at.into(),
+                d.created_by.clone().into(),
+            ])
+            .to_owned(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Removes a doctor of the given site; `NotFound` when there is none with this id there.
+pub async fn delete_doctor(tx: &mut Tx, org_code: &str, id: &str) -> StoreResult<DoctorRow> {
+    let row: Option<DoctorRow> = tx
+        .opt(
+            &Query::select()
+                .columns(DOCTOR_COLUMNS)
+                .from(D::Table)
+                .and_where(Expr::col(D::Id).eq(id))
+                .and_where(Expr::col(D::OrgCode).eq(org_code))
+                .to_owned(),
+        )
+        .await?;
+    let row = row.ok_or(StoreError::NotFound)?;
+    tx.exec(
+        &Query::delete()
+            .from_table(D::Table)
+            .and_where(Expr::col(D::Id).eq(id))
+            .to_owned(),
+    )
+    .await?;
+    Ok(row)
+}
