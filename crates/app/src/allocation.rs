@@ -323,17 +323,55 @@ pub struct Proposal {
     pub lines: Vec<ProposedLine>,
 }
 
-/// The demand inputs of each child. Site demand (requests, capacity, usage, stock) is read
-/// from what sites report; until they report, population (municipalities) or equal shares
-/// (sites) are used, and the explanation says so.
-async fn inputs(tx: &mut Tx, d: &Division) -> AppResult<Vec<ChildInput>> {
+/// The demand inputs of each child. Site demand is read from what sites report: requests and
+/// capacity per cycle, and from their stock ledgers stock on hand, doses given in the last two
+/// weeks and doses received (summed over the sites below a municipality or prefecture). Until
+/// sites report, population (municipalities) or equal shares (sites) are used, and the
+/// explanation says so.
+async fn inputs(tx: &mut Tx, d: &Division, now: DateTime<Utc>) -> AppResult<Vec<ChildInput>> {
     // Sites' requests and capacity (in doses), converted to the level's unit by rounding down.
     let pres = presentation(&d.cycle);
     let codes: Vec<String> = d.children.iter().map(|c| c.org.code.clone()).collect();
     let reqs = vsys_store::requests::for_orgs(tx, &d.cycle.id, &codes).await?;
+    // Every site at or below the children, and the child each belongs to.
+    let sites: Vec<(String, usize)> = if d.children.iter().all(|c| is_site_kind(&c.org.kind)) {
+        codes.iter().cloned().zip(0..).collect()
+    } else {
+        let f = OrgFilter {
+            scope_path: d.org.path.clone(),
+            kinds: vec!["institution".into(), "site".into()],
+            ..OrgFilter::default()
+        };
+        let below = orgs::list(tx, &f, Page::all()).await?.0;
+        below
+            .into_iter()
+            .filter_map(|s| {
+                d.children
+                    .iter()
+                    .position(|c| s.path.starts_with(&c.org.path))
+                    .map(|i| (s.code, i))
+            })
+            .collect()
+    };
+    let site_codes: Vec<String> = sites.iter().map(|s| s.0.clone()).collect();
+    let demand = crate::stock::demand(tx, &site_codes, now).await?;
+    let n = d.children.len();
+    let (mut stock, mut used, mut received) = (vec![None; n], vec![None; n], vec![None; n]);
+    for (code, i) in &sites {
+        for (map, out) in [
+            (&demand.stock, &mut stock),
+            (&demand.administered, &mut used),
+            (&demand.received, &mut received),
+        ] {
+            if let Some(v) = map.get(code) {
+                *out[*i].get_or_insert(0) += *v;
+            }
+        }
+    }
     Ok(d.children
         .iter()
-        .map(|c| {
+        .enumerate()
+        .map(|(i, c)| {
             let r = reqs.iter().find(|r| r.org_code == c.org.code);
             ChildInput {
                 code: c.org.code.clone(),
@@ -346,13 +384,18 @@ async fn inputs(tx: &mut Tx, d: &Division) -> AppResult<Vec<ChildInput>> {
                     pres.doses_to_unit_floor(r.capacity_doses, d.child_unit)
                         .amount
                 }),
-                administered: None,
-                delivered: None,
-                stock: None,
+                administered: used[i],
+                delivered: received[i],
+                stock: stock[i]
+                    .map(|doses| pres.doses_to_unit_floor(doses.max(0), d.child_unit).amount),
                 storage_cap: None,
             }
         })
         .collect())
+}
+
+fn is_site_kind(kind: &str) -> bool {
+    matches!(kind, "institution" | "site")
 }
 
 /// Needles and syringes for each line by the supply rules, kept within the parent's.
@@ -413,12 +456,13 @@ async fn propose_in(
     d: &Division,
     formula: &Formula,
     total_vials: Option<i64>,
+    now: DateTime<Utc>,
 ) -> AppResult<Proposal> {
     let pres = presentation(&d.cycle);
     let unit = d.child_unit;
     let total_vials = total_vials.unwrap_or(d.node.vials);
     let rounded = pres.from_vials_floor(total_vials, unit);
-    let ins = inputs(tx, d).await?;
+    let ins = inputs(tx, d, now).await?;
     let alloc = allocate(rounded.amount, &ins, formula);
     let vials: Vec<i64> = alloc
         .lines
@@ -476,7 +520,7 @@ pub async fn simulate(
     let f = formula
         .cloned()
         .unwrap_or_else(|| formula_for(&d.cycle, level_of(&d.node).child().unwrap_or(Level::Site)));
-    propose_in(&mut tx, &d, &f, total_vials).await
+    propose_in(&mut tx, &d, &f, total_vials, app.clock.now()).await
 }
 
 /// One line of a division as entered (in the child level's unit).

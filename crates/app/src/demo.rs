@@ -216,6 +216,7 @@ pub async fn seed(
         ("tokyo", "13".into()),
         ("minato", "13103".into()),
     ];
+    let clinic_code = clinic.clone();
     targets.extend(clinic.map(|c| ("clinic", c)));
     targets.extend(site.map(|c| ("site", c)));
     targets.extend([
@@ -265,6 +266,8 @@ pub async fn seed(
         }
     }
     let cycle = seed_cycle(&mut tx, now).await?;
+    seed_sites(&mut tx, now, &site_rows, clinic_code.as_deref(), &cycle).await?;
+    let cycle = cycle.name;
     let summary = serde_json::json!({"sites": site_rows.len(), "suppliers": suppliers.len(), "users": logins.len(), "cycle": cycle});
     record(
         &mut tx,
@@ -286,7 +289,7 @@ pub async fn seed(
 async fn seed_cycle(
     tx: &mut vsys_store::Tx,
     now: chrono::DateTime<chrono::Utc>,
-) -> AppResult<String> {
+) -> AppResult<vsys_store::cycles::CycleRow> {
     use crate::products::{ProductInput, insert_product};
     let who = Who::system();
     let product = |kind: &str, name: &str, spec: Option<&str>| ProductInput {
@@ -372,7 +375,52 @@ async fn seed_cycle(
     // 1,000 trays × 195 vials × 6 doses = 1,170,000 doses: 11,700 packs of 100, plus a margin.
     crate::cycles::supply_in(tx, &who, now, &cycle, "N001", &needle.id, 12_000).await?;
     crate::cycles::supply_in(tx, &who, now, &cycle, "N001", &syringe.id, 12_000).await?;
-    Ok(cycle.name)
+    Ok(cycle)
+}
+
+/// Every site's registry entry (details left for the sites to register on first login), an
+/// open reporting period over the last two weeks and the next, and stock at the demo clinic.
+async fn seed_sites(
+    tx: &mut vsys_store::Tx,
+    now: chrono::DateTime<chrono::Utc>,
+    site_rows: &[OrgRow],
+    clinic: Option<&str>,
+    cycle: &vsys_store::cycles::CycleRow,
+) -> AppResult<()> {
+    let profiles: Vec<_> = site_rows
+        .iter()
+        .map(|o| crate::sites::blank_profile(&o.code, now))
+        .collect();
+    vsys_store::sites::upsert_many(tx, &profiles).await?;
+    let today = crate::clock::japan_date(now);
+    vsys_store::results::insert_period(
+        tx,
+        &vsys_store::results::PeriodRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            first_day: today - chrono::Duration::days(13),
+            last_day: today + chrono::Duration::days(14),
+            opened_at: now,
+            opened_by: None,
+            closed_at: None,
+            closed_by: None,
+        },
+    )
+    .await?;
+    if let Some(clinic) = clinic {
+        crate::stock::record_delivery(
+            tx,
+            &Who::system(),
+            now,
+            clinic,
+            "FA0001",
+            Some(&cycle.id),
+            20,
+            cycle.doses_per_vial,
+            "demo",
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -146,6 +146,8 @@ catalog! {
         CorrectionReasonRequired => ("訂正の理由を入力してください。", "Enter the reason for the correction."),
         AlreadyReversed => ("この記録は既に訂正されています。", "This entry has already been corrected."),
         NotSatellite => ("移送先は、この基本型のサテライト型の接種会場にしてください。", "Transfers go to a satellite of this hub."),
+        CorrectResultsByDay => ("接種実績による記録は、その日の実績を入力し直して訂正してください。", "Entries from a day's results are corrected by entering that day's results again."),
+        CorrectTransferNotHere => ("移送の記録は訂正できません。", "Transfers cannot be corrected."),
         InvalidLot => ("ロット番号は英数字とハイフンで20文字以内で入力してください。", "Enter the lot number in letters, digits and hyphens, up to 20 characters."),
         LedgerNotPositive => ("数量が正しくありません。納入・移送は1以上、接種回数・廃棄本数は0以上で入力してください。", "The amount is not valid: deliveries and transfers need 1 or more, doses given and vials wasted 0 or more."),
         LedgerDosesPerVial => ("1バイアルあたりの接種回数（回分）は1以上で入力してください。", "The doses per vial must be 1 or more."),

@@ -291,3 +291,23 @@ pub async fn max_code_with_prefix(
         .await?;
     Ok(rows.map(|(c,)| c))
 }
+
+/// The organisations with these codes (any order; codes that do not exist are left out),
+/// read in chunks of 1,000 codes.
+pub async fn get_many(tx: &mut Tx, codes: &[String]) -> StoreResult<Vec<OrgRow>> {
+    let mut out = Vec::with_capacity(codes.len());
+    for chunk in codes.chunks(1000) {
+        out.extend(
+            tx.all::<OrgRow, _>(
+                &select()
+                    .and_where(
+                        Expr::col((Orgs::Table, Orgs::Code))
+                            .is_in(chunk.iter().map(String::as_str)),
+                    )
+                    .to_owned(),
+            )
+            .await?,
+        );
+    }
+    Ok(out)
+}

@@ -191,3 +191,25 @@ pub async fn count(tx: &mut Tx) -> StoreResult<i64> {
     )
     .await
 }
+
+/// Organisations of the given kinds that have at least one enabled user (who can read a
+/// notice), in code order.
+pub async fn org_codes_of_kinds(tx: &mut Tx, kinds: &[&str]) -> StoreResult<Vec<String>> {
+    let rows: Vec<(String,)> = tx
+        .all(
+            &Query::select()
+                .distinct()
+                .column((Users::Table, Users::OrgCode))
+                .from(Users::Table)
+                .inner_join(
+                    Orgs::Table,
+                    Expr::col((Orgs::Table, Orgs::Code)).equals((Users::Table, Users::OrgCode)),
+                )
+                .and_where(Expr::col((Orgs::Table, Orgs::Kind)).is_in(kinds.iter().copied()))
+                .and_where(Expr::col((Users::Table, Users::Disabled)).eq(false))
+                .order_by((Users::Table, Users::OrgCode), Order::Asc)
+                .to_owned(),
+        )
+        .await?;
+    Ok(rows.into_iter().map(|(c,)| c).collect())
+}

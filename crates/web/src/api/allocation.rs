@@ -19,7 +19,7 @@ use vsys_store::allocations::NodeRow;
 use vsys_store::cycles::{CycleRow, SupplyRow};
 use vsys_store::products::{PresentationRow, ProductRow, SupplyRulesRow};
 
-fn json_etag<T: Serialize>(status: StatusCode, version: i64, body: T) -> Response {
+pub(super) fn json_etag<T: Serialize>(status: StatusCode, version: i64, body: T) -> Response {
     let mut res = (status, Json(body)).into_response();
     if let Ok(v) = HeaderValue::from_str(&etag(version)) {
         res.headers_mut().insert(header::ETAG, v);
@@ -27,7 +27,7 @@ fn json_etag<T: Serialize>(status: StatusCode, version: i64, body: T) -> Respons
     res
 }
 
-fn err(lang: Lang) -> impl Fn(vsys_app::AppError) -> ApiError {
+pub(super) fn err(lang: Lang) -> impl Fn(vsys_app::AppError) -> ApiError {
     move |e| ApiError::new(e, lang)
 }
 

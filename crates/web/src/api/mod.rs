@@ -5,6 +5,7 @@
 mod admin;
 mod allocation;
 mod session;
+mod sites;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -22,7 +23,7 @@ use vsys_domain::Lang;
     info(title = "vsys API", description = "ワクチン接種円滑化システム (V-SYS) — staff API. Organisations are addressed by code, other resources by UUIDv7; timestamps are UTC RFC 3339; errors are RFC 9457 problem details; `Accept-Language: ja|en`."),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    tags((name = "session"), (name = "orgs"), (name = "users"), (name = "notices"), (name = "audit"), (name = "masters"), (name = "allocation"))
+    tags((name = "session"), (name = "orgs"), (name = "users"), (name = "notices"), (name = "audit"), (name = "masters"), (name = "allocation"), (name = "sites"), (name = "stock"), (name = "results"))
 )]
 struct ApiDoc;
 
@@ -76,6 +77,26 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(allocation::finalise))
         .routes(routes!(allocation::export_csv, allocation::import_csv))
         .routes(routes!(allocation::get_request, allocation::put_request))
+        .routes(routes!(sites::list_sites))
+        .routes(routes!(sites::get_site))
+        .routes(routes!(sites::put_details))
+        .routes(routes!(sites::put_registry))
+        .routes(routes!(sites::decide_change))
+        .routes(routes!(sites::confirm_site))
+        .routes(routes!(sites::put_reservation))
+        .routes(routes!(sites::put_hub))
+        .routes(routes!(sites::create_municipal_site))
+        .routes(routes!(sites::list_doctors, sites::add_doctor))
+        .routes(routes!(sites::remove_doctor))
+        .routes(routes!(sites::get_stock))
+        .routes(routes!(sites::receive))
+        .routes(routes!(sites::transfer))
+        .routes(routes!(sites::correct))
+        .routes(routes!(sites::idle_sites))
+        .routes(routes!(sites::list_periods, sites::open_period))
+        .routes(routes!(sites::close_period))
+        .routes(routes!(sites::list_results))
+        .routes(routes!(sites::get_day, sites::put_day))
 }
 
 /// The OpenAPI document of every API operation.

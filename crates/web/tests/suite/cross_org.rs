@@ -36,6 +36,15 @@ struct Fixture {
     cycle: String,
     product: String,
     site: String,
+    /// A satellite of the clinic, a pending change of the clinic, a doctor, a ledger entry, a
+    /// reporting period, and the days with and without results.
+    satellite: String,
+    change_id: String,
+    doctor_id: String,
+    entry_id: String,
+    period_id: String,
+    reported_day: String,
+    today: String,
 }
 
 fn minato(path: String, body: Option<Value>, if_match: Option<i64>) -> Case {
@@ -59,6 +68,7 @@ fn by(insider: &'static str, path: String, body: Option<Value>, if_match: Option
 fn case(method: &str, path: &str, f: &Fixture) -> Option<Case> {
     let uid = &f.user_id;
     let alloc = |rest: &str| format!("/api/v1/cycles/{}/allocations/{rest}", f.cycle);
+    let site = |rest: &str| format!("/api/v1/sites/{}{rest}", f.clinic);
     Some(match (method, path) {
         ("post", "/api/v1/session") => Case::Public,
         ("delete", "/api/v1/session")
@@ -218,8 +228,205 @@ fn case(method: &str, path: &str, f: &Fixture) -> Option<Case> {
             ),
             Some(0),
         ),
+        ("get", "/api/v1/sites") => Case::List {
+            path: "/api/v1/sites?per_page=500".into(),
+            needle: f.clinic.clone(),
+        },
+        ("get", "/api/v1/sites/{code}") => minato(site(""), None, None),
+        ("put", "/api/v1/sites/{code}/details") => minato(
+            site("/details"),
+            Some(json!({"phone": "03-1234-5678", "freezers_ultra_cold": 1})),
+            Some(0),
+        ),
+        ("put", "/api/v1/sites/{code}/registry") => minato(
+            site("/registry"),
+            Some(
+                json!({"name": "越境テスト診療所", "municipality_code": "13103", "contract_status": "contracted"}),
+            ),
+            None,
+        ),
+        ("post", "/api/v1/site-changes/{id}/decision") => minato(
+            format!("/api/v1/site-changes/{}/decision", f.change_id),
+            Some(json!({"approve": false})),
+            None,
+        ),
+        ("post", "/api/v1/sites/{code}/confirmation") => {
+            minato(site("/confirmation"), None, Some(0))
+        }
+        ("put", "/api/v1/sites/{code}/reservation") => minato(
+            site("/reservation"),
+            Some(json!({"status": "available"})),
+            None,
+        ),
+        ("put", "/api/v1/sites/{code}/hub") => {
+            minato(site("/hub"), Some(json!({"site_type": "hub"})), None)
+        }
+        ("post", "/api/v1/municipalities/{code}/sites") => minato(
+            "/api/v1/municipalities/13103/sites".into(),
+            Some(json!({"name": "越境テスト会場"})),
+            None,
+        ),
+        ("get", "/api/v1/sites/{code}/doctors") => minato(site("/doctors"), None, None),
+        ("post", "/api/v1/sites/{code}/doctors") => {
+            minato(site("/doctors"), Some(json!({"name": "越境 医師"})), None)
+        }
+        ("delete", "/api/v1/sites/{code}/doctors/{id}") => {
+            minato(site(&format!("/doctors/{}", f.doctor_id)), None, None)
+        }
+        ("get", "/api/v1/sites/{code}/stock") => minato(site("/stock"), None, None),
+        ("post", "/api/v1/sites/{code}/stock/receipts") => minato(
+            site("/stock/receipts"),
+            Some(json!({"lot": "EX0001", "vials": 5})),
+            None,
+        ),
+        ("post", "/api/v1/sites/{code}/stock/transfers") => minato(
+            site("/stock/transfers"),
+            Some(json!({"to": f.satellite, "lot": "EX0001", "vials": 1})),
+            None,
+        ),
+        ("post", "/api/v1/sites/{code}/stock/entries/{id}/correction") => minato(
+            site(&format!("/stock/entries/{}/correction", f.entry_id)),
+            Some(json!({"reason": "数量の誤り"})),
+            None,
+        ),
+        ("get", "/api/v1/stock/idle") => Case::List {
+            path: path.to_owned(),
+            needle: f.clinic.clone(),
+        },
+        ("get", "/api/v1/reporting-periods") => Case::Shared {
+            path: path.to_owned(),
+        },
+        ("post", "/api/v1/reporting-periods") => by(
+            "nation",
+            path.to_owned(),
+            Some(json!({"first_day": f.today, "last_day": f.today})),
+            None,
+        ),
+        ("post", "/api/v1/reporting-periods/{id}/close") => by(
+            "nation",
+            format!("/api/v1/reporting-periods/{}/close", f.period_id),
+            None,
+            None,
+        ),
+        ("get", "/api/v1/sites/{code}/results") => minato(site("/results"), None, None),
+        ("get", "/api/v1/sites/{code}/results/{day}") => {
+            minato(site(&format!("/results/{}", f.reported_day)), None, None)
+        }
+        ("put", "/api/v1/sites/{code}/results/{day}") => minato(
+            site(&format!("/results/{}", f.today)),
+            Some(json!({"total": 0, "elderly": 0, "underlying": 0, "others": 0})),
+            None,
+        ),
         _ => return None,
     })
+}
+
+/// What the site operations need: made through the API by those allowed to.
+struct SiteFixture {
+    satellite: String,
+    change_id: String,
+    doctor_id: String,
+    entry_id: String,
+    period_id: String,
+    reported_day: String,
+    today: String,
+}
+
+impl SiteFixture {
+    async fn make(t: &TestApp, clinic: &str, cycle: &str) -> SiteFixture {
+        let minato = t.token("minato-operator@demo.vsys.jp").await;
+        let nation = t.token("nation-operator@demo.vsys.jp").await;
+        let today = vsys_app::clock::japan_date(chrono::Utc::now());
+        let yesterday = today - chrono::Duration::days(1);
+        let ok = |what: &str, s: StatusCode, v: &Value| {
+            assert!(s.is_success(), "{what}: {s} {v}");
+        };
+        // A municipal site of 港区 as the clinic's satellite.
+        let (s, v) = t
+            .api(
+                Method::POST,
+                "/api/v1/municipalities/13103/sites",
+                &minato,
+                Some(json!({"name": "港区サテライト会場"})),
+            )
+            .await;
+        ok("municipal site", s, &v);
+        let satellite = v["org"]["code"].as_str().unwrap_or_default().to_owned();
+        let (s, v) = t
+            .api(
+                Method::PUT,
+                &format!("/api/v1/sites/{satellite}/hub"),
+                &minato,
+                Some(json!({"site_type": "satellite", "hub_code": clinic})),
+            )
+            .await;
+        ok("satellite", s, &v);
+        // The clinic asks to change its name: pending for 港区.
+        let clinic_user = t
+            .make_user(clinic, "operator", "clinic-cross@example.jp")
+            .await;
+        let clinic_token = t.token(&clinic_user).await;
+        let (s, v) = t
+            .api(
+                Method::PUT,
+                &format!("/api/v1/sites/{clinic}/registry"),
+                &clinic_token,
+                Some(
+                    json!({"name": "改名申請クリニック", "municipality_code": "13103", "contract_status": "contracted"}),
+                ),
+            )
+            .await;
+        ok("change request", s, &v);
+        let change_id = v["change_id"].as_str().unwrap_or_default().to_owned();
+        let (s, v) = t
+            .api(
+                Method::POST,
+                &format!("/api/v1/sites/{clinic}/doctors"),
+                &clinic_token,
+                Some(json!({"name": "港 太郎", "registration_number": "123456"})),
+            )
+            .await;
+        ok("doctor", s, &v);
+        let doctor_id = v["id"].as_str().unwrap_or_default().to_owned();
+        let (s, v) = t
+            .api(
+                Method::POST,
+                &format!("/api/v1/sites/{clinic}/stock/receipts"),
+                &minato,
+                Some(json!({"lot": "EX0001", "vials": 10, "cycle_id": cycle})),
+            )
+            .await;
+        ok("receipt", s, &v);
+        let entry_id = v["id"].as_str().unwrap_or_default().to_owned();
+        let (s, v) = t
+            .api(
+                Method::POST,
+                "/api/v1/reporting-periods",
+                &nation,
+                Some(json!({"first_day": yesterday, "last_day": today})),
+            )
+            .await;
+        ok("period", s, &v);
+        let period_id = v["id"].as_str().unwrap_or_default().to_owned();
+        let (s, v) = t
+            .api(
+                Method::PUT,
+                &format!("/api/v1/sites/{clinic}/results/{yesterday}"),
+                &clinic_token,
+                Some(json!({"total": 7, "elderly": 5, "underlying": 1, "others": 1})),
+            )
+            .await;
+        ok("results", s, &v);
+        SiteFixture {
+            satellite,
+            change_id,
+            doctor_id,
+            entry_id,
+            period_id,
+            reported_day: yesterday.to_string(),
+            today: today.to_string(),
+        }
+    }
 }
 
 async fn send(
@@ -301,6 +508,7 @@ db_test!(
             )
             .await;
         assert_eq!(s, StatusCode::OK, "{r}");
+        let sites = SiteFixture::make(&t, &clinic, &cycle).await;
         let f = Fixture {
             clinic,
             user_id,
@@ -308,6 +516,13 @@ db_test!(
             cycle,
             product,
             site,
+            satellite: sites.satellite,
+            change_id: sites.change_id,
+            doctor_id: sites.doctor_id,
+            entry_id: sites.entry_id,
+            period_id: sites.period_id,
+            reported_day: sites.reported_day,
+            today: sites.today,
         };
         // The outsider is the strongest role of a sibling municipality (新宿区, also in 東京都).
         let outsider = t
