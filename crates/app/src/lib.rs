@@ -18,7 +18,10 @@ pub mod notices;
 pub mod orgs;
 pub mod products;
 pub mod requests;
+pub mod results;
+pub mod site_import;
 pub mod sites;
+pub mod stock;
 pub mod table_csv;
 
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -35,6 +35,7 @@ pub(crate) fn movement(r: &LedgerRow) -> Movement {
 }
 
 /// A ledger row for `m`, written now by `who`.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn row(
     org_code: &str,
     m: &Movement,

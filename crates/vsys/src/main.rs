@@ -56,6 +56,25 @@ enum Cmd {
         #[command(subcommand)]
         cmd: AuditCmd,
     },
+    /// Bulk imports.
+    Import {
+        #[command(subcommand)]
+        cmd: ImportCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCmd {
+    /// Import the registry of medical institutions (医療機関の一括登録) from a CSV file (UTF-8
+    /// or Shift_JIS), all or nothing, as a nation or prefecture operator. Exits 1 when the file
+    /// has errors (every one is printed; nothing is imported).
+    Institutions {
+        /// The CSV file (columns: see `vsys_app::site_import::HEADERS`).
+        file: std::path::PathBuf,
+        /// E-mail address of the user to act as (recorded in the audit log).
+        #[arg(long = "as", value_name = "EMAIL")]
+        as_user: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -210,6 +229,70 @@ async fn seed_demo(app: &App, sites: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The actor for a command run as a user: the user's own organisation and role. The command
+/// does not log in (whoever runs it has the database), so a pending password change does not
+/// stop it; a disabled or locked account does.
+async fn actor_for(app: &App, email: &str) -> anyhow::Result<vsys_app::Actor> {
+    let mut tx = app.db.read().await?;
+    let user = vsys_store::users::by_email(&mut tx, &email.trim().to_lowercase())
+        .await?
+        .with_context(|| format!("no user {email}"))?;
+    if user.disabled || user.locked {
+        bail!("the account {} is disabled or locked", user.email);
+    }
+    let org = vsys_store::orgs::get(&mut tx, &user.org_code)
+        .await?
+        .with_context(|| format!("no organisation {}", user.org_code))?;
+    let mut actor = vsys_app::Actor::from_rows(&user, &org, None)
+        .map_err(|e| anyhow::anyhow!("user {email}: {e}"))?;
+    actor.must_change_password = false;
+    Ok(actor)
+}
+
+async fn import_institutions(app: &App, bytes: &[u8], email: &str) -> anyhow::Result<()> {
+    use vsys_app::site_import::{self, Phase};
+    let actor = actor_for(app, email).await?;
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg:9} {bar:40} {pos}/{len}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let progress = |phase: Phase, done: usize, total: usize| {
+        let label = match phase {
+            Phase::Reading => "reading",
+            Phase::Checking => "checking",
+            Phase::Writing => "writing",
+            Phase::Done => "done",
+        };
+        bar.set_message(label);
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    };
+    match site_import::import(app, &actor, bytes, &progress).await {
+        Ok(s) => {
+            bar.finish_and_clear();
+            println!(
+                "imported {} rows: {} created, {} updated, {} unchanged",
+                s.rows, s.created, s.updated, s.unchanged
+            );
+            Ok(())
+        }
+        Err(vsys_app::AppError::Csv(e)) => {
+            bar.finish_and_clear();
+            eprintln!("{}", e.message(vsys_domain::Lang::Ja));
+            std::process::exit(1);
+        }
+        Err(e) => {
+            bar.finish_and_clear();
+            bail!(
+                "{e}: {} / {}",
+                e.text(vsys_domain::Lang::Ja),
+                e.text(vsys_domain::Lang::En)
+            )
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -317,6 +400,14 @@ async fn main() -> anyhow::Result<()> {
                 .and_then(vsys_domain::totp::TotpSecret::from_base32)
                 .context("this user has no TOTP")?;
             println!("{}", secret.code_at(chrono::Utc::now().timestamp()));
+        }
+        Cmd::Import {
+            cmd: ImportCmd::Institutions { file, as_user },
+        } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let app = open(config).await?;
+            import_institutions(&app, &bytes, &as_user).await?;
         }
         Cmd::Audit {
             cmd: AuditCmd::Verify,

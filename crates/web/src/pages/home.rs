@@ -25,7 +25,7 @@ pub struct NoticeView {
     pub unread: bool,
 }
 
-fn notice_view(n: &UserNotice, lang: Lang) -> NoticeView {
+pub(super) fn notice_view(n: &UserNotice, lang: Lang) -> NoticeView {
     let (title, body) = match lang {
         Lang::Ja => (&n.notice.title_ja, &n.notice.body_ja),
         Lang::En => (&n.notice.title_en, &n.notice.body_en),
@@ -81,6 +81,11 @@ pub async fn home(
     a.require_password_changed().map_err(err)?;
     let l = L(lang);
     let kind = a.principal.org_kind;
+    // A medical institution or municipal site sees its own home: reservation status, amounts,
+    // stock and the first-login details banner.
+    if matches!(kind, OrgKind::Institution | OrgKind::Site) {
+        return super::sites::site_home(&s, &u, q.flash.as_deref()).await;
+    }
     let mut tasks = Vec::new();
     let unread = vsys_app::notices::unread(&s.app, a).await.map_err(err)?;
     tasks.push((

@@ -4,14 +4,16 @@ mod admin;
 mod allocation;
 mod auth;
 mod home;
+mod sites;
 
 use crate::AppState;
 use crate::i18n::{L, Ui};
 use crate::session::web_guard;
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use vsys_app::{Actor, App};
-use vsys_domain::{Action, Lang};
+use vsys_domain::{Action, Lang, OrgKind};
 
 pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
@@ -89,6 +91,38 @@ pub fn routes(state: AppState) -> Router<AppState> {
             "/allocations/{cycle}/{org}/import",
             post(allocation::import),
         )
+        .route("/sites", get(sites::list).post(sites::create))
+        .route(
+            "/sites/import",
+            post(sites::import_start).layer(DefaultBodyLimit::max(32 * 1024 * 1024)),
+        )
+        .route("/sites/import-template.csv", get(sites::import_template))
+        .route("/sites/import/{job}", get(sites::import_status))
+        .route("/sites/{code}", get(sites::detail))
+        .route("/sites/{code}/reservation", post(sites::reservation))
+        .route("/sites/{code}/registry", post(sites::registry))
+        .route("/sites/{code}/changes/{id}", post(sites::decide))
+        .route("/sites/{code}/confirm", post(sites::confirm))
+        .route("/sites/{code}/details", post(sites::details))
+        .route("/sites/{code}/hub", post(sites::hub))
+        .route(
+            "/sites/{code}/doctors",
+            get(sites::doctors).post(sites::doctor_add),
+        )
+        .route(
+            "/sites/{code}/doctors/{id}/remove",
+            post(sites::doctor_remove),
+        )
+        .route("/sites/{code}/stock/receive", post(sites::receive))
+        .route("/sites/{code}/stock/transfer", post(sites::transfer))
+        .route(
+            "/sites/{code}/stock/entries/{id}/correct",
+            post(sites::correct),
+        )
+        .route("/results", get(sites::results).post(sites::results_submit))
+        .route("/results/periods", post(sites::period_open))
+        .route("/results/periods/{id}/close", post(sites::period_close))
+        .route("/stock/idle", get(sites::idle))
         .layer(axum::middleware::from_fn_with_state(state, web_guard))
 }
 
@@ -100,6 +134,12 @@ pub struct UserChrome {
     pub is_admin: bool,
     pub is_nation_admin: bool,
     pub unread: i64,
+    /// The user's organisation code (a site's own pages are under it).
+    pub org_code: String,
+    /// A medical institution or municipal site (医療機関・接種会場).
+    pub is_site: bool,
+    /// The nation, a prefecture or a municipality: oversees sites.
+    pub oversees_sites: bool,
 }
 
 /// What every page's frame needs: language, title, the user, the CSRF token, the path.
@@ -143,6 +183,12 @@ impl Chrome {
                 is_admin: p.may(Action::ManageUsers, &p.org_path),
                 is_nation_admin: p.may(Action::ReadAudit, &p.org_path),
                 unread,
+                org_code: actor.org_code().to_owned(),
+                is_site: matches!(p.org_kind, OrgKind::Institution | OrgKind::Site),
+                oversees_sites: matches!(
+                    p.org_kind,
+                    OrgKind::Nation | OrgKind::Prefecture | OrgKind::Municipality
+                ),
             }),
             csrf: actor.csrf_token.clone(),
             path: path.to_owned(),
@@ -165,6 +211,23 @@ fn flash_text(key: &str) -> Option<Ui> {
         "unlocked" => Ui::Unlocked,
         "reset" => Ui::PasswordResetDone,
         "logged_out" => Ui::LoggedOut,
+        "reservation" => Ui::ReservationSaved,
+        "site_created" => Ui::SiteCreated,
+        "change_applied" => Ui::ChangeApplied,
+        "change_filed" => Ui::ChangeFiled,
+        "change_approved" => Ui::ChangeApproved,
+        "change_rejected" => Ui::ChangeRejected,
+        "confirmed" => Ui::InstitutionConfirmed,
+        "details_saved" => Ui::DetailsSaved,
+        "hub_saved" => Ui::HubSaved,
+        "doctor_added" => Ui::DoctorAdded,
+        "doctor_removed" => Ui::DoctorRemoved,
+        "received" => Ui::ReceiptSaved,
+        "transferred" => Ui::TransferSaved,
+        "corrected" => Ui::CorrectionSaved,
+        "results_saved" => Ui::ResultsSaved,
+        "period_opened" => Ui::PeriodOpened,
+        "period_closed" => Ui::PeriodClosedFlash,
         _ => return None,
     })
 }
