@@ -412,3 +412,21 @@ pub async fn put_day(
         .map_err(err(u.lang))?;
     Ok(json_etag(StatusCode::OK, r.version, r))
 }
+
+/// Import the institution registry (医療機関の一括登録) from a CSV body (UTF-8 or Shift_JIS;
+/// columns as in the template). Nation or prefecture operators. All or nothing: every bad row
+/// is reported with its row number; re-importing the same file changes nothing.
+#[utoipa::path(post, path = "/api/v1/site-imports", tag = "sites",
+    request_body(content = String, content_type = "text/csv"),
+    responses((status = 200, body = vsys_app::site_import::ImportSummary), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn import_sites(
+    State(s): State<AppState>,
+    u: ApiUser,
+    body: axum::body::Bytes,
+) -> Result<Json<vsys_app::site_import::ImportSummary>, ApiError> {
+    Ok(Json(
+        vsys_app::site_import::import(&s.app, &u.actor, &body, &|_, _, _| {})
+            .await
+            .map_err(err(u.lang))?,
+    ))
+}

@@ -233,6 +233,16 @@ fn case(method: &str, path: &str, f: &Fixture) -> Option<Case> {
             needle: f.clinic.clone(),
         },
         ("get", "/api/v1/sites/{code}") => minato(site(""), None, None),
+        // Importing the registry is the prefecture's (or the nation's) business.
+        ("post", "/api/v1/site-imports") => by(
+            "tokyo",
+            path.to_owned(),
+            Some(Value::String(format!(
+                "{}\r\n1319999901,,越境テスト医院,1050011,13103,東京都港区芝公園1-1,港 一郎,契約済,,\r\n",
+                vsys_app::site_import::HEADERS.join(",")
+            ))),
+            None,
+        ),
         ("put", "/api/v1/sites/{code}/details") => minato(
             site("/details"),
             Some(json!({"phone": "03-1234-5678", "freezers_ultra_cold": 1})),
