@@ -117,45 +117,33 @@ pub async fn unreversed_for_reference(
 
 /// Stock on hand in doses per site, for the given sites (sites with no entries are left out).
 pub async fn doses_by_org(tx: &mut Tx, codes: &[String]) -> StoreResult<Vec<(String, i64)>> {
-    let mut out = Vec::new();
-    for chunk in codes.chunks(1000) {
-        let rows: Vec<(String, i64)> = tx
-            .all(
-                &Query::select()
-                    .column(L::OrgCode)
-                    .expr(Expr::col(L::Doses).sum().cast_as("int8"))
-                    .from(L::Table)
-                    .and_where(Expr::col(L::OrgCode).is_in(chunk.iter().map(String::as_str)))
-                    .group_by_col(L::OrgCode)
-                    .to_owned(),
-            )
-            .await?;
-        out.extend(rows);
-    }
-    Ok(out)
+    sum_doses(tx, codes, &[]).await
 }
 
 /// Doses delivered (net of transfers) per site, for the usage rate (administered ÷ delivered).
 pub async fn received_by_org(tx: &mut Tx, codes: &[String]) -> StoreResult<Vec<(String, i64)>> {
+    sum_doses(tx, codes, &["delivered", "transfer_in", "transfer_out"]).await
+}
+
+/// Doses per site over the entries of the given kinds (all kinds when empty).
+async fn sum_doses(
+    tx: &mut Tx,
+    codes: &[String],
+    kinds: &[&str],
+) -> StoreResult<Vec<(String, i64)>> {
     let mut out = Vec::new();
     for chunk in codes.chunks(1000) {
-        let rows: Vec<(String, i64)> = tx
-            .all(
-                &Query::select()
-                    .column(L::OrgCode)
-                    .expr(Expr::col(L::Doses).sum().cast_as("int8"))
-                    .from(L::Table)
-                    .and_where(Expr::col(L::OrgCode).is_in(chunk.iter().map(String::as_str)))
-                    .and_where(Expr::col(L::Kind).is_in([
-                        "delivered",
-                        "transfer_in",
-                        "transfer_out",
-                    ]))
-                    .group_by_col(L::OrgCode)
-                    .to_owned(),
-            )
-            .await?;
-        out.extend(rows);
+        let mut q = Query::select()
+            .column(L::OrgCode)
+            .expr(Expr::col(L::Doses).sum().cast_as("int8"))
+            .from(L::Table)
+            .and_where(Expr::col(L::OrgCode).is_in(chunk.iter().map(String::as_str)))
+            .group_by_col(L::OrgCode)
+            .to_owned();
+        if !kinds.is_empty() {
+            q.and_where(Expr::col(L::Kind).is_in(kinds.iter().copied()));
+        }
+        out.extend(tx.all::<(String, i64), _>(&q).await?);
     }
     Ok(out)
 }

@@ -1367,12 +1367,7 @@ pub async fn detail(
     Path(code): Path<String>,
     Query(q): Query<FlashQuery>,
 ) -> Result<Response, PageError> {
-    let shown = Shown {
-        doctors: false,
-        flash: q.flash,
-        ..Shown::default()
-    };
-    site_page(&s, &u, &code, shown, StatusCode::OK).await
+    show(&s, &u, &code, q, false).await
 }
 
 /// The page with its doctors shown (each display is audited, so only on request).
@@ -1382,12 +1377,22 @@ pub async fn doctors(
     Path(code): Path<String>,
     Query(q): Query<FlashQuery>,
 ) -> Result<Response, PageError> {
+    show(&s, &u, &code, q, true).await
+}
+
+async fn show(
+    s: &AppState,
+    u: &WebUser,
+    code: &str,
+    q: FlashQuery,
+    doctors: bool,
+) -> Result<Response, PageError> {
     let shown = Shown {
-        doctors: true,
+        doctors,
         flash: q.flash,
         ..Shown::default()
     };
-    site_page(&s, &u, &code, shown, StatusCode::OK).await
+    site_page(s, u, code, shown, StatusCode::OK).await
 }
 
 /// Changes the registry entry: applied at once for the municipality and above, filed for

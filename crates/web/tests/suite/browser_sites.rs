@@ -274,9 +274,10 @@ db_test!(
             .unwrap()
             .unwrap();
         assert_eq!(org.name, NEW_NAME);
-        let pending = vsys_store::sites::changes_for(&mut tx, &[clinic.clone()], "pending")
-            .await
-            .unwrap();
+        let pending =
+            vsys_store::sites::changes_for(&mut tx, std::slice::from_ref(&clinic), "pending")
+                .await
+                .unwrap();
         assert!(pending.is_empty(), "{pending:?}");
     }
 );

@@ -2,6 +2,7 @@
 //! reservation status, daily results and wastage writing the stock ledger, corrections,
 //! transfers, idle stock and doctors — on both backends.
 
+use crate::allocation::with_version;
 use crate::common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -9,26 +10,6 @@ use vsys_testkit::db_test;
 
 async fn clinic_code(t: &TestApp) -> String {
     t.user("clinic-operator@demo.vsys.jp").await.org_code
-}
-
-async fn with_if_match(
-    t: &TestApp,
-    method: Method,
-    path: &str,
-    token: &str,
-    version: i64,
-    body: Value,
-) -> (StatusCode, Value) {
-    let res = client()
-        .request(method, t.url(path))
-        .bearer_auth(token)
-        .header("if-match", format!("\"v{version}\""))
-        .json(&body)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let s = res.status();
-    (s, res.json().await.unwrap_or(Value::Null))
 }
 
 fn today() -> chrono::NaiveDate {
@@ -65,7 +46,7 @@ db_test!(
         assert!(v["profile"]["details_at"].is_null());
         let version = v["profile"]["version"].as_i64().unwrap_or(-1);
         // A bad phone number is refused with a message in the user's language.
-        let (s, v) = with_if_match(
+        let (s, v) = with_version(
             &t,
             Method::PUT,
             &format!("/api/v1/sites/{clinic}/details"),
@@ -76,7 +57,7 @@ db_test!(
         .await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
         assert!(v.to_string().contains("電話番号"), "{v}");
-        let (s, v) = with_if_match(
+        let (s, v) = with_version(
             &t,
             Method::PUT,
             &format!("/api/v1/sites/{clinic}/details"),
@@ -90,7 +71,7 @@ db_test!(
         assert!(v["profile"]["details_at"].is_string());
         assert_eq!(v["profile"]["freezers_minus20"], 2);
         // The same version again is a conflict: nothing is lost silently.
-        let (s, _) = with_if_match(
+        let (s, _) = with_version(
             &t,
             Method::PUT,
             &format!("/api/v1/sites/{clinic}/details"),
@@ -280,7 +261,7 @@ db_test!(
         assert_eq!(s1["days_of_supply"], 63);
         // Re-entering the day reverses what it wrote and writes the new numbers; no earlier
         // ledger row changes.
-        let (s, v) = with_if_match(
+        let (s, v) = with_version(
             &t,
             Method::PUT,
             &path,
@@ -328,7 +309,7 @@ db_test!(
             )
             .await;
         assert_eq!(s, StatusCode::OK);
-        let (s, v) = with_if_match(
+        let (s, v) = with_version(
             &t,
             Method::PUT,
             &path,
