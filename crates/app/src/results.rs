@@ -228,7 +228,7 @@ pub async fn put_day(
             orig.cycle_id.as_deref(),
             Some(&reference),
             Some(&orig.id),
-            Some("re-entered"),
+            None,
             now,
             &who,
         ));

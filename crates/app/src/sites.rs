@@ -463,6 +463,33 @@ pub enum ChangeOutcome {
     Pending { change_id: String },
 }
 
+/// The municipality a site moves to: it must exist; an institution's code names its
+/// prefecture, so the move stays in it; a municipal site's code names its municipality, so it
+/// cannot move at all; and whoever applies the move must cover the new municipality (a
+/// municipality cannot hand a site to its neighbour — the prefecture does).
+async fn new_municipality(
+    tx: &mut Tx,
+    org: &OrgRow,
+    code: &str,
+    applier: Option<&vsys_domain::Principal>,
+) -> AppResult<OrgRow> {
+    let field = "municipality_code";
+    let muni = orgs::get(tx, code)
+        .await?
+        .filter(|m| m.kind == "municipality")
+        .ok_or_else(|| AppError::invalid(field, Msg::UnknownOrg))?;
+    if org.kind == "site" {
+        return Err(AppError::invalid(field, Msg::SiteCannotMove));
+    }
+    if muni.prefecture_code.as_deref() != org.code.get(..2) {
+        return Err(AppError::invalid(field, Msg::CodePrefectureMismatch));
+    }
+    if applier.is_some_and(|p| !p.may(Action::Write, &muni.path)) {
+        return Err(AppError::invalid(field, Msg::OutOfScope));
+    }
+    Ok(muni)
+}
+
 /// Applies a registry entry to the organisation row and profile (moving the site when its
 /// municipality changes). The caller has checked the actor may.
 async fn apply_registry(
@@ -472,6 +499,7 @@ async fn apply_registry(
     r: &RegistryInput,
     now: DateTime<Utc>,
     by: &str,
+    principal: &vsys_domain::Principal,
 ) -> AppResult<(OrgRow, ProfileRow)> {
     let mut new_org = OrgRow {
         name: r.name.clone(),
@@ -480,10 +508,7 @@ async fn apply_registry(
         ..org.clone()
     };
     if org.parent_code.as_deref() != Some(r.municipality_code.as_str()) {
-        let muni = orgs::get(tx, &r.municipality_code)
-            .await?
-            .filter(|m| m.kind == "municipality")
-            .ok_or_else(|| AppError::invalid("municipality_code", Msg::UnknownOrg))?;
+        let muni = new_municipality(tx, org, &r.municipality_code, Some(principal)).await?;
         let code =
             OrgCode::parse(&org.code).map_err(|_| anyhow::anyhow!("bad code {}", org.code))?;
         new_org.parent_code = Some(muni.code.clone());
@@ -556,13 +581,9 @@ pub async fn change_registry(
         {
             return Err(AppError::invalid("name", Msg::ChangePending));
         }
-        // A move to another municipality must name one that exists.
-        if new.contains_key("municipality_code")
-            && orgs::get(&mut tx, &r.municipality_code)
-                .await?
-                .is_none_or(|m| m.kind != "municipality")
-        {
-            return Err(AppError::invalid("municipality_code", Msg::UnknownOrg));
+        // A move to another municipality must name one it can move to.
+        if new.contains_key("municipality_code") {
+            new_municipality(&mut tx, &org, &r.municipality_code, None).await?;
         }
         let change = ChangeRow {
             id: uuid::Uuid::now_v7().to_string(),
@@ -611,7 +632,8 @@ pub async fn change_registry(
             change_id: change.id,
         });
     }
-    let (new_org, new_p) = apply_registry(&mut tx, &org, &p, &r, now, &actor.user_id).await?;
+    let (new_org, new_p) =
+        apply_registry(&mut tx, &org, &p, &r, now, &actor.user_id, &actor.principal).await?;
     record(
         &mut tx,
         &who,
@@ -675,7 +697,7 @@ pub async fn decide_change(
         }
         let r: RegistryInput = serde_json::from_value(merged).map_err(anyhow::Error::from)?;
         let r = validate_registry(&r)?;
-        apply_registry(&mut tx, &org, &p, &r, now, &actor.user_id).await?;
+        apply_registry(&mut tx, &org, &p, &r, now, &actor.user_id, &actor.principal).await?;
     }
     let status = if approve { "approved" } else { "rejected" };
     sites::decide_change(&mut tx, &change.id, status, now, &actor.user_id).await?;
@@ -780,15 +802,17 @@ pub async fn set_reservation(
     let mut tx = app.db.begin().await?;
     let org = writable_site(&mut tx, actor, code).await?;
     let before = profile(&mut tx, &org, now).await?;
+    if sites::get(&mut tx, &org.code).await?.is_none() {
+        save(&mut tx, &before, 0).await?;
+    }
+    sites::set_reservation(&mut tx, &org.code, status, now).await?;
     let after = ProfileRow {
         reservation: status.into(),
         reservation_at: Some(now),
-        updated_at: now,
-        updated_by: Some(actor.user_id.clone()),
-        ..before.clone()
+        ..sites::get(&mut tx, &org.code)
+            .await?
+            .ok_or(AppError::NotFound)?
     };
-    // One click: the latest click wins, so no version check beyond the row's own.
-    let after = save(&mut tx, &after, before.version).await?;
     record(
         &mut tx,
         &actor.into(),

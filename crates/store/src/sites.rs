@@ -370,3 +370,29 @@ pub async fn delete_doctor(tx: &mut Tx, org_code: &str, id: &str) -> StoreResult
     .await?;
     Ok(row)
 }
+
+/// Sets the reservation status alone (one click; the latest click wins). Leaves the
+/// profile's version alone, so a details form open at the same time still saves.
+pub async fn set_reservation(
+    tx: &mut Tx,
+    org_code: &str,
+    status: &str,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    let n = tx
+        .exec(
+            &Query::update()
+                .table(P::Table)
+                .values([
+                    (P::Reservation, status.into()),
+                    (P::ReservationAt, at.into()),
+                ])
+                .and_where(Expr::col(P::OrgCode).eq(org_code))
+                .to_owned(),
+        )
+        .await?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}

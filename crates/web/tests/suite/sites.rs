@@ -191,6 +191,32 @@ db_test!(
         // The clinic was told.
         let (_, notices) = t.api(Method::GET, "/api/v1/notices", &me, None).await;
         assert!(notices.to_string().contains("承認されました"), "{notices}");
+        // 港区 cannot hand the clinic to 新宿区; 東京都 can; no prefecture can take it away.
+        let moved = json!({"name": "新しい名前クリニック", "municipality_code": "13104",
+                           "contract_status": "contracted", "address": "東京都新宿区西新宿2-8-1"});
+        let path = format!("/api/v1/sites/{clinic}/registry");
+        let (s, v) = t
+            .api(Method::PUT, &path, &minato, Some(moved.clone()))
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert!(v.to_string().contains("管轄外"), "{v}");
+        let mut osaka = moved.clone();
+        osaka["municipality_code"] = json!("27102");
+        let tokyo = t.token("tokyo-operator@demo.vsys.jp").await;
+        let (s, _) = t.api(Method::PUT, &path, &tokyo, Some(osaka)).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "the code names 東京都");
+        let (s, v) = t.api(Method::PUT, &path, &tokyo, Some(moved)).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let (_, v) = t
+            .api(Method::GET, &format!("/api/v1/sites/{clinic}"), &me, None)
+            .await;
+        assert_eq!(v["org"]["parent_code"], "13104");
+        assert!(
+            v["org"]["path"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("/JP/13/13104/")
+        );
     }
 );
 
@@ -379,6 +405,31 @@ db_test!(
             )
             .await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        // The click does not disturb a details form opened before it.
+        let (_, v) = t
+            .api(Method::GET, &format!("/api/v1/sites/{clinic}"), &me, None)
+            .await;
+        let version = v["profile"]["version"].as_i64().unwrap_or(-1);
+        let (s, _) = t
+            .api(
+                Method::PUT,
+                &format!("/api/v1/sites/{clinic}/reservation"),
+                &me,
+                Some(json!({"status": "available"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        let (s, v) = with_version(
+            &t,
+            Method::PUT,
+            &format!("/api/v1/sites/{clinic}/details"),
+            &me,
+            version,
+            json!({"phone": "03-1234-5678"}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["profile"]["reservation"], "available");
 
         // The clinic's stock is idle (nothing given): 港区, 東京都 and the nation see it.
         for who in ["minato-operator", "tokyo-operator", "nation-operator"] {
