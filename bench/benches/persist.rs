@@ -222,13 +222,24 @@ fn persist(c: &mut Criterion) {
                     // One entry per division save (as `save_division` writes it): the
                     // parent is the object, its lines the content.
                     let now = Utc::now();
-                    let mut lines: BTreeMap<&str, Vec<serde_json::Value>> = BTreeMap::new();
+                    #[derive(serde::Serialize)]
+                    struct Line<'a> {
+                        node: &'a str,
+                        org_code: &'a str,
+                        vials: i64,
+                        needles: i64,
+                        syringes: i64,
+                    }
+                    let mut lines: BTreeMap<&str, Vec<Line>> = BTreeMap::new();
                     for n in &nodes {
                         let parent = n.parent_id.as_deref().unwrap_or("root");
-                        lines.entry(parent).or_default().push(serde_json::json!({
-                            "node": n.id, "org_code": n.org_code, "vials": n.vials,
-                            "needles": n.needles, "syringes": n.syringes,
-                        }));
+                        lines.entry(parent).or_default().push(Line {
+                            node: &n.id,
+                            org_code: &n.org_code,
+                            vials: n.vials,
+                            needles: n.needles,
+                            syringes: n.syringes,
+                        });
                     }
                     let entries = lines
                         .into_iter()
@@ -242,7 +253,7 @@ fn persist(c: &mut Criterion) {
                             object_type: "allocation".into(),
                             object_id: parent.to_owned(),
                             before: Some("[]".into()),
-                            after: Some(serde_json::Value::from(lines).to_string()),
+                            after: serde_json::to_string(&lines).ok(),
                         })
                         .collect();
                     append_many(&mut tx, entries)
