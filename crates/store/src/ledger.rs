@@ -120,7 +120,8 @@ pub async fn doses_by_org(tx: &mut Tx, codes: &[String]) -> StoreResult<Vec<(Str
     sum_doses(tx, codes, &[]).await
 }
 
-/// Doses delivered (net of transfers) per site, for the usage rate (administered ÷ delivered).
+/// Doses delivered (net of transfers and of corrections of either) per site, for the usage
+/// rate (administered ÷ delivered).
 pub async fn received_by_org(tx: &mut Tx, codes: &[String]) -> StoreResult<Vec<(String, i64)>> {
     sum_doses(tx, codes, &["delivered", "transfer_in", "transfer_out"]).await
 }
@@ -141,7 +142,22 @@ async fn sum_doses(
             .group_by_col(L::OrgCode)
             .to_owned();
         if !kinds.is_empty() {
-            q.and_where(Expr::col(L::Kind).is_in(kinds.iter().copied()));
+            // The entries of these kinds, and the corrections that reversed one of them.
+            let reversed = Query::select()
+                .column(L::Id)
+                .from(L::Table)
+                .and_where(Expr::col(L::OrgCode).is_in(chunk.iter().map(String::as_str)))
+                .and_where(Expr::col(L::Kind).is_in(kinds.iter().copied()))
+                .to_owned();
+            q.cond_where(
+                sea_query::Cond::any()
+                    .add(Expr::col(L::Kind).is_in(kinds.iter().copied()))
+                    .add(
+                        sea_query::Cond::all()
+                            .add(Expr::col(L::Kind).eq("correction"))
+                            .add(Expr::col(L::Reverses).in_subquery(reversed)),
+                    ),
+            );
         }
         out.extend(tx.all::<(String, i64), _>(&q).await?);
     }

@@ -980,3 +980,66 @@ db_test!(site_requests_versioned, |backend| async move {
             .unwrap_or(false)
     );
 });
+
+db_test!(stock_ledger_sums_and_corrections, |backend| async move {
+    let Some(t) = migrated(backend).await else {
+        return;
+    };
+    let mut tx = t.db.begin().await.unwrap();
+    orgs::insert_many(
+        &mut tx,
+        &[
+            org("JP", "nation", None, "/JP/"),
+            org("13", "prefecture", Some("JP"), "/JP/13/"),
+            org("13103", "municipality", Some("13"), "/JP/13/13103/"),
+            org(
+                "1310000001",
+                "institution",
+                Some("13103"),
+                "/JP/13/13103/1310000001/",
+            ),
+        ],
+    )
+    .await
+    .unwrap();
+    let entry = |id: &str, kind: &str, vials: i64, reverses: Option<&str>| ledger::LedgerRow {
+        id: id.into(),
+        org_code: "1310000001".into(),
+        lot: "FA0001".into(),
+        cycle_id: None,
+        kind: kind.into(),
+        vials,
+        doses: vials * 6,
+        doses_per_vial: 6,
+        reason: None,
+        note: None,
+        reference: Some("r".into()),
+        reverses: reverses.map(Into::into),
+        at: t0(),
+        by: None,
+    };
+    ledger::append(
+        &mut tx,
+        &[
+            entry("a", "delivered", 10, None),
+            entry("b", "delivered", 5, None),
+            entry("c", "administered", -2, None),
+            entry("d", "correction", -5, Some("b")),
+        ],
+    )
+    .await
+    .unwrap();
+    let codes = vec!["1310000001".to_string()];
+    assert_eq!(
+        ledger::doses_by_org(&mut tx, &codes).await.unwrap(),
+        vec![("1310000001".to_string(), 48)]
+    );
+    // Received: both deliveries, less the one corrected away; not what was given.
+    assert_eq!(
+        ledger::received_by_org(&mut tx, &codes).await.unwrap(),
+        vec![("1310000001".to_string(), 60)]
+    );
+    // An entry is reversed once at most.
+    let twice = ledger::append(&mut tx, &[entry("e", "correction", -5, Some("b"))]).await;
+    assert!(twice.is_err());
+});
