@@ -1141,7 +1141,9 @@ pub async fn finalise(
         Some(&serde_json::json!({"nodes_finalised": changed})),
     )
     .await?;
-    for n in allocations::subtree(&mut tx, cycle_id, &d.node.path).await? {
+    let finalised = allocations::subtree(&mut tx, cycle_id, &d.node.path).await?;
+    crate::delivery::create_for_final(&mut tx, &who, now, &d.cycle, &finalised).await?;
+    for n in finalised {
         if n.id == d.node.id || n.vials == 0 {
             continue;
         }

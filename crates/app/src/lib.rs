@@ -4,12 +4,14 @@
 pub mod accounts;
 pub mod allocation;
 pub mod allocation_csv;
+pub mod api_tokens;
 pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod context;
 pub mod cycles;
+pub mod delivery;
 pub mod demo;
 pub mod error;
 pub mod mail;

@@ -5,6 +5,7 @@ pub mod allocations;
 pub mod audit;
 pub mod cycles;
 pub mod db;
+pub mod deliveries;
 pub mod error;
 pub mod ledger;
 pub mod master;

@@ -683,6 +683,92 @@ fn site_indexes() -> Vec<IndexCreateStatement> {
     ]
 }
 
+fn delivery_tables() -> Vec<TableCreateStatement> {
+    use Deliveries as D;
+    vec![
+        Table::create()
+            .table(D::Table)
+            .col(id(D::Id))
+            .col(string(D::CycleId))
+            .col(string(D::NodeId))
+            .col(string(D::SiteCode))
+            .col(string(D::SitePath))
+            .col(string(D::MunicipalityCode))
+            .col(string(D::Item))
+            .col(string_null(D::ProductId))
+            .col(int(D::Quantity))
+            .col(string(D::DelivererCode))
+            .col(ColumnDef::new(D::ScheduledOn).date().null())
+            .col(ColumnDef::new(D::DeliveredOn).date().null())
+            .col(text_null(D::DeliveryNumber))
+            .col(text_null(D::Lot))
+            .col(text_null(D::Note))
+            .col(text_null(D::Storage))
+            .col(time(D::UpdatedAt))
+            .col(text_null(D::UpdatedBy))
+            .col(int(D::Version))
+            .foreign_key(
+                ForeignKey::create()
+                    .from(D::Table, D::CycleId)
+                    .to(Cycles::Table, Cycles::Id),
+            )
+            .foreign_key(
+                ForeignKey::create()
+                    .from(D::Table, D::NodeId)
+                    .to(AllocationNodes::Table, AllocationNodes::Id),
+            )
+            .foreign_key(&mut org_fk(D::Table, D::SiteCode))
+            .foreign_key(&mut org_fk(D::Table, D::DelivererCode))
+            .to_owned(),
+        Table::create()
+            .table(ApiTokens::Table)
+            .col(id(ApiTokens::Id))
+            .col(string(ApiTokens::OrgCode))
+            .col(text(ApiTokens::Name))
+            .col(
+                ColumnDef::new(ApiTokens::TokenHash)
+                    .string()
+                    .not_null()
+                    .unique_key(),
+            )
+            .col(time(ApiTokens::CreatedAt))
+            .col(text_null(ApiTokens::CreatedBy))
+            .col(time_null(ApiTokens::RevokedAt))
+            .col(time_null(ApiTokens::LastUsedAt))
+            .foreign_key(&mut org_fk(ApiTokens::Table, ApiTokens::OrgCode))
+            .to_owned(),
+    ]
+}
+
+fn delivery_indexes() -> Vec<IndexCreateStatement> {
+    vec![
+        Index::create()
+            .name("deliveries_node_item")
+            .table(Deliveries::Table)
+            .col(Deliveries::NodeId)
+            .col(Deliveries::Item)
+            .unique()
+            .to_owned(),
+        Index::create()
+            .name("deliveries_deliverer")
+            .table(Deliveries::Table)
+            .col(Deliveries::DelivererCode)
+            .col(Deliveries::CycleId)
+            .to_owned(),
+        Index::create()
+            .name("deliveries_site")
+            .table(Deliveries::Table)
+            .col(Deliveries::SiteCode)
+            .to_owned(),
+        Index::create()
+            .name("deliveries_cycle_path")
+            .table(Deliveries::Table)
+            .col(Deliveries::CycleId)
+            .col(Deliveries::SitePath)
+            .to_owned(),
+    ]
+}
+
 fn no_indexes() -> Vec<IndexCreateStatement> {
     vec![]
 }
@@ -712,6 +798,12 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "sites",
         tables: site_tables,
         indexes: site_indexes,
+    },
+    Migration {
+        version: 5,
+        name: "delivery",
+        tables: delivery_tables,
+        indexes: delivery_indexes,
     },
 ];
 

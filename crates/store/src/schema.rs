@@ -363,3 +363,42 @@ pub enum StockLedger {
     At,
     By,
 }
+
+/// One line of a finalised cycle on its way to a site: vaccine, needles or syringes.
+#[derive(Iden, Clone, Copy)]
+pub enum Deliveries {
+    Table,
+    Id,
+    CycleId,
+    NodeId,
+    SiteCode,
+    SitePath,
+    MunicipalityCode,
+    Item,
+    ProductId,
+    Quantity,
+    DelivererCode,
+    ScheduledOn,
+    DeliveredOn,
+    DeliveryNumber,
+    Lot,
+    Note,
+    Storage,
+    UpdatedAt,
+    UpdatedBy,
+    Version,
+}
+
+/// Organisation API tokens (deliverers' own systems).
+#[derive(Iden, Clone, Copy)]
+pub enum ApiTokens {
+    Table,
+    Id,
+    OrgCode,
+    Name,
+    TokenHash,
+    CreatedAt,
+    CreatedBy,
+    RevokedAt,
+    LastUsedAt,
+}

@@ -267,6 +267,16 @@ impl FromRequestParts<AppState> for ApiUser {
             .filter(|t| !t.is_empty())
             .ok_or(ApiError::App(AppError::NotLoggedIn, lang))?;
         let ip = request_ip(state, parts);
+        if token.starts_with(vsys_app::api_tokens::PREFIX) {
+            // An organisation token (a deliverer's system) reaches the delivery API only.
+            if !parts.uri.path().starts_with("/api/v1/deliveries") {
+                return Err(ApiError::App(AppError::Forbidden, lang));
+            }
+            let actor = vsys_app::api_tokens::authenticate(&state.app, token, ip)
+                .await
+                .map_err(|e| ApiError::App(e, lang))?;
+            return Ok(ApiUser { actor, lang });
+        }
         let a = auth::authenticate(&state.app, token, SessionKind::Api, ip)
             .await
             .map_err(|e| ApiError::App(e, lang))?;

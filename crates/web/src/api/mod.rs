@@ -4,6 +4,7 @@
 
 mod admin;
 mod allocation;
+mod delivery;
 mod session;
 mod sites;
 
@@ -23,7 +24,7 @@ use vsys_domain::Lang;
     info(title = "vsys API", description = "ワクチン接種円滑化システム (V-SYS) — staff API. Organisations are addressed by code, other resources by UUIDv7; timestamps are UTC RFC 3339; errors are RFC 9457 problem details; `Accept-Language: ja|en`."),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    tags((name = "session"), (name = "orgs"), (name = "users"), (name = "notices"), (name = "audit"), (name = "masters"), (name = "allocation"), (name = "sites"), (name = "stock"), (name = "results"))
+    tags((name = "session"), (name = "orgs"), (name = "users"), (name = "notices"), (name = "audit"), (name = "masters"), (name = "allocation"), (name = "sites"), (name = "stock"), (name = "results"), (name = "delivery"))
 )]
 struct ApiDoc;
 
@@ -98,6 +99,13 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(sites::close_period))
         .routes(routes!(sites::list_results))
         .routes(routes!(sites::get_day, sites::put_day))
+        .routes(routes!(delivery::list_deliveries))
+        .routes(routes!(delivery::delivery_status))
+        .routes(routes!(delivery::enter_bulk))
+        .routes(routes!(delivery::get_delivery, delivery::enter_dates))
+        .routes(routes!(delivery::reassign))
+        .routes(routes!(delivery::list_tokens, delivery::create_token))
+        .routes(routes!(delivery::revoke_token))
 }
 
 /// The OpenAPI document of every API operation.

@@ -45,6 +45,9 @@ struct Fixture {
     period_id: String,
     reported_day: String,
     today: String,
+    /// A delivery of the finalised cycle (to a site of 港区, by W13001) and a token of W13001.
+    delivery_id: String,
+    token_id: String,
 }
 
 fn minato(path: String, body: Option<Value>, if_match: Option<i64>) -> Case {
@@ -327,6 +330,56 @@ fn case(method: &str, path: &str, f: &Fixture) -> Option<Case> {
             Some(json!({"total": 0, "elderly": 0, "underlying": 0, "others": 0})),
             None,
         ),
+        ("get", "/api/v1/deliveries") => Case::List {
+            path: "/api/v1/deliveries?per_page=500".into(),
+            needle: f.delivery_id.clone(),
+        },
+        // Counts within the caller's own area: nothing of another's to reveal.
+        ("get", "/api/v1/deliveries/status") => Case::Shared {
+            path: path.to_owned(),
+        },
+        ("get", "/api/v1/deliveries/{id}") => by(
+            "wholesaler",
+            format!("/api/v1/deliveries/{}", f.delivery_id),
+            None,
+            None,
+        ),
+        ("patch", "/api/v1/deliveries/{id}") => by(
+            "wholesaler",
+            format!("/api/v1/deliveries/{}", f.delivery_id),
+            Some(json!({"note": "越境"})),
+            Some(0),
+        ),
+        ("post", "/api/v1/deliveries/bulk") => by(
+            "wholesaler",
+            path.to_owned(),
+            Some(json!({"lines": [{"id": f.delivery_id, "version": 1, "note": "一括"}]})),
+            None,
+        ),
+        ("post", "/api/v1/deliveries/{id}/reassign") => by(
+            "tokyo",
+            format!("/api/v1/deliveries/{}/reassign", f.delivery_id),
+            Some(json!({"deliverer_code": "W13001"})),
+            None,
+        ),
+        ("get", "/api/v1/orgs/{code}/api-tokens") => by(
+            "wholesaler_admin",
+            "/api/v1/orgs/W13001/api-tokens".into(),
+            None,
+            None,
+        ),
+        ("post", "/api/v1/orgs/{code}/api-tokens") => by(
+            "wholesaler_admin",
+            "/api/v1/orgs/W13001/api-tokens".into(),
+            Some(json!({"name": "越境"})),
+            None,
+        ),
+        ("delete", "/api/v1/orgs/{code}/api-tokens/{id}") => by(
+            "wholesaler_admin",
+            format!("/api/v1/orgs/W13001/api-tokens/{}", f.token_id),
+            None,
+            None,
+        ),
         _ => return None,
     })
 }
@@ -340,6 +393,8 @@ struct SiteFixture {
     period_id: String,
     reported_day: String,
     today: String,
+    delivery_id: String,
+    token_id: String,
 }
 
 impl SiteFixture {
@@ -423,7 +478,57 @@ impl SiteFixture {
             )
             .await;
         ok("results", s, &v);
+        // The cycle is finalised: its lines become deliveries.
+        let d = crate::allocation::division(t, &minato, cycle, "13103").await;
+        let (s, v) = crate::allocation::with_version(
+            t,
+            Method::POST,
+            &format!("/api/v1/cycles/{cycle}/allocations/13103/autofill"),
+            &minato,
+            d["version"].as_i64().unwrap_or(0),
+            json!({}),
+        )
+        .await;
+        ok("autofill", s, &v);
+        let tokyo = t.token("tokyo-operator@demo.vsys.jp").await;
+        for (path, token) in [
+            (
+                format!("/api/v1/cycles/{cycle}/allocations/13103/finish"),
+                &minato,
+            ),
+            (
+                format!("/api/v1/cycles/{cycle}/allocations/13/finalise"),
+                &tokyo,
+            ),
+        ] {
+            let (s, v) = t.api(Method::POST, &path, token, None).await;
+            ok(&path, s, &v);
+        }
+        let wholesaler = t.token("wholesaler-operator@demo.vsys.jp").await;
+        let (s, v) = t
+            .api(
+                Method::GET,
+                "/api/v1/deliveries?item=vaccine",
+                &wholesaler,
+                None,
+            )
+            .await;
+        ok("deliveries", s, &v);
+        let delivery_id = v["items"][0]["id"].as_str().unwrap_or_default().to_owned();
+        let w_admin = t.token("wholesaler-admin@demo.vsys.jp").await;
+        let (s, v) = t
+            .api(
+                Method::POST,
+                "/api/v1/orgs/W13001/api-tokens",
+                &w_admin,
+                Some(json!({"name": "配送システム"})),
+            )
+            .await;
+        ok("token", s, &v);
+        let token_id = v["token"]["id"].as_str().unwrap_or_default().to_owned();
         SiteFixture {
+            delivery_id,
+            token_id,
             satellite,
             change_id,
             doctor_id,
@@ -529,6 +634,8 @@ db_test!(
             period_id: sites.period_id,
             reported_day: sites.reported_day,
             today: sites.today,
+            delivery_id: sites.delivery_id,
+            token_id: sites.token_id,
         };
         // The outsider is the strongest role of a sibling municipality (新宿区, also in 東京都).
         let outsider = t
@@ -544,6 +651,14 @@ db_test!(
         insiders.insert("nation", nation);
         insiders.insert("nation_admin", t.token("nation-admin@demo.vsys.jp").await);
         insiders.insert("tokyo", t.token("tokyo-operator@demo.vsys.jp").await);
+        insiders.insert(
+            "wholesaler",
+            t.token("wholesaler-operator@demo.vsys.jp").await,
+        );
+        insiders.insert(
+            "wholesaler_admin",
+            t.token("wholesaler-admin@demo.vsys.jp").await,
+        );
 
         let doc = serde_json::to_value(vsys_web::api::openapi()).unwrap_or_default();
         let paths = doc["paths"].as_object().cloned().unwrap_or_default();

@@ -9,6 +9,7 @@ mod browser;
 mod browser_sites;
 mod common;
 mod cross_org;
+mod delivery;
 mod mail;
 mod site_import;
 mod sites;

@@ -1,0 +1,529 @@
+//! Delivery: when a cycle is finalised (確定), every site line becomes deliveries — vaccine,
+//! needles and syringes separately, as they may arrive on different days — each assigned to
+//! its deliverer. Deliverers enter 納入予定日 and 納入実績日 (on screen, by CSV, or from their own
+//! systems with an organisation API token); a scheduled date tells the site, an actual date
+//! writes the site's stock ledger. Nation, prefectures and municipalities follow the counts.
+
+use crate::App;
+use crate::audit::{Who, record};
+use crate::clock::japan_date;
+use crate::context::Actor;
+use crate::error::{AppError, AppResult};
+use crate::notices::{NoticeDraft, notify};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use vsys_domain::{Action, Invalid, Msg, OrgKind, Role};
+use vsys_store::allocations::NodeRow;
+use vsys_store::cycles::CycleRow;
+use vsys_store::deliveries::{self, DeliveryFilter, DeliveryRow};
+use vsys_store::{Page, Tx, orgs, products};
+
+/// The items of a site line, each its own delivery.
+pub const ITEMS: [&str; 3] = ["vaccine", "needle", "syringe"];
+
+/// Creates the deliveries of the finalised site lines among `nodes` (inside the finalising
+/// transaction). The vaccine goes through the wholesaler that serves the site's municipality
+/// (the first by code where several do; the prefecture may reassign), or directly from the
+/// manufacturer where none does; needles and syringes from the warehouse that supplies them.
+pub(crate) async fn create_for_final(
+    tx: &mut Tx,
+    who: &Who,
+    now: DateTime<Utc>,
+    cycle: &CycleRow,
+    nodes: &[NodeRow],
+) -> AppResult<usize> {
+    let sites: Vec<&NodeRow> = nodes
+        .iter()
+        .filter(|n| n.level == "site" && (n.vials > 0 || n.needles > 0 || n.syringes > 0))
+        .collect();
+    if sites.is_empty() {
+        return Ok(0);
+    }
+    let mut owners: HashMap<String, String> = HashMap::new();
+    for id in [
+        Some(&cycle.vaccine_id),
+        cycle.needle_id.as_ref(),
+        cycle.syringe_id.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if let Some(p) = products::get(tx, id).await? {
+            owners.insert(id.clone(), p.owner_code);
+        }
+    }
+    let serving = wholesalers_by_municipality(tx).await?;
+    let codes: Vec<String> = sites.iter().map(|n| n.org_code.clone()).collect();
+    let storage: HashMap<String, String> = vsys_store::requests::for_orgs(tx, &cycle.id, &codes)
+        .await?
+        .into_iter()
+        .map(|r| (r.org_code, r.storage))
+        .collect();
+    let mut rows = Vec::new();
+    for n in sites {
+        let municipality = n
+            .path
+            .trim_end_matches('/')
+            .rsplit('/')
+            .nth(1)
+            .unwrap_or_default()
+            .to_owned();
+        for (item, product, quantity) in [
+            ("vaccine", Some(&cycle.vaccine_id), n.vials),
+            ("needle", cycle.needle_id.as_ref(), n.needles),
+            ("syringe", cycle.syringe_id.as_ref(), n.syringes),
+        ] {
+            let Some(product) = product.filter(|_| quantity > 0) else {
+                continue;
+            };
+            let deliverer = match item {
+                "vaccine" => serving
+                    .get(&municipality)
+                    .and_then(|w| w.first().cloned())
+                    .or_else(|| owners.get(product).cloned()),
+                _ => owners.get(product).cloned(),
+            };
+            let Some(deliverer) = deliverer else {
+                continue;
+            };
+            rows.push(DeliveryRow {
+                id: uuid::Uuid::now_v7().to_string(),
+                cycle_id: cycle.id.clone(),
+                node_id: n.id.clone(),
+                site_code: n.org_code.clone(),
+                site_path: n.path.clone(),
+                municipality_code: municipality.clone(),
+                item: item.into(),
+                product_id: Some(product.clone()),
+                quantity,
+                deliverer_code: deliverer,
+                scheduled_on: None,
+                delivered_on: None,
+                delivery_number: None,
+                lot: None,
+                note: None,
+                storage: storage.get(&n.org_code).cloned(),
+                updated_at: now,
+                updated_by: who.user_id.clone(),
+                version: 0,
+            });
+        }
+    }
+    deliveries::insert_many(tx, &rows).await?;
+    record(
+        tx,
+        who,
+        now,
+        "delivery.create",
+        "cycle",
+        &cycle.id,
+        None::<&()>,
+        Some(&serde_json::json!({"deliveries": rows.len()})),
+    )
+    .await?;
+    Ok(rows.len())
+}
+
+/// Municipality → the wholesalers serving it (contracted by the prefecture), in code order.
+async fn wholesalers_by_municipality(tx: &mut Tx) -> AppResult<HashMap<String, Vec<String>>> {
+    let f = orgs::OrgFilter {
+        scope_path: "/".into(),
+        kind: Some("wholesaler".into()),
+        ..orgs::OrgFilter::default()
+    };
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    for w in orgs::list(tx, &f, Page::all()).await?.0 {
+        for area in orgs::areas(tx, &w.code).await? {
+            out.entry(area).or_default().push(w.code.clone());
+        }
+    }
+    for v in out.values_mut() {
+        v.sort();
+    }
+    Ok(out)
+}
+
+/// What a caller may see: deliverers their own deliveries; nation, prefectures and
+/// municipalities those to sites in their area; sites their own.
+fn scope(actor: &Actor) -> AppResult<DeliveryFilter> {
+    let p = &actor.principal;
+    Ok(match p.org_kind {
+        OrgKind::Wholesaler
+        | OrgKind::Manufacturer
+        | OrgKind::SyringeWarehouse
+        | OrgKind::DryIceMaker => DeliveryFilter {
+            deliverer_code: Some(p.org_code.to_string()),
+            ..DeliveryFilter::default()
+        },
+        _ => DeliveryFilter {
+            site_path: Some(p.org_path.clone()),
+            ..DeliveryFilter::default()
+        },
+    })
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+pub struct DeliveryQuery {
+    pub cycle: Option<String>,
+    pub municipality: Option<String>,
+    /// `vaccine`, `needle` or `syringe`.
+    pub item: Option<String>,
+    /// `unscheduled`, `late`, `delivered`, `scheduled:YYYY-MM-DD` or `delivered:YYYY-MM-DD`.
+    pub state: Option<String>,
+    /// Only those of this deliverer (for nation, prefecture and municipality users).
+    pub deliverer: Option<String>,
+    pub page: Option<u64>,
+    pub per_page: Option<u64>,
+}
+
+fn filter(app: &App, actor: &Actor, q: &DeliveryQuery) -> AppResult<DeliveryFilter> {
+    let mut f = scope(actor)?;
+    let clean = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    f.cycle_id = clean(&q.cycle);
+    f.municipality_code = clean(&q.municipality);
+    f.item = clean(&q.item);
+    f.state = clean(&q.state);
+    if f.deliverer_code.is_none() {
+        f.deliverer_code = clean(&q.deliverer);
+    }
+    f.today = Some(japan_date(app.clock.now()));
+    Ok(f)
+}
+
+pub async fn list(
+    app: &App,
+    actor: &Actor,
+    q: &DeliveryQuery,
+) -> AppResult<(Vec<DeliveryRow>, i64)> {
+    actor.require_password_changed()?;
+    let f = filter(app, actor, q)?;
+    let mut tx = app.db.read().await?;
+    Ok(deliveries::list(&mut tx, &f, Page::new(q.page, q.per_page)).await?)
+}
+
+/// Counts for the status views (as in V-SYS's 配送状況の確認): by scheduled day, by actual
+/// day, without a scheduled date, and late (scheduled before today, not delivered).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DeliveryStatus {
+    pub total: i64,
+    pub unscheduled: i64,
+    pub late: i64,
+    pub delivered: i64,
+    /// (day, count), by 納入予定日.
+    #[schema(value_type = Vec<Object>)]
+    pub by_scheduled_day: Vec<(NaiveDate, i64)>,
+    /// (day, count), by 納入実績日.
+    #[schema(value_type = Vec<Object>)]
+    pub by_delivered_day: Vec<(NaiveDate, i64)>,
+    pub today: NaiveDate,
+}
+
+pub async fn status(app: &App, actor: &Actor, q: &DeliveryQuery) -> AppResult<DeliveryStatus> {
+    actor.require_password_changed()?;
+    let base = filter(
+        app,
+        actor,
+        &DeliveryQuery {
+            state: None,
+            ..q.clone()
+        },
+    )?;
+    let with = |s: &str| DeliveryFilter {
+        state: Some(s.into()),
+        ..base.clone()
+    };
+    let mut tx = app.db.read().await?;
+    Ok(DeliveryStatus {
+        total: deliveries::count(&mut tx, &base).await?,
+        unscheduled: deliveries::count(&mut tx, &with("unscheduled")).await?,
+        late: deliveries::count(&mut tx, &with("late")).await?,
+        delivered: deliveries::count(&mut tx, &with("delivered")).await?,
+        by_scheduled_day: deliveries::counts_by_day(&mut tx, &base, false).await?,
+        by_delivered_day: deliveries::counts_by_day(&mut tx, &base, true).await?,
+        today: base.today.unwrap_or_default(),
+    })
+}
+
+/// What a deliverer enters for one delivery. Absent fields keep their value.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct DatesInput {
+    /// 納入予定日.
+    pub scheduled_on: Option<NaiveDate>,
+    /// 納入実績日 (not after today; once entered it writes the site's stock and stays).
+    pub delivered_on: Option<NaiveDate>,
+    pub delivery_number: Option<String>,
+    /// Lot number of the vaccine delivered.
+    pub lot: Option<String>,
+    pub note: Option<String>,
+}
+
+/// Loads a delivery the actor may see (`NotFound` otherwise).
+async fn visible(tx: &mut Tx, actor: &Actor, id: &str) -> AppResult<DeliveryRow> {
+    actor.require_password_changed()?;
+    let d = deliveries::get(tx, id).await?.ok_or(AppError::NotFound)?;
+    let p = &actor.principal;
+    let sees = d.deliverer_code == p.org_code.as_str() || p.may(Action::Read, &d.site_path);
+    if !sees {
+        return Err(AppError::NotFound);
+    }
+    Ok(d)
+}
+
+pub async fn get(app: &App, actor: &Actor, id: &str) -> AppResult<DeliveryRow> {
+    let mut tx = app.db.read().await?;
+    visible(&mut tx, actor, id).await
+}
+
+/// Enters dates and details of one delivery (the deliverer's operators, or its API token),
+/// inside `tx`. Returns the row written.
+async fn enter_in(
+    tx: &mut Tx,
+    app: &App,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    d: DeliveryRow,
+    version: i64,
+    input: &DatesInput,
+) -> AppResult<DeliveryRow> {
+    if d.deliverer_code != actor.principal.org_code.as_str() {
+        // Others in the area may look, not write.
+        return Err(AppError::Forbidden);
+    }
+    if actor.role() < Role::Operator {
+        return Err(AppError::Forbidden);
+    }
+    if d.version != version {
+        return Err(AppError::Conflict);
+    }
+    let mut inv = Invalid::default();
+    let today = japan_date(now);
+    if input.delivered_on.is_some_and(|day| day > today) {
+        inv.push("delivered_on", Msg::FutureDay);
+    }
+    if d.delivered_on.is_some()
+        && input
+            .delivered_on
+            .is_some_and(|v| Some(v) != d.delivered_on)
+    {
+        inv.push("delivered_on", Msg::DeliveredAlready);
+    }
+    let text =
+        |v: &Option<String>, old: &Option<String>, field: &str, max: usize, inv: &mut Invalid| {
+            match v.as_deref().map(str::trim) {
+                None => old.clone(),
+                Some("") => None,
+                Some(s) if s.chars().count() > max => {
+                    inv.push(field, Msg::TooLong);
+                    None
+                }
+                Some(s) => Some(s.to_owned()),
+            }
+        };
+    let delivery_number = text(
+        &input.delivery_number,
+        &d.delivery_number,
+        "delivery_number",
+        40,
+        &mut inv,
+    );
+    let lot = text(&input.lot, &d.lot, "lot", 20, &mut inv);
+    let note = text(&input.note, &d.note, "note", 200, &mut inv);
+    if lot
+        .as_deref()
+        .is_some_and(|l| !l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+    {
+        inv.push("lot", Msg::InvalidLot);
+    }
+    inv.into_result()?;
+    let after = DeliveryRow {
+        scheduled_on: input.scheduled_on.or(d.scheduled_on),
+        delivered_on: input.delivered_on.or(d.delivered_on),
+        delivery_number,
+        lot,
+        note,
+        updated_at: now,
+        updated_by: Some(actor.user_id.clone()),
+        version: d.version + 1,
+        ..d.clone()
+    };
+    deliveries::update(tx, &after).await?;
+    let who: Who = actor.into();
+    record(
+        tx,
+        &who,
+        now,
+        "delivery.dates",
+        "delivery",
+        &d.id,
+        Some(&d),
+        Some(&after),
+    )
+    .await?;
+    if after.scheduled_on != d.scheduled_on
+        && let Some(day) = after.scheduled_on
+    {
+        let item = item_label(&after.item);
+        notify(
+            tx,
+            app,
+            &who,
+            now,
+            &after.site_code,
+            None,
+            &NoticeDraft {
+                category: "delivery".into(),
+                title_ja: "配送予定日のお知らせ".into(),
+                title_en: "Delivery date".into(),
+                body_ja: format!("{}（{}）は{}に納入予定です。", item.0, after.quantity, day),
+                body_en: format!("{} ({}) is due on {}.", item.1, after.quantity, day),
+                link: Some("/".into()),
+            },
+        )
+        .await?;
+    }
+    if d.delivered_on.is_none() && after.delivered_on.is_some() && after.item == "vaccine" {
+        let cycle = vsys_store::cycles::get(tx, &after.cycle_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        crate::stock::record_delivery(
+            tx,
+            &who,
+            now,
+            &after.site_code,
+            after.lot.as_deref().unwrap_or("UNKNOWN"),
+            Some(&cycle.id),
+            after.quantity,
+            cycle.doses_per_vial,
+            &format!("delivery:{}", after.id),
+        )
+        .await?;
+    }
+    Ok(after)
+}
+
+fn item_label(item: &str) -> (&'static str, &'static str) {
+    match item {
+        "vaccine" => ("ワクチン", "Vaccine"),
+        "needle" => ("針", "Needles"),
+        _ => ("シリンジ", "Syringes"),
+    }
+}
+
+/// Enters dates of one delivery.
+pub async fn enter(
+    app: &App,
+    actor: &Actor,
+    id: &str,
+    version: i64,
+    input: &DatesInput,
+) -> AppResult<DeliveryRow> {
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    let d = visible(&mut tx, actor, id).await?;
+    let row = enter_in(&mut tx, app, actor, now, d, version, input).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// One line of a bulk entry (screen list or CSV): which delivery, at which version.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct BulkLine {
+    pub id: String,
+    pub version: i64,
+    #[serde(flatten)]
+    pub dates: DatesInput,
+}
+
+/// Enters many deliveries at once, all or nothing: every refused line is reported with its
+/// row (1-based), and nothing is written unless all are accepted.
+pub async fn enter_many(app: &App, actor: &Actor, lines: &[BulkLine]) -> AppResult<usize> {
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    let mut inv = Invalid::default();
+    let mut done = 0;
+    for (i, l) in lines.iter().enumerate() {
+        let row = i + 1;
+        let result = match visible(&mut tx, actor, &l.id).await {
+            Ok(d) => enter_in(&mut tx, app, actor, now, d, l.version, &l.dates).await,
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(_) => done += 1,
+            Err(AppError::Invalid(e)) => inv.0.extend(e.0.into_iter().map(|mut f| {
+                f.row = Some(row);
+                f
+            })),
+            Err(AppError::Conflict) => {
+                let mut f = vsys_domain::FieldError::new("version", Msg::Conflict);
+                f.row = Some(row);
+                inv.0.push(f);
+            }
+            Err(AppError::NotFound | AppError::Forbidden) => {
+                let mut f = vsys_domain::FieldError::new("id", Msg::NotFound);
+                f.row = Some(row);
+                inv.0.push(f);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    inv.into_result()?;
+    tx.commit().await?;
+    Ok(done)
+}
+
+/// Reassigns a delivery to another wholesaler serving the municipality (the prefecture, until
+/// a date is entered on it).
+pub async fn reassign(
+    app: &App,
+    actor: &Actor,
+    id: &str,
+    deliverer_code: &str,
+) -> AppResult<DeliveryRow> {
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    let d = visible(&mut tx, actor, id).await?;
+    if !matches!(
+        actor.principal.org_kind,
+        OrgKind::Prefecture | OrgKind::Nation
+    ) {
+        return Err(AppError::Forbidden);
+    }
+    actor.require(Action::Write, &d.site_path)?;
+    if d.scheduled_on.is_some() || d.delivered_on.is_some() {
+        return Err(AppError::invalid("deliverer_code", Msg::DeliveryDated));
+    }
+    let serving = wholesalers_by_municipality(&mut tx).await?;
+    if !serving
+        .get(&d.municipality_code)
+        .is_some_and(|w| w.iter().any(|c| c == deliverer_code.trim()))
+    {
+        return Err(AppError::invalid("deliverer_code", Msg::NotServing));
+    }
+    let after = DeliveryRow {
+        deliverer_code: deliverer_code.trim().to_owned(),
+        updated_at: now,
+        updated_by: Some(actor.user_id.clone()),
+        version: d.version + 1,
+        ..d.clone()
+    };
+    deliveries::update(&mut tx, &after).await?;
+    record(
+        &mut tx,
+        &actor.into(),
+        now,
+        "delivery.reassign",
+        "delivery",
+        &d.id,
+        Some(&serde_json::json!({"deliverer_code": d.deliverer_code})),
+        Some(&serde_json::json!({"deliverer_code": after.deliverer_code})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}

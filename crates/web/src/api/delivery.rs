@@ -1,0 +1,189 @@
+//! Deliveries: lists and counts for everyone concerned, dates from the deliverer (one, many,
+//! or a CSV), reassignment by the prefecture, and organisation API tokens.
+
+use super::allocation::{err, json_etag};
+use super::{Paged, if_match};
+use crate::AppState;
+use crate::error::{ApiError, Problem};
+use crate::session::ApiUser;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use vsys_app::api_tokens::NewToken;
+use vsys_app::delivery::{BulkLine, DatesInput, DeliveryQuery, DeliveryStatus};
+use vsys_store::Page;
+use vsys_store::deliveries::DeliveryRow;
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct DeliveryPage {
+    #[schema(value_type = Vec<Object>)]
+    items: Vec<DeliveryRow>,
+    total: i64,
+    page: u64,
+    per_page: u64,
+}
+
+/// Deliveries the caller may see: a deliverer its own; nation, prefecture and municipality
+/// those to sites in their area; a site its own. Filters by cycle, municipality, item,
+/// deliverer and state (`unscheduled`, `late`, `delivered`, `scheduled:DAY`, `delivered:DAY`).
+#[utoipa::path(get, path = "/api/v1/deliveries", tag = "delivery", params(DeliveryQuery),
+    responses((status = 200, body = DeliveryPage)))]
+pub async fn list_deliveries(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Query(q): Query<DeliveryQuery>,
+) -> Result<Json<Paged<DeliveryRow>>, ApiError> {
+    let (items, total) = vsys_app::delivery::list(&s.app, &u.actor, &q)
+        .await
+        .map_err(err(u.lang))?;
+    let p = Page::new(q.page, q.per_page);
+    Ok(Json(Paged {
+        items,
+        total,
+        page: p.page,
+        per_page: p.per_page,
+    }))
+}
+
+/// Counts for the status view: by scheduled day, by actual day, without a scheduled date,
+/// and late (scheduled before today, not delivered).
+#[utoipa::path(get, path = "/api/v1/deliveries/status", tag = "delivery", params(DeliveryQuery),
+    responses((status = 200, body = DeliveryStatus)))]
+pub async fn delivery_status(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Query(q): Query<DeliveryQuery>,
+) -> Result<Json<DeliveryStatus>, ApiError> {
+    Ok(Json(
+        vsys_app::delivery::status(&s.app, &u.actor, &q)
+            .await
+            .map_err(err(u.lang))?,
+    ))
+}
+
+/// One delivery. ETag = version.
+#[utoipa::path(get, path = "/api/v1/deliveries/{id}", tag = "delivery", params(("id" = String, Path)),
+    responses((status = 200, body = Object), (status = 404, body = Problem)))]
+pub async fn get_delivery(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let d = vsys_app::delivery::get(&s.app, &u.actor, &id)
+        .await
+        .map_err(err(u.lang))?;
+    Ok(json_etag(StatusCode::OK, d.version, d))
+}
+
+/// Enter 納入予定日 / 納入実績日 / delivery number / lot / note (the deliverer; If-Match). A
+/// scheduled date tells the site; an actual date writes the site's stock.
+#[utoipa::path(patch, path = "/api/v1/deliveries/{id}", tag = "delivery", params(("id" = String, Path)),
+    request_body = DatesInput, responses((status = 200, body = Object), (status = 412, body = Problem), (status = 422, body = Problem)))]
+pub async fn enter_dates(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Json(b): Json<DatesInput>,
+) -> Result<Response, ApiError> {
+    let v = if_match(&headers, u.lang)?;
+    let d = vsys_app::delivery::enter(&s.app, &u.actor, &id, v, &b)
+        .await
+        .map_err(err(u.lang))?;
+    Ok(json_etag(StatusCode::OK, d.version, d))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct BulkBody {
+    lines: Vec<BulkLine>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct BulkOut {
+    updated: usize,
+}
+
+/// Enter many deliveries at once, all or nothing (every refused line named by its row).
+#[utoipa::path(post, path = "/api/v1/deliveries/bulk", tag = "delivery",
+    request_body = BulkBody, responses((status = 200, body = BulkOut), (status = 422, body = Problem)))]
+pub async fn enter_bulk(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Json(b): Json<BulkBody>,
+) -> Result<Json<BulkOut>, ApiError> {
+    let updated = vsys_app::delivery::enter_many(&s.app, &u.actor, &b.lines)
+        .await
+        .map_err(err(u.lang))?;
+    Ok(Json(BulkOut { updated }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct ReassignBody {
+    deliverer_code: String,
+}
+
+/// Give a delivery to another wholesaler serving the municipality (the prefecture, until a
+/// date is entered).
+#[utoipa::path(post, path = "/api/v1/deliveries/{id}/reassign", tag = "delivery", params(("id" = String, Path)),
+    request_body = ReassignBody, responses((status = 200, body = Object), (status = 422, body = Problem)))]
+pub async fn reassign(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(id): Path<String>,
+    Json(b): Json<ReassignBody>,
+) -> Result<Response, ApiError> {
+    let d = vsys_app::delivery::reassign(&s.app, &u.actor, &id, &b.deliverer_code)
+        .await
+        .map_err(err(u.lang))?;
+    Ok(json_etag(StatusCode::OK, d.version, d))
+}
+
+/// The organisation's API tokens (its administrators).
+#[utoipa::path(get, path = "/api/v1/orgs/{code}/api-tokens", tag = "delivery", params(("code" = String, Path)),
+    responses((status = 200, body = Vec<Object>), (status = 403, body = Problem)))]
+pub async fn list_tokens(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(code): Path<String>,
+) -> Result<Response, ApiError> {
+    let t = vsys_app::api_tokens::list(&s.app, &u.actor, &code)
+        .await
+        .map_err(err(u.lang))?;
+    Ok(Json(t).into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct TokenBody {
+    name: String,
+}
+
+/// Create an API token for the organisation's own system; the secret is returned once.
+#[utoipa::path(post, path = "/api/v1/orgs/{code}/api-tokens", tag = "delivery", params(("code" = String, Path)),
+    request_body = TokenBody, responses((status = 201, body = NewToken), (status = 403, body = Problem)))]
+pub async fn create_token(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(code): Path<String>,
+    Json(b): Json<TokenBody>,
+) -> Result<Response, ApiError> {
+    let t = vsys_app::api_tokens::create(&s.app, &u.actor, &code, &b.name)
+        .await
+        .map_err(err(u.lang))?;
+    Ok((StatusCode::CREATED, Json(t)).into_response())
+}
+
+/// Revoke an API token.
+#[utoipa::path(delete, path = "/api/v1/orgs/{code}/api-tokens/{id}", tag = "delivery", params(("code" = String, Path), ("id" = String, Path)),
+    responses((status = 204), (status = 404, body = Problem)))]
+pub async fn revoke_token(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path((code, id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    vsys_app::api_tokens::revoke(&s.app, &u.actor, &code, &id)
+        .await
+        .map_err(err(u.lang))?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,408 @@
+//! Delivery through the API: a finalised cycle becomes deliveries per site line and item,
+//! assigned to their deliverers; dates entered one by one, in bulk and with an organisation
+//! API token; the site is told and its stock grows; the prefecture's counts of missing and
+//! late lines follow a test calendar; no deliverer reaches another's lines.
+
+use crate::allocation::{division, minato_has_its_allocation, with_version};
+use crate::common::*;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use vsys_testkit::db_test;
+
+/// A cycle finalised by 東京都 after 港区 divided its amount among its sites.
+async fn finalised_cycle(t: &TestApp) -> String {
+    let id = minato_has_its_allocation(t).await;
+    let minato = t.token("minato-operator@demo.vsys.jp").await;
+    let d = division(t, &minato, &id, "13103").await;
+    let (s, v) = with_version(
+        t,
+        Method::POST,
+        &format!("/api/v1/cycles/{id}/allocations/13103/autofill"),
+        &minato,
+        d["version"].as_i64().unwrap_or(0),
+        json!({}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    for (path, token) in [
+        (
+            format!("/api/v1/cycles/{id}/allocations/13103/finish"),
+            &minato,
+        ),
+        (
+            format!("/api/v1/cycles/{id}/allocations/13/finalise"),
+            &t.token("tokyo-operator@demo.vsys.jp").await,
+        ),
+    ] {
+        let (s, v) = t.api(Method::POST, &path, token, None).await;
+        assert_eq!(s, StatusCode::OK, "{path}: {v}");
+    }
+    id
+}
+
+fn items(v: &Value) -> Vec<Value> {
+    v["items"].as_array().cloned().unwrap_or_default()
+}
+
+async fn patch(t: &TestApp, token: &str, d: &Value, body: Value) -> (StatusCode, Value) {
+    with_version(
+        t,
+        Method::PATCH,
+        &format!(
+            "/api/v1/deliveries/{}",
+            d["id"].as_str().unwrap_or_default()
+        ),
+        token,
+        d["version"].as_i64().unwrap_or(-1),
+        body,
+    )
+    .await
+}
+
+db_test!(
+    finalised_lines_become_deliveries_with_dates_stock_and_counts,
+    |backend| async move {
+        let Some(t) = spawn_app(backend).await else {
+            return;
+        };
+        let cycle = finalised_cycle(&t).await;
+        let wholesaler = t.token("wholesaler-operator@demo.vsys.jp").await;
+        let syringe = t.token("syringe-operator@demo.vsys.jp").await;
+        let tokyo = t.token("tokyo-operator@demo.vsys.jp").await;
+        let q = format!("/api/v1/deliveries?cycle={cycle}&per_page=500");
+        // The vaccine goes through 東京都's wholesaler, needles and syringes from the warehouse.
+        let (s, mine) = t.api(Method::GET, &q, &wholesaler, None).await;
+        assert_eq!(s, StatusCode::OK, "{mine}");
+        let vaccine = items(&mine);
+        assert!(!vaccine.is_empty());
+        assert!(
+            vaccine
+                .iter()
+                .all(|d| d["item"] == "vaccine" && d["deliverer_code"] == "W13001")
+        );
+        let (_, theirs) = t.api(Method::GET, &q, &syringe, None).await;
+        let kits = items(&theirs);
+        assert!(
+            kits.iter()
+                .all(|d| d["item"] != "vaccine" && d["deliverer_code"] == "N001")
+        );
+        assert!(kits.iter().any(|d| d["item"] == "needle"));
+        // 東京都 sees them all: none scheduled yet.
+        let (_, all) = t.api(Method::GET, &q, &tokyo, None).await;
+        assert_eq!(
+            all["total"].as_i64(),
+            Some((vaccine.len() + kits.len()) as i64)
+        );
+        let status = format!("/api/v1/deliveries/status?cycle={cycle}");
+        let (_, st) = t.api(Method::GET, &status, &tokyo, None).await;
+        assert_eq!(st["unscheduled"], all["total"], "{st}");
+        assert_eq!(st["late"], 0);
+
+        // Another prefecture's wholesaler sees nothing and reaches nothing.
+        let osaka = t
+            .make_user("W27001", "admin", "osaka-wholesaler@example.jp")
+            .await;
+        let osaka = t.token(&osaka).await;
+        let (_, none) = t.api(Method::GET, &q, &osaka, None).await;
+        assert_eq!(none["total"], 0);
+        let first = vaccine[0].clone();
+        let one = format!(
+            "/api/v1/deliveries/{}",
+            first["id"].as_str().unwrap_or_default()
+        );
+        assert_eq!(
+            t.api(Method::GET, &one, &osaka, None).await.0,
+            StatusCode::NOT_FOUND
+        );
+        let (s, _) = patch(&t, &osaka, &first, json!({"scheduled_on": "2030-01-01"})).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        // 東京都 may look but not enter dates.
+        let (s, _) = patch(&t, &tokyo, &first, json!({"scheduled_on": "2030-01-01"})).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+
+        // The wholesaler schedules the first line in two days: the site is told.
+        let today = vsys_app::clock::japan_date(t.app.clock.now());
+        let in_two = today + chrono::Duration::days(2);
+        let (s, d1) = patch(
+            &t,
+            &wholesaler,
+            &first,
+            json!({"scheduled_on": in_two, "delivery_number": "D-0001"}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{d1}");
+        let site = first["site_code"].as_str().unwrap_or_default().to_owned();
+        let site_user = t.make_user(&site, "viewer", "site-viewer@example.jp").await;
+        let site_token = t.token(&site_user).await;
+        let (_, notices) = t
+            .api(Method::GET, "/api/v1/notices", &site_token, None)
+            .await;
+        assert!(
+            notices.to_string().contains("配送予定日のお知らせ"),
+            "{notices}"
+        );
+        let (_, seen) = t
+            .api(Method::GET, "/api/v1/deliveries", &site_token, None)
+            .await;
+        assert!(items(&seen).iter().all(|d| d["site_code"] == site.as_str()));
+        assert!(
+            items(&seen)
+                .iter()
+                .any(|d| d["scheduled_on"] == in_two.to_string())
+        );
+        let (_, st) = t.api(Method::GET, &status, &tokyo, None).await;
+        assert_eq!(
+            st["unscheduled"].as_i64(),
+            all["total"].as_i64().map(|n| n - 1)
+        );
+        assert_eq!(st["by_scheduled_day"][0][1], 1, "{st}");
+
+        // A future actual date is refused; three days later the line is late.
+        let (s, _) = patch(&t, &wholesaler, &d1, json!({"delivered_on": in_two})).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        t.clock.advance(chrono::Duration::days(3));
+        // Sessions idle for three days have expired: log in again.
+        let tokyo = t.token("tokyo-operator@demo.vsys.jp").await;
+        let wholesaler = t.token("wholesaler-operator@demo.vsys.jp").await;
+        let (_, st) = t.api(Method::GET, &status, &tokyo, None).await;
+        assert_eq!(st["late"], 1, "{st}");
+        let (_, late) = t
+            .api(Method::GET, &format!("{q}&state=late"), &tokyo, None)
+            .await;
+        assert_eq!(items(&late)[0]["id"], first["id"]);
+
+        // Delivered (with its lot): the site's stock grows by the vials.
+        let before = stock_vials(&t, &tokyo, &site).await;
+        let arrived = today + chrono::Duration::days(2);
+        let (s, d2) = patch(
+            &t,
+            &wholesaler,
+            &d1,
+            json!({"delivered_on": arrived, "lot": "FK1234"}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{d2}");
+        assert_eq!(
+            stock_vials(&t, &tokyo, &site).await,
+            before + first["quantity"].as_i64().unwrap_or(0)
+        );
+        let (_, st) = t.api(Method::GET, &status, &tokyo, None).await;
+        assert_eq!(st["late"], 0);
+        assert_eq!(st["delivered"], 1);
+        // The actual date stays.
+        let (s, _) = patch(&t, &wholesaler, &d2, json!({"delivered_on": today})).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+
+        // Bulk: one stale line refuses the whole batch and names its row.
+        let lines: Vec<Value> = vaccine[1..]
+            .iter()
+            .take(2)
+            .enumerate()
+            .map(|(i, d)| {
+                json!({"id": d["id"], "version": if i == 1 { 99 } else { d["version"].as_i64().unwrap_or(0) },
+                       "scheduled_on": in_two})
+            })
+            .collect();
+        if lines.len() == 2 {
+            let (s, v) = t
+                .api(
+                    Method::POST,
+                    "/api/v1/deliveries/bulk",
+                    &wholesaler,
+                    Some(json!({"lines": lines})),
+                )
+                .await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+            assert!(v.to_string().contains('2'), "{v}");
+            let (_, st) = t.api(Method::GET, &status, &tokyo, None).await;
+            assert_eq!(
+                st["by_scheduled_day"].as_array().map(Vec::len),
+                Some(1),
+                "nothing changed: {st}"
+            );
+        }
+    }
+);
+
+async fn stock_vials(t: &TestApp, token: &str, site: &str) -> i64 {
+    let (s, v) = t
+        .api(
+            Method::GET,
+            &format!("/api/v1/sites/{site}/stock"),
+            token,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    v["vials"].as_i64().unwrap_or(0)
+}
+
+db_test!(
+    organisation_tokens_enter_dates_and_prefectures_reassign,
+    |backend| async move {
+        let Some(t) = spawn_app(backend).await else {
+            return;
+        };
+        let cycle = finalised_cycle(&t).await;
+        let admin = t.token("wholesaler-admin@demo.vsys.jp").await;
+        let operator = t.token("wholesaler-operator@demo.vsys.jp").await;
+        // Only the wholesaler's administrators manage its tokens.
+        let (s, _) = t
+            .api(
+                Method::POST,
+                "/api/v1/orgs/W13001/api-tokens",
+                &operator,
+                Some(json!({"name": "x"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        let (s, v) = t
+            .api(
+                Method::POST,
+                "/api/v1/orgs/W13001/api-tokens",
+                &admin,
+                Some(json!({"name": "配送管理システム"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let secret = v["secret"].as_str().unwrap_or_default().to_owned();
+        let token_id = v["token"]["id"].as_str().unwrap_or_default().to_owned();
+        assert!(secret.starts_with("vsys_"));
+        let (_, list) = t
+            .api(Method::GET, "/api/v1/orgs/W13001/api-tokens", &admin, None)
+            .await;
+        assert!(
+            !list.to_string().contains(&secret),
+            "the secret is shown once only"
+        );
+        // The machine client posts a date; the audit names the token.
+        let q = format!("/api/v1/deliveries?cycle={cycle}&per_page=5");
+        let (s, mine) = t.api(Method::GET, &q, &secret, None).await;
+        assert_eq!(s, StatusCode::OK, "{mine}");
+        let d = items(&mine)[0].clone();
+        let (s, v) = patch(&t, &secret, &d, json!({"scheduled_on": "2030-04-01"})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert!(
+            t.audit_actions("delivery.dates")
+                .await
+                .iter()
+                .any(|e| e.actor_user.as_deref() == Some(&format!("token:{token_id}")))
+        );
+        // The token reaches the delivery API only.
+        assert_eq!(
+            t.api(Method::GET, "/api/v1/me", &secret, None).await.0,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            t.api(Method::GET, "/api/v1/sites", &secret, None).await.0,
+            StatusCode::FORBIDDEN
+        );
+        // Revoked, it opens nothing.
+        let (s, _) = t
+            .api(
+                Method::DELETE,
+                &format!("/api/v1/orgs/W13001/api-tokens/{token_id}"),
+                &admin,
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+        assert_eq!(
+            t.api(Method::GET, &q, &secret, None).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+
+        // A second wholesaler serves 港区: 東京都 hands it an undated line.
+        {
+            let mut tx = t.app.db.begin().await.unwrap_or_else(|e| panic!("{e}"));
+            let w1 = vsys_store::orgs::get(&mut tx, "W13001")
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .unwrap_or_else(|| panic!("W13001"));
+            let w2 = vsys_store::orgs::OrgRow {
+                code: "W13002".into(),
+                name: "第二卸".into(),
+                path: w1.path.replace("W13001", "W13002"),
+                ..w1
+            };
+            vsys_store::orgs::insert_many(&mut tx, &[w2])
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            vsys_store::orgs::add_area(&mut tx, "W13002", "13103")
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
+        }
+        let tokyo = t.token("tokyo-operator@demo.vsys.jp").await;
+        let undated = items(
+            &t.api(
+                Method::GET,
+                &format!("{q}&state=unscheduled&item=vaccine"),
+                &tokyo,
+                None,
+            )
+            .await
+            .1,
+        )[0]
+        .clone();
+        let path = format!(
+            "/api/v1/deliveries/{}/reassign",
+            undated["id"].as_str().unwrap_or_default()
+        );
+        let minato = t.token("minato-operator@demo.vsys.jp").await;
+        let (s, _) = t
+            .api(
+                Method::POST,
+                &path,
+                &minato,
+                Some(json!({"deliverer_code": "W13002"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "the prefecture decides");
+        let (s, _) = t
+            .api(
+                Method::POST,
+                &path,
+                &tokyo,
+                Some(json!({"deliverer_code": "W27001"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "not serving 港区");
+        let (s, v) = t
+            .api(
+                Method::POST,
+                &path,
+                &tokyo,
+                Some(json!({"deliverer_code": "W13002"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["deliverer_code"], "W13002");
+        // The first wholesaler no longer sees it; a dated line cannot move.
+        let (s, _) = t
+            .api(
+                Method::GET,
+                &format!(
+                    "/api/v1/deliveries/{}",
+                    undated["id"].as_str().unwrap_or_default()
+                ),
+                &operator,
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        let dated = format!(
+            "/api/v1/deliveries/{}/reassign",
+            d["id"].as_str().unwrap_or_default()
+        );
+        let (s, _) = t
+            .api(
+                Method::POST,
+                &dated,
+                &tokyo,
+                Some(json!({"deliverer_code": "W13002"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+);
