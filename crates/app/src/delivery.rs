@@ -207,6 +207,14 @@ pub async fn list(
     Ok(deliveries::list(&mut tx, &f, Page::new(q.page, q.per_page)).await?)
 }
 
+/// Every delivery the query selects (for a CSV download), without paging.
+pub async fn all(app: &App, actor: &Actor, q: &DeliveryQuery) -> AppResult<Vec<DeliveryRow>> {
+    actor.require_password_changed()?;
+    let f = filter(app, actor, q)?;
+    let mut tx = app.db.read().await?;
+    Ok(deliveries::list(&mut tx, &f, Page::all()).await?.0)
+}
+
 /// Counts for the status views (as in V-SYS's 配送状況の確認): by scheduled day, by actual
 /// day, without a scheduled date, and late (scheduled before today, not delivered).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

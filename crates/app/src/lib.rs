@@ -12,6 +12,7 @@ pub mod config;
 pub mod context;
 pub mod cycles;
 pub mod delivery;
+pub mod delivery_csv;
 pub mod demo;
 pub mod error;
 pub mod mail;

@@ -8,7 +8,7 @@ use crate::error::{ApiError, Problem};
 use crate::session::ApiUser;
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use vsys_app::api_tokens::NewToken;
@@ -186,4 +186,61 @@ pub async fn revoke_token(
         .await
         .map_err(err(u.lang))?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct CsvQuery {
+    /// `shift_jis` (default, for Excel) or `utf-8`.
+    encoding: Option<String>,
+}
+
+/// The deliveries the filters select, as CSV (columns 配送ID, 版, 接種会場コード, 品目, 数量,
+/// 納入予定日, 納入実績日, 配送番号, ロット, 備考).
+#[utoipa::path(get, path = "/api/v1/deliveries/csv", tag = "delivery", params(DeliveryQuery, CsvQuery),
+    responses((status = 200, content_type = "text/csv"), (status = 422, body = Problem)))]
+pub async fn export_csv(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Query(q): Query<DeliveryQuery>,
+    Query(c): Query<CsvQuery>,
+) -> Result<Response, ApiError> {
+    use vsys_app::table_csv::Encoding;
+    let enc = Encoding::parse(c.encoding.as_deref().unwrap_or("shift_jis"))
+        .ok_or_else(|| ApiError::BadRequest("encoding: shift_jis or utf-8".into(), u.lang))?;
+    let rows = vsys_app::delivery::all(&s.app, &u.actor, &q)
+        .await
+        .map_err(err(u.lang))?;
+    let (bytes, name) = vsys_app::delivery_csv::export(&rows, enc, u.lang)
+        .map_err(|e| ApiError::new(vsys_app::AppError::Csv(e), u.lang))?;
+    let charset = if enc == Encoding::ShiftJis {
+        "Shift_JIS"
+    } else {
+        "utf-8"
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, format!("text/csv; charset={charset}")),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// Upload dates from a CSV body (UTF-8 or Shift_JIS) in the download's columns: all or
+/// nothing, every bad row named.
+#[utoipa::path(put, path = "/api/v1/deliveries/csv", tag = "delivery",
+    request_body(content = String, content_type = "text/csv"), responses((status = 200, body = BulkOut), (status = 422, body = Problem)))]
+pub async fn import_csv(
+    State(s): State<AppState>,
+    u: ApiUser,
+    body: axum::body::Bytes,
+) -> Result<Json<BulkOut>, ApiError> {
+    let updated = vsys_app::delivery_csv::import(&s.app, &u.actor, &body)
+        .await
+        .map_err(err(u.lang))?;
+    Ok(Json(BulkOut { updated }))
 }

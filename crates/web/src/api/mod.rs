@@ -102,6 +102,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(delivery::list_deliveries))
         .routes(routes!(delivery::delivery_status))
         .routes(routes!(delivery::enter_bulk))
+        .routes(routes!(delivery::export_csv, delivery::import_csv))
         .routes(routes!(delivery::get_delivery, delivery::enter_dates))
         .routes(routes!(delivery::reassign))
         .routes(routes!(delivery::list_tokens, delivery::create_token))

@@ -335,6 +335,19 @@ fn case(method: &str, path: &str, f: &Fixture) -> Option<Case> {
             needle: f.delivery_id.clone(),
         },
         // Counts within the caller's own area: nothing of another's to reveal.
+        ("get", "/api/v1/deliveries/csv") => Case::List {
+            path: "/api/v1/deliveries/csv?encoding=utf-8".into(),
+            needle: f.delivery_id.clone(),
+        },
+        ("put", "/api/v1/deliveries/csv") => by(
+            "wholesaler",
+            path.to_owned(),
+            Some(Value::String(format!(
+                "配送ID,版,備考\r\n{},1,越境\r\n",
+                f.delivery_id
+            ))),
+            None,
+        ),
         ("get", "/api/v1/deliveries/status") => Case::Shared {
             path: path.to_owned(),
         },

@@ -406,3 +406,88 @@ db_test!(
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     }
 );
+
+db_test!(
+    deliverers_round_trip_dates_through_csv,
+    |backend| async move {
+        let Some(t) = spawn_app(backend).await else {
+            return;
+        };
+        let cycle = finalised_cycle(&t).await;
+        let wholesaler = t.token("wholesaler-operator@demo.vsys.jp").await;
+        let res = client()
+            .get(t.url(&format!(
+                "/api/v1/deliveries/csv?cycle={cycle}&encoding=shift_jis"
+            )))
+            .bearer_auth(&wholesaler)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(res.status(), StatusCode::OK);
+        let bytes = res.bytes().await.unwrap_or_default();
+        let (text, _, bad) = encoding_rs::SHIFT_JIS.decode(&bytes);
+        assert!(!bad);
+        let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        assert!(
+            lines[0].starts_with("配送ID,版,接種会場コード"),
+            "{}",
+            lines[0]
+        );
+        assert!(lines.len() >= 3, "two deliveries at least");
+        // The spreadsheet user fills in 納入予定日 (Excel's slashes) — one date is impossible.
+        let fill = |line: &str, day: &str| {
+            let mut cells: Vec<String> = line.split(',').map(str::to_owned).collect();
+            cells[5] = day.to_owned();
+            cells.join(",")
+        };
+        let good1 = fill(&lines[1], "2030/4/1");
+        let good2 = fill(&lines[2], "2030-04-02");
+        lines[1] = good1.clone();
+        lines[2] = fill(&lines[2], "2030/02/30");
+        let body = |lines: &[String]| {
+            let text = lines.join("\r\n") + "\r\n";
+            let (b, _, _) = encoding_rs::SHIFT_JIS.encode(&text);
+            b.into_owned()
+        };
+        let put = |b: Vec<u8>| {
+            client()
+                .put(t.url("/api/v1/deliveries/csv"))
+                .bearer_auth(&wholesaler)
+                .header("content-type", "text/csv")
+                .body(b)
+                .send()
+        };
+        let res = put(body(&lines)).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let v: Value = res.json().await.unwrap_or(Value::Null);
+        assert!(v.to_string().contains("納入予定日"), "{v}");
+        let tokyo = t.token("tokyo-operator@demo.vsys.jp").await;
+        let (_, st) = t
+            .api(
+                Method::GET,
+                &format!("/api/v1/deliveries/status?cycle={cycle}"),
+                &tokyo,
+                None,
+            )
+            .await;
+        assert_eq!(st["unscheduled"], st["total"], "nothing changed: {st}");
+        lines[2] = good2;
+        let res = put(body(&lines)).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(res.status(), StatusCode::OK);
+        let v: Value = res.json().await.unwrap_or(Value::Null);
+        assert_eq!(v["updated"].as_u64(), Some((lines.len() - 1) as u64));
+        let (_, st) = t
+            .api(
+                Method::GET,
+                &format!("/api/v1/deliveries/status?cycle={cycle}"),
+                &tokyo,
+                None,
+            )
+            .await;
+        assert_eq!(st["by_scheduled_day"][0][0], "2030-04-01", "{st}");
+        // The same file again is stale: every row's version moved on.
+        let res = put(body(&lines)).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let _ = good1;
+    }
+);
