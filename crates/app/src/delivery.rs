@@ -535,3 +535,274 @@ pub async fn reassign(
     tx.commit().await?;
     Ok(after)
 }
+
+/// Upstream (地域卸業者（物流倉庫）への分配量): per deliverer and item, what a cycle hands it to
+/// deliver and how much of it has been delivered. The nation sees every deliverer; a
+/// manufacturer or warehouse the items it supplies; a deliverer its own lines.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct UpstreamLine {
+    pub deliverer_code: String,
+    pub deliverer_name: String,
+    pub item: String,
+    pub lines: i64,
+    /// Vials (vaccine) or pieces.
+    pub quantity: i64,
+    pub delivered: i64,
+}
+
+pub async fn upstream(app: &App, actor: &Actor, cycle_id: &str) -> AppResult<Vec<UpstreamLine>> {
+    actor.require_password_changed()?;
+    let mut tx = app.db.read().await?;
+    let cycle = vsys_store::cycles::get(&mut tx, cycle_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let p = &actor.principal;
+    let me = p.org_code.as_str();
+    let mut supplied: Vec<&str> = Vec::new();
+    for (item, id) in [
+        ("vaccine", Some(&cycle.vaccine_id)),
+        ("needle", cycle.needle_id.as_ref()),
+        ("syringe", cycle.syringe_id.as_ref()),
+    ] {
+        if let Some(id) = id
+            && products::get(&mut tx, id)
+                .await?
+                .is_some_and(|pr| pr.owner_code == me)
+        {
+            supplied.push(item);
+        }
+    }
+    let sees =
+        |deliverer: &str, item: &str| p.is_nation() || deliverer == me || supplied.contains(&item);
+    if !(p.is_nation()
+        || matches!(
+            p.org_kind,
+            OrgKind::Manufacturer | OrgKind::SyringeWarehouse | OrgKind::Wholesaler
+        ))
+    {
+        return Err(AppError::Forbidden);
+    }
+    let mut out = Vec::new();
+    for (deliverer, item, lines, quantity, delivered) in
+        deliveries::totals_by_deliverer(&mut tx, cycle_id).await?
+    {
+        if !sees(&deliverer, &item) {
+            continue;
+        }
+        let name = orgs::get(&mut tx, &deliverer)
+            .await?
+            .map(|o| o.name)
+            .unwrap_or_default();
+        out.push(UpstreamLine {
+            deliverer_code: deliverer,
+            deliverer_name: name,
+            item,
+            lines,
+            quantity,
+            delivered,
+        });
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct InboundInput {
+    pub cycle_id: String,
+    /// `vaccine`, `needle` or `syringe`.
+    pub item: String,
+    /// Vials or pieces received.
+    pub quantity: i64,
+    /// 入荷日.
+    pub received_on: NaiveDate,
+}
+
+/// A deliverer's stock of one item in a cycle: assigned to deliver, received (入荷),
+/// delivered, on hand (在庫 = received − delivered).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DelivererStock {
+    pub item: String,
+    pub assigned: i64,
+    pub received: i64,
+    pub delivered: i64,
+    pub on_hand: i64,
+}
+
+fn require_deliverer(actor: &Actor) -> AppResult<()> {
+    actor.require_password_changed()?;
+    if matches!(
+        actor.principal.org_kind,
+        OrgKind::Wholesaler | OrgKind::Manufacturer | OrgKind::SyringeWarehouse
+    ) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// Records what the deliverer received from upstream for a cycle (its operators or token).
+pub async fn record_inbound(
+    app: &App,
+    actor: &Actor,
+    input: &InboundInput,
+) -> AppResult<vsys_store::deliveries::InboundRow> {
+    require_deliverer(actor)?;
+    if actor.role() < Role::Operator {
+        return Err(AppError::Forbidden);
+    }
+    let mut inv = Invalid::default();
+    if !ITEMS.contains(&input.item.as_str()) {
+        inv.push("item", Msg::InvalidInput);
+    }
+    if !(1..=100_000_000).contains(&input.quantity) {
+        inv.push("quantity", Msg::LedgerNotPositive);
+    }
+    let now = app.clock.now();
+    if input.received_on > japan_date(now) {
+        inv.push("received_on", Msg::FutureDay);
+    }
+    inv.into_result()?;
+    let mut tx = app.db.begin().await?;
+    vsys_store::cycles::get(&mut tx, &input.cycle_id)
+        .await?
+        .ok_or_else(|| AppError::invalid("cycle_id", Msg::NotFound))?;
+    let row = vsys_store::deliveries::InboundRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        org_code: actor.principal.org_code.to_string(),
+        cycle_id: input.cycle_id.clone(),
+        item: input.item.clone(),
+        quantity: input.quantity,
+        received_on: input.received_on,
+        at: now,
+        by: Some(actor.user_id.clone()),
+    };
+    deliveries::insert_inbound(&mut tx, &row).await?;
+    record(
+        &mut tx,
+        &actor.into(),
+        now,
+        "delivery.inbound",
+        "inbound",
+        &row.id,
+        None::<&()>,
+        Some(&row),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// The deliverer's own stock per item in a cycle.
+pub async fn deliverer_stock(
+    app: &App,
+    actor: &Actor,
+    cycle_id: &str,
+) -> AppResult<Vec<DelivererStock>> {
+    require_deliverer(actor)?;
+    let me = actor.principal.org_code.to_string();
+    let mut tx = app.db.read().await?;
+    let totals = deliveries::totals_by_deliverer(&mut tx, cycle_id).await?;
+    let inbound = deliveries::inbound(&mut tx, &me, cycle_id).await?;
+    Ok(ITEMS
+        .iter()
+        .filter_map(|item| {
+            let (assigned, delivered) = totals
+                .iter()
+                .find(|t| t.0 == me && t.1 == *item)
+                .map(|t| (t.3, t.4))
+                .unwrap_or((0, 0));
+            let received: i64 = inbound
+                .iter()
+                .filter(|i| i.item == *item)
+                .map(|i| i.quantity)
+                .sum();
+            (assigned > 0 || received > 0).then(|| DelivererStock {
+                item: (*item).to_owned(),
+                assigned,
+                received,
+                delivered,
+                on_hand: received - delivered,
+            })
+        })
+        .collect())
+}
+
+/// Where dry ice is needed: vaccine deliveries to sites that store on dry ice, in the areas a
+/// dry-ice maker serves (prefectures or municipalities), with the amount by the supply rules
+/// (grams per box) and the day (納入予定日).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DryIceLine {
+    pub delivery_id: String,
+    pub cycle_id: String,
+    pub site_code: String,
+    pub municipality_code: String,
+    pub vials: i64,
+    pub boxes: i64,
+    pub grams: i64,
+    pub scheduled_on: Option<NaiveDate>,
+    pub delivered_on: Option<NaiveDate>,
+}
+
+pub async fn dry_ice(app: &App, actor: &Actor, cycle_id: &str) -> AppResult<Vec<DryIceLine>> {
+    actor.require_password_changed()?;
+    let p = &actor.principal;
+    let mut tx = app.db.read().await?;
+    let areas: Vec<String> = match p.org_kind {
+        OrgKind::DryIceMaker => {
+            let mut paths = Vec::new();
+            for a in orgs::areas(&mut tx, p.org_code.as_str()).await? {
+                if let Some(o) = orgs::get(&mut tx, &a).await? {
+                    paths.push(o.path);
+                }
+            }
+            paths
+        }
+        OrgKind::Nation | OrgKind::Prefecture | OrgKind::Municipality => vec![p.org_path.clone()],
+        _ => return Err(AppError::Forbidden),
+    };
+    let cycle = vsys_store::cycles::get(&mut tx, cycle_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let rules = products::rules(&mut tx)
+        .await?
+        .unwrap_or_else(|| crate::products::default_rules(cycle.updated_at));
+    let ultra = products::get(&mut tx, &cycle.vaccine_id)
+        .await?
+        .is_some_and(|v| v.storage_class.as_deref() == Some("ultra_cold"));
+    let per_box = if ultra {
+        rules.dry_ice_grams_ultra_cold
+    } else {
+        rules.dry_ice_grams_frozen
+    };
+    let mut out = Vec::new();
+    for path in areas {
+        let f = DeliveryFilter {
+            site_path: Some(path),
+            cycle_id: Some(cycle.id.clone()),
+            item: Some("vaccine".into()),
+            ..DeliveryFilter::default()
+        };
+        for d in deliveries::list(&mut tx, &f, Page::all()).await?.0 {
+            if d.storage.as_deref() != Some("dry_ice") {
+                continue;
+            }
+            let boxes = (d.quantity + cycle.vials_per_box - 1) / cycle.vials_per_box.max(1);
+            out.push(DryIceLine {
+                delivery_id: d.id,
+                cycle_id: d.cycle_id,
+                site_code: d.site_code,
+                municipality_code: d.municipality_code,
+                vials: d.quantity,
+                boxes,
+                grams: boxes * per_box,
+                scheduled_on: d.scheduled_on,
+                delivered_on: d.delivered_on,
+            });
+        }
+    }
+    out.sort_by(|a, b| {
+        a.scheduled_on
+            .cmp(&b.scheduled_on)
+            .then(a.site_code.cmp(&b.site_code))
+    });
+    Ok(out)
+}

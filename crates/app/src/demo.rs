@@ -147,6 +147,10 @@ pub async fn seed(
     for m in &munis {
         orgs::add_area(&mut tx, &format!("W{}001", m.prefecture_code), &m.code).await?;
     }
+    // The dry-ice maker serves every prefecture.
+    for p in &prefs {
+        orgs::add_area(&mut tx, "D001", &p.code).await?;
+    }
     // Sites: at least one per municipality when there are enough, the rest by population.
     let base = if sites >= munis.len() { 1 } else { 0 };
     let extra = apportion(

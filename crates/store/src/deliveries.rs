@@ -3,7 +3,7 @@
 use crate::db::Tx;
 use crate::error::{StoreError, StoreResult};
 use crate::orgs::{escape_like, like};
-use crate::schema::{ApiTokens as T, Deliveries as D};
+use crate::schema::{ApiTokens as T, DelivererInbound as I, Deliveries as D};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_query::{Cond, Expr, ExprTrait, Order, Query, SelectStatement, SimpleExpr};
 use serde::Serialize;
@@ -364,4 +364,87 @@ pub async fn touch_token(tx: &mut Tx, id: &str, at: DateTime<Utc>) -> StoreResul
     )
     .await?;
     Ok(())
+}
+
+/// Per deliverer and item of a cycle: lines, quantity assigned, quantity delivered.
+pub async fn totals_by_deliverer(
+    tx: &mut Tx,
+    cycle_id: &str,
+) -> StoreResult<Vec<(String, String, i64, i64, i64)>> {
+    let delivered = Expr::cust("SUM(CASE WHEN delivered_on IS NOT NULL THEN quantity ELSE 0 END)");
+    tx.all(
+        &Query::select()
+            .column(D::DelivererCode)
+            .column(D::Item)
+            .expr(Expr::col(D::Id).count())
+            .expr(Expr::col(D::Quantity).sum().cast_as("int8"))
+            .expr(delivered.cast_as("int8"))
+            .from(D::Table)
+            .and_where(Expr::col(D::CycleId).eq(cycle_id))
+            .group_by_col(D::DelivererCode)
+            .group_by_col(D::Item)
+            .order_by(D::DelivererCode, Order::Asc)
+            .order_by(D::Item, Order::Asc)
+            .to_owned(),
+    )
+    .await
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, PartialEq)]
+pub struct InboundRow {
+    pub id: String,
+    pub org_code: String,
+    pub cycle_id: String,
+    pub item: String,
+    pub quantity: i64,
+    pub received_on: NaiveDate,
+    pub at: DateTime<Utc>,
+    pub by: Option<String>,
+}
+
+const INBOUND_COLUMNS: [I; 8] = [
+    I::Id,
+    I::OrgCode,
+    I::CycleId,
+    I::Item,
+    I::Quantity,
+    I::ReceivedOn,
+    I::At,
+    I::By,
+];
+
+pub async fn insert_inbound(tx: &mut Tx, r: &InboundRow) -> StoreResult<()> {
+    tx.exec(
+        &Query::insert()
+            .into_table(I::Table)
+            .columns(INBOUND_COLUMNS)
+            .values_panic([
+                r.id.clone().into(),
+                r.org_code.clone().into(),
+                r.cycle_id.clone().into(),
+                r.item.clone().into(),
+                r.quantity.into(),
+                r.received_on.into(),
+                r.at.into(),
+                r.by.clone().into(),
+            ])
+            .to_owned(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// A deliverer's inbound records of a cycle, oldest first.
+pub async fn inbound(tx: &mut Tx, org_code: &str, cycle_id: &str) -> StoreResult<Vec<InboundRow>> {
+    tx.all(
+        &Query::select()
+            .columns(INBOUND_COLUMNS)
+            .from(I::Table)
+            .and_where(Expr::col(I::OrgCode).eq(org_code))
+            .and_where(Expr::col(I::CycleId).eq(cycle_id))
+            .order_by(I::ReceivedOn, Order::Asc)
+            .order_by(I::Id, Order::Asc)
+            .to_owned(),
+    )
+    .await
 }

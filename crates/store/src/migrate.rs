@@ -737,6 +737,26 @@ fn delivery_tables() -> Vec<TableCreateStatement> {
             .col(time_null(ApiTokens::LastUsedAt))
             .foreign_key(&mut org_fk(ApiTokens::Table, ApiTokens::OrgCode))
             .to_owned(),
+        Table::create()
+            .table(DelivererInbound::Table)
+            .col(id(DelivererInbound::Id))
+            .col(string(DelivererInbound::OrgCode))
+            .col(string(DelivererInbound::CycleId))
+            .col(string(DelivererInbound::Item))
+            .col(int(DelivererInbound::Quantity))
+            .col(date(DelivererInbound::ReceivedOn))
+            .col(time(DelivererInbound::At))
+            .col(text_null(DelivererInbound::By))
+            .foreign_key(&mut org_fk(
+                DelivererInbound::Table,
+                DelivererInbound::OrgCode,
+            ))
+            .foreign_key(
+                ForeignKey::create()
+                    .from(DelivererInbound::Table, DelivererInbound::CycleId)
+                    .to(Cycles::Table, Cycles::Id),
+            )
+            .to_owned(),
     ]
 }
 

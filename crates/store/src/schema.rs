@@ -402,3 +402,17 @@ pub enum ApiTokens {
     RevokedAt,
     LastUsedAt,
 }
+
+/// What a deliverer received from upstream (入荷) for a cycle.
+#[derive(Iden, Clone, Copy)]
+pub enum DelivererInbound {
+    Table,
+    Id,
+    OrgCode,
+    CycleId,
+    Item,
+    Quantity,
+    ReceivedOn,
+    At,
+    By,
+}

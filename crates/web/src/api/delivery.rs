@@ -244,3 +244,70 @@ pub async fn import_csv(
         .map_err(err(u.lang))?;
     Ok(Json(BulkOut { updated }))
 }
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct CycleQuery {
+    /// The cycle.
+    cycle: String,
+}
+
+/// 地域卸業者（物流倉庫）への分配量: per deliverer and item, what the cycle hands it and how much
+/// is delivered (nation; manufacturers and warehouses for what they supply; a deliverer its own).
+#[utoipa::path(get, path = "/api/v1/deliveries/upstream", tag = "delivery", params(CycleQuery),
+    responses((status = 200, body = Vec<vsys_app::delivery::UpstreamLine>), (status = 403, body = Problem)))]
+pub async fn upstream(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Query(q): Query<CycleQuery>,
+) -> Result<Json<Vec<vsys_app::delivery::UpstreamLine>>, ApiError> {
+    Ok(Json(
+        vsys_app::delivery::upstream(&s.app, &u.actor, &q.cycle)
+            .await
+            .map_err(err(u.lang))?,
+    ))
+}
+
+/// Record what the deliverer received from upstream (入荷).
+#[utoipa::path(post, path = "/api/v1/deliveries/inbound", tag = "delivery",
+    request_body = vsys_app::delivery::InboundInput, responses((status = 201, body = Object), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn record_inbound(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Json(b): Json<vsys_app::delivery::InboundInput>,
+) -> Result<Response, ApiError> {
+    let r = vsys_app::delivery::record_inbound(&s.app, &u.actor, &b)
+        .await
+        .map_err(err(u.lang))?;
+    Ok((StatusCode::CREATED, Json(r)).into_response())
+}
+
+/// The deliverer's own stock per item in a cycle (在庫 = 入荷 − 納入済).
+#[utoipa::path(get, path = "/api/v1/deliveries/stock", tag = "delivery", params(CycleQuery),
+    responses((status = 200, body = Vec<vsys_app::delivery::DelivererStock>), (status = 403, body = Problem)))]
+pub async fn deliverer_stock(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Query(q): Query<CycleQuery>,
+) -> Result<Json<Vec<vsys_app::delivery::DelivererStock>>, ApiError> {
+    Ok(Json(
+        vsys_app::delivery::deliverer_stock(&s.app, &u.actor, &q.cycle)
+            .await
+            .map_err(err(u.lang))?,
+    ))
+}
+
+/// Where dry ice is needed, how much and when (dry-ice makers for the areas they serve;
+/// nation, prefectures and municipalities for theirs).
+#[utoipa::path(get, path = "/api/v1/deliveries/dry-ice", tag = "delivery", params(CycleQuery),
+    responses((status = 200, body = Vec<vsys_app::delivery::DryIceLine>), (status = 403, body = Problem)))]
+pub async fn dry_ice(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Query(q): Query<CycleQuery>,
+) -> Result<Json<Vec<vsys_app::delivery::DryIceLine>>, ApiError> {
+    Ok(Json(
+        vsys_app::delivery::dry_ice(&s.app, &u.actor, &q.cycle)
+            .await
+            .map_err(err(u.lang))?,
+    ))
+}

@@ -44,7 +44,7 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 }
 
 pub async fn spawn_with(backend: Backend, tune: impl FnOnce(&mut Config)) -> Option<TestApp> {
-    let db = fresh_db(backend, "web_demo_v3", |db| async move {
+    let db = fresh_db(backend, "web_demo_v4", |db| async move {
         let app = App::new(db, Config::default(), Arc::new(vsys_app::SystemClock));
         app.prepare().await.map_err(|e| anyhow::anyhow!("{e}"))?;
         vsys_app::demo::seed(&app, 60, &|_, _| {})

@@ -348,6 +348,30 @@ fn case(method: &str, path: &str, f: &Fixture) -> Option<Case> {
             ))),
             None,
         ),
+        ("get", "/api/v1/deliveries/upstream") => by(
+            "nation",
+            format!("/api/v1/deliveries/upstream?cycle={}", f.cycle),
+            None,
+            None,
+        ),
+        ("get", "/api/v1/deliveries/stock") => by(
+            "wholesaler",
+            format!("/api/v1/deliveries/stock?cycle={}", f.cycle),
+            None,
+            None,
+        ),
+        ("post", "/api/v1/deliveries/inbound") => by(
+            "wholesaler",
+            path.to_owned(),
+            Some(
+                json!({"cycle_id": f.cycle, "item": "vaccine", "quantity": 10, "received_on": f.today}),
+            ),
+            None,
+        ),
+        // Each sees the dry-ice lines of its own area (the delivery tests check whose).
+        ("get", "/api/v1/deliveries/dry-ice") => Case::Shared {
+            path: format!("/api/v1/deliveries/dry-ice?cycle={}", f.cycle),
+        },
         ("get", "/api/v1/deliveries/status") => Case::Shared {
             path: path.to_owned(),
         },

@@ -13,6 +13,17 @@ use vsys_testkit::db_test;
 async fn finalised_cycle(t: &TestApp) -> String {
     let id = minato_has_its_allocation(t).await;
     let minato = t.token("minato-operator@demo.vsys.jp").await;
+    // The demo clinic keeps its vaccine on dry ice.
+    let clinic = t.user("clinic-operator@demo.vsys.jp").await.org_code;
+    let (s, v) = t
+        .api(
+            Method::PUT,
+            &format!("/api/v1/cycles/{id}/requests/{clinic}"),
+            &minato,
+            Some(json!({"capacity_doses": 1200, "requested_doses": 600, "storage": "dry_ice", "needles": 600, "syringes": 600})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
     let d = division(t, &minato, &id, "13103").await;
     let (s, v) = with_version(
         t,
@@ -491,3 +502,154 @@ db_test!(
         let _ = good1;
     }
 );
+
+db_test!(upstream_inbound_stock_and_dry_ice, |backend| async move {
+    let Some(t) = spawn_app(backend).await else {
+        return;
+    };
+    let cycle = finalised_cycle(&t).await;
+    let clinic = t.user("clinic-operator@demo.vsys.jp").await.org_code;
+    let q = format!("?cycle={cycle}");
+    // The manufacturer sees what its vaccine hands each regional wholesaler.
+    let pfizer = t.token("pfizer-operator@demo.vsys.jp").await;
+    let (s, up) = t
+        .api(
+            Method::GET,
+            &format!("/api/v1/deliveries/upstream{q}"),
+            &pfizer,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{up}");
+    let lines = up.as_array().cloned().unwrap_or_default();
+    assert!(lines.iter().all(|l| l["item"] == "vaccine"), "{up}");
+    let w = lines
+        .iter()
+        .find(|l| l["deliverer_code"] == "W13001")
+        .cloned()
+        .unwrap_or_default();
+    assert!(w["quantity"].as_i64().unwrap_or(0) > 0, "{up}");
+    // The warehouse sees needles and syringes; a municipality nothing.
+    let syringe = t.token("syringe-operator@demo.vsys.jp").await;
+    let (_, up2) = t
+        .api(
+            Method::GET,
+            &format!("/api/v1/deliveries/upstream{q}"),
+            &syringe,
+            None,
+        )
+        .await;
+    assert!(
+        up2.as_array()
+            .is_some_and(|l| !l.is_empty() && l.iter().all(|x| x["item"] != "vaccine")),
+        "{up2}"
+    );
+    let minato = t.token("minato-operator@demo.vsys.jp").await;
+    assert_eq!(
+        t.api(
+            Method::GET,
+            &format!("/api/v1/deliveries/upstream{q}"),
+            &minato,
+            None
+        )
+        .await
+        .0,
+        StatusCode::FORBIDDEN
+    );
+    // The wholesaler records its inbound; its stock is received − delivered.
+    let wholesaler = t.token("wholesaler-operator@demo.vsys.jp").await;
+    let today = vsys_app::clock::japan_date(t.app.clock.now());
+    let assigned = w["quantity"].as_i64().unwrap_or(0);
+    let (s, v) = t
+            .api(
+                Method::POST,
+                "/api/v1/deliveries/inbound",
+                &wholesaler,
+                Some(json!({"cycle_id": cycle, "item": "vaccine", "quantity": assigned, "received_on": today})),
+            )
+            .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, _) = t
+        .api(
+            Method::POST,
+            "/api/v1/deliveries/inbound",
+            &wholesaler,
+            Some(
+                json!({"cycle_id": cycle, "item": "vaccine", "quantity": 0, "received_on": today}),
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, mine) = t
+        .api(
+            Method::GET,
+            &format!("/api/v1/deliveries?cycle={cycle}&item=vaccine"),
+            &wholesaler,
+            None,
+        )
+        .await;
+    let first = items(&mine)[0].clone();
+    let (s, _) = patch(
+        &t,
+        &wholesaler,
+        &first,
+        json!({"delivered_on": today, "lot": "FK0001"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, stock) = t
+        .api(
+            Method::GET,
+            &format!("/api/v1/deliveries/stock{q}"),
+            &wholesaler,
+            None,
+        )
+        .await;
+    let v = stock
+        .as_array()
+        .and_then(|l| l.iter().find(|x| x["item"] == "vaccine").cloned())
+        .unwrap_or_default();
+    assert_eq!(v["received"].as_i64(), Some(assigned), "{stock}");
+    assert_eq!(
+        v["on_hand"].as_i64(),
+        Some(assigned - first["quantity"].as_i64().unwrap_or(0))
+    );
+    // The dry-ice maker sees the clinic that stores on dry ice, how much, and when.
+    let dryice = t.token("dryice-operator@demo.vsys.jp").await;
+    let (s, lines) = t
+        .api(
+            Method::GET,
+            &format!("/api/v1/deliveries/dry-ice{q}"),
+            &dryice,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{lines}");
+    let line = lines
+        .as_array()
+        .and_then(|l| {
+            l.iter()
+                .find(|x| x["site_code"] == clinic.as_str())
+                .cloned()
+        })
+        .unwrap_or_else(|| panic!("clinic needs dry ice: {lines}"));
+    assert!(line["grams"].as_i64().unwrap_or(0) > 0);
+    assert!(
+        lines
+            .as_array()
+            .is_some_and(|l| l.iter().all(|x| x["site_code"] == clinic.as_str())),
+        "only dry-ice sites: {lines}"
+    );
+    // A wholesaler is not a dry-ice maker.
+    assert_eq!(
+        t.api(
+            Method::GET,
+            &format!("/api/v1/deliveries/dry-ice{q}"),
+            &wholesaler,
+            None
+        )
+        .await
+        .0,
+        StatusCode::FORBIDDEN
+    );
+});
