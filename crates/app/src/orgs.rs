@@ -178,3 +178,66 @@ pub async fn areas(app: &App, actor: &Actor, code: &str) -> AppResult<Vec<String
     let mut tx = app.db.read().await?;
     Ok(orgs::areas(&mut tx, &org.code).await?)
 }
+
+/// Sets the areas a deliverer serves: the municipalities a wholesaler is contracted for (its
+/// prefecture's operators; municipalities of that prefecture only), or the prefectures and
+/// municipalities a dry-ice maker serves (the nation's operators).
+pub async fn set_areas(
+    app: &App,
+    actor: &Actor,
+    code: &str,
+    areas: &[String],
+) -> AppResult<Vec<String>> {
+    let org = get(app, actor, code).await?;
+    let kind = OrgKind::parse(&org.kind).ok_or(AppError::NotFound)?;
+    if !matches!(kind, OrgKind::Wholesaler | OrgKind::DryIceMaker) {
+        return Err(AppError::invalid("areas", Msg::InvalidInput));
+    }
+    // The organisation above the deliverer decides (the prefecture, or the nation).
+    let parent_path = org
+        .path
+        .trim_end_matches('/')
+        .rsplit_once('/')
+        .map(|(p, _)| format!("{p}/"))
+        .unwrap_or_default();
+    actor.require(Action::Write, &parent_path)?;
+    if actor.principal.is_own(&org.path) {
+        return Err(AppError::Forbidden);
+    }
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    let mut clean: Vec<String> = areas.iter().map(|a| a.trim().to_owned()).collect();
+    clean.sort();
+    clean.dedup();
+    let mut inv = vsys_domain::Invalid::default();
+    for (i, a) in clean.iter().enumerate() {
+        let ok = match orgs::get(&mut tx, a).await? {
+            Some(o) if kind == OrgKind::Wholesaler => {
+                o.kind == "municipality" && o.path.starts_with(&parent_path)
+            }
+            Some(o) => matches!(o.kind.as_str(), "prefecture" | "municipality"),
+            None => false,
+        };
+        if !ok {
+            let mut e = vsys_domain::FieldError::new("areas", Msg::UnknownOrg);
+            e.row = Some(i + 1);
+            inv.0.push(e);
+        }
+    }
+    inv.into_result()?;
+    let before = orgs::areas(&mut tx, &org.code).await?;
+    orgs::set_areas(&mut tx, &org.code, &clean).await?;
+    record(
+        &mut tx,
+        &actor.into(),
+        now,
+        "org.areas",
+        "org",
+        &org.code,
+        Some(&before),
+        Some(&clean),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(clean)
+}

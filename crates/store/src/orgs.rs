@@ -311,3 +311,18 @@ pub async fn get_many(tx: &mut Tx, codes: &[String]) -> StoreResult<Vec<OrgRow>>
     }
     Ok(out)
 }
+
+/// Replaces the areas an organisation serves.
+pub async fn set_areas(tx: &mut Tx, org: &str, areas: &[String]) -> StoreResult<()> {
+    tx.exec(
+        &Query::delete()
+            .from_table(OrgAreas::Table)
+            .and_where(Expr::col(OrgAreas::OrgCode).eq(org))
+            .to_owned(),
+    )
+    .await?;
+    for a in areas {
+        add_area(tx, org, a).await?;
+    }
+    Ok(())
+}

@@ -93,6 +93,44 @@ pub async fn get_org(
     Ok(with_etag(StatusCode::OK, o.version, OrgOut::from(o)))
 }
 
+/// The areas a deliverer serves (municipalities of a wholesaler; prefectures or
+/// municipalities of a dry-ice maker).
+#[utoipa::path(get, path = "/api/v1/orgs/{code}/areas", tag = "orgs", params(("code" = String, Path)),
+    responses((status = 200, body = Vec<String>), (status = 404, body = Problem)))]
+pub async fn get_areas(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(code): Path<String>,
+) -> Result<Json<Vec<String>>, ApiError> {
+    Ok(Json(
+        vsys_app::orgs::areas(&s.app, &u.actor, &code)
+            .await
+            .map_err(|e| ApiError::new(e, u.lang))?,
+    ))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct AreasBody {
+    areas: Vec<String>,
+}
+
+/// Set the areas a deliverer serves: the prefecture contracts its wholesalers for its
+/// municipalities; the nation sets a dry-ice maker's. Deliveries of later cycles follow.
+#[utoipa::path(put, path = "/api/v1/orgs/{code}/areas", tag = "orgs", params(("code" = String, Path)),
+    request_body = AreasBody, responses((status = 200, body = Vec<String>), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn set_areas(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(code): Path<String>,
+    Json(b): Json<AreasBody>,
+) -> Result<Json<Vec<String>>, ApiError> {
+    Ok(Json(
+        vsys_app::orgs::set_areas(&s.app, &u.actor, &code, &b.areas)
+            .await
+            .map_err(|e| ApiError::new(e, u.lang))?,
+    ))
+}
+
 /// Create a subordinate organisation (admins).
 #[utoipa::path(post, path = "/api/v1/orgs", tag = "orgs", request_body = NewOrg,
     responses((status = 201, body = OrgOut), (status = 403, body = Problem), (status = 422, body = Problem)))]

@@ -47,6 +47,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(session::enable_totp))
         .routes(routes!(admin::list_orgs, admin::create_org))
         .routes(routes!(admin::get_org))
+        .routes(routes!(admin::get_areas, admin::set_areas))
         .routes(routes!(admin::list_users, admin::create_user))
         .routes(routes!(admin::get_user, admin::update_user))
         .routes(routes!(admin::unlock_user))

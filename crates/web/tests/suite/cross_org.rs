@@ -348,6 +348,16 @@ fn case(method: &str, path: &str, f: &Fixture) -> Option<Case> {
             ))),
             None,
         ),
+        // 港区's wholesaler is 東京都's to contract; another municipality reaches neither.
+        ("get", "/api/v1/orgs/{code}/areas") => {
+            by("tokyo", "/api/v1/orgs/W13001/areas".into(), None, None)
+        }
+        ("put", "/api/v1/orgs/{code}/areas") => by(
+            "tokyo",
+            "/api/v1/orgs/W13001/areas".into(),
+            Some(json!({"areas": ["13103", "13104"]})),
+            None,
+        ),
         ("get", "/api/v1/deliveries/upstream") => by(
             "nation",
             format!("/api/v1/deliveries/upstream?cycle={}", f.cycle),

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use vsys_testkit::db_test;
 
 /// A cycle finalised by 東京都 after 港区 divided its amount among its sites.
-async fn finalised_cycle(t: &TestApp) -> String {
+pub async fn finalised_cycle(t: &TestApp) -> String {
     let id = minato_has_its_allocation(t).await;
     let minato = t.token("minato-operator@demo.vsys.jp").await;
     // The demo clinic keeps its vaccine on dry ice.
@@ -653,3 +653,51 @@ db_test!(upstream_inbound_stock_and_dry_ice, |backend| async move {
         StatusCode::FORBIDDEN
     );
 });
+
+db_test!(
+    prefectures_contract_wholesalers_for_their_municipalities,
+    |backend| async move {
+        let Some(t) = spawn_app(backend).await else {
+            return;
+        };
+        let tokyo = t.token("tokyo-operator@demo.vsys.jp").await;
+        let path = "/api/v1/orgs/W13001/areas";
+        let (s, v) = t.api(Method::GET, path, &tokyo, None).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert!(v.as_array().is_some_and(|a| a.iter().any(|x| x == "13103")));
+        // Another prefecture's municipality is refused, by row.
+        let (s, v) = t
+            .api(
+                Method::PUT,
+                path,
+                &tokyo,
+                Some(json!({"areas": ["13103", "27102"]})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        let (s, v) = t
+            .api(
+                Method::PUT,
+                path,
+                &tokyo,
+                Some(json!({"areas": ["13104", "13103", "13103"]})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v, json!(["13103", "13104"]));
+        // The wholesaler cannot contract itself; a municipality cannot either.
+        let w = t.token("wholesaler-operator@demo.vsys.jp").await;
+        assert_eq!(
+            t.api(Method::PUT, path, &w, Some(json!({"areas": []})))
+                .await
+                .0,
+            StatusCode::FORBIDDEN
+        );
+        let minato = t.token("minato-operator@demo.vsys.jp").await;
+        let (s, _) = t
+            .api(Method::PUT, path, &minato, Some(json!({"areas": []})))
+            .await;
+        assert!(matches!(s, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND));
+        assert!(!t.audit_actions("org.areas").await.is_empty());
+    }
+);
