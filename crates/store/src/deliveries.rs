@@ -214,7 +214,8 @@ pub async fn list(
         .all(
             &select()
                 .cond_where(cond(f))
-                .order_by(D::ScheduledOn, Order::Asc)
+                // Undated lines first, the same on both databases.
+                .order_by_with_nulls(D::ScheduledOn, Order::Asc, sea_query::NullOrdering::First)
                 .order_by(D::SiteCode, Order::Asc)
                 .order_by(D::Item, Order::Asc)
                 .limit(page.limit())

@@ -3,6 +3,7 @@
 mod admin;
 mod allocation;
 mod auth;
+mod delivery;
 mod home;
 mod sites;
 
@@ -123,6 +124,15 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/results/periods", post(sites::period_open))
         .route("/results/periods/{id}/close", post(sites::period_close))
         .route("/stock/idle", get(sites::idle))
+        .route("/deliveries", get(delivery::list))
+        .route("/deliveries/save", post(delivery::save))
+        .route("/deliveries.csv", get(delivery::export))
+        .route(
+            "/deliveries/import",
+            post(delivery::import).layer(DefaultBodyLimit::max(16 * 1024 * 1024)),
+        )
+        .route("/deliveries/status", get(delivery::status))
+        .route("/deliveries/{id}/reassign", post(delivery::reassign))
         .layer(axum::middleware::from_fn_with_state(state, web_guard))
 }
 
@@ -228,6 +238,10 @@ fn flash_text(key: &str) -> Option<Ui> {
         "results_saved" => Ui::ResultsSaved,
         "period_opened" => Ui::PeriodOpened,
         "period_closed" => Ui::PeriodClosedFlash,
+        "deliveries_saved" => Ui::DeliveriesSaved,
+        "deliveries_unchanged" => Ui::DeliveriesUnchanged,
+        "deliveries_imported" => Ui::DeliveriesImported,
+        "reassigned" => Ui::Reassigned,
         _ => return None,
     })
 }

@@ -344,7 +344,16 @@ pub struct AllocLine {
     pub status: (&'static str, &'static str),
     pub amount: String,
     pub doses: String,
-    /// 納入予定日 and 納入実績日 ("未定" until Delivery enters them).
+    /// The cycle's deliveries to the site (none until the cycle is finalised).
+    pub deliveries: Vec<SiteDelivery>,
+}
+
+/// One delivery on the site's home page: the item with its 納入予定日 and 納入実績日 ("未定"
+/// until the deliverer enters them).
+pub struct SiteDelivery {
+    /// `vaccine`, `needle`, `syringe` (element ids).
+    pub key: String,
+    pub item: &'static str,
     pub scheduled: String,
     pub delivered: String,
 }
@@ -420,7 +429,7 @@ pub(super) async fn site_home(
         cycles.iter().filter(|c| c.deadline_site >= today).collect();
     open.sort_by_key(|c| c.deadline_site);
     let mut allocations = Vec::new();
-    // (納入予定日, doses) of each allocation; Delivery has not been built, so none has a date.
+    // (the vaccine's 納入実績日 or else 納入予定日, doses) of each allocation still to be used.
     let mut dated: Vec<(NaiveDate, i64)> = Vec::new();
     for cy in &cycles {
         let Some(node) = vsys_app::allocation::own_node(&s.app, a, &cy.id)
@@ -444,10 +453,56 @@ pub(super) async fn site_home(
             format!("{} {}", int(r.amount), unit.label(lang))
         };
         let st = Status::parse(&node.status).unwrap_or(Status::Unconfirmed);
-        let scheduled: Option<NaiveDate> = None;
-        if let Some(d) = scheduled {
+        // Deliveries exist once the cycle is finalised.
+        let deliveries = if st == Status::Final {
+            vsys_app::delivery::list(
+                &s.app,
+                a,
+                &vsys_app::delivery::DeliveryQuery {
+                    cycle: Some(cy.id.clone()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(err)?
+            .0
+        } else {
+            vec![]
+        };
+        if let Some(d) = deliveries
+            .iter()
+            .find(|d| d.item == "vaccine")
+            .and_then(|d| d.delivered_on.or(d.scheduled_on))
+            .filter(|_| cy.period_end >= today)
+        {
             dated.push((d, pres.doses(node.vials)));
         }
+        let undecided = || l.t(Ui::Undecided).to_owned();
+        let mut deliveries: Vec<SiteDelivery> = deliveries
+            .iter()
+            .map(|d| SiteDelivery {
+                key: d.item.clone(),
+                item: match d.item.as_str() {
+                    "vaccine" => l.t(Ui::Vaccine),
+                    "needle" => l.t(Ui::Needle),
+                    _ => l.t(Ui::Syringe),
+                },
+                scheduled: d
+                    .scheduled_on
+                    .map(|d| d.to_string())
+                    .unwrap_or_else(undecided),
+                delivered: d
+                    .delivered_on
+                    .map(|d| d.to_string())
+                    .unwrap_or_else(undecided),
+            })
+            .collect();
+        deliveries.sort_by_key(|d| {
+            vsys_app::delivery::ITEMS
+                .iter()
+                .position(|i| *i == d.key)
+                .unwrap_or(usize::MAX)
+        });
         allocations.push(AllocLine {
             cycle_id: cy.id.clone(),
             cycle_name: cy.name.clone(),
@@ -455,25 +510,25 @@ pub(super) async fn site_home(
             status: (st.label(lang), st.badge()),
             amount,
             doses: int(pres.doses(node.vials)),
-            scheduled: scheduled
-                .map(|d| d.to_string())
-                .unwrap_or_else(|| l.t(Ui::Undecided).to_owned()),
-            delivered: l.t(Ui::Undecided).to_owned(),
+            deliveries,
         });
     }
-    let reservable = match dated.iter().min_by_key(|(d, _)| *d) {
-        Some((d, _)) => {
-            let n: i64 = dated.iter().map(|(_, n)| n).sum::<i64>() + stock.doses;
-            vec![
-                l.t(Ui::ReservableFrom)
-                    .replace("{date}", &d.to_string())
-                    .replace("{n}", &int(n)),
-            ]
-        }
-        None => vec![
+    // One sentence per allocation whose vaccine has a delivery date.
+    dated.sort();
+    let reservable = if dated.is_empty() {
+        vec![
             l.t(Ui::ReservableUnknown).to_owned(),
             l.t(Ui::StockAllows).replace("{n}", &int(stock.doses)),
-        ],
+        ]
+    } else {
+        dated
+            .iter()
+            .map(|(d, n)| {
+                l.t(Ui::ReservableFrom)
+                    .replace("{date}", &d.to_string())
+                    .replace("{n}", &int(*n))
+            })
+            .collect()
     };
     let unread = vsys_app::notices::unread(&s.app, a).await.map_err(err)?;
     let mut tasks = vec![

@@ -6,6 +6,7 @@ mod allocation;
 mod audit;
 mod auth;
 mod browser;
+mod browser_delivery;
 mod browser_sites;
 mod common;
 mod cross_org;
