@@ -468,22 +468,7 @@ pub async fn export_csv(
         .ok_or_else(|| ApiError::BadRequest("encoding: shift_jis or utf-8".into(), u.lang))?;
     let (bytes, name) = vsys_app::allocation_csv::export(&d, enc, u.lang)
         .map_err(|e| ApiError::new(vsys_app::AppError::Csv(e), u.lang))?;
-    let charset = if enc == Encoding::ShiftJis {
-        "Shift_JIS"
-    } else {
-        "utf-8"
-    };
-    Ok((
-        [
-            (header::CONTENT_TYPE, format!("text/csv; charset={charset}")),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-        ],
-        bytes,
-    )
-        .into_response())
+    Ok(crate::download::csv(bytes, &name, enc))
 }
 
 /// Replace the division's lines from a CSV body (UTF-8 or Shift_JIS; If-Match). All or

@@ -8,7 +8,7 @@ use crate::error::{ApiError, Problem};
 use crate::session::ApiUser;
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use vsys_app::api_tokens::NewToken;
@@ -212,22 +212,7 @@ pub async fn export_csv(
         .map_err(err(u.lang))?;
     let (bytes, name) = vsys_app::delivery_csv::export(&rows, enc, u.lang)
         .map_err(|e| ApiError::new(vsys_app::AppError::Csv(e), u.lang))?;
-    let charset = if enc == Encoding::ShiftJis {
-        "Shift_JIS"
-    } else {
-        "utf-8"
-    };
-    Ok((
-        [
-            (header::CONTENT_TYPE, format!("text/csv; charset={charset}")),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-        ],
-        bytes,
-    )
-        .into_response())
+    Ok(crate::download::csv(bytes, &name, enc))
 }
 
 /// Upload dates from a CSV body (UTF-8 or Shift_JIS) in the download's columns: all or

@@ -7,7 +7,7 @@ use crate::i18n::{Ui, int};
 use crate::session::WebUser;
 use askama::Template;
 use axum::extract::{Form, Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
 use serde::Deserialize;
@@ -932,27 +932,7 @@ pub async fn export(
         vsys_app::table_csv::Encoding::parse(q.encoding.as_deref().unwrap_or("shift_jis"))
             .unwrap_or(vsys_app::table_csv::Encoding::ShiftJis);
     match vsys_app::allocation_csv::export(&d, encoding, lang) {
-        Ok((bytes, filename)) => Ok((
-            [
-                (
-                    header::CONTENT_TYPE,
-                    format!(
-                        "text/csv; charset={}",
-                        if encoding == vsys_app::table_csv::Encoding::ShiftJis {
-                            "Shift_JIS"
-                        } else {
-                            "utf-8"
-                        }
-                    ),
-                ),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"{filename}\""),
-                ),
-            ],
-            bytes,
-        )
-            .into_response()),
+        Ok((bytes, filename)) => Ok(crate::download::csv(bytes, &filename, encoding)),
         Err(e) => {
             refused(
                 &s,

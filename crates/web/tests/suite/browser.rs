@@ -61,10 +61,13 @@ db_test!(
     }
 );
 
-async fn login(b: &Browser, t: &TestApp, email: &str) -> anyhow::Result<()> {
+/// Logs in as `email` (logging out first when someone is logged in).
+pub async fn login(b: &Browser, t: &TestApp, email: &str) -> anyhow::Result<()> {
     b.goto(&t.url("/login")).await?;
-    if b.find("#logout").await.is_ok() {
+    if !absent(b, "#logout").await? {
         b.click("#logout").await?;
+        b.wait_text(".alert", |s| s.contains("ログアウトしました"))
+            .await?;
     }
     b.fill("#email", email).await?;
     b.fill("#password", PASSWORD).await?;
@@ -73,14 +76,25 @@ async fn login(b: &Browser, t: &TestApp, email: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Sets a form control's value the way a person's typing would end (dates, selects).
-async fn set(b: &Browser, css: &str, value: &str) -> anyhow::Result<()> {
+/// Sets a form control's value the way a person's typing or choice would end (dates, selects).
+pub async fn set(b: &Browser, css: &str, value: &str) -> anyhow::Result<()> {
     b.execute(
         "document.querySelector(arguments[0]).value = arguments[1];",
         serde_json::json!([css, value]),
     )
     .await?;
     Ok(())
+}
+
+/// Whether no element matches now (no waiting, unlike `find`).
+pub async fn absent(b: &Browser, css: &str) -> anyhow::Result<bool> {
+    let v = b
+        .execute(
+            "return document.querySelector(arguments[0]) === null;",
+            serde_json::json!([css]),
+        )
+        .await?;
+    Ok(v == serde_json::json!(true))
 }
 
 db_test!(

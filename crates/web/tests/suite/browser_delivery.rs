@@ -4,6 +4,7 @@
 //! 配送状況 counts one line fewer without a date and its links lead to the lines, and once the
 //! days pass the two lines are counted 遅延.
 
+use crate::browser::{absent, login, set};
 use crate::common::*;
 use crate::delivery::finalised_cycle;
 use reqwest::Method;
@@ -12,41 +13,6 @@ use vsys_testkit::webdriver::Browser;
 
 const WHOLESALER: &str = "wholesaler-operator@demo.vsys.jp";
 const TOKYO: &str = "tokyo-operator@demo.vsys.jp";
-
-/// Whether no element matches now (no waiting, unlike `find`).
-async fn absent(b: &Browser, css: &str) -> anyhow::Result<bool> {
-    let v = b
-        .execute(
-            "return document.querySelector(arguments[0]) === null;",
-            serde_json::json!([css]),
-        )
-        .await?;
-    Ok(v == serde_json::json!(true))
-}
-
-async fn login(b: &Browser, t: &TestApp, email: &str) -> anyhow::Result<()> {
-    b.goto(&t.url("/login")).await?;
-    if !absent(b, "#logout").await? {
-        b.click("#logout").await?;
-        b.wait_text(".alert", |s| s.contains("ログアウトしました"))
-            .await?;
-    }
-    b.fill("#email", email).await?;
-    b.fill("#password", PASSWORD).await?;
-    b.click("#login-submit").await?;
-    b.find("#home-title").await?;
-    Ok(())
-}
-
-/// Sets a form control's value the way a person's typing would end (dates).
-async fn set(b: &Browser, css: &str, value: &str) -> anyhow::Result<()> {
-    b.execute(
-        "document.querySelector(arguments[0]).value = arguments[1];",
-        serde_json::json!([css, value]),
-    )
-    .await?;
-    Ok(())
-}
 
 async fn value(b: &Browser, css: &str) -> anyhow::Result<String> {
     Ok(b.execute(

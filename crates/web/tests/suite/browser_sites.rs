@@ -2,6 +2,7 @@
 //! the reservation status in one click, today's results writing the stock (a bad day first,
 //! refused), a registry change that waits for the municipality, and 港区 approving it.
 
+use crate::browser::{absent, login, set};
 use crate::common::*;
 use vsys_testkit::db_test;
 use vsys_testkit::webdriver::Browser;
@@ -9,25 +10,6 @@ use vsys_testkit::webdriver::Browser;
 const CLINIC: &str = "clinic-operator@demo.vsys.jp";
 const MINATO: &str = "minato-operator@demo.vsys.jp";
 const NEW_NAME: &str = "芝公園ブラウザ試験クリニック";
-
-async fn login(b: &Browser, t: &TestApp, email: &str) -> anyhow::Result<()> {
-    b.goto(&t.url("/login")).await?;
-    b.fill("#email", email).await?;
-    b.fill("#password", PASSWORD).await?;
-    b.click("#login-submit").await?;
-    b.find("#home-title").await?;
-    Ok(())
-}
-
-/// Sets a form control's value the way a person's choice would end (selects).
-async fn set(b: &Browser, css: &str, value: &str) -> anyhow::Result<()> {
-    b.execute(
-        "document.querySelector(arguments[0]).value = arguments[1];",
-        serde_json::json!([css, value]),
-    )
-    .await?;
-    Ok(())
-}
 
 /// Waits (up to 10 s) until the script returns a non-empty string, across page loads.
 async fn wait_value(b: &Browser, script: &str) -> anyhow::Result<String> {
@@ -40,17 +22,6 @@ async fn wait_value(b: &Browser, script: &str) -> anyhow::Result<String> {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     anyhow::bail!("never got a value from: {script}")
-}
-
-/// Whether no element matches now (no waiting, unlike `find`).
-async fn absent(b: &Browser, css: &str) -> anyhow::Result<bool> {
-    let v = b
-        .execute(
-            "return document.querySelector(arguments[0]) === null;",
-            serde_json::json!([css]),
-        )
-        .await?;
-    Ok(v == serde_json::json!(true))
 }
 
 /// The open cycle (the demo has one, its site deadline days ahead).
