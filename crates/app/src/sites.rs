@@ -1085,3 +1085,64 @@ pub fn may_decide(actor: &Actor, org: &OrgRow) -> bool {
         && !actor.principal.is_own(&org.path)
         && actor.role() >= Role::Operator
 }
+
+/// What the public site shows of a site: where it is, how to reach it, and whether it takes
+/// bookings. Only contracted sites, and institutions once the municipality confirmed them.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PublicSite {
+    pub code: String,
+    pub name: String,
+    /// `institution` or `site` (集団接種会場).
+    pub kind: String,
+    pub postal_code: Option<String>,
+    pub address: Option<String>,
+    pub phone: Option<String>,
+    pub website: Option<String>,
+    pub hours: Option<String>,
+    pub accepts_non_regular: bool,
+    /// `available` ○, `few` △, `none` ×, `not_needed` ●, `unregistered`.
+    pub reservation: String,
+    pub reservation_at: Option<DateTime<Utc>>,
+}
+
+/// The public list of one municipality's sites (no login: citizens look here).
+pub async fn public_list(app: &App, municipality_code: &str) -> AppResult<Vec<PublicSite>> {
+    let mut tx = app.db.read().await?;
+    let muni = orgs::get(&mut tx, municipality_code.trim())
+        .await?
+        .filter(|m| m.kind == "municipality")
+        .ok_or(AppError::NotFound)?;
+    let f = OrgFilter {
+        scope_path: muni.path.clone(),
+        kinds: vec!["institution".into(), "site".into()],
+        ..OrgFilter::default()
+    };
+    let sites = orgs::list(&mut tx, &f, Page::all()).await?.0;
+    let codes: Vec<String> = sites.iter().map(|s| s.code.clone()).collect();
+    let profiles: BTreeMap<String, ProfileRow> = sites::for_orgs(&mut tx, &codes)
+        .await?
+        .into_iter()
+        .map(|p| (p.org_code.clone(), p))
+        .collect();
+    Ok(sites
+        .into_iter()
+        .filter_map(|o| {
+            let p = profiles.get(&o.code)?;
+            let listed =
+                p.contract_status == "contracted" && (o.kind == "site" || p.confirmed_at.is_some());
+            listed.then(|| PublicSite {
+                code: o.code,
+                name: o.name,
+                kind: o.kind,
+                postal_code: p.postal_code.clone(),
+                address: p.address.clone(),
+                phone: p.phone.clone(),
+                website: p.website.clone(),
+                hours: p.hours.clone(),
+                accepts_non_regular: p.accepts_non_regular,
+                reservation: p.reservation.clone(),
+                reservation_at: p.reservation_at,
+            })
+        })
+        .collect())
+}

@@ -80,6 +80,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(allocation::export_csv, allocation::import_csv))
         .routes(routes!(allocation::get_request, allocation::put_request))
         .routes(routes!(sites::list_sites))
+        .routes(routes!(sites::public_sites))
         .routes(routes!(sites::import_sites))
         .routes(routes!(sites::get_site))
         .routes(routes!(sites::put_details))

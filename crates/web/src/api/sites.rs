@@ -430,3 +430,27 @@ pub async fn import_sites(
             .map_err(err(u.lang))?,
     ))
 }
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct PublicQuery {
+    /// The municipality (5 digits).
+    municipality: String,
+}
+
+/// Public (no login): a municipality's vaccination sites with their reservation status, for
+/// the public site and booking portals. Only contracted sites; institutions once confirmed
+/// by the municipality. No personal data.
+#[utoipa::path(get, path = "/api/v1/public/sites", tag = "sites", params(PublicQuery), security(()),
+    responses((status = 200, body = Vec<vsys_app::sites::PublicSite>), (status = 404, body = Problem)))]
+pub async fn public_sites(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<PublicQuery>,
+) -> Result<Json<Vec<vsys_app::sites::PublicSite>>, ApiError> {
+    let lang = crate::i18n::lang_of(&headers);
+    Ok(Json(
+        vsys_app::sites::public_list(&s.app, &q.municipality)
+            .await
+            .map_err(err(lang))?,
+    ))
+}

@@ -73,7 +73,7 @@ fn case(method: &str, path: &str, f: &Fixture) -> Option<Case> {
     let alloc = |rest: &str| format!("/api/v1/cycles/{}/allocations/{rest}", f.cycle);
     let site = |rest: &str| format!("/api/v1/sites/{}{rest}", f.clinic);
     Some(match (method, path) {
-        ("post", "/api/v1/session") => Case::Public,
+        ("post", "/api/v1/session") | ("get", "/api/v1/public/sites") => Case::Public,
         ("delete", "/api/v1/session")
         | ("get", "/api/v1/me")
         | ("post", "/api/v1/me/password")

@@ -180,6 +180,20 @@ db_test!(
             )
             .await;
         assert!(!list.to_string().contains(&clinic), "{list}");
+        // Confirmed, the clinic is on the public list (no login), with no personal data.
+        let res = client()
+            .get(t.url("/api/v1/public/sites?municipality=13103"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(res.status(), StatusCode::OK);
+        let public: Value = res.json().await.unwrap_or(Value::Null);
+        let entry = public
+            .as_array()
+            .and_then(|l| l.iter().find(|s| s["code"] == clinic.as_str()).cloned())
+            .unwrap_or_else(|| panic!("listed: {public}"));
+        assert_eq!(entry["phone"], "03-1234-5678");
+        assert!(entry.get("representative").is_none() && entry.get("doctors").is_none());
         for a in [
             "site.details",
             "site.change.request",
