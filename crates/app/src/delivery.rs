@@ -806,3 +806,126 @@ pub async fn dry_ice(app: &App, actor: &Actor, cycle_id: &str) -> AppResult<Vec<
     });
     Ok(out)
 }
+
+/// A deliverer's basic information as entered (基本情報の登録).
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct DelivererInfo {
+    pub postal_code: Option<String>,
+    pub address: Option<String>,
+    pub phone: Option<String>,
+    /// 担当者.
+    pub contact: Option<String>,
+    pub email: Option<String>,
+}
+
+fn is_deliverer_kind(kind: &str) -> bool {
+    matches!(
+        OrgKind::parse(kind),
+        Some(
+            OrgKind::Wholesaler
+                | OrgKind::Manufacturer
+                | OrgKind::SyringeWarehouse
+                | OrgKind::DryIceMaker
+        )
+    )
+}
+
+/// A deliverer's basic information (the deliverer itself and the organisations above it).
+pub async fn deliverer_info(
+    app: &App,
+    actor: &Actor,
+    code: &str,
+) -> AppResult<vsys_store::deliveries::DelivererProfileRow> {
+    let org = crate::orgs::get(app, actor, code).await?;
+    if !is_deliverer_kind(&org.kind) {
+        return Err(AppError::NotFound);
+    }
+    let mut tx = app.db.read().await?;
+    Ok(deliveries::profile(&mut tx, &org.code).await?.unwrap_or(
+        vsys_store::deliveries::DelivererProfileRow {
+            org_code: org.code.clone(),
+            updated_at: org.updated_at,
+            ..Default::default()
+        },
+    ))
+}
+
+/// Registers or changes the deliverer's own basic information (its operators; If-Match: the
+/// version read, 0 the first time).
+pub async fn set_deliverer_info(
+    app: &App,
+    actor: &Actor,
+    code: &str,
+    version: i64,
+    input: &DelivererInfo,
+) -> AppResult<vsys_store::deliveries::DelivererProfileRow> {
+    let org = crate::orgs::get(app, actor, code).await?;
+    if !is_deliverer_kind(&org.kind) {
+        return Err(AppError::NotFound);
+    }
+    if !actor.principal.is_own(&org.path) {
+        return Err(AppError::Forbidden);
+    }
+    actor.require(Action::Write, &org.path)?;
+    let mut inv = Invalid::default();
+    let clean = |v: &Option<String>, field: &str, max: usize, inv: &mut Invalid| {
+        let s = v.as_deref().map(str::trim).filter(|s| !s.is_empty())?;
+        if s.chars().count() > max {
+            inv.push(field, Msg::TooLong);
+        }
+        Some(s.to_owned())
+    };
+    let postal_code =
+        clean(&input.postal_code, "postal_code", 8, &mut inv).map(|p| p.replace(['-', '－'], ""));
+    if postal_code
+        .as_deref()
+        .is_some_and(|p| p.len() != 7 || !p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        inv.push("postal_code", Msg::InvalidPostalCode);
+    }
+    let address = clean(&input.address, "address", 300, &mut inv);
+    let phone = clean(&input.phone, "phone", 20, &mut inv);
+    if phone.as_deref().is_some_and(|p| {
+        let digits = p.chars().filter(char::is_ascii_digit).count();
+        !(10..=11).contains(&digits) || !p.chars().all(|c| c.is_ascii_digit() || c == '-')
+    }) {
+        inv.push("phone", Msg::InvalidPhone);
+    }
+    let contact = clean(&input.contact, "contact", 100, &mut inv);
+    let email = clean(&input.email, "email", 254, &mut inv);
+    if email
+        .as_deref()
+        .is_some_and(|e| vsys_domain::validation::Email::parse(e).is_err())
+    {
+        inv.push("email", Msg::InvalidEmail);
+    }
+    inv.into_result()?;
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    let before = deliveries::profile(&mut tx, &org.code).await?;
+    let row = vsys_store::deliveries::DelivererProfileRow {
+        org_code: org.code.clone(),
+        postal_code,
+        address,
+        phone,
+        contact,
+        email,
+        updated_at: now,
+        updated_by: Some(actor.user_id.clone()),
+        version,
+    };
+    let row = deliveries::put_profile(&mut tx, &row, version).await?;
+    record(
+        &mut tx,
+        &actor.into(),
+        now,
+        "deliverer.info",
+        "org",
+        &org.code,
+        before.as_ref(),
+        Some(&row),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(row)
+}

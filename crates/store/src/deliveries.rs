@@ -3,7 +3,9 @@
 use crate::db::Tx;
 use crate::error::{StoreError, StoreResult};
 use crate::orgs::{escape_like, like};
-use crate::schema::{ApiTokens as T, DelivererInbound as I, Deliveries as D};
+use crate::schema::{
+    ApiTokens as T, DelivererInbound as I, DelivererProfiles as P, Deliveries as D,
+};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_query::{Cond, Expr, ExprTrait, Order, Query, SelectStatement, SimpleExpr};
 use serde::Serialize;
@@ -448,4 +450,94 @@ pub async fn inbound(tx: &mut Tx, org_code: &str, cycle_id: &str) -> StoreResult
             .to_owned(),
     )
     .await
+}
+
+/// A deliverer's basic information.
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, PartialEq, Default)]
+pub struct DelivererProfileRow {
+    pub org_code: String,
+    pub postal_code: Option<String>,
+    pub address: Option<String>,
+    pub phone: Option<String>,
+    /// 担当者.
+    pub contact: Option<String>,
+    pub email: Option<String>,
+    pub updated_at: DateTime<Utc>,
+    pub updated_by: Option<String>,
+    pub version: i64,
+}
+
+const PROFILE_COLUMNS: [P; 9] = [
+    P::OrgCode,
+    P::PostalCode,
+    P::Address,
+    P::Phone,
+    P::Contact,
+    P::Email,
+    P::UpdatedAt,
+    P::UpdatedBy,
+    P::Version,
+];
+
+pub async fn profile(tx: &mut Tx, org_code: &str) -> StoreResult<Option<DelivererProfileRow>> {
+    tx.opt(
+        &Query::select()
+            .columns(PROFILE_COLUMNS)
+            .from(P::Table)
+            .and_where(Expr::col(P::OrgCode).eq(org_code))
+            .to_owned(),
+    )
+    .await
+}
+
+/// Writes a deliverer's profile if the stored version is still `expected` (0: none stored).
+pub async fn put_profile(
+    tx: &mut Tx,
+    r: &DelivererProfileRow,
+    expected: i64,
+) -> StoreResult<DelivererProfileRow> {
+    let row = DelivererProfileRow {
+        version: expected + 1,
+        ..r.clone()
+    };
+    let values: [SimpleExpr; 9] = [
+        row.org_code.clone().into(),
+        row.postal_code.clone().into(),
+        row.address.clone().into(),
+        row.phone.clone().into(),
+        row.contact.clone().into(),
+        row.email.clone().into(),
+        row.updated_at.into(),
+        row.updated_by.clone().into(),
+        row.version.into(),
+    ];
+    let n = if expected == 0 {
+        tx.exec(
+            &Query::insert()
+                .into_table(P::Table)
+                .columns(PROFILE_COLUMNS)
+                .values_panic(values)
+                .on_conflict(
+                    sea_query::OnConflict::column(P::OrgCode)
+                        .do_nothing()
+                        .to_owned(),
+                )
+                .to_owned(),
+        )
+        .await?
+    } else {
+        tx.exec(
+            &Query::update()
+                .table(P::Table)
+                .values(PROFILE_COLUMNS.into_iter().zip(values).skip(1))
+                .and_where(Expr::col(P::OrgCode).eq(row.org_code.as_str()))
+                .and_where(Expr::col(P::Version).eq(expected))
+                .to_owned(),
+        )
+        .await?
+    };
+    if n == 0 {
+        return Err(StoreError::Conflict);
+    }
+    Ok(row)
 }

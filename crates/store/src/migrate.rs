@@ -738,6 +738,27 @@ fn delivery_tables() -> Vec<TableCreateStatement> {
             .foreign_key(&mut org_fk(ApiTokens::Table, ApiTokens::OrgCode))
             .to_owned(),
         Table::create()
+            .table(DelivererProfiles::Table)
+            .col(
+                ColumnDef::new(DelivererProfiles::OrgCode)
+                    .string()
+                    .not_null()
+                    .primary_key(),
+            )
+            .col(text_null(DelivererProfiles::PostalCode))
+            .col(text_null(DelivererProfiles::Address))
+            .col(text_null(DelivererProfiles::Phone))
+            .col(text_null(DelivererProfiles::Contact))
+            .col(text_null(DelivererProfiles::Email))
+            .col(time(DelivererProfiles::UpdatedAt))
+            .col(text_null(DelivererProfiles::UpdatedBy))
+            .col(int(DelivererProfiles::Version))
+            .foreign_key(&mut org_fk(
+                DelivererProfiles::Table,
+                DelivererProfiles::OrgCode,
+            ))
+            .to_owned(),
+        Table::create()
             .table(DelivererInbound::Table)
             .col(id(DelivererInbound::Id))
             .col(string(DelivererInbound::OrgCode))

@@ -416,3 +416,18 @@ pub enum DelivererInbound {
     At,
     By,
 }
+
+/// A deliverer's basic information (wholesalers, manufacturers, warehouses, dry-ice makers).
+#[derive(Iden, Clone, Copy)]
+pub enum DelivererProfiles {
+    Table,
+    OrgCode,
+    PostalCode,
+    Address,
+    Phone,
+    Contact,
+    Email,
+    UpdatedAt,
+    UpdatedBy,
+    Version,
+}

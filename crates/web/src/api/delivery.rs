@@ -296,3 +296,35 @@ pub async fn dry_ice(
             .map_err(err(u.lang))?,
     ))
 }
+
+/// A deliverer's basic information (the deliverer and the organisations above it). ETag =
+/// version (`"v0"` before the first registration).
+#[utoipa::path(get, path = "/api/v1/orgs/{code}/deliverer-info", tag = "delivery", params(("code" = String, Path)),
+    responses((status = 200, body = Object), (status = 404, body = Problem)))]
+pub async fn get_info(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(code): Path<String>,
+) -> Result<Response, ApiError> {
+    let p = vsys_app::delivery::deliverer_info(&s.app, &u.actor, &code)
+        .await
+        .map_err(err(u.lang))?;
+    Ok(json_etag(StatusCode::OK, p.version, p))
+}
+
+/// Register or change the deliverer's own basic information (If-Match).
+#[utoipa::path(put, path = "/api/v1/orgs/{code}/deliverer-info", tag = "delivery", params(("code" = String, Path)),
+    request_body = vsys_app::delivery::DelivererInfo, responses((status = 200, body = Object), (status = 412, body = Problem), (status = 422, body = Problem)))]
+pub async fn put_info(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+    Json(b): Json<vsys_app::delivery::DelivererInfo>,
+) -> Result<Response, ApiError> {
+    let v = if_match(&headers, u.lang)?;
+    let p = vsys_app::delivery::set_deliverer_info(&s.app, &u.actor, &code, v, &b)
+        .await
+        .map_err(err(u.lang))?;
+    Ok(json_etag(StatusCode::OK, p.version, p))
+}

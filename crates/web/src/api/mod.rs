@@ -48,6 +48,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::list_orgs, admin::create_org))
         .routes(routes!(admin::get_org))
         .routes(routes!(admin::get_areas, admin::set_areas))
+        .routes(routes!(delivery::get_info, delivery::put_info))
         .routes(routes!(admin::list_users, admin::create_user))
         .routes(routes!(admin::get_user, admin::update_user))
         .routes(routes!(admin::unlock_user))

@@ -358,6 +358,18 @@ fn case(method: &str, path: &str, f: &Fixture) -> Option<Case> {
             Some(json!({"areas": ["13103", "13104"]})),
             None,
         ),
+        ("get", "/api/v1/orgs/{code}/deliverer-info") => by(
+            "wholesaler",
+            "/api/v1/orgs/W13001/deliverer-info".into(),
+            None,
+            None,
+        ),
+        ("put", "/api/v1/orgs/{code}/deliverer-info") => by(
+            "wholesaler",
+            "/api/v1/orgs/W13001/deliverer-info".into(),
+            Some(json!({"phone": "03-1111-2222", "contact": "配送 太郎"})),
+            Some(0),
+        ),
         ("get", "/api/v1/deliveries/upstream") => by(
             "nation",
             format!("/api/v1/deliveries/upstream?cycle={}", f.cycle),

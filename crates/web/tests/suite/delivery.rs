@@ -127,6 +127,58 @@ db_test!(
         );
         let (s, _) = patch(&t, &osaka, &first, json!({"scheduled_on": "2030-01-01"})).await;
         assert_eq!(s, StatusCode::NOT_FOUND);
+        // Nor through the bulk entry, the CSV upload, the tokens or the reassignment.
+        let (s, _) = t
+            .api(
+                Method::POST,
+                "/api/v1/deliveries/bulk",
+                &osaka,
+                Some(json!({"lines": [{"id": first["id"], "version": 0, "scheduled_on": "2030-01-01"}]})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        let res = client()
+            .put(t.url("/api/v1/deliveries/csv"))
+            .bearer_auth(&osaka)
+            .header("content-type", "text/csv")
+            .body(format!(
+                "配送ID,版,納入予定日\r\n{},0,2030-01-01\r\n",
+                first["id"].as_str().unwrap_or_default()
+            ))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        for (m, p) in [
+            (Method::GET, "/api/v1/orgs/W13001/api-tokens".to_owned()),
+            (Method::GET, "/api/v1/orgs/W13001/deliverer-info".to_owned()),
+        ] {
+            let (s, _) = t.api(m, &p, &osaka, None).await;
+            assert_eq!(s, StatusCode::NOT_FOUND, "{p}");
+        }
+        let (s, _) = t
+            .api(
+                Method::POST,
+                &format!("{one}/reassign"),
+                &osaka,
+                Some(json!({"deliverer_code": "W27001"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        let (_, csv) = t
+            .api(
+                Method::GET,
+                "/api/v1/deliveries/csv?encoding=utf-8",
+                &osaka,
+                None,
+            )
+            .await;
+        assert!(
+            !csv.to_string()
+                .contains(first["id"].as_str().unwrap_or("-"))
+        );
+        let (_, st) = t.api(Method::GET, &status, &osaka, None).await;
+        assert_eq!(st["total"], 0, "{st}");
         // 東京都 may look but not enter dates.
         let (s, _) = patch(&t, &tokyo, &first, json!({"scheduled_on": "2030-01-01"})).await;
         assert_eq!(s, StatusCode::FORBIDDEN);
@@ -699,5 +751,18 @@ db_test!(
             .await;
         assert!(matches!(s, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND));
         assert!(!t.audit_actions("org.areas").await.is_empty());
+        // The wholesaler registers its basic information; 東京都 reads it, cannot write it.
+        let info = "/api/v1/orgs/W13001/deliverer-info";
+        let (s, v) = with_version(&t, Method::PUT, info, &w, 0, json!({"phone": "abc"})).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        let body = json!({"postal_code": "135-0061", "address": "東京都江東区豊洲3-1-1", "phone": "03-1111-2222", "contact": "配送 太郎", "email": "haisou@example.jp"});
+        let (s, v) = with_version(&t, Method::PUT, info, &w, 0, body.clone()).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["postal_code"], "1350061");
+        let (s, v) = t.api(Method::GET, info, &tokyo, None).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(v["contact"], "配送 太郎");
+        let (s, _) = with_version(&t, Method::PUT, info, &tokyo, 1, body).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
     }
 );
