@@ -1142,7 +1142,7 @@ pub async fn finalise(
     )
     .await?;
     let finalised = allocations::subtree(&mut tx, cycle_id, &d.node.path).await?;
-    crate::delivery::create_for_final(&mut tx, &who, now, &d.cycle, &finalised).await?;
+    crate::delivery::create_for_final(&mut tx, app, &who, now, &d.cycle, &finalised).await?;
     for n in finalised {
         if n.id == d.node.id || n.vials == 0 {
             continue;

@@ -35,6 +35,18 @@ async fn admin_of(app: &App, actor: &Actor, org_code: &str) -> AppResult<orgs::O
     if !actor.principal.is_own(&org.path) || actor.role() != Role::Admin {
         return Err(AppError::Forbidden);
     }
+    // Tokens are for deliverers' own systems.
+    if !matches!(
+        vsys_domain::OrgKind::parse(&org.kind),
+        Some(
+            vsys_domain::OrgKind::Wholesaler
+                | vsys_domain::OrgKind::Manufacturer
+                | vsys_domain::OrgKind::SyringeWarehouse
+                | vsys_domain::OrgKind::DryIceMaker
+        )
+    ) {
+        return Err(AppError::Forbidden);
+    }
     Ok(org)
 }
 

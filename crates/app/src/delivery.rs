@@ -28,6 +28,7 @@ pub const ITEMS: [&str; 3] = ["vaccine", "needle", "syringe"];
 /// manufacturer where none does; needles and syringes from the warehouse that supplies them.
 pub(crate) async fn create_for_final(
     tx: &mut Tx,
+    app: &App,
     who: &Who,
     now: DateTime<Utc>,
     cycle: &CycleRow,
@@ -111,6 +112,35 @@ pub(crate) async fn create_for_final(
         }
     }
     deliveries::insert_many(tx, &rows).await?;
+    let mut per_deliverer: std::collections::BTreeMap<&str, usize> = Default::default();
+    for r in &rows {
+        *per_deliverer.entry(r.deliverer_code.as_str()).or_default() += 1;
+    }
+    for (deliverer, n) in per_deliverer {
+        notify(
+            tx,
+            app,
+            who,
+            now,
+            deliverer,
+            None,
+            &NoticeDraft {
+                category: "delivery".into(),
+                title_ja: format!("{} 配送先の確定のお知らせ", cycle.name),
+                title_en: format!("{}: deliveries assigned", cycle.name),
+                body_ja: format!(
+                    "{}の分配量が確定し、配送{n}件が割り当てられました。納入予定日を入力してください。",
+                    cycle.name
+                ),
+                body_en: format!(
+                    "The allocation of {} is final: {n} deliveries are assigned to you. Please enter the scheduled dates.",
+                    cycle.name
+                ),
+                link: Some(format!("/deliveries?cycle={}", cycle.id)),
+            },
+        )
+        .await?;
+    }
     record(
         tx,
         who,
@@ -314,12 +344,27 @@ async fn enter_in(
     if input.delivered_on.is_some_and(|day| day > today) {
         inv.push("delivered_on", Msg::FutureDay);
     }
-    if d.delivered_on.is_some()
-        && input
+    if d.delivered_on.is_some() {
+        // Delivered: the dates and the lot are what the stock ledger recorded.
+        if input
             .delivered_on
             .is_some_and(|v| Some(v) != d.delivered_on)
-    {
-        inv.push("delivered_on", Msg::DeliveredAlready);
+        {
+            inv.push("delivered_on", Msg::DeliveredAlready);
+        }
+        if input
+            .scheduled_on
+            .is_some_and(|v| Some(v) != d.scheduled_on)
+        {
+            inv.push("scheduled_on", Msg::DeliveredAlready);
+        }
+        if input
+            .lot
+            .as_deref()
+            .is_some_and(|l| Some(l.trim()) != d.lot.as_deref())
+        {
+            inv.push("lot", Msg::DeliveredAlready);
+        }
     }
     let text =
         |v: &Option<String>, old: &Option<String>, field: &str, max: usize, inv: &mut Invalid| {
@@ -349,9 +394,11 @@ async fn enter_in(
         inv.push("lot", Msg::InvalidLot);
     }
     inv.into_result()?;
+    let delivered_on = input.delivered_on.or(d.delivered_on);
     let after = DeliveryRow {
-        scheduled_on: input.scheduled_on.or(d.scheduled_on),
-        delivered_on: input.delivered_on.or(d.delivered_on),
+        // Delivered without notice beforehand: it was due the day it came.
+        scheduled_on: input.scheduled_on.or(d.scheduled_on).or(delivered_on),
+        delivered_on,
         delivery_number,
         lot,
         note,
@@ -360,6 +407,14 @@ async fn enter_in(
         version: d.version + 1,
         ..d.clone()
     };
+    let unchanged = after.scheduled_on == d.scheduled_on
+        && after.delivered_on == d.delivered_on
+        && after.delivery_number == d.delivery_number
+        && after.lot == d.lot
+        && after.note == d.note;
+    if unchanged {
+        return Ok(d);
+    }
     deliveries::update(tx, &after).await?;
     let who: Who = actor.into();
     record(
@@ -803,7 +858,10 @@ pub async fn dry_ice(app: &App, actor: &Actor, cycle_id: &str) -> AppResult<Vec<
         a.scheduled_on
             .cmp(&b.scheduled_on)
             .then(a.site_code.cmp(&b.site_code))
+            .then(a.delivery_id.cmp(&b.delivery_id))
     });
+    // Areas may overlap (a prefecture and one of its municipalities).
+    out.dedup_by(|a, b| a.delivery_id == b.delivery_id);
     Ok(out)
 }
 

@@ -416,6 +416,9 @@ pub struct OrgPage {
     pub children_total: i64,
     pub areas: Vec<String>,
     pub can_manage_users: bool,
+    /// Links to the organisation's API tokens and to setting the areas it serves.
+    pub can_manage_tokens: bool,
+    pub can_set_areas: bool,
 }
 
 pub async fn org(
@@ -448,6 +451,8 @@ pub async fn org(
         .actor
         .principal
         .may(vsys_domain::Action::ManageUsers, &org.path);
+    let can_manage_tokens = super::upstream::may_manage_tokens(&u.actor, &org);
+    let can_set_areas = super::upstream::may_set_areas(&u.actor, &org);
     Ok(render(&OrgPage {
         c,
         kind_label: kind_label(&org.kind, lang),
@@ -456,6 +461,8 @@ pub async fn org(
         children_total,
         areas,
         can_manage_users,
+        can_manage_tokens,
+        can_set_areas,
     }))
 }
 

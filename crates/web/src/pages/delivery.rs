@@ -77,7 +77,7 @@ pub const ITEMS: [(&str, Ui); 3] = [
     ("syringe", Ui::Syringe),
 ];
 
-fn item_label(item: &str, lang: Lang) -> &'static str {
+pub(super) fn item_label(item: &str, lang: Lang) -> &'static str {
     ITEMS
         .iter()
         .find(|(k, _)| *k == item)

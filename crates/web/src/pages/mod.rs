@@ -6,6 +6,7 @@ mod auth;
 mod delivery;
 mod home;
 mod sites;
+mod upstream;
 
 use crate::AppState;
 use crate::i18n::{L, Ui};
@@ -133,6 +134,22 @@ pub fn routes(state: AppState) -> Router<AppState> {
         )
         .route("/deliveries/status", get(delivery::status))
         .route("/deliveries/{id}/reassign", post(delivery::reassign))
+        .route("/deliveries/upstream", get(upstream::upstream))
+        .route("/deliveries/stock", get(upstream::stock))
+        .route("/deliveries/inbound", post(upstream::inbound))
+        .route("/deliveries/dry-ice", get(upstream::dry_ice))
+        .route(
+            "/orgs/{code}/api-tokens",
+            get(upstream::tokens).post(upstream::token_create),
+        )
+        .route(
+            "/orgs/{code}/api-tokens/{id}/revoke",
+            post(upstream::token_revoke),
+        )
+        .route(
+            "/orgs/{code}/areas",
+            get(upstream::areas).post(upstream::areas_submit),
+        )
         .layer(axum::middleware::from_fn_with_state(state, web_guard))
 }
 
@@ -150,6 +167,12 @@ pub struct UserChrome {
     pub is_site: bool,
     /// The nation, a prefecture or a municipality: oversees sites.
     pub oversees_sites: bool,
+    /// The nation, a manufacturer or a warehouse: 地域卸業者への分配量.
+    pub sees_upstream: bool,
+    /// A wholesaler: its 入荷・在庫.
+    pub has_deliverer_stock: bool,
+    /// A dry-ice maker, or the nation, a prefecture or a municipality: where dry ice is needed.
+    pub sees_dry_ice: bool,
 }
 
 /// What every page's frame needs: language, title, the user, the CSRF token, the path.
@@ -199,6 +222,18 @@ impl Chrome {
                     p.org_kind,
                     OrgKind::Nation | OrgKind::Prefecture | OrgKind::Municipality
                 ),
+                sees_upstream: matches!(
+                    p.org_kind,
+                    OrgKind::Nation | OrgKind::Manufacturer | OrgKind::SyringeWarehouse
+                ),
+                has_deliverer_stock: p.org_kind == OrgKind::Wholesaler,
+                sees_dry_ice: matches!(
+                    p.org_kind,
+                    OrgKind::DryIceMaker
+                        | OrgKind::Nation
+                        | OrgKind::Prefecture
+                        | OrgKind::Municipality
+                ),
             }),
             csrf: actor.csrf_token.clone(),
             path: path.to_owned(),
@@ -242,6 +277,8 @@ fn flash_text(key: &str) -> Option<Ui> {
         "deliveries_unchanged" => Ui::DeliveriesUnchanged,
         "deliveries_imported" => Ui::DeliveriesImported,
         "reassigned" => Ui::Reassigned,
+        "token_revoked" => Ui::TokenRevoked,
+        "areas_saved" => Ui::AreasSaved,
         _ => return None,
     })
 }

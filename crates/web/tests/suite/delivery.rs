@@ -252,6 +252,19 @@ db_test!(
         let (_, st) = t.api(Method::GET, &status, &tokyo, None).await;
         assert_eq!(st["late"], 0);
         assert_eq!(st["delivered"], 1);
+        // The wholesaler was told of its lines when the cycle was finalised.
+        let (_, notices) = t
+            .api(Method::GET, "/api/v1/notices", &wholesaler, None)
+            .await;
+        assert!(
+            notices.to_string().contains("配送先の確定のお知らせ"),
+            "{notices}"
+        );
+        // Delivered: the scheduled date and the lot stay as recorded.
+        let (s, _) = patch(&t, &wholesaler, &d2, json!({"scheduled_on": today})).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        let (s, _) = patch(&t, &wholesaler, &d2, json!({"lot": "ZZ9999"})).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
         // The actual date stays.
         let (s, _) = patch(&t, &wholesaler, &d2, json!({"delivered_on": today})).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
@@ -309,6 +322,20 @@ db_test!(
         let cycle = finalised_cycle(&t).await;
         let admin = t.token("wholesaler-admin@demo.vsys.jp").await;
         let operator = t.token("wholesaler-operator@demo.vsys.jp").await;
+        // Tokens are for deliverers' systems: a municipality's administrator gets none.
+        let muni_admin = t
+            .make_user("13103", "admin", "minato-admin-tokens@example.jp")
+            .await;
+        let muni_admin = t.token(&muni_admin).await;
+        let (s, _) = t
+            .api(
+                Method::POST,
+                "/api/v1/orgs/13103/api-tokens",
+                &muni_admin,
+                Some(json!({"name": "x"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
         // Only the wholesaler's administrators manage its tokens.
         let (s, _) = t
             .api(

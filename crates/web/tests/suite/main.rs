@@ -11,6 +11,7 @@ mod browser_sites;
 mod common;
 mod cross_org;
 mod delivery;
+mod delivery_screens;
 mod mail;
 mod site_import;
 mod sites;
