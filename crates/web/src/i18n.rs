@@ -438,6 +438,11 @@ catalog! {
         AreaCodes => ("地域コード", "Area codes"),
         NoAreas => ("担当地域はありません。", "No areas."),
         AreasSaved => ("担当地域を保存しました。", "The areas were saved."),
+        DelivererInfo => ("基本情報", "Basic information"),
+        DelivererInfoEdit => ("基本情報の登録", "Register the basic information"),
+        DelivererInfoHint => ("配送に関する連絡先を登録してください。", "Enter the contact details for deliveries."),
+        DelivererInfoSaved => ("基本情報を保存しました。", "The basic information was saved."),
+        Contact => ("担当者", "Contact person"),
     }
 }
 
@@ -528,6 +533,7 @@ pub fn field_label(field: &str, lang: Lang) -> &'static str {
         "item" => Ui::Item,
         "received_on" => Ui::ReceivedOn,
         "areas" => Ui::Areas,
+        "contact" => Ui::Contact,
         _ => return "",
     };
     u.text(lang)

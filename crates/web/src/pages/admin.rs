@@ -419,6 +419,8 @@ pub struct OrgPage {
     /// Links to the organisation's API tokens and to setting the areas it serves.
     pub can_manage_tokens: bool,
     pub can_set_areas: bool,
+    /// A deliverer: a link to its basic information (基本情報).
+    pub is_deliverer: bool,
 }
 
 pub async fn org(
@@ -453,6 +455,15 @@ pub async fn org(
         .may(vsys_domain::Action::ManageUsers, &org.path);
     let can_manage_tokens = super::upstream::may_manage_tokens(&u.actor, &org);
     let can_set_areas = super::upstream::may_set_areas(&u.actor, &org);
+    let is_deliverer = matches!(
+        vsys_domain::OrgKind::parse(&org.kind),
+        Some(
+            vsys_domain::OrgKind::Wholesaler
+                | vsys_domain::OrgKind::Manufacturer
+                | vsys_domain::OrgKind::SyringeWarehouse
+                | vsys_domain::OrgKind::DryIceMaker
+        )
+    );
     Ok(render(&OrgPage {
         c,
         kind_label: kind_label(&org.kind, lang),
@@ -463,6 +474,7 @@ pub async fn org(
         can_manage_users,
         can_manage_tokens,
         can_set_areas,
+        is_deliverer,
     }))
 }
 

@@ -150,6 +150,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
             "/orgs/{code}/areas",
             get(upstream::areas).post(upstream::areas_submit),
         )
+        .route(
+            "/orgs/{code}/deliverer-info",
+            get(upstream::deliverer_info).post(upstream::deliverer_info_submit),
+        )
         .layer(axum::middleware::from_fn_with_state(state, web_guard))
 }
 
@@ -279,6 +283,7 @@ fn flash_text(key: &str) -> Option<Ui> {
         "reassigned" => Ui::Reassigned,
         "token_revoked" => Ui::TokenRevoked,
         "areas_saved" => Ui::AreasSaved,
+        "deliverer_info_saved" => Ui::DelivererInfoSaved,
         _ => return None,
     })
 }

@@ -1114,3 +1114,173 @@ pub async fn areas_submit(
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// 基本情報 (a deliverer's own)
+// ---------------------------------------------------------------------------------------------
+
+/// The fields of a deliverer's basic information, in the order shown.
+const INFO_FIELDS: [&str; 5] = ["postal_code", "address", "phone", "contact", "email"];
+
+#[derive(Template)]
+#[template(path = "deliverer_info.html")]
+pub struct DelivererInfoPage {
+    pub c: Chrome,
+    pub code: String,
+    pub org_name: String,
+    pub kind_label: &'static str,
+    /// The deliverer's own operators edit; the organisations above it only look.
+    pub can_edit: bool,
+    /// field, label, value stored (read-only view)
+    pub stored: Vec<(&'static str, &'static str, String)>,
+    /// What the form shows: what was typed into a refused one, or the stored values.
+    pub vals: Vals,
+    /// The version read (0: never registered).
+    pub version: i64,
+    /// When last changed ("" when never registered).
+    pub updated_at: String,
+    pub errs: Errs,
+}
+
+#[derive(Default)]
+struct InfoShown {
+    errs: Errs,
+    /// What a refused form sent, and the version it was read at.
+    sent: Option<(HashMap<String, String>, i64)>,
+    flash: Option<String>,
+}
+
+fn profile_value(p: &vsys_store::deliveries::DelivererProfileRow, field: &str) -> String {
+    match field {
+        "postal_code" => p.postal_code.clone(),
+        "address" => p.address.clone(),
+        "phone" => p.phone.clone(),
+        "contact" => p.contact.clone(),
+        "email" => p.email.clone(),
+        _ => None,
+    }
+    .unwrap_or_default()
+}
+
+async fn deliverer_info_page(
+    s: &AppState,
+    u: &WebUser,
+    code: &str,
+    shown: InfoShown,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let (a, lang) = (&u.actor, u.lang);
+    let err = |e| PageError(e, lang);
+    let org = vsys_app::orgs::get(&s.app, a, code).await.map_err(err)?;
+    let p = vsys_app::delivery::deliverer_info(&s.app, a, &org.code)
+        .await
+        .map_err(err)?;
+    let can_edit = a.principal.is_own(&org.path) && a.principal.role >= Role::Operator;
+    let stored: Vec<(&'static str, &'static str, String)> = INFO_FIELDS
+        .iter()
+        .map(|f| (*f, field_label(f, lang), profile_value(&p, f)))
+        .collect();
+    let (vals, version) = match shown.sent {
+        Some((sent, version)) => (Vals(sent), version),
+        None => (
+            Vals(
+                stored
+                    .iter()
+                    .map(|(f, _, v)| ((*f).to_owned(), v.clone()))
+                    .collect(),
+            ),
+            p.version,
+        ),
+    };
+    let c = Chrome::for_actor(
+        &s.app,
+        a,
+        lang,
+        Ui::DelivererInfo.text(lang),
+        &format!("/orgs/{}/deliverer-info", org.code),
+    )
+    .await
+    .with_flash(shown.flash.as_deref());
+    Ok(render_status(
+        status,
+        &DelivererInfoPage {
+            c,
+            org_name: org_name(&org, lang),
+            kind_label: kind_label(&org.kind, lang),
+            code: org.code.clone(),
+            can_edit,
+            stored,
+            vals,
+            version,
+            updated_at: if p.version > 0 {
+                jst(&p.updated_at)
+            } else {
+                String::new()
+            },
+            errs: shown.errs,
+        },
+    ))
+}
+
+pub async fn deliverer_info(
+    State(s): State<AppState>,
+    u: WebUser,
+    Path(code): Path<String>,
+    Query(q): Query<FlashQuery>,
+) -> Result<Response, PageError> {
+    let shown = InfoShown {
+        flash: q.flash,
+        ..InfoShown::default()
+    };
+    deliverer_info_page(&s, &u, &code, shown, StatusCode::OK).await
+}
+
+/// Saves the deliverer's basic information (`version`: the one the form was read at).
+pub async fn deliverer_info_submit(
+    State(s): State<AppState>,
+    u: WebUser,
+    Path(code): Path<String>,
+    Form(f): Form<FormMap>,
+) -> Result<Response, PageError> {
+    let lang = u.lang;
+    let field = |k: &str| f.get(k).cloned().filter(|v| !v.trim().is_empty());
+    let input = vsys_app::delivery::DelivererInfo {
+        postal_code: field("postal_code"),
+        address: field("address"),
+        phone: field("phone").map(|p| ascii_digits(&p)),
+        contact: field("contact"),
+        email: field("email"),
+    };
+    let version = f
+        .get("version")
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .unwrap_or(-1);
+    match vsys_app::delivery::set_deliverer_info(&s.app, &u.actor, &code, version, &input).await {
+        Ok(_) => Ok(done(
+            &format!("/orgs/{}/deliverer-info", urlencoding::encode(&code)),
+            "deliverer_info_saved",
+        )),
+        Err(e) => {
+            let Some(status) = refusal_status(&e) else {
+                return Err(PageError(e, lang));
+            };
+            // A conflict shows what is stored now (and its version); a refusal what was typed.
+            let sent = match e {
+                AppError::Conflict => None,
+                _ => Some((
+                    INFO_FIELDS
+                        .iter()
+                        .map(|k| ((*k).to_owned(), f.get(*k).cloned().unwrap_or_default()))
+                        .collect(),
+                    version,
+                )),
+            };
+            let shown = InfoShown {
+                errs: Errs::new("info", &e, lang, &no_detail),
+                sent,
+                flash: None,
+            };
+            deliverer_info_page(&s, &u, &code, shown, status).await
+        }
+    }
+}

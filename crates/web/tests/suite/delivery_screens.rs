@@ -344,3 +344,111 @@ db_test!(api_token_and_area_screens, |backend| async move {
         .await;
     assert_eq!(v, json!(["13", "13103", "27"]));
 });
+
+db_test!(deliverer_info_screen, |backend| async move {
+    let Some(t) = spawn_app(backend).await else {
+        return;
+    };
+    let api = t.token(WHOLESALER).await;
+    let info = "/api/v1/orgs/W13001/deliverer-info";
+
+    // The wholesaler's own operator reaches the form from its organisation's page.
+    let op = t.web_login(WHOLESALER).await;
+    let (s, page) = get_page(&op, &t, "/orgs/W13001").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("id=\"org-deliverer-info\""), "{page}");
+    let (s, page) = get_page(&op, &t, "/orgs/W13001/deliverer-info").await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert!(
+        page.contains("id=\"info-form\"") && page.contains("name=\"version\" value=\"0\""),
+        "{page}"
+    );
+    let csrf = csrf_of(&page);
+    let form = |phone: &'static str| {
+        vec![
+            ("_csrf", csrf.clone()),
+            ("version", "0".to_owned()),
+            ("postal_code", "100-0001".to_owned()),
+            ("address", "東京都千代田区千代田1-1".to_owned()),
+            ("phone", phone.to_owned()),
+            ("contact", "配送 太郎".to_owned()),
+            ("email", "delivery@example.jp".to_owned()),
+        ]
+    };
+
+    // A bad phone is refused with the message next to the field; what was typed is kept.
+    let bad = form("abc");
+    let bad: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (s, _, page) = post_form(&op, &t, "/orgs/W13001/deliverer-info", &bad).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(
+        page.contains("id=\"info-errors\"") && page.contains("id=\"info-phone-error\""),
+        "{page}"
+    );
+    assert!(
+        page.contains("value=\"abc\"") && page.contains("配送 太郎"),
+        "{page}"
+    );
+    let (_, v) = t.api(Method::GET, info, &api, None).await;
+    assert_eq!(v["version"], json!(0), "nothing saved: {v}");
+    assert!(v["phone"].is_null(), "{v}");
+
+    // A good one is saved.
+    let good = form("03-1234-5678");
+    let good: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (s, to, _) = post_form(&op, &t, "/orgs/W13001/deliverer-info", &good).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(to.contains("flash=deliverer_info_saved"), "{to}");
+    let (_, page) = get_page(&op, &t, &to).await;
+    assert!(
+        page.contains("基本情報を保存しました") && page.contains("value=\"03-1234-5678\""),
+        "{page}"
+    );
+    assert!(page.contains("name=\"version\" value=\"1\""), "{page}");
+    let (_, v) = t.api(Method::GET, info, &api, None).await;
+    assert_eq!(v["phone"], json!("03-1234-5678"), "{v}");
+    assert_eq!(v["postal_code"], json!("1000001"), "{v}");
+
+    // The same form again (version 0) conflicts: the stored values with the message.
+    let (s, _, page) = post_form(&op, &t, "/orgs/W13001/deliverer-info", &good).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{page}");
+    assert!(
+        page.contains("id=\"info-errors\"") && page.contains("name=\"version\" value=\"1\""),
+        "{page}"
+    );
+
+    // 東京都 sees the values, without a form.
+    let tokyo = t.web_login("tokyo-operator@demo.vsys.jp").await;
+    let (s, page) = get_page(&tokyo, &t, "/orgs/W13001").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("id=\"org-deliverer-info\""), "{page}");
+    let (s, page) = get_page(&tokyo, &t, "/orgs/W13001/deliverer-info").await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert!(!page.contains("id=\"info-form\""), "{page}");
+    assert!(
+        line_of(&page, "id=\"info-phone\"").contains("03-1234-5678")
+            && page.contains("配送 太郎")
+            && page.contains("delivery@example.jp"),
+        "{page}"
+    );
+    let (s, _, _) = post_form(
+        &tokyo,
+        &t,
+        "/orgs/W13001/deliverer-info",
+        &[
+            ("_csrf", &csrf_of(&page)),
+            ("version", "1"),
+            ("phone", "0312345678"),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // A municipality does not see the wholesaler.
+    let minato = t.web_login("minato-operator@demo.vsys.jp").await;
+    let (s, _) = get_page(&minato, &t, "/orgs/W13001/deliverer-info").await;
+    assert!(
+        s == StatusCode::NOT_FOUND || s == StatusCode::FORBIDDEN,
+        "{s}"
+    );
+});
