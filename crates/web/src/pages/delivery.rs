@@ -5,6 +5,7 @@
 //! by `vsys_app::delivery`; every handler calls one use-case and renders a template, and a
 //! refused form comes back with the reasons by row and what was typed.
 
+use super::form::{FormMap, day, text};
 use super::{Chrome, Pager};
 use crate::AppState;
 use crate::error::{PageError, render_status};
@@ -23,9 +24,6 @@ use vsys_app::{Actor, AppError, AppResult};
 use vsys_domain::{Lang, Msg, OrgKind, Role};
 use vsys_store::Page;
 use vsys_store::deliveries::DeliveryRow;
-
-/// A submitted form, field by field.
-type FormMap = HashMap<String, String>;
 
 /// Lines per page of the list (and so of one bulk form).
 const PER_PAGE: u64 = 50;
@@ -140,24 +138,6 @@ fn at_row(n: usize, lang: Lang) -> String {
 // ---------------------------------------------------------------------------------------------
 // Forms
 // ---------------------------------------------------------------------------------------------
-
-fn text(f: &FormMap, k: &str) -> String {
-    f.get(k).map(|v| v.trim().to_owned()).unwrap_or_default()
-}
-
-/// A date as typed (`2026-06-03`, `2026/6/3`, full-width digits).
-fn day(s: &str) -> Option<NaiveDate> {
-    let s: String = s
-        .trim()
-        .chars()
-        .map(|c| match c {
-            '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),
-            '/' | '／' | 'ー' | '－' => '-',
-            other => other,
-        })
-        .collect();
-    NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok()
-}
 
 /// The filters of the list and of the status page (and the page, the message after a
 /// redirect, the encoding of a download).

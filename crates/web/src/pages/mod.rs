@@ -4,6 +4,7 @@ mod admin;
 mod allocation;
 mod auth;
 mod delivery;
+mod form;
 mod home;
 mod sites;
 mod upstream;

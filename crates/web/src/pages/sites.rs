@@ -3,6 +3,7 @@
 //! (偏在). Every handler parses the form, calls one use-case and renders a template; a refused
 //! form comes back with the reasons next to its fields.
 
+use super::form::{FormMap, ascii_digits, opt, text};
 use super::home::{NoticeView, notice_view};
 use super::{Chrome, Pager, local_path};
 use crate::AppState;
@@ -34,29 +35,6 @@ use vsys_store::sites::ProfileRow;
 // ---------------------------------------------------------------------------------------------
 // Forms: values, errors, outcomes
 // ---------------------------------------------------------------------------------------------
-
-/// A submitted form, field by field.
-type FormMap = HashMap<String, String>;
-
-/// Full-width digits (as Japanese input methods type them) as ASCII.
-fn ascii_digits(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
-            '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),
-            '，' => ',',
-            'ー' | '－' => '-',
-            other => other,
-        })
-        .collect()
-}
-
-fn text(f: &FormMap, k: &str) -> String {
-    f.get(k).map(|v| v.trim().to_owned()).unwrap_or_default()
-}
-
-fn opt(f: &FormMap, k: &str) -> Option<String> {
-    Some(text(f, k)).filter(|s| !s.is_empty())
-}
 
 /// A whole number of a form (thousands separators and full-width digits allowed); an empty
 /// field is `empty`, or required when that is `None`.

@@ -9,6 +9,7 @@
 
 use super::Chrome;
 use super::delivery::{ITEMS, item_label};
+use super::form::{FormMap, ascii_digits, day, text};
 use crate::AppState;
 use crate::error::{PageError, render_status};
 use crate::i18n::{Ui, field_label, int, jst};
@@ -25,9 +26,6 @@ use vsys_app::{Actor, AppError, AppResult};
 use vsys_domain::{Action, Invalid, Lang, Msg, OrgKind, Role};
 use vsys_store::Page;
 use vsys_store::orgs::OrgRow;
-
-/// A submitted form, field by field.
-type FormMap = HashMap<String, String>;
 
 // ---------------------------------------------------------------------------------------------
 // Who may do what (the use-cases decide; these keep a page from showing what they refuse)
@@ -124,28 +122,6 @@ fn when(t: Option<&chrono::DateTime<chrono::Utc>>) -> String {
 fn date_s(d: Option<NaiveDate>, lang: Lang) -> String {
     d.map(|d| d.to_string())
         .unwrap_or_else(|| Ui::Undecided.text(lang).to_owned())
-}
-
-fn text(f: &FormMap, k: &str) -> String {
-    f.get(k).map(|v| v.trim().to_owned()).unwrap_or_default()
-}
-
-/// Full-width digits (as Japanese input methods type them) as ASCII.
-fn ascii_digits(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
-            '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),
-            '，' | '、' => ',',
-            '／' => '/',
-            'ー' | '－' => '-',
-            other => other,
-        })
-        .collect()
-}
-
-/// A date as typed (`2026-06-03`, `2026/6/3`, full-width digits).
-fn day(s: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(&ascii_digits(s.trim()).replace('/', "-"), "%Y-%m-%d").ok()
 }
 
 /// Names of organisations by code, in the user's language, in one query.
