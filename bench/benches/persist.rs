@@ -1,21 +1,32 @@
-//! Persisting a national cycle on SQLite: 1 + 47 + 1,741 + 80,000 allocation nodes with one
-//! chained audit entry per division (1,789 divisions: the nation's, 47 prefectures', 1,741
-//! municipalities'), in one transaction — the batched path a division save uses
-//! (`allocations::insert_many` + `audit::append_many`). Baseline: the same nodes without audit.
+//! Persisting a national cycle on SQLite: the whole chain the allocation benchmark computes
+//! (`vsys_bench::national_chain`: 1 + 47 + 1,741 + 80,000 allocation nodes, each with the
+//! amount and the stored explanation the formula gave it) and one chained audit entry per
+//! division (1,789 divisions: the nation's, 47 prefectures', 1,741 municipalities'), in one
+//! transaction — the batched path a division save uses (`allocations::insert_many` +
+//! `audit::append_many`). Baseline: the same nodes without audit.
 
 use chrono::Utc;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use std::collections::BTreeMap;
+use vsys_app::allocation::StoredExplanation;
+use vsys_bench::{NATIONAL_BOXES, PFIZER, formula, national_chain, national_tree};
+use vsys_domain::allocation::Explanation;
+use vsys_domain::units::Unit;
 use vsys_store::allocations::{NodeRow, insert_many};
 use vsys_store::audit::{NewEntry, append_many};
 use vsys_store::cycles::CycleRow;
 use vsys_store::orgs::OrgRow;
 use vsys_store::{Db, cycles, migrate, orgs, products};
 
-const SITES: usize = 80_000;
-
-/// One node of the tree: org code, path, parent index, level.
-type Shape = (String, String, Option<usize>, &'static str);
+/// One node of the cycle: org code, path, parent index, level, vials, explanation (JSON).
+struct Shape {
+    code: String,
+    path: String,
+    parent: Option<usize>,
+    level: &'static str,
+    vials: i64,
+    explanation: Option<String>,
+}
 
 fn org(code: String, kind: &str, parent: Option<String>, path: String) -> OrgRow {
     let now = Utc::now();
@@ -36,44 +47,97 @@ fn org(code: String, kind: &str, parent: Option<String>, path: String) -> OrgRow
     }
 }
 
-/// The national tree: (org code, path, parent index, level) in parents-first order.
+fn stored(e: &Explanation) -> Option<String> {
+    serde_json::to_string(&StoredExplanation {
+        auto: Some(e.clone()),
+        manual_adjustment: 0,
+    })
+    .ok()
+}
+
+/// The national cycle as the allocation benchmark computes it, parents first: the
+/// organisations and, per node, its amount in vials and stored explanation.
 fn tree() -> (Vec<OrgRow>, Vec<Shape>) {
+    let n = national_tree(20_210_301);
+    let formulas = [formula(80, 20, 0), formula(80, 0, 20), formula(0, 100, 0)];
+    let mut divisions = national_chain(&n, &formulas).into_iter();
     let mut orgs = vec![org("JP".into(), "nation", None, "/JP/".into())];
-    let mut nodes = vec![("JP".to_string(), "/JP/".to_string(), None, "nation")];
-    let mut munis = Vec::new();
-    for p in 1..=47u32 {
-        let code = format!("{p:02}");
-        let path = format!("/JP/{code}/");
+    let mut nodes = vec![Shape {
+        code: "JP".into(),
+        path: "/JP/".into(),
+        parent: None,
+        level: "nation",
+        vials: PFIZER.to_vials(NATIONAL_BOXES, Unit::Box).unwrap_or(0),
+        explanation: None,
+    }];
+    // `national_chain` yields, per prefecture, its municipalities' divisions then its own, and
+    // the nation's last.
+    let mut per_prefecture = Vec::new();
+    for p in &n.prefectures {
+        let towns: Vec<_> = divisions.by_ref().take(p.municipalities.len()).collect();
+        let own = divisions.next();
+        per_prefecture.push((towns, own));
+    }
+    let nation = divisions.next();
+    let mut sites = Vec::new();
+    for (pi, (towns, pref)) in per_prefecture.into_iter().enumerate() {
+        let Some(line) = nation.as_ref().and_then(|d| d.lines.get(pi)) else {
+            continue;
+        };
+        let path = format!("/JP/{}/", line.code);
         orgs.push(org(
-            code.clone(),
+            line.code.clone(),
             "prefecture",
             Some("JP".into()),
             path.clone(),
         ));
-        nodes.push((code.clone(), path.clone(), Some(0), "prefecture"));
-        let pi = nodes.len() - 1;
-        let count = 1741 / 47 + usize::from(p <= 1741 % 47);
-        for m in 0..count {
-            let mc = format!("{code}{:03}", 100 + m);
-            let mp = format!("{path}{mc}/");
+        nodes.push(Shape {
+            code: line.code.clone(),
+            path: path.clone(),
+            parent: Some(0),
+            level: "prefecture",
+            vials: PFIZER.to_vials(line.amount, Unit::Box).unwrap_or(0),
+            explanation: stored(&line.explanation),
+        });
+        let p_index = nodes.len() - 1;
+        let town_lines = pref.map(|d| d.lines).unwrap_or_default();
+        for (town, division) in town_lines.into_iter().zip(towns) {
+            let town_path = format!("{path}{}/", town.code);
             orgs.push(org(
-                mc.clone(),
+                town.code.clone(),
                 "municipality",
-                Some(code.clone()),
-                mp.clone(),
+                Some(line.code.clone()),
+                town_path.clone(),
             ));
-            nodes.push((mc, mp, Some(pi), "municipality"));
-            munis.push(nodes.len() - 1);
+            nodes.push(Shape {
+                code: town.code.clone(),
+                path: town_path.clone(),
+                parent: Some(p_index),
+                level: "municipality",
+                vials: PFIZER.to_vials(town.amount, Unit::Box).unwrap_or(0),
+                explanation: stored(&town.explanation),
+            });
+            let m_index = nodes.len() - 1;
+            for site in division.lines {
+                let site_path = format!("{town_path}{}/", site.code);
+                orgs.push(org(
+                    site.code.clone(),
+                    "institution",
+                    Some(town.code.clone()),
+                    site_path.clone(),
+                ));
+                sites.push(Shape {
+                    code: site.code.clone(),
+                    path: site_path,
+                    parent: Some(m_index),
+                    level: "site",
+                    vials: site.amount,
+                    explanation: stored(&site.explanation),
+                });
+            }
         }
     }
-    for s in 0..SITES {
-        let mi = munis[s % munis.len()];
-        let (mc, mp, _, _) = nodes[mi].clone();
-        let code = format!("{}1{:07}", &mc[..2], s);
-        let path = format!("{mp}{code}/");
-        orgs.push(org(code.clone(), "institution", Some(mc), path.clone()));
-        nodes.push((code, path, Some(mi), "site"));
-    }
+    nodes.extend(sites);
     (orgs, nodes)
 }
 
@@ -86,19 +150,20 @@ fn rows(cycle: &str, shape: &[Shape]) -> Vec<NodeRow> {
     shape
         .iter()
         .enumerate()
-        .map(|(i, (code, path, parent, level))| NodeRow {
+        .map(|(i, s)| NodeRow {
             id: ids[i].clone(),
             cycle_id: cycle.into(),
-            org_code: code.clone(),
-            parent_id: parent.map(|p| ids[p].clone()),
-            level: (*level).into(),
-            path: path.clone(),
-            vials: 195,
-            needles: 1200,
-            syringes: 1200,
+            org_code: s.code.clone(),
+            parent_id: s.parent.map(|p| ids[p].clone()),
+            level: s.level.into(),
+            path: s.path.clone(),
+            vials: s.vials,
+            // One needle and one syringe per dose.
+            needles: s.vials * 6,
+            syringes: s.vials * 6,
             status: "unconfirmed".into(),
             released: false,
-            explanation: Some(r#"{"auto":null,"manual_adjustment":0}"#.into()),
+            explanation: s.explanation.clone(),
             updated_at: now,
             updated_by: Some("bench".into()),
             version: 0,
@@ -114,6 +179,15 @@ fn persist(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let url = format!("sqlite:{}", dir.path().join("persist.db").display());
     let (org_rows, shape) = tree();
+    let explained: Vec<usize> = shape
+        .iter()
+        .filter_map(|s| s.explanation.as_ref().map(String::len))
+        .collect();
+    println!(
+        "{} nodes; stored explanations average {} bytes",
+        shape.len(),
+        explained.iter().sum::<usize>() / explained.len().max(1)
+    );
     let db = rt.block_on(async {
         let db = Db::connect(&url).await.unwrap_or_else(|e| panic!("{e}"));
         migrate::run(&db, Utc::now())
@@ -193,6 +267,12 @@ fn persist(c: &mut Criterion) {
         });
         rows(&id, &shape)
     };
+    // The divisions (parent → its children), as a division save has its lines at hand.
+    let mut by_parent: BTreeMap<Option<usize>, Vec<usize>> = BTreeMap::new();
+    for (i, s) in shape.iter().enumerate() {
+        by_parent.entry(s.parent).or_default().push(i);
+    }
+    let divisions: Vec<(Option<usize>, Vec<usize>)> = by_parent.into_iter().collect();
     let mut g = c.benchmark_group("persist_national_cycle_sqlite");
     g.sample_size(10);
     g.bench_function("baseline_nodes_without_audit", |b| {
@@ -230,30 +310,31 @@ fn persist(c: &mut Criterion) {
                         needles: i64,
                         syringes: i64,
                     }
-                    let mut lines: BTreeMap<&str, Vec<Line>> = BTreeMap::new();
-                    for n in &nodes {
-                        let parent = n.parent_id.as_deref().unwrap_or("root");
-                        lines.entry(parent).or_default().push(Line {
-                            node: &n.id,
-                            org_code: &n.org_code,
-                            vials: n.vials,
-                            needles: n.needles,
-                            syringes: n.syringes,
-                        });
-                    }
-                    let entries = lines
-                        .into_iter()
-                        .map(|(parent, lines)| NewEntry {
-                            partition: "JP".to_owned(),
-                            at: now,
-                            actor_user: Some("bench".into()),
-                            actor_org: Some("JP".into()),
-                            ip: None,
-                            action: "allocation.division".into(),
-                            object_type: "allocation".into(),
-                            object_id: parent.to_owned(),
-                            before: Some("[]".into()),
-                            after: serde_json::to_string(&lines).ok(),
+                    let entries = divisions
+                        .iter()
+                        .map(|(parent, children)| {
+                            let lines: Vec<Line> = children
+                                .iter()
+                                .map(|&i| Line {
+                                    node: &nodes[i].id,
+                                    org_code: &nodes[i].org_code,
+                                    vials: nodes[i].vials,
+                                    needles: nodes[i].needles,
+                                    syringes: nodes[i].syringes,
+                                })
+                                .collect();
+                            NewEntry {
+                                partition: "JP".to_owned(),
+                                at: now,
+                                actor_user: Some("bench".into()),
+                                actor_org: Some("JP".into()),
+                                ip: None,
+                                action: "allocation.division".into(),
+                                object_type: "allocation".into(),
+                                object_id: parent.map_or("root", |p| &nodes[p].id).to_owned(),
+                                before: Some("[]".into()),
+                                after: serde_json::to_string(&lines).ok(),
+                            }
                         })
                         .collect();
                     append_many(&mut tx, entries)

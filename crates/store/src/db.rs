@@ -78,6 +78,10 @@ impl Db {
             Backend::Sqlite => {
                 let opts = SqliteConnectOptions::from_str(url)?
                     .create_if_missing(true)
+                    // 16 KiB pages for new databases (existing ones keep theirs until a
+                    // VACUUM): a national cycle's 80,000 rows with their explanations touch
+                    // a quarter of the pages, ~20 % faster to persist (docs/PERFORMANCE.md).
+                    .page_size(16_384)
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
