@@ -332,6 +332,50 @@ pub async fn unlock(app: &App, actor: &Actor, id: &str) -> AppResult<UserRow> {
     Ok(after)
 }
 
+/// Clears an account's two-factor authentication after a lost authenticator: its sessions end, and
+/// at the next login the user sets it up again (administrators of the nation and prefectures
+/// must). Done by an administrator above or beside the user, never by the user themself — a
+/// stolen session must not be able to drop the second factor.
+pub async fn reset_totp(app: &App, actor: &Actor, id: &str) -> AppResult<UserRow> {
+    actor.require_password_changed()?;
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    let (user, org) = managed(&mut tx, actor, id).await?;
+    if !actor.principal.may(Action::ManageUsers, &org.path) {
+        return Err(AppError::Forbidden);
+    }
+    if user.id == actor.user_id {
+        return Err(AppError::invalid("totp", Msg::OwnTotpReset));
+    }
+    if user.totp_secret.is_none() {
+        return Err(AppError::invalid("totp", Msg::TotpNotSet));
+    }
+    let after = users::update(
+        &mut tx,
+        &UserRow {
+            totp_secret: None,
+            totp_last_step: None,
+            updated_at: now,
+            ..user.clone()
+        },
+    )
+    .await?;
+    sessions::delete_for_user(&mut tx, &user.id, None).await?;
+    record(
+        &mut tx,
+        &actor.into(),
+        now,
+        "user.totp_reset",
+        "user",
+        &user.id,
+        Some(&user),
+        Some(&after),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
 /// Sets a temporary password that must be changed at next login.
 pub async fn reset_password(
     app: &App,

@@ -536,7 +536,7 @@ pub fn parse(text: &str, required: &[&str]) -> Result<Table, TableError> {
             if name.is_empty() || fields.contains_key(name) {
                 continue;
             }
-            let value = rec.cells.get(j).cloned().unwrap_or_default();
+            let value = rec.cells.get(j).map(|c| restore(c)).unwrap_or_default();
             fields.insert(name.clone(), value);
         }
         rows.push(Record { row, fields });
@@ -588,7 +588,7 @@ fn push_row<'a>(
         if j > 0 {
             out.push(b',');
         }
-        let quoted = quote(cell);
+        let quoted = quote(&defuse(cell)).into_owned();
         match encoding {
             Encoding::Utf8 => out.extend_from_slice(quoted.as_bytes()),
             Encoding::ShiftJis => {
@@ -603,6 +603,42 @@ fn push_row<'a>(
     }
     out.extend_from_slice(b"\r\n");
     Ok(())
+}
+
+/// Whether a spreadsheet would run the cell as a formula: it starts (after any `'`) with `=`,
+/// `+`, `-`, `@`, a tab or a carriage return, and is not a plain number.
+fn looks_like_formula(cell: &str) -> bool {
+    let bare = cell.trim_start_matches('\'');
+    bare.starts_with(['=', '+', '-', '@', '\t', '\r']) && !is_number(bare.trim())
+}
+
+/// A plain decimal number with an optional sign: `-5`, `+3`, `-1.25`.
+fn is_number(s: &str) -> bool {
+    let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
+    digits.chars().any(|c| c.is_ascii_digit())
+        && digits.chars().all(|c| c.is_ascii_digit() || c == '.')
+        && digits.matches('.').count() <= 1
+}
+
+/// Excel and LibreOffice run a cell that starts with `=`, `+`, `-` or `@` as a formula: a
+/// name or note such as `=HYPERLINK(…)` typed by one organisation would run on the computer
+/// of another that downloads the table (CSV injection). Such a cell is written with a leading
+/// `'`, which spreadsheets show as text and drop when they save; numbers (`-5`) are left as
+/// they are. [`restore`] takes the `'` off again, so our own files read back unchanged.
+pub fn defuse(cell: &str) -> std::borrow::Cow<'_, str> {
+    if looks_like_formula(cell) {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
+    }
+}
+
+/// The inverse of [`defuse`]: `restore(&defuse(x)) == x` for every `x`.
+fn restore(cell: &str) -> String {
+    match cell.strip_prefix('\'') {
+        Some(rest) if looks_like_formula(cell) => rest.to_owned(),
+        _ => cell.to_owned(),
+    }
 }
 
 fn quote(cell: &str) -> std::borrow::Cow<'_, str> {
@@ -783,6 +819,50 @@ mod tests {
         assert!(bytes.starts_with(UTF8_BOM));
         assert!(bytes.ends_with(b"\r\n"));
         round_trip(&headers, &rows, Encoding::Utf8);
+    }
+
+    #[test]
+    fn formulas_are_written_as_text_and_read_back_unchanged() {
+        let headers = ["組織コード", "備考"];
+        let rows = strings(&[
+            &["0110000001", "=HYPERLINK(\"http://example.com\",\"x\")"],
+            &["0110000002", "+81-3-1234-5678"],
+            &["0110000003", "@SUM(A1:A2)"],
+            &["0110000004", "-5"],
+            &["0110000005", "'=already quoted"],
+            &["0110000006", "'plain"],
+            &["0110000007", "\t=tab"],
+            &["0110000008", "+3"],
+        ]);
+        for encoding in [Encoding::Utf8, Encoding::ShiftJis] {
+            let bytes = write(&headers, &rows, encoding).expect("encodable");
+            let text = decode(&bytes).expect("decodes").0;
+            for line in ["'=HYPERLINK", "'+81-3", "'@SUM", "''=already", "'\t=tab"] {
+                assert!(text.contains(line), "{line} in {text}");
+            }
+            assert!(text.contains("0110000004,-5\r\n"), "numbers stay: {text}");
+            assert!(text.contains("0110000006,'plain\r\n"), "{text}");
+            assert!(text.contains("0110000008,+3\r\n"), "{text}");
+            round_trip(&headers, &rows, encoding);
+        }
+        for x in [
+            "",
+            "'",
+            "''",
+            "-",
+            "'-",
+            "=1",
+            "'=1",
+            "1",
+            "-1.5",
+            " =x",
+            "＝全角",
+            "-inf",
+            "-.",
+            "+1.2.3",
+        ] {
+            assert_eq!(restore(&defuse(x)), x, "{x:?}");
+        }
     }
 
     #[test]

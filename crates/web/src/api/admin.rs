@@ -273,6 +273,21 @@ pub async fn unlock_user(
     Ok(with_etag(StatusCode::OK, row.version, UserOut::from(row)))
 }
 
+/// Clear a user's two-factor authentication (lost authenticator); they set it up again at the
+/// next login. Not for one's own account.
+#[utoipa::path(post, path = "/api/v1/users/{id}/totp-reset", tag = "users", params(("id" = String, Path)),
+    responses((status = 200, body = UserOut), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn reset_totp(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let row = vsys_app::accounts::reset_totp(&s.app, &u.actor, &id)
+        .await
+        .map_err(|e| ApiError::new(e, u.lang))?;
+    Ok(with_etag(StatusCode::OK, row.version, UserOut::from(row)))
+}
+
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct ResetBody {
     /// A temporary password, to be changed at next login.

@@ -7,13 +7,14 @@ use crate::i18n::{Ui, jst};
 use crate::session::WebUser;
 use askama::Template;
 use axum::extract::{Form, Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{NaiveDate, TimeZone, Utc};
 use serde::Deserialize;
 use vsys_app::AppError;
 use vsys_app::accounts::{NewUser, UserChange};
 use vsys_app::orgs::OrgQuery;
+use vsys_app::table_csv::{self, Encoding};
 use vsys_domain::{Lang, Msg, OrgKind, Role};
 use vsys_store::Page;
 use vsys_store::audit::{AuditFilter, AuditRow};
@@ -121,6 +122,8 @@ pub struct UserForm {
     pub roles: Vec<(&'static str, &'static str)>,
     pub disabled: bool,
     pub locked: bool,
+    /// Whether two-step verification can be reset: set up, and not the viewer's own account.
+    pub totp_resettable: bool,
     pub errors: Vec<(String, &'static str)>,
 }
 
@@ -155,8 +158,20 @@ pub async fn user_new(
         roles: roles(lang),
         disabled: false,
         locked: false,
+        totp_resettable: false,
         errors: vec![],
     }))
+}
+
+pub async fn user_totp_reset(
+    State(s): State<AppState>,
+    u: WebUser,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let x = vsys_app::accounts::reset_totp(&s.app, &u.actor, &id)
+        .await
+        .map_err(|e| PageError(e, u.lang))?;
+    Ok(Redirect::to(&format!("/users?org={}&flash=totp_reset", x.org_code)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -216,6 +231,7 @@ pub async fn user_create(
                     roles: roles(lang),
                     disabled: false,
                     locked: false,
+                    totp_resettable: false,
                     errors: field_errors(&e, lang),
                 },
             ))
@@ -255,6 +271,7 @@ async fn edit_form(
             roles: roles(lang),
             disabled,
             locked: x.locked,
+            totp_resettable: x.totp_secret.is_some() && x.id != u.actor.user_id,
             errors,
         },
     ))
@@ -599,7 +616,6 @@ pub async fn audit_csv(
     let rows = vsys_app::audit::export(&s.app, &u.actor, &q.filter(), 100_000)
         .await
         .map_err(|e| PageError(e, lang))?;
-    let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
     let header = [
         "id",
         "partition",
@@ -615,40 +631,32 @@ pub async fn audit_csv(
         "after",
         "hash",
     ];
-    let write = |w: &mut csv::Writer<Vec<u8>>| -> Result<(), csv::Error> {
-        w.write_record(header)?;
-        for e in &rows {
-            w.write_record([
-                e.id.as_str(),
-                &e.partition,
-                &e.seq.to_string(),
-                &vsys_domain::audit::canonical_time(e.at),
-                e.actor_user.as_deref().unwrap_or_default(),
-                e.actor_org.as_deref().unwrap_or_default(),
-                e.ip.as_deref().unwrap_or_default(),
-                &e.action,
-                &e.object_type,
-                &e.object_id,
-                e.before.as_deref().unwrap_or_default(),
-                e.after.as_deref().unwrap_or_default(),
-                &e.hash,
-            ])?;
-        }
-        Ok(())
-    };
-    write(&mut w).map_err(|e| PageError(AppError::Internal(e.into()), lang))?;
-    let body = w
-        .into_inner()
+    let cells: Vec<Vec<String>> = rows
+        .into_iter()
+        .map(|e| {
+            let at = vsys_domain::audit::canonical_time(e.at);
+            vec![
+                e.id,
+                e.partition,
+                e.seq.to_string(),
+                at,
+                e.actor_user.unwrap_or_default(),
+                e.actor_org.unwrap_or_default(),
+                e.ip.unwrap_or_default(),
+                e.action,
+                e.object_type,
+                e.object_id,
+                e.before.unwrap_or_default(),
+                e.after.unwrap_or_default(),
+                e.hash,
+            ]
+        })
+        .collect();
+    let bytes = table_csv::write(&header, &cells, Encoding::Utf8)
         .map_err(|e| PageError(AppError::Internal(anyhow::anyhow!("{e}")), lang))?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"vsys-audit.csv\"",
-            ),
-        ],
-        body,
-    )
-        .into_response())
+    Ok(crate::download::csv(
+        bytes,
+        "vsys-audit.csv",
+        Encoding::Utf8,
+    ))
 }

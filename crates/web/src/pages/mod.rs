@@ -42,6 +42,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
             get(admin::user_edit).post(admin::user_update),
         )
         .route("/users/{id}/unlock", post(admin::user_unlock))
+        .route("/users/{id}/totp-reset", post(admin::user_totp_reset))
         .route("/users/{id}/reset", post(admin::user_reset))
         .route("/orgs", get(admin::orgs))
         .route("/orgs/{code}", get(admin::org))
@@ -259,6 +260,7 @@ fn flash_text(key: &str) -> Option<Ui> {
         "user_created" => Ui::UserCreated,
         "user_saved" => Ui::UserSaved,
         "unlocked" => Ui::Unlocked,
+        "totp_reset" => Ui::TotpWasReset,
         "reset" => Ui::PasswordResetDone,
         "logged_out" => Ui::LoggedOut,
         "reservation" => Ui::ReservationSaved,

@@ -163,3 +163,82 @@ db_test!(
         );
     }
 );
+
+db_test!(
+    admins_reset_totp_on_screen_and_export_the_log_as_csv,
+    |backend| async move {
+        let Some(t) = spawn_app(backend).await else {
+            return;
+        };
+        let id = t.user("tokyo-admin@demo.vsys.jp").await.id;
+        let c = t.web_login("nation-admin@demo.vsys.jp").await;
+        let page = c
+            .get(t.url(&format!("/users/{id}")))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .text()
+            .await
+            .unwrap_or_default();
+        assert!(page.contains("id=\"totp-reset\""), "{page}");
+        let res = c
+            .post(t.url(&format!("/users/{id}/totp-reset")))
+            .form(&[("_csrf", csrf_of(&page).as_str())])
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        assert!(
+            t.user("tokyo-admin@demo.vsys.jp")
+                .await
+                .totp_secret
+                .is_none()
+        );
+        let page = c
+            .get(t.url(&format!("/users/{id}")))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .text()
+            .await
+            .unwrap_or_default();
+        assert!(!page.contains("id=\"totp-reset\""), "nothing left to reset");
+        // One's own account offers no reset.
+        let me = t.user("nation-admin@demo.vsys.jp").await.id;
+        let page = c
+            .get(t.url(&format!("/users/{me}")))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .text()
+            .await
+            .unwrap_or_default();
+        assert!(!page.contains("id=\"totp-reset\""));
+        // The log as CSV: UTF-8 with BOM, the reset in it.
+        let res = c
+            .get(t.url("/audit.csv?action=user.totp_reset"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(
+            res.headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+            Some("text/csv; charset=utf-8")
+        );
+        let bytes = res.bytes().await.unwrap_or_default();
+        assert!(bytes.starts_with(b"\xEF\xBB\xBF"));
+        let text = String::from_utf8_lossy(&bytes[3..]).into_owned();
+        let mut lines = text.lines();
+        assert_eq!(
+            lines.next(),
+            Some(
+                "id,partition,seq,at,actor_user,actor_org,ip,action,object_type,object_id,before,after,hash"
+            )
+        );
+        let rows: Vec<&str> = lines.collect();
+        assert_eq!(rows.len(), 1, "{text}");
+        assert!(rows[0].contains(&id) && rows[0].contains("user.totp_reset"));
+    }
+);

@@ -334,6 +334,52 @@ db_test!(
     }
 );
 
+db_test!(
+    lost_authenticator_is_reset_by_another_admin,
+    |backend| async move {
+        let Some(t) = spawn_app(backend).await else {
+            return;
+        };
+        let email = "tokyo-admin@demo.vsys.jp";
+        let id = t.user(email).await.id;
+        let tokyo = t.token(email).await;
+        let path = format!("/api/v1/users/{id}/totp-reset");
+        // Not by the user themself: a stolen session must not drop the second factor.
+        let (s, p) = t.api(Method::POST, &path, &tokyo, None).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+        assert!(
+            p.to_string()
+                .contains("自分の二要素認証はリセットできません"),
+            "{p}"
+        );
+        // Not by an administrator below.
+        let minato = t.token("minato-admin@demo.vsys.jp").await;
+        let (s, _) = t.api(Method::POST, &path, &minato, None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        assert!(t.user(email).await.totp_secret.is_some());
+        // The nation's administrator resets it: the user's sessions end, the reset is audited
+        // (without the secret), and the next login asks for a new setup.
+        let nation = t.token("nation-admin@demo.vsys.jp").await;
+        let (s, v) = t.api(Method::POST, &path, &nation, None).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert!(t.user(email).await.totp_secret.is_none());
+        let (s, _) = t.api(Method::GET, "/api/v1/me", &tokyo, None).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "the old session ended");
+        let entries = t.audit_actions("user.totp_reset").await;
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].object_id, id);
+        let logged = format!("{:?}", entries[0]);
+        assert!(!logged.to_lowercase().contains("totp_secret"), "{logged}");
+        let res = try_login(&t, email, PASSWORD).await;
+        let p: serde_json::Value = res.json().await.unwrap_or_default();
+        assert_eq!(p["type"], "/problems/totp-setup-required");
+        // Nothing left to reset.
+        let (s, p) = t.api(Method::POST, &path, &nation, None).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+        assert_eq!(t.audit_actions("user.totp_reset").await.len(), 1);
+    }
+);
+
 db_test!(first_login_forces_password_change, |backend| async move {
     let Some(t) = spawn_app(backend).await else {
         return;

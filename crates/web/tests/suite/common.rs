@@ -224,6 +224,28 @@ impl TestApp {
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(res.status(), StatusCode::SEE_OTHER, "{email}");
+        let to_totp = res
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .is_some_and(|v| v.as_bytes() == b"/login/totp");
+        if to_totp {
+            let page = c
+                .get(self.url("/login/totp"))
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .text()
+                .await
+                .unwrap_or_default();
+            let code = self.totp(email).await;
+            let res = c
+                .post(self.url("/login/totp"))
+                .form(&[("_csrf", csrf_of(&page).as_str()), ("code", code.as_str())])
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(res.status(), StatusCode::SEE_OTHER, "{email}: TOTP");
+        }
         c
     }
 }

@@ -105,6 +105,9 @@ fn case(method: &str, path: &str, f: &Fixture) -> Option<Case> {
         ("post", "/api/v1/users/{id}/unlock") => {
             minato(format!("/api/v1/users/{uid}/unlock"), None, None)
         }
+        ("post", "/api/v1/users/{id}/totp-reset") => {
+            minato(format!("/api/v1/users/{uid}/totp-reset"), None, None)
+        }
         ("post", "/api/v1/users/{id}/password-reset") => minato(
             format!("/api/v1/users/{uid}/password-reset"),
             Some(json!({"password": "temporary password 9"})),

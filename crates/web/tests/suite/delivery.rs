@@ -793,3 +793,80 @@ db_test!(
         assert_eq!(s, StatusCode::FORBIDDEN);
     }
 );
+
+db_test!(
+    downloaded_tables_defuse_formulas_and_read_back_unchanged,
+    |backend| async move {
+        let Some(t) = spawn_app(backend).await else {
+            return;
+        };
+        let cycle = finalised_cycle(&t).await;
+        let wholesaler = t.token("wholesaler-operator@demo.vsys.jp").await;
+        let download = || async {
+            let res = client()
+                .get(t.url(&format!(
+                    "/api/v1/deliveries/csv?cycle={cycle}&encoding=utf-8"
+                )))
+                .bearer_auth(&wholesaler)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(res.status(), StatusCode::OK);
+            let text = res.text().await.unwrap_or_default();
+            text.trim_start_matches('\u{FEFF}')
+                .lines()
+                .map(str::to_owned)
+                .collect::<Vec<String>>()
+        };
+        let upload = |lines: Vec<String>| {
+            let body = lines.join("\r\n") + "\r\n";
+            let request = client()
+                .put(t.url("/api/v1/deliveries/csv"))
+                .bearer_auth(&wholesaler)
+                .header("content-type", "text/csv")
+                .body(body);
+            async move {
+                request
+                    .send()
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"))
+                    .status()
+            }
+        };
+        let note_of = |line: &str| line.rsplit(',').next().unwrap_or_default().to_owned();
+        // A note typed to run as a formula on whoever opens the file next.
+        let mut lines = download().await;
+        let id = lines[1].split(',').next().unwrap_or_default().to_owned();
+        let mut cells: Vec<String> = lines[1].split(',').map(str::to_owned).collect();
+        cells[9] = "=1+cmd|'/c calc'!A0".to_owned();
+        lines[1] = cells.join(",");
+        assert_eq!(upload(lines).await, StatusCode::OK);
+        let (_, d) = t
+            .api(
+                Method::GET,
+                &format!("/api/v1/deliveries/{id}"),
+                &wholesaler,
+                None,
+            )
+            .await;
+        assert_eq!(d["note"], "=1+cmd|'/c calc'!A0", "{d}");
+        // Downloaded, it is text for the spreadsheet ...
+        let lines = download().await;
+        let line = lines
+            .iter()
+            .find(|l| l.starts_with(&id))
+            .unwrap_or_else(|| panic!("{lines:?}"));
+        assert_eq!(note_of(line), "'=1+cmd|'/c calc'!A0");
+        // ... and the same file uploaded again leaves the note as it was.
+        assert_eq!(upload(lines).await, StatusCode::OK);
+        let (_, d) = t
+            .api(
+                Method::GET,
+                &format!("/api/v1/deliveries/{id}"),
+                &wholesaler,
+                None,
+            )
+            .await;
+        assert_eq!(d["note"], "=1+cmd|'/c calc'!A0", "{d}");
+    }
+);
