@@ -109,6 +109,27 @@ pub async fn search(
     Ok(vsys_store::audit::search(&mut tx, f, page).await?)
 }
 
+/// The names of the people who acted in `rows` (for the audit screen), by user id. Whoever may
+/// read the log may read who wrote it.
+pub async fn actor_names(
+    app: &App,
+    actor: &Actor,
+    rows: &[AuditRow],
+) -> AppResult<std::collections::HashMap<String, String>> {
+    actor.require(Action::ReadAudit, &actor.principal.org_path)?;
+    let mut ids: Vec<&str> = rows
+        .iter()
+        .filter_map(|r| r.actor_user.as_deref())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut tx = app.db.read().await?;
+    Ok(vsys_store::users::names(&mut tx, &ids)
+        .await?
+        .into_iter()
+        .collect())
+}
+
 /// Result of verifying every chain.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct VerifyReport {

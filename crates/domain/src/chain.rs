@@ -201,6 +201,16 @@ impl Chain {
     pub fn includes_municipal_sites(self) -> bool {
         self == Chain::Standard
     }
+
+    /// Whether an organisation of `kind` registers requests (capacity, 希望量) in a cycle of
+    /// this chain: medical institutions always, municipal sites only where they are allocated.
+    pub fn takes_requests_from(self, kind: OrgKind) -> bool {
+        match kind {
+            OrgKind::Institution => true,
+            OrgKind::Site => self.includes_municipal_sites(),
+            _ => false,
+        }
+    }
 }
 
 /// Who acts on a node's division.
@@ -289,6 +299,10 @@ mod tests {
             Divider::Owner
         );
         assert!(!Chain::Priority.includes_municipal_sites());
+        assert!(Chain::Standard.takes_requests_from(OrgKind::Site));
+        assert!(!Chain::Priority.takes_requests_from(OrgKind::Site));
+        assert!(Chain::Priority.takes_requests_from(OrgKind::Institution));
+        assert!(!Chain::Standard.takes_requests_from(OrgKind::Municipality));
         assert_eq!(
             Status::parse("divided").map(|s| s.label(Lang::Ja)),
             Some("分配完了")

@@ -100,6 +100,21 @@ pub async fn by_email(tx: &mut Tx, email: &str) -> StoreResult<Option<UserRow>> 
     .await
 }
 
+/// The names of the given accounts, as `(id, name)`; unknown ids are left out.
+pub async fn names(tx: &mut Tx, ids: &[&str]) -> StoreResult<Vec<(String, String)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    tx.all(
+        &Query::select()
+            .columns([Users::Id, Users::Name])
+            .from(Users::Table)
+            .and_where(Expr::col(Users::Id).is_in(ids.iter().copied()))
+            .to_owned(),
+    )
+    .await
+}
+
 /// Users of the organisations inside `scope_path`, optionally of one organisation.
 pub async fn list(
     tx: &mut Tx,

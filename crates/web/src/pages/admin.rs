@@ -11,6 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{NaiveDate, TimeZone, Utc};
 use serde::Deserialize;
+use std::collections::HashMap;
 use vsys_app::AppError;
 use vsys_app::accounts::{NewUser, UserChange};
 use vsys_app::orgs::OrgQuery;
@@ -545,7 +546,9 @@ impl AuditQuery {
 
 pub struct AuditLine {
     pub when: String,
+    /// The actor's name (their id if the account is gone), or `system`.
     pub who: String,
+    pub who_id: String,
     pub org: String,
     pub ip: String,
     pub action: String,
@@ -553,7 +556,7 @@ pub struct AuditLine {
     pub details: String,
 }
 
-fn audit_line(e: &AuditRow) -> AuditLine {
+fn audit_line(e: &AuditRow, names: &HashMap<String, String>) -> AuditLine {
     let details = match (&e.before, &e.after) {
         (Some(b), Some(a)) => format!("{b} → {a}"),
         (None, Some(a)) => a.clone(),
@@ -562,11 +565,11 @@ fn audit_line(e: &AuditRow) -> AuditLine {
     };
     AuditLine {
         when: jst(&e.at),
-        who: e
-            .actor_user
-            .clone()
-            .map(|u| u.chars().take(8).collect())
-            .unwrap_or_else(|| "system".into()),
+        who: match &e.actor_user {
+            Some(id) => names.get(id).cloned().unwrap_or_else(|| id.clone()),
+            None => "system".into(),
+        },
+        who_id: e.actor_user.clone().unwrap_or_default(),
         org: e.actor_org.clone().unwrap_or_default(),
         ip: e.ip.clone().unwrap_or_default(),
         action: e.action.clone(),
@@ -595,13 +598,16 @@ pub async fn audit(
     let (rows, total) = vsys_app::audit::search(&s.app, &u.actor, &q.filter(), page)
         .await
         .map_err(|e| PageError(e, lang))?;
+    let names = vsys_app::audit::actor_names(&s.app, &u.actor, &rows)
+        .await
+        .map_err(|e| PageError(e, lang))?;
     let c = Chrome::for_actor(&s.app, &u.actor, lang, Ui::Audit.text(lang), "/audit").await;
     let query = q.query_string();
     Ok(render(&AuditPage {
         c,
         pager: Pager::new(page.page, page.per_page, total, format!("/audit?{query}&")),
         query,
-        entries: rows.iter().map(audit_line).collect(),
+        entries: rows.iter().map(|e| audit_line(e, &names)).collect(),
         f: q,
     }))
 }

@@ -277,6 +277,8 @@ pub struct CyclePage {
     pub my_link: Option<String>,
     pub errors: Vec<(String, &'static str)>,
     pub can_request: bool,
+    /// A municipal site in a priority-programme cycle: no request form, and why.
+    pub no_requests: bool,
     /// capacity, requested, storage, needles, syringes, version ("" when none yet)
     pub req: RequestFields,
     pub request_errors: Vec<(String, &'static str)>,
@@ -360,8 +362,10 @@ async fn cycle_page_with(
         .flatten()
         .map(|_| format!("/allocations/{id}/{}", u.actor.org_code()));
     let c = Chrome::for_actor(&s.app, &u.actor, lang, &cycle.name, "/cycles").await;
+    let chain = vsys_domain::chain::Chain::parse(&cycle.chain);
     let can_request =
-        matches!(kind, Institution | Site) && u.actor.role() >= vsys_domain::Role::Operator;
+        chain.takes_requests_from(kind) && u.actor.role() >= vsys_domain::Role::Operator;
+    let no_requests = kind == Site && !chain.takes_requests_from(kind);
     let req = match typed {
         Some(t) => t,
         None => match vsys_app::requests::get(&s.app, &u.actor, &id, u.actor.org_code())
@@ -393,6 +397,7 @@ async fn cycle_page_with(
             c,
             errors,
             can_request,
+            no_requests,
             req,
             request_errors,
             supply: supply

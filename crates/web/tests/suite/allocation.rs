@@ -781,6 +781,34 @@ db_test!(priority_programme_chain, |backend| async move {
         return;
     };
     let id = cycle_with_supply_on(&t, 13, "priority").await;
+    // Municipal sites take no part: no request form, and the API refuses with the reason.
+    let site = t.user("site-operator@demo.vsys.jp").await.org_code;
+    let site_token = t.token("site-operator@demo.vsys.jp").await;
+    let (s, p) = t
+        .api(
+            Method::PUT,
+            &format!("/api/v1/cycles/{id}/requests/{site}"),
+            &site_token,
+            Some(json!({"capacity_doses": 60, "requested_doses": 60, "storage": "freezer", "needles": 0, "syringes": 0})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+    assert!(
+        p.to_string().contains("集団接種会場は希望量を登録しません"),
+        "{p}"
+    );
+    let page = t
+        .web_login("site-operator@demo.vsys.jp")
+        .await
+        .get(t.url(&format!("/cycles/{id}")))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(page.contains("id=\"no-requests\""), "{page}");
+    assert!(!page.contains("id=\"request-submit\""));
     let nation = t.token("nation-operator@demo.vsys.jp").await;
     // The whole (small) programme goes to 東京都.
     let root = division(&t, &nation, &id, "JP").await;

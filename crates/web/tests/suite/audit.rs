@@ -214,6 +214,20 @@ db_test!(
             .await
             .unwrap_or_default();
         assert!(!page.contains("id=\"totp-reset\""));
+        // The log shows who did it by name.
+        let admin = t.user("nation-admin@demo.vsys.jp").await;
+        let page = c
+            .get(t.url("/audit?action=user.totp_reset"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .text()
+            .await
+            .unwrap_or_default();
+        assert!(
+            page.contains(&format!("<td title=\"{}\">{}</td>", admin.id, admin.name)),
+            "{page}"
+        );
         // The log as CSV: UTF-8 with BOM, the reset in it.
         let res = c
             .get(t.url("/audit.csv?action=user.totp_reset"))
