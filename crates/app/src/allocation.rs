@@ -124,6 +124,8 @@ pub(crate) async fn refresh_root(
 pub struct ChildLine {
     pub org: OrgRow,
     pub node: Option<NodeRow>,
+    /// The site's request for the cycle (capacity, 希望量), if it reported one.
+    pub request: Option<vsys_store::requests::RequestRow>,
 }
 
 /// A node with its children: what a division screen shows.
@@ -244,19 +246,28 @@ async fn division_in(
 ) -> AppResult<Division> {
     let (cycle, org, node) = load(tx, actor, cycle_id, org_code).await?;
     let nodes = allocations::children(tx, &node.id).await?;
-    let children: Vec<ChildLine> = child_orgs(tx, &org, Chain::parse(&cycle.chain))
-        .await?
+    let orgs = child_orgs(tx, &org, Chain::parse(&cycle.chain)).await?;
+    let codes: Vec<String> = orgs.iter().map(|o| o.code.clone()).collect();
+    let mut requests: std::collections::HashMap<String, vsys_store::requests::RequestRow> =
+        vsys_store::requests::for_orgs(tx, &cycle.id, &codes)
+            .await?
+            .into_iter()
+            .map(|r| (r.org_code.clone(), r))
+            .collect();
+    let requests_reported = requests.len();
+    let children: Vec<ChildLine> = orgs
         .into_iter()
         .map(|o| {
             let n = nodes.iter().find(|n| n.org_code == o.code).cloned();
-            ChildLine { org: o, node: n }
+            let request = requests.remove(&o.code);
+            ChildLine {
+                org: o,
+                node: n,
+                request,
+            }
         })
         .collect();
     let child_unit = unit_of(&cycle, level_of(&node).child().unwrap_or(Level::Site));
-    let codes: Vec<String> = children.iter().map(|c| c.org.code.clone()).collect();
-    let requests_reported = vsys_store::requests::for_orgs(tx, &cycle.id, &codes)
-        .await?
-        .len();
     Ok(Division {
         allocated_vials: nodes.iter().map(|n| n.vials).sum(),
         allocated_needles: nodes.iter().map(|n| n.needles).sum(),

@@ -157,6 +157,8 @@ catalog! {
         ApplySimulation => ("この条件で自動入力して保存", "Apply: auto-fill with these weights and save"),
         FallbackNote => ("接種可能量・希望量を報告していない医療機関・接種会場があります。報告済みの分は納品希望量を上限とし、報告がない分は上限をかけずに按分します。報告済み", "Some sites have not reported their request and capacity: reported sites are capped at their request, the others are not capped. Reported"),
         RequestsTitle => ("接種可能量・希望量の報告", "Capacity and request"),
+        CapacityAndRequest => ("接種可能量／納品希望量（回接種分）", "Capacity / requested (doses)"),
+        NotReported => ("未報告", "Not reported"),
         CapacityDoses => ("接種可能量（上限、回接種分）", "Capacity (upper limit, doses)"),
         RequestedDoses => ("納品希望量（回接種分）", "Requested delivery (doses)"),
         Storage => ("保管管理", "Storage"),

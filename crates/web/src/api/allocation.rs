@@ -233,6 +233,10 @@ pub struct LineOut {
     status: Option<String>,
     #[schema(value_type = Object)]
     explanation: Option<serde_json::Value>,
+    /// The site's reported capacity (接種可能量, doses); absent until it reports.
+    capacity_doses: Option<i64>,
+    /// The site's reported request (納品希望量, doses); absent until it reports.
+    requested_doses: Option<i64>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -302,6 +306,8 @@ fn division_out(d: &Division) -> DivisionOut {
                     explanation: n
                         .and_then(|n| n.explanation.as_deref())
                         .and_then(|e| serde_json::from_str(e).ok()),
+                    capacity_doses: c.request.as_ref().map(|r| r.capacity_doses),
+                    requested_doses: c.request.as_ref().map(|r| r.requested_doses),
                 }
             })
             .collect(),

@@ -475,6 +475,8 @@ pub struct DivLine {
     pub explanation: String,
     pub link: bool,
     pub can_send_back: bool,
+    /// Sites only: the reported capacity and request in doses, or `None` (not reported).
+    pub request: Option<(String, String)>,
 }
 
 #[derive(Template)]
@@ -489,6 +491,8 @@ pub struct DivisionPage {
     pub allocated: (String, String, String, String),
     pub remainder: (String, String, String, String),
     pub note: String,
+    /// The children are sites: show what each reported (capacity and request).
+    pub site_requests: bool,
     pub my_explanation: Option<String>,
     pub can_confirm: bool,
     pub can_edit: bool,
@@ -567,6 +571,10 @@ async fn division_page(
                 can_send_back: may_write
                     && child_status == Some(Status::Divided)
                     && st != Status::Final,
+                request: ch
+                    .request
+                    .as_ref()
+                    .map(|r| (int(r.capacity_doses), int(r.requested_doses))),
             }
         })
         .collect();
@@ -613,6 +621,7 @@ async fn division_page(
             lang,
         ),
         note,
+        site_requests: level == Level::Municipality,
         my_explanation: d
             .node
             .explanation

@@ -975,7 +975,6 @@ db_test!(
         };
         let id = minato_has_its_allocation(&t).await;
         let minato = t.token("minato-operator@demo.vsys.jp").await;
-        let d = division(&t, &minato, &id, "13103").await;
         let clinic = t.user("clinic-operator@demo.vsys.jp").await.org_code;
         let clinic_token = t.token("clinic-operator@demo.vsys.jp").await;
         let path = format!("/api/v1/cycles/{id}/requests/{clinic}");
@@ -989,6 +988,43 @@ db_test!(
         // A second report without If-Match would overwrite blindly: refused.
         let (s, _) = t.api(Method::PUT, &path, &clinic_token, Some(json!({"capacity_doses": 70, "requested_doses": 70, "storage": "dry_ice", "needles": 0, "syringes": 0}))).await;
         assert_eq!(s, StatusCode::PRECONDITION_FAILED);
+        // The municipality sees which sites reported what, and which have not.
+        let d = division(&t, &minato, &id, "13103").await;
+        let lines = d["lines"].as_array().cloned().unwrap_or_default();
+        let mine = lines
+            .iter()
+            .find(|x| x["org_code"] == clinic.as_str())
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(mine["capacity_doses"], 60, "{mine}");
+        assert_eq!(mine["requested_doses"], 60, "{mine}");
+        let silent = lines
+            .iter()
+            .find(|x| x["capacity_doses"].is_null())
+            .cloned()
+            .unwrap_or_default();
+        let silent_code = silent["org_code"].as_str().unwrap_or_default().to_owned();
+        assert!(!silent_code.is_empty(), "some site has not reported: {d}");
+        let page = t
+            .web_login("minato-operator@demo.vsys.jp")
+            .await
+            .get(t.url(&format!("/allocations/{id}/13103")))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .text()
+            .await
+            .unwrap_or_default();
+        assert!(
+            page.contains(&format!("id=\"request-{clinic}\">60 / 60</td>")),
+            "{page}"
+        );
+        assert!(
+            page.contains(&format!(
+                "id=\"request-{silent_code}\"><span class=\"badge badge-warning\">未報告</span>"
+            )),
+            "{page}"
+        );
         let (s, d2) = with_version(
             &t,
             Method::POST,
