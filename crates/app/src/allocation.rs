@@ -1024,6 +1024,98 @@ pub async fn send_back(
     Ok(after)
 }
 
+/// The owner (the divider) takes its 分配完了 back — a mistake seen at once — while every
+/// child is still 未確認. The node returns to 確認済, its children are no longer handed down
+/// (they are told the amounts will be revised), and the level above is told. Before
+/// 確定 only; the nation has no other way back, as nobody sends its division back.
+pub async fn withdraw(
+    app: &App,
+    actor: &Actor,
+    cycle_id: &str,
+    org_code: &str,
+) -> AppResult<NodeRow> {
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    let (cycle, org, node) = load(&mut tx, actor, cycle_id, org_code).await?;
+    if !is_divider(actor, &cycle, &node) {
+        return Err(AppError::Forbidden);
+    }
+    actor.require(Action::Write, &node.path)?;
+    let next =
+        chain::apply(status_of(&node), node.released, Transition::Withdraw).map_err(refusal)?;
+    let children = allocations::children(&mut tx, &node.id).await?;
+    if !chain::may_withdraw(children.iter().map(status_of)) {
+        return Err(AppError::invalid("status", Msg::WithdrawAfterChildActed));
+    }
+    allocations::claim(&mut tx, &node.id, node.version, now, Some(&actor.user_id)).await?;
+    let after = NodeRow {
+        status: next.as_str().into(),
+        updated_at: now,
+        updated_by: Some(actor.user_id.clone()),
+        version: node.version + 1,
+        ..node.clone()
+    };
+    allocations::write(&mut tx, &after).await?;
+    let mut held_back = Vec::new();
+    for child in children.into_iter().filter(|c| c.released) {
+        allocations::write(
+            &mut tx,
+            &NodeRow {
+                released: false,
+                updated_at: now,
+                ..child.clone()
+            },
+        )
+        .await?;
+        held_back.push(child.org_code);
+    }
+    let who: Who = actor.into();
+    #[derive(Serialize)]
+    struct Withdrawn<'a> {
+        node: &'a NodeRow,
+        /// The children no longer handed down.
+        held_back: &'a [String],
+    }
+    record(
+        &mut tx,
+        &who,
+        now,
+        "allocation.withdraw",
+        "allocation",
+        &node.id,
+        Some(&node),
+        Some(&Withdrawn {
+            node: &after,
+            held_back: &held_back,
+        }),
+    )
+    .await?;
+    let told = notice(
+        &cycle,
+        format!("{} 分配量の見直し", cycle.name),
+        format!("{}: allocation under revision", cycle.name),
+        format!(
+            "{}の{}（{}）が分配完了を取り消しました。分配量は見直し後に改めてお知らせします。",
+            cycle.name, org.name, org.code
+        ),
+        format!(
+            "In {}, {} ({}) withdrew its finished division. The amounts will be announced again after revision.",
+            cycle.name, org.name, org.code
+        ),
+    );
+    for code in &held_back {
+        notify(&mut tx, app, &who, now, code, None, &told).await?;
+    }
+    if let Some(parent) = match &node.parent_id {
+        Some(p) => allocations::get(&mut tx, p).await?,
+        None => None,
+    } {
+        notify(&mut tx, app, &who, now, &parent.org_code, None, &told).await?;
+    }
+    tx.commit().await?;
+    Ok(after)
+}
+
 /// 確定: the closing level (the prefecture, in the standard chain) finalises once every
 /// municipality below it has finished dividing. Nothing below changes afterwards.
 pub async fn finalise(

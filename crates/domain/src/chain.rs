@@ -134,6 +134,8 @@ pub enum Transition {
     FinishDivision,
     /// The parent sends a finished division back to be redone.
     SendBack,
+    /// The owner (divider) takes its 分配完了 back, while no child has acted on it yet.
+    Withdraw,
     /// The closing level finalises (確定).
     Finalise,
 }
@@ -161,10 +163,16 @@ pub fn apply(status: Status, released: bool, t: Transition) -> Result<Status, Re
         (Confirm, Unconfirmed) => Ok(Confirmed),
         (EditDivision, Confirmed) => Ok(Confirmed),
         (FinishDivision, Confirmed) => Ok(Divided),
-        (SendBack, Divided) => Ok(Confirmed),
+        (SendBack | Withdraw, Divided) => Ok(Confirmed),
         (Finalise, Divided) => Ok(Final),
         _ => Err(Refusal::WrongStatus),
     }
+}
+
+/// Whether a finished division can still be withdrawn by its owner: only while every child is
+/// still 未確認 (no one below has confirmed, divided or been finalised on the strength of it).
+pub fn may_withdraw(children: impl IntoIterator<Item = Status>) -> bool {
+    children.into_iter().all(|s| s == Status::Unconfirmed)
 }
 
 /// The two chains a cycle can use.
@@ -278,6 +286,32 @@ mod tests {
         ] {
             assert_eq!(apply(Status::Final, true, t), Err(Refusal::Finalised));
         }
+    }
+
+    #[test]
+    fn withdrawing_a_finished_division() {
+        assert_eq!(
+            apply(Status::Divided, true, Transition::Withdraw),
+            Ok(Status::Confirmed)
+        );
+        for st in [Status::Unconfirmed, Status::Confirmed] {
+            assert_eq!(
+                apply(st, true, Transition::Withdraw),
+                Err(Refusal::WrongStatus)
+            );
+        }
+        assert_eq!(
+            apply(Status::Final, true, Transition::Withdraw),
+            Err(Refusal::Finalised)
+        );
+        assert_eq!(
+            apply(Status::Divided, false, Transition::Withdraw),
+            Err(Refusal::NotReleased)
+        );
+        assert!(may_withdraw([]));
+        assert!(may_withdraw([Status::Unconfirmed, Status::Unconfirmed]));
+        assert!(!may_withdraw([Status::Unconfirmed, Status::Confirmed]));
+        assert!(!may_withdraw([Status::Divided]));
     }
 
     #[test]

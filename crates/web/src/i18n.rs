@@ -158,6 +158,8 @@ catalog! {
         FallbackNote => ("接種可能量・希望量を報告していない医療機関・接種会場があります。報告済みの分は納品希望量を上限とし、報告がない分は上限をかけずに按分します。報告済み", "Some sites have not reported their request and capacity: reported sites are capped at their request, the others are not capped. Reported"),
         RequestsTitle => ("接種可能量・希望量の報告", "Capacity and request"),
         CapacityAndRequest => ("接種可能量／納品希望量（回接種分）", "Capacity / requested (doses)"),
+        WithdrawAction => ("分配完了を取り消す", "Withdraw 分配完了"),
+        WithdrawConfirm => ("分配完了を取り消して確認済に戻しますか？管下の組織には、分配量を見直す旨のお知らせが届きます。", "Withdraw the finished division and return to 確認済? The organisations below are told the amounts will be revised."),
         NotReported => ("未報告", "Not reported"),
         CapacityDoses => ("接種可能量（上限、回接種分）", "Capacity (upper limit, doses)"),
         RequestedDoses => ("納品希望量（回接種分）", "Requested delivery (doses)"),

@@ -439,6 +439,12 @@ transition!(
     "分配完了: finish dividing; the children are notified."
 );
 transition!(
+    withdraw,
+    "/api/v1/cycles/{id}/allocations/{org}/withdraw",
+    vsys_app::allocation::withdraw,
+    "Take a 分配完了 back (its divider, while every child is still 未確認): back to 確認済; the children are held back and told."
+);
+transition!(
     send_back,
     "/api/v1/cycles/{id}/allocations/{org}/send-back",
     vsys_app::allocation::send_back,

@@ -77,6 +77,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(allocation::autofill))
         .routes(routes!(allocation::confirm))
         .routes(routes!(allocation::finish))
+        .routes(routes!(allocation::withdraw))
         .routes(routes!(allocation::send_back))
         .routes(routes!(allocation::finalise))
         .routes(routes!(allocation::export_csv, allocation::import_csv))

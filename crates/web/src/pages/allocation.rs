@@ -498,6 +498,8 @@ pub struct DivisionPage {
     pub can_edit: bool,
     /// 分配完了 (also for an organisation with nobody below it: it keeps its amount).
     pub can_finish: bool,
+    /// 分配完了 can still be taken back: every child is still 未確認.
+    pub can_withdraw: bool,
     pub can_finalise: bool,
     pub version: i64,
     pub base: String,
@@ -637,6 +639,15 @@ async fn division_page(
             && vsys_app::allocation::is_divider(a, &d.cycle, &d.node)
             && level != Level::Site
             && st == Status::Confirmed,
+        can_withdraw: operator
+            && vsys_app::allocation::is_divider(a, &d.cycle, &d.node)
+            && st == Status::Divided
+            && vsys_domain::chain::may_withdraw(d.children.iter().map(|ch| {
+                ch.node
+                    .as_ref()
+                    .and_then(|n| Status::parse(&n.status))
+                    .unwrap_or(Status::Unconfirmed)
+            })),
         can_finalise: operator
             && st == Status::Divided
             && vsys_app::allocation::is_finaliser(a, &d.cycle, &d.node),
@@ -719,6 +730,7 @@ macro_rules! transition {
 
 transition!(confirm, vsys_app::allocation::confirm);
 transition!(finish, vsys_app::allocation::finish);
+transition!(withdraw, vsys_app::allocation::withdraw);
 transition!(finalise, vsys_app::allocation::finalise);
 
 /// Sends the child `org` back; returns to the parent's screen (with the reason if refused).

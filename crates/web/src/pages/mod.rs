@@ -71,6 +71,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
             post(allocation::finish),
         )
         .route(
+            "/allocations/{cycle}/{org}/withdraw",
+            post(allocation::withdraw),
+        )
+        .route(
             "/allocations/{cycle}/{org}/finalise",
             post(allocation::finalise),
         )

@@ -1139,3 +1139,83 @@ db_test!(
         );
     }
 );
+
+db_test!(
+    the_divider_withdraws_a_finished_division_until_a_child_confirms,
+    |backend| async move {
+        let Some(t) = spawn_app(backend).await else {
+            return;
+        };
+        let id = cycle_with_supply(&t).await;
+        let nation = t.token("nation-operator@demo.vsys.jp").await;
+        let tokyo = t.token("tokyo-operator@demo.vsys.jp").await;
+        let v = division(&t, &nation, &id, "JP").await["version"]
+            .as_i64()
+            .unwrap_or(0);
+        let (s, _) = with_version(
+            &t,
+            Method::POST,
+            &format!("/api/v1/cycles/{id}/allocations/JP/autofill"),
+            &nation,
+            v,
+            json!({}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        let post = |path: &'static str, token: &str| {
+            let path = format!("/api/v1/cycles/{id}/allocations/{path}");
+            let token = token.to_owned();
+            let t = &t;
+            async move { t.api(Method::POST, &path, &token, None).await }
+        };
+        assert_eq!(post("JP/finish", &nation).await.0, StatusCode::OK);
+        // Only the divider may take it back.
+        let (s, _) = post("JP/withdraw", &tokyo).await;
+        assert!(
+            matches!(s, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND),
+            "{s}"
+        );
+        let page = |c: reqwest::Client| {
+            let url = t.url(&format!("/allocations/{id}/JP"));
+            async move {
+                c.get(url)
+                    .send()
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"))
+                    .text()
+                    .await
+                    .unwrap_or_default()
+            }
+        };
+        let web = t.web_login("nation-operator@demo.vsys.jp").await;
+        assert!(page(web.clone()).await.contains("id=\"withdraw\""));
+        let (s, n) = post("JP/withdraw", &nation).await;
+        assert_eq!(s, StatusCode::OK, "{n}");
+        assert_eq!(n["status"], "confirmed");
+        // 東京都 no longer has an amount to confirm, and was told why.
+        let (s, _) = post("13/confirm", &tokyo).await;
+        assert!(!s.is_success(), "held back: {s}");
+        let (_, notices) = t
+            .api(Method::GET, "/api/v1/notices?per_page=50", &tokyo, None)
+            .await;
+        assert!(notices.to_string().contains("分配量の見直し"), "{notices}");
+        let entries = t.audit_actions("allocation.withdraw").await;
+        assert_eq!(entries.len(), 1);
+        assert!(
+            entries[0]
+                .after
+                .as_deref()
+                .is_some_and(|a| a.contains("\"held_back\"") && a.contains("\"13\"")),
+            "{:?}",
+            entries[0].after
+        );
+        // Finished again; once a prefecture has confirmed, there is no taking it back.
+        assert_eq!(post("JP/finish", &nation).await.0, StatusCode::OK);
+        assert_eq!(post("13/confirm", &tokyo).await.0, StatusCode::OK);
+        assert!(!page(web).await.contains("id=\"withdraw\""));
+        let (s, p) = post("JP/withdraw", &nation).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+        assert!(p.to_string().contains("分配完了を取り消せません"), "{p}");
+        assert_eq!(t.audit_actions("allocation.withdraw").await.len(), 1);
+    }
+);

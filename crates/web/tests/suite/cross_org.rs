@@ -205,6 +205,9 @@ fn case(method: &str, path: &str, f: &Fixture) -> Option<Case> {
         ("post", "/api/v1/cycles/{id}/allocations/{org}/finish") => {
             minato(alloc("13103/finish"), None, None)
         }
+        ("post", "/api/v1/cycles/{id}/allocations/{org}/withdraw") => {
+            minato(alloc("13103/withdraw"), None, None)
+        }
         ("post", "/api/v1/cycles/{id}/allocations/{org}/send-back") => {
             by("tokyo", alloc("13103/send-back"), None, None)
         }
