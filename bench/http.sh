@@ -24,6 +24,11 @@ for _ in $(seq 1 120); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null 2
 TOKEN=$(curl -fs -X POST -H 'content-type: application/json' \
   -d '{"email":"minato-operator@demo.vsys.jp","password":"vsys-demo-password"}' \
   "http://127.0.0.1:$PORT/api/v1/session" | sed 's/.*"token":"\([^"]*\)".*/\1/')
+NATION=$(curl -fs -X POST -H 'content-type: application/json' \
+  -d '{"email":"nation-operator@demo.vsys.jp","password":"vsys-demo-password"}' \
+  "http://127.0.0.1:$PORT/api/v1/session" | sed 's/.*"token":"\([^"]*\)".*/\1/')
+CYCLE=$(curl -fs -H "Authorization: Bearer $NATION" "http://127.0.0.1:$PORT/api/v1/cycles" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["id"])')
 cat >"$WORK/login.lua" <<'LUA'
 wrk.method = "POST"
 wrk.body = '{"email":"tokyo-operator@demo.vsys.jp","password":"vsys-demo-password"}'
@@ -46,6 +51,9 @@ printf '%-28s %12s %10s %8s\n' endpoint req/s p99 ratio
 for line in "$base" \
   "$(run api_me /api/v1/me -H "Authorization: Bearer $TOKEN")" \
   "$(run api_orgs_page '/api/v1/orgs?kind=institution&per_page=50' -H "Authorization: Bearer $TOKEN")" \
+  "$(run api_public_sites '/api/v1/public/sites?municipality=13103')" \
+  "$(run api_sites_page '/api/v1/sites?per_page=50' -H "Authorization: Bearer $TOKEN")" \
+  "$(run api_division_nation "/api/v1/cycles/$CYCLE/allocations/JP" -H "Authorization: Bearer $NATION")" \
   "$(run api_login /api/v1/session -s "$WORK/login.lua")"; do
   set -- $line
   printf '%-28s %12s %10s %8.3f\n' "$1" "$2" "$3" "$(echo "$2 / $base_rps" | bc -l)"

@@ -198,12 +198,17 @@ pub async fn list(app: &App, actor: &Actor, q: &SiteQuery) -> AppResult<(Vec<Sit
     let f = OrgFilter {
         scope_path: actor.principal.org_path.clone(),
         kinds: vec!["institution".into(), "site".into()],
+        // A municipality's sites are its direct children: the parent index finds them.
         parent_code: q
             .municipality
             .as_deref()
             .map(str::trim)
             .filter(|s| !s.is_empty())
-            .map(str::to_owned),
+            .map(str::to_owned)
+            .or_else(|| {
+                (actor.principal.org_kind == OrgKind::Municipality)
+                    .then(|| actor.principal.org_code.as_str().to_owned())
+            }),
         q: q.q.clone(),
         ..OrgFilter::default()
     };
@@ -1112,9 +1117,12 @@ pub async fn public_list(app: &App, municipality_code: &str) -> AppResult<Vec<Pu
         .await?
         .filter(|m| m.kind == "municipality")
         .ok_or(AppError::NotFound)?;
+    // Sites hang directly under their municipality: the parent index finds them (a path
+    // prefix alone would scan every site of the country).
     let f = OrgFilter {
         scope_path: muni.path.clone(),
         kinds: vec!["institution".into(), "site".into()],
+        parent_code: Some(muni.code.clone()),
         ..OrgFilter::default()
     };
     let sites = orgs::list(&mut tx, &f, Page::all()).await?.0;
