@@ -85,6 +85,28 @@ pub async fn list(app: &App, actor: &Actor, kind: Option<&str>) -> AppResult<Vec
     Ok(products::list(&mut tx, kind).await?)
 }
 
+/// Products with the presentation in force now (the latest), for the product list.
+pub async fn list_current(
+    app: &App,
+    actor: &Actor,
+) -> AppResult<Vec<(ProductRow, Option<PresentationRow>)>> {
+    actor.require_password_changed()?;
+    let mut tx = app.db.read().await?;
+    let mut latest: std::collections::HashMap<String, PresentationRow> =
+        std::collections::HashMap::new();
+    for p in products::all_presentations(&mut tx).await? {
+        latest.insert(p.product_id.clone(), p);
+    }
+    Ok(products::list(&mut tx, None)
+        .await?
+        .into_iter()
+        .map(|p| {
+            let current = latest.remove(&p.id);
+            (p, current)
+        })
+        .collect())
+}
+
 pub async fn get(
     app: &App,
     actor: &Actor,

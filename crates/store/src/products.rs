@@ -170,21 +170,32 @@ pub async fn put_presentation(tx: &mut Tx, p: &PresentationRow) -> StoreResult<(
 }
 
 /// Every presentation of a product, oldest first.
+fn select_presentations() -> sea_query::SelectStatement {
+    Query::select()
+        .columns([
+            Presentations::ProductId,
+            Presentations::FromCycle,
+            Presentations::DosesPerVial,
+            Presentations::VialsPerBox,
+        ])
+        .from(Presentations::Table)
+        .order_by(Presentations::ProductId, Order::Asc)
+        .order_by(Presentations::FromCycle, Order::Asc)
+        .to_owned()
+}
+
 pub async fn presentations(tx: &mut Tx, product_id: &str) -> StoreResult<Vec<PresentationRow>> {
     tx.all(
-        &Query::select()
-            .columns([
-                Presentations::ProductId,
-                Presentations::FromCycle,
-                Presentations::DosesPerVial,
-                Presentations::VialsPerBox,
-            ])
-            .from(Presentations::Table)
+        &select_presentations()
             .and_where(Expr::col(Presentations::ProductId).eq(product_id))
-            .order_by(Presentations::FromCycle, Order::Asc)
             .to_owned(),
     )
     .await
+}
+
+/// Every product's presentations, by product and first cycle.
+pub async fn all_presentations(tx: &mut Tx) -> StoreResult<Vec<PresentationRow>> {
+    tx.all(&select_presentations()).await
 }
 
 /// The presentation in force for a cycle number: the latest one starting at or before it.

@@ -1063,15 +1063,12 @@ async fn products_page(
 ) -> Result<Response, PageError> {
     let lang = u.lang;
     let err = |e| PageError(e, lang);
-    let list = vsys_app::products::list(&s.app, &u.actor, None)
+    let list = vsys_app::products::list_current(&s.app, &u.actor)
         .await
         .map_err(err)?;
     let mut products = Vec::new();
-    for p in &list {
-        let (_, pres) = vsys_app::products::get(&s.app, &u.actor, &p.id)
-            .await
-            .map_err(err)?;
-        let presentation = match (p.kind.as_str(), pres.last()) {
+    for (p, current) in &list {
+        let presentation = match (p.kind.as_str(), current) {
             ("vaccine", Some(x)) => format!(
                 "{} {} × {} {}",
                 x.doses_per_vial,
