@@ -7,6 +7,7 @@ pub mod allocation_csv;
 pub mod api_tokens;
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod clock;
 pub mod config;
 pub mod context;

@@ -111,6 +111,7 @@ catalog! {
         TotpNotSet => ("この利用者は二要素認証を設定していません。", "This user has not set up two-factor authentication."),
         NoRequestsInPriority => ("このクールは医療従事者等の先行接種のため、集団接種会場は希望量を登録しません（医療機関に都道府県が直接分配します）。", "This cycle is the priority programme: municipal sites register no requests (the prefecture allocates to medical institutions directly)."),
         WithdrawAfterChildActed => ("管下の組織がすでに確認済にしているため、分配完了を取り消せません。見直しが必要な組織には、その組織の分配を差し戻すか、連絡してください。", "A child has already confirmed its amount, so the division can no longer be withdrawn. Send the affected division back, or contact them."),
+        BackupTargetExists => ("バックアップ先のファイルが既にあります。上書きはしません。別のファイル名を指定してください。", "The backup file already exists and is never overwritten. Choose another name."),
         LastAdmin => ("組織の最後の管理者は無効にできません。", "The last administrator of an organisation cannot be disabled."),
         Internal => ("システムエラーが発生しました。時間をおいて再度お試しください。", "Something went wrong. Please try again later."),
         Unavailable => ("現在サービスを利用できません。", "The service is unavailable right now."),

@@ -143,6 +143,39 @@ impl Db {
         Ok(())
     }
 
+    /// Writes a consistent, compacted copy of an SQLite database to `path` (`VACUUM INTO`,
+    /// which reads one snapshot while the server keeps running), then checks the copy with
+    /// `PRAGMA integrity_check`. Returns the copy's size in bytes. Refuses an existing file.
+    /// PostgreSQL is backed up with its own tools (`pg_dump`, `pg_basebackup`):
+    /// [`StoreError::Unsupported`].
+    pub async fn backup_into(&self, path: &std::path::Path) -> StoreResult<u64> {
+        let Db::Sqlite(pool) = self else {
+            return Err(StoreError::Unsupported("backup of PostgreSQL"));
+        };
+        if path.exists() {
+            return Err(StoreError::Unique(path.display().to_string()));
+        }
+        let target = path
+            .to_str()
+            .ok_or_else(|| StoreError::Corrupt("backup path is not UTF-8".into()))?;
+        sqlx::query("VACUUM INTO ?1")
+            .bind(target)
+            .execute(pool)
+            .await?;
+        let copy = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(SqliteConnectOptions::new().filename(path).read_only(true))
+            .await?;
+        let verdict: (String,) = sqlx::query_as("PRAGMA integrity_check")
+            .fetch_one(&copy)
+            .await?;
+        copy.close().await;
+        if verdict.0 != "ok" {
+            return Err(StoreError::Corrupt(format!("backup copy: {}", verdict.0)));
+        }
+        Ok(std::fs::metadata(path).map(|m| m.len()).unwrap_or(0))
+    }
+
     pub async fn close(&self) {
         match self {
             Db::Sqlite(p) => p.close().await,

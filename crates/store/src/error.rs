@@ -14,6 +14,8 @@ pub enum StoreError {
     BadUrl(String),
     #[error("invalid stored data: {0}")]
     Corrupt(String),
+    #[error("not supported on this database: {0}")]
+    Unsupported(&'static str),
     #[error("database error: {0}")]
     Db(sqlx::Error),
 }

@@ -61,6 +61,13 @@ enum Cmd {
         #[command(subcommand)]
         cmd: ImportCmd,
     },
+    /// Copy the embedded SQLite database to FILE while the server runs (`VACUUM INTO`), check
+    /// the copy's integrity and record the backup in the audit log. PostgreSQL is backed up
+    /// with its own tools (`pg_dump`, `pg_basebackup`). Exits 2 if no backup was written.
+    Backup {
+        /// Where to write the copy (must not exist yet).
+        file: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -408,6 +415,41 @@ async fn main() -> anyhow::Result<()> {
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             let app = open(config).await?;
             import_institutions(&app, &bytes, &as_user).await?;
+        }
+        Cmd::Backup { file } => {
+            if vsys_store::db::Backend::from_url(&config.database_url).ok()
+                == Some(vsys_store::db::Backend::Postgres)
+            {
+                eprintln!(
+                    "vsys backup copies the embedded SQLite database; back up PostgreSQL with pg_dump or pg_basebackup"
+                );
+                std::process::exit(2);
+            }
+            let app = open(config).await?;
+            match vsys_app::backup::backup(&app, &file).await {
+                Ok(b) => println!(
+                    "backup written: {} ({} bytes), integrity ok",
+                    b.path, b.bytes
+                ),
+                Err(vsys_app::AppError::Invalid(inv)) => {
+                    for e in inv.0 {
+                        eprintln!(
+                            "{}: {} / {}",
+                            e.field,
+                            e.msg.text(vsys_domain::Lang::Ja),
+                            e.msg.text(vsys_domain::Lang::En)
+                        );
+                    }
+                    std::process::exit(2);
+                }
+                Err(e) => {
+                    eprintln!(
+                        "backup failed, nothing written to {}: {e:#}",
+                        file.display()
+                    );
+                    std::process::exit(2);
+                }
+            }
         }
         Cmd::Audit {
             cmd: AuditCmd::Verify,

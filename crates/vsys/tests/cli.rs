@@ -127,3 +127,62 @@ db_test!(migrate_user_create_and_audit_verify, |backend| async move {
         text(&out)
     );
 });
+
+db_test!(backup_copies_the_embedded_database, |backend| async move {
+    let Some(t) = fresh_db(backend, "cli_backup", |_| async { Ok(()) }).await else {
+        return;
+    };
+    let out = vsys(&t.url, &["migrate"], None);
+    assert!(out.status.success(), "{}", text(&out));
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let copy = dir.path().join("vsys-backup.db");
+    let copy_arg = copy.to_str().unwrap_or_default();
+    let out = vsys(&t.url, &["backup", copy_arg], None);
+    if backend == vsys_testkit::Backend::Postgres {
+        // PostgreSQL has its own tools; nothing is written.
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        assert!(text(&out).contains("pg_dump"), "{}", text(&out));
+        assert!(!copy.exists());
+        return;
+    }
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("integrity ok"), "{}", text(&out));
+    // The copy is a whole database: master data, and an audit log that verifies.
+    let copy_url = format!("sqlite:{copy_arg}");
+    let out = vsys(&copy_url, &["audit", "verify"], None);
+    assert!(
+        out.status.success() && text(&out).contains("OK"),
+        "{}",
+        text(&out)
+    );
+    let copied = vsys_store::Db::connect(&copy_url)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut tx = copied.read().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        vsys_store::orgs::count(&mut tx).await.ok(),
+        Some(1 + 47 + 1741)
+    );
+    drop(tx);
+    copied.close().await;
+    // The backup itself is recorded in the live database, not overwritten a second time.
+    let mut tx = t.db.read().await.unwrap_or_else(|e| panic!("{e}"));
+    let (entries, _) = vsys_store::audit::search(
+        &mut tx,
+        &vsys_store::audit::AuditFilter {
+            action_prefix: Some("system.backup".into()),
+            ..Default::default()
+        },
+        vsys_store::Page::new(Some(1), Some(10)),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    drop(tx);
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].object_id, copy_arg);
+    let before = std::fs::metadata(&copy).map(|m| m.len()).ok();
+    let out = vsys(&t.url, &["backup", copy_arg], None);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("既にあります"), "{}", text(&out));
+    assert_eq!(std::fs::metadata(&copy).map(|m| m.len()).ok(), before);
+});
