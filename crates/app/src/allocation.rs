@@ -893,6 +893,19 @@ async fn transition(
     };
     allocations::write(&mut tx, &after).await?;
     let who: Who = actor.into();
+    // 分配完了 hands the division down: the children it releases are named in the entry.
+    let children = if t == Transition::FinishDivision {
+        allocations::children(&mut tx, &node.id).await?
+    } else {
+        Vec::new()
+    };
+    #[derive(Serialize)]
+    struct Moved<'a> {
+        #[serde(flatten)]
+        node: &'a NodeRow,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        released: Vec<&'a str>,
+    }
     record(
         &mut tx,
         &who,
@@ -901,7 +914,14 @@ async fn transition(
         "allocation",
         &node.id,
         Some(&node),
-        Some(&after),
+        Some(&Moved {
+            node: &after,
+            released: children
+                .iter()
+                .filter(|c| !c.released)
+                .map(|c| c.org_code.as_str())
+                .collect(),
+        }),
     )
     .await?;
     // The level above follows its children's progress (the "all municipalities done?" screen).
@@ -923,7 +943,7 @@ async fn transition(
         notify(&mut tx, app, &who, now, &parent.org_code, None, &d).await?;
     }
     if t == Transition::FinishDivision {
-        for child in allocations::children(&mut tx, &node.id).await? {
+        for child in children {
             if !child.released {
                 let released = NodeRow {
                     released: true,

@@ -1169,6 +1169,15 @@ db_test!(
             async move { t.api(Method::POST, &path, &token, None).await }
         };
         assert_eq!(post("JP/finish", &nation).await.0, StatusCode::OK);
+        // The entry of 分配完了 names the organisations it handed the amounts to.
+        let divided = t.audit_actions("allocation.divided").await;
+        assert!(
+            divided.iter().any(|e| e
+                .after
+                .as_deref()
+                .is_some_and(|a| a.contains("\"released\":[") && a.contains("\"13\""))),
+            "{divided:?}"
+        );
         // Only the divider may take it back.
         let (s, _) = post("JP/withdraw", &tokyo).await;
         assert!(
