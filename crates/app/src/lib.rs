@@ -17,6 +17,7 @@ pub mod delivery_csv;
 pub mod demo;
 pub mod error;
 pub mod mail;
+pub mod maintenance;
 pub mod master_data;
 pub mod notices;
 pub mod orgs;

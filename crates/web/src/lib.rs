@@ -120,7 +120,8 @@ async fn metrics_text(axum::extract::State(s): axum::extract::State<AppState>) -
     s.metrics.render()
 }
 
-/// Serves until `shutdown` resolves, with the mail workers running beside the server.
+/// Serves until `shutdown` resolves, with the mail workers and the WAL checkpointer running
+/// beside the server.
 pub async fn serve(
     app: App,
     listener: tokio::net::TcpListener,
@@ -138,6 +139,11 @@ pub async fn serve(
             std::time::Duration::from_secs(2),
         )));
     }
+    workers.push(tokio::spawn(vsys_app::maintenance::run_checkpointer(
+        app.clone(),
+        stop_rx.clone(),
+        std::time::Duration::from_secs(1),
+    )));
     let router = router(app);
     axum::serve(
         listener,
