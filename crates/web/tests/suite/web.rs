@@ -439,3 +439,44 @@ db_test!(login_returns_to_the_page_asked_for, |backend| async move {
         .unwrap_or_default();
     assert!(!page.contains("evil.example"));
 });
+
+db_test!(
+    the_server_checkpoints_the_wal_in_the_background,
+    |backend| async move {
+        let Some(t) = spawn_app(backend).await else {
+            return;
+        };
+        if backend == vsys_testkit::Backend::Postgres {
+            assert_eq!(t.app.db.checkpoint().await.ok(), Some(None));
+            return;
+        }
+        // A write lands in the WAL; within seconds the background checkpointer copies it
+        // into the database file, where a reader that ignores the WAL (immutable) finds it.
+        t.make_user("13103", "viewer", "wal-check@example.jp").await;
+        let path = t.db.url.trim_start_matches("sqlite:").to_owned();
+        let in_main_file = || async {
+            let opts = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(&path)
+                .immutable(true)
+                .read_only(true);
+            let mut c = <sqlx::SqliteConnection as sqlx::Connection>::connect_with(&opts)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            let n: (i64,) =
+                sqlx::query_as("SELECT count(*) FROM users WHERE email = 'wal-check@example.jp'")
+                    .fetch_one(&mut c)
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
+            n.0
+        };
+        let mut seen = 0;
+        for _ in 0..50 {
+            seen = in_main_file().await;
+            if seen == 1 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        assert_eq!(seen, 1, "checkpointed into the database file");
+    }
+);
