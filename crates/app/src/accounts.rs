@@ -5,6 +5,7 @@ use crate::App;
 use crate::audit::{Who, record};
 use crate::context::Actor;
 use crate::error::{AppError, AppResult};
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use vsys_domain::validation::{Email, person_name};
 use vsys_domain::{Action, Invalid, Msg, Role};
@@ -332,6 +333,32 @@ pub async fn unlock(app: &App, actor: &Actor, id: &str) -> AppResult<UserRow> {
     Ok(after)
 }
 
+/// An administrator's reset of an account (password, second factor): written, the account's
+/// sessions ended, audited.
+async fn reset(
+    tx: &mut Tx,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    action: &str,
+    user: &UserRow,
+    changed: &UserRow,
+) -> AppResult<UserRow> {
+    let after = users::update(tx, changed).await?;
+    sessions::delete_for_user(tx, &user.id, None).await?;
+    record(
+        tx,
+        &actor.into(),
+        now,
+        action,
+        "user",
+        &user.id,
+        Some(user),
+        Some(&after),
+    )
+    .await?;
+    Ok(after)
+}
+
 /// Clears an account's two-factor authentication after a lost authenticator: its sessions end, and
 /// at the next login the user sets it up again (administrators of the nation and prefectures
 /// must). Done by an administrator above or beside the user, never by the user themself — a
@@ -350,28 +377,13 @@ pub async fn reset_totp(app: &App, actor: &Actor, id: &str) -> AppResult<UserRow
     if user.totp_secret.is_none() {
         return Err(AppError::invalid("totp", Msg::TotpNotSet));
     }
-    let after = users::update(
-        &mut tx,
-        &UserRow {
-            totp_secret: None,
-            totp_last_step: None,
-            updated_at: now,
-            ..user.clone()
-        },
-    )
-    .await?;
-    sessions::delete_for_user(&mut tx, &user.id, None).await?;
-    record(
-        &mut tx,
-        &actor.into(),
-        now,
-        "user.totp_reset",
-        "user",
-        &user.id,
-        Some(&user),
-        Some(&after),
-    )
-    .await?;
+    let changed = UserRow {
+        totp_secret: None,
+        totp_last_step: None,
+        updated_at: now,
+        ..user.clone()
+    };
+    let after = reset(&mut tx, actor, now, "user.totp_reset", &user, &changed).await?;
     tx.commit().await?;
     Ok(after)
 }
@@ -397,28 +409,13 @@ pub async fn reset_password(
     if !actor.principal.may(Action::ManageUsers, &org.path) {
         return Err(AppError::Forbidden);
     }
-    let after = users::update(
-        &mut tx,
-        &UserRow {
-            password_hash: hash,
-            must_change_password: true,
-            updated_at: now,
-            ..user.clone()
-        },
-    )
-    .await?;
-    sessions::delete_for_user(&mut tx, &user.id, None).await?;
-    record(
-        &mut tx,
-        &actor.into(),
-        now,
-        "user.password_reset",
-        "user",
-        &user.id,
-        Some(&user),
-        Some(&after),
-    )
-    .await?;
+    let changed = UserRow {
+        password_hash: hash,
+        must_change_password: true,
+        updated_at: now,
+        ..user.clone()
+    };
+    let after = reset(&mut tx, actor, now, "user.password_reset", &user, &changed).await?;
     tx.commit().await?;
     Ok(after)
 }

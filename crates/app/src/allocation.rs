@@ -861,6 +861,27 @@ pub async fn finish(
     transition(app, actor, cycle_id, org_code, Transition::FinishDivision).await
 }
 
+/// Moves a node to `next` on the actor's behalf: claims its version (a concurrent change makes
+/// this fail with `Conflict`) and writes the new status.
+async fn move_status(
+    tx: &mut Tx,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    node: &NodeRow,
+    next: Status,
+) -> AppResult<NodeRow> {
+    allocations::claim(tx, &node.id, node.version, now, Some(&actor.user_id)).await?;
+    let after = NodeRow {
+        status: next.as_str().into(),
+        updated_at: now,
+        updated_by: Some(actor.user_id.clone()),
+        version: node.version + 1,
+        ..node.clone()
+    };
+    allocations::write(tx, &after).await?;
+    Ok(after)
+}
+
 async fn transition(
     app: &App,
     actor: &Actor,
@@ -883,15 +904,7 @@ async fn transition(
     }
     actor.require(Action::Write, &node.path)?;
     let next = chain::apply(status_of(&node), node.released, t).map_err(refusal)?;
-    allocations::claim(&mut tx, &node.id, node.version, now, Some(&actor.user_id)).await?;
-    let after = NodeRow {
-        status: next.as_str().into(),
-        updated_at: now,
-        updated_by: Some(actor.user_id.clone()),
-        version: node.version + 1,
-        ..node.clone()
-    };
-    allocations::write(&mut tx, &after).await?;
+    let after = move_status(&mut tx, actor, now, &node, next).await?;
     let who: Who = actor.into();
     // 分配完了 hands the division down: the children it releases are named in the entry.
     let children = if t == Transition::FinishDivision {
@@ -1067,15 +1080,7 @@ pub async fn withdraw(
     if !chain::may_withdraw(children.iter().map(status_of)) {
         return Err(AppError::invalid("status", Msg::WithdrawAfterChildActed));
     }
-    allocations::claim(&mut tx, &node.id, node.version, now, Some(&actor.user_id)).await?;
-    let after = NodeRow {
-        status: next.as_str().into(),
-        updated_at: now,
-        updated_by: Some(actor.user_id.clone()),
-        version: node.version + 1,
-        ..node.clone()
-    };
-    allocations::write(&mut tx, &after).await?;
+    let after = move_status(&mut tx, actor, now, &node, next).await?;
     let mut held_back = Vec::new();
     for child in children.into_iter().filter(|c| c.released) {
         allocations::write(

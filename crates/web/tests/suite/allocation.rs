@@ -656,14 +656,7 @@ db_test!(masters_and_supply_rules_on_screen, |backend| async move {
         return;
     };
     let c = t.web_login("pfizer-operator@demo.vsys.jp").await;
-    let page = c
-        .get(t.url("/products"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .text()
-        .await
-        .unwrap_or_default();
+    let page = t.page(&c, "/products").await;
     assert!(
         page.contains("コミナティ筋注") && page.contains("6 回接種分/バイアル × 195 バイアル/箱"),
         "{page}"
@@ -745,14 +738,7 @@ db_test!(masters_and_supply_rules_on_screen, |backend| async move {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     let n = t.web_login("nation-operator@demo.vsys.jp").await;
-    let page = n
-        .get(t.url("/products"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .text()
-        .await
-        .unwrap_or_default();
+    let page = t.page(&n, "/products").await;
     let res = n
         .post(t.url("/supply-rules"))
         .form(&[
@@ -798,15 +784,11 @@ db_test!(priority_programme_chain, |backend| async move {
         "{p}"
     );
     let page = t
-        .web_login("site-operator@demo.vsys.jp")
-        .await
-        .get(t.url(&format!("/cycles/{id}")))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .text()
-        .await
-        .unwrap_or_default();
+        .page(
+            &t.web_login("site-operator@demo.vsys.jp").await,
+            &format!("/cycles/{id}"),
+        )
+        .await;
     assert!(page.contains("id=\"no-requests\""), "{page}");
     assert!(!page.contains("id=\"request-submit\""));
     let nation = t.token("nation-operator@demo.vsys.jp").await;
@@ -1006,15 +988,11 @@ db_test!(
         let silent_code = silent["org_code"].as_str().unwrap_or_default().to_owned();
         assert!(!silent_code.is_empty(), "some site has not reported: {d}");
         let page = t
-            .web_login("minato-operator@demo.vsys.jp")
-            .await
-            .get(t.url(&format!("/allocations/{id}/13103")))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-            .text()
-            .await
-            .unwrap_or_default();
+            .page(
+                &t.web_login("minato-operator@demo.vsys.jp").await,
+                &format!("/allocations/{id}/13103"),
+            )
+            .await;
         assert!(
             page.contains(&format!("id=\"request-{clinic}\">60 / 60</td>")),
             "{page}"
@@ -1081,14 +1059,7 @@ db_test!(
             .as_str()
             .unwrap_or_default()
             .to_owned();
-        let page = c
-            .get(t.url(&format!("/cycles/{cycle}")))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-            .text()
-            .await
-            .unwrap_or_default();
+        let page = t.page(&c, &format!("/cycles/{cycle}")).await;
         assert!(page.contains("接種可能量・希望量の報告"), "{page}");
         let csrf = csrf_of(&page);
         let post = |fields: Vec<(&'static str, String)>| {
@@ -1184,20 +1155,9 @@ db_test!(
             matches!(s, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND),
             "{s}"
         );
-        let page = |c: reqwest::Client| {
-            let url = t.url(&format!("/allocations/{id}/JP"));
-            async move {
-                c.get(url)
-                    .send()
-                    .await
-                    .unwrap_or_else(|e| panic!("{e}"))
-                    .text()
-                    .await
-                    .unwrap_or_default()
-            }
-        };
         let web = t.web_login("nation-operator@demo.vsys.jp").await;
-        assert!(page(web.clone()).await.contains("id=\"withdraw\""));
+        let screen = format!("/allocations/{id}/JP");
+        assert!(t.page(&web, &screen).await.contains("id=\"withdraw\""));
         let (s, n) = post("JP/withdraw", &nation).await;
         assert_eq!(s, StatusCode::OK, "{n}");
         assert_eq!(n["status"], "confirmed");
@@ -1221,7 +1181,7 @@ db_test!(
         // Finished again; once a prefecture has confirmed, there is no taking it back.
         assert_eq!(post("JP/finish", &nation).await.0, StatusCode::OK);
         assert_eq!(post("13/confirm", &tokyo).await.0, StatusCode::OK);
-        assert!(!page(web).await.contains("id=\"withdraw\""));
+        assert!(!t.page(&web, &screen).await.contains("id=\"withdraw\""));
         let (s, p) = post("JP/withdraw", &nation).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
         assert!(p.to_string().contains("分配完了を取り消せません"), "{p}");

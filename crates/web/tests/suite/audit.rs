@@ -172,14 +172,7 @@ db_test!(
         };
         let id = t.user("tokyo-admin@demo.vsys.jp").await.id;
         let c = t.web_login("nation-admin@demo.vsys.jp").await;
-        let page = c
-            .get(t.url(&format!("/users/{id}")))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-            .text()
-            .await
-            .unwrap_or_default();
+        let page = t.page(&c, &format!("/users/{id}")).await;
         assert!(page.contains("id=\"totp-reset\""), "{page}");
         let res = c
             .post(t.url(&format!("/users/{id}/totp-reset")))
@@ -194,36 +187,15 @@ db_test!(
                 .totp_secret
                 .is_none()
         );
-        let page = c
-            .get(t.url(&format!("/users/{id}")))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-            .text()
-            .await
-            .unwrap_or_default();
+        let page = t.page(&c, &format!("/users/{id}")).await;
         assert!(!page.contains("id=\"totp-reset\""), "nothing left to reset");
         // One's own account offers no reset.
         let me = t.user("nation-admin@demo.vsys.jp").await.id;
-        let page = c
-            .get(t.url(&format!("/users/{me}")))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-            .text()
-            .await
-            .unwrap_or_default();
+        let page = t.page(&c, &format!("/users/{me}")).await;
         assert!(!page.contains("id=\"totp-reset\""));
         // The log shows who did it by name.
         let admin = t.user("nation-admin@demo.vsys.jp").await;
-        let page = c
-            .get(t.url("/audit?action=user.totp_reset"))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-            .text()
-            .await
-            .unwrap_or_default();
+        let page = t.page(&c, "/audit?action=user.totp_reset").await;
         assert!(
             page.contains(&format!("<td title=\"{}\">{}</td>", admin.id, admin.name)),
             "{page}"

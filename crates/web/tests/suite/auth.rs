@@ -200,14 +200,7 @@ db_test!(totp_required_for_nation_admin, |backend| async move {
     );
     // On the web, the password leads to the code step.
     let c = browser_client();
-    let page = c
-        .get(t.url("/login"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .text()
-        .await
-        .unwrap_or_default();
+    let page = t.page(&c, "/login").await;
     let res = c
         .post(t.url("/login"))
         .form(&[
@@ -237,14 +230,7 @@ db_test!(totp_required_for_nation_admin, |backend| async move {
         Some("/login")
     );
     t.clock.advance(chrono::Duration::seconds(31));
-    let page = c
-        .get(t.url("/login/totp"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .text()
-        .await
-        .unwrap_or_default();
+    let page = t.page(&c, "/login/totp").await;
     let code = t.totp(email).await;
     let res = c
         .post(t.url("/login/totp"))
@@ -273,14 +259,7 @@ db_test!(
         let p: serde_json::Value = res.json().await.unwrap_or_default();
         assert_eq!(p["type"], "/problems/totp-setup-required");
         let c = browser_client();
-        let page = c
-            .get(t.url("/login"))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-            .text()
-            .await
-            .unwrap_or_default();
+        let page = t.page(&c, "/login").await;
         let res = c
             .post(t.url("/login"))
             .form(&[
@@ -297,14 +276,7 @@ db_test!(
                 .and_then(|v| v.to_str().ok()),
             Some("/login/totp-setup")
         );
-        let page = c
-            .get(t.url("/login/totp-setup"))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-            .text()
-            .await
-            .unwrap_or_default();
+        let page = t.page(&c, "/login/totp-setup").await;
         let secret = page
             .split("id=\"totp-secret\">")
             .nth(1)

@@ -201,6 +201,17 @@ impl TestApp {
             .0
     }
 
+    /// A page's HTML, fetched with a (logged-in) client.
+    pub async fn page(&self, c: &Client, path: &str) -> String {
+        c.get(self.url(path))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .text()
+            .await
+            .unwrap_or_default()
+    }
+
     /// Logs in on the web form; returns the cookie-keeping client.
     pub async fn web_login(&self, email: &str) -> Client {
         let c = browser_client();

@@ -841,14 +841,7 @@ db_test!(screens_refuse_another_municipality, |backend| async move {
             "{path}: {s}"
         );
     }
-    let page = c
-        .get(t.url("/"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .text()
-        .await
-        .unwrap_or_default();
+    let page = t.page(&c, "/").await;
     let csrf = csrf_of(&page);
     let res = c
         .post(t.url(&format!("/users/{user_id}/reset")))

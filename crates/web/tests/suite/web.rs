@@ -86,14 +86,7 @@ db_test!(csrf_is_required_on_every_form, |backend| async move {
         Some(StatusCode::OK),
         "still logged in"
     );
-    let page = c
-        .get(t.url("/"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .text()
-        .await
-        .unwrap_or_default();
+    let page = t.page(&c, "/").await;
     let res = c
         .post(t.url("/logout"))
         .form(&[("_csrf", csrf_of(&page).as_str())])
@@ -128,14 +121,7 @@ db_test!(screens_in_japanese_and_english, |backend| async move {
         return;
     };
     let c = t.web_login("minato-operator@demo.vsys.jp").await;
-    let home = c
-        .get(t.url("/"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .text()
-        .await
-        .unwrap_or_default();
+    let home = t.page(&c, "/").await;
     assert!(home.contains("あなたの作業") && home.contains("港区") && home.contains("lang=\"ja\""));
     let res = c
         .get(t.url("/lang?set=en&next=/"))
@@ -148,14 +134,7 @@ db_test!(screens_in_japanese_and_english, |backend| async move {
             .and_then(|v| v.to_str().ok()),
         Some("/")
     );
-    let home = c
-        .get(t.url("/"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .text()
-        .await
-        .unwrap_or_default();
+    let home = t.page(&c, "/").await;
     assert!(home.contains("Your tasks") && home.contains("lang=\"en\""));
     // Only local paths are followed.
     let res = c
@@ -186,14 +165,7 @@ db_test!(admin_manages_users_on_screen, |backend| async move {
         .make_user("13103", "admin", "minato-admin7@example.jp")
         .await;
     let c = t.web_login(&admin).await;
-    let page = c
-        .get(t.url("/users/new"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .text()
-        .await
-        .unwrap_or_default();
+    let page = t.page(&c, "/users/new").await;
     let csrf = csrf_of(&page);
     // Invalid input: every problem is named, nothing is created.
     let res = c
@@ -229,14 +201,7 @@ db_test!(admin_manages_users_on_screen, |backend| async move {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let list = c
-        .get(t.url("/users?org=13103&flash=user_created"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .text()
-        .await
-        .unwrap_or_default();
+    let list = t.page(&c, "/users?org=13103&flash=user_created").await;
     assert!(list.contains("clerk@example.jp") && list.contains("利用者を作成しました"));
     assert!(t.user("clerk@example.jp").await.must_change_password);
     // The new person must change the password before anything else.
@@ -399,14 +364,7 @@ db_test!(login_returns_to_the_page_asked_for, |backend| async move {
         .unwrap_or_default()
         .to_owned();
     assert_eq!(location, "/login?next=%2Fnotices%3Fpage%3D1");
-    let page = c
-        .get(t.url(&location))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .text()
-        .await
-        .unwrap_or_default();
+    let page = t.page(&c, &location).await;
     assert!(
         page.contains("name=\"next\" value=\"/notices?page=1\""),
         "{page}"
@@ -429,14 +387,7 @@ db_test!(login_returns_to_the_page_asked_for, |backend| async move {
         Some("/notices?page=1")
     );
     // Never another site.
-    let page = c
-        .get(t.url("/login?next=//evil.example/"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .text()
-        .await
-        .unwrap_or_default();
+    let page = t.page(&c, "/login?next=//evil.example/").await;
     assert!(!page.contains("evil.example"));
 });
 
