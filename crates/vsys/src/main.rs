@@ -161,6 +161,19 @@ fn load_config(cli: &Cli) -> anyhow::Result<Config> {
     Ok(config)
 }
 
+/// Prints every refused field in Japanese and English and exits 2 (nothing was changed).
+fn refused(inv: vsys_domain::Invalid) -> ! {
+    for e in inv.0 {
+        eprintln!(
+            "{}: {} / {}",
+            e.field,
+            e.msg.text(vsys_domain::Lang::Ja),
+            e.msg.text(vsys_domain::Lang::En)
+        );
+    }
+    std::process::exit(2);
+}
+
 async fn open(config: Config) -> anyhow::Result<App> {
     let db = vsys_store::Db::connect(&config.database_url)
         .await
@@ -379,17 +392,7 @@ async fn main() -> anyhow::Result<()> {
                     "created {} ({}, {}) id {}",
                     u.email, u.org_code, u.role, u.id
                 ),
-                Err(vsys_app::AppError::Invalid(inv)) => {
-                    for e in inv.0 {
-                        eprintln!(
-                            "{}: {} / {}",
-                            e.field,
-                            e.msg.text(vsys_domain::Lang::Ja),
-                            e.msg.text(vsys_domain::Lang::En)
-                        );
-                    }
-                    std::process::exit(2);
-                }
+                Err(vsys_app::AppError::Invalid(inv)) => refused(inv),
                 Err(e) => bail!("{e}"),
             }
         }
@@ -431,17 +434,7 @@ async fn main() -> anyhow::Result<()> {
                     "backup written: {} ({} bytes), integrity ok",
                     b.path, b.bytes
                 ),
-                Err(vsys_app::AppError::Invalid(inv)) => {
-                    for e in inv.0 {
-                        eprintln!(
-                            "{}: {} / {}",
-                            e.field,
-                            e.msg.text(vsys_domain::Lang::Ja),
-                            e.msg.text(vsys_domain::Lang::En)
-                        );
-                    }
-                    std::process::exit(2);
-                }
+                Err(vsys_app::AppError::Invalid(inv)) => refused(inv),
                 Err(e) => {
                     eprintln!(
                         "backup failed, nothing written to {}: {e:#}",

@@ -466,19 +466,7 @@ db_test!(
         };
         let id = cycle_with_supply(&t).await;
         let nation = t.token("nation-operator@demo.vsys.jp").await;
-        let v = division(&t, &nation, &id, "JP").await["version"]
-            .as_i64()
-            .unwrap_or(0);
-        let (s, _) = with_version(
-            &t,
-            Method::POST,
-            &format!("/api/v1/cycles/{id}/allocations/JP/autofill"),
-            &nation,
-            v,
-            json!({}),
-        )
-        .await;
-        assert_eq!(s, StatusCode::OK);
+        nation_autofills(&t, &nation, &id).await;
         let res = client()
             .get(t.url(&format!(
                 "/api/v1/cycles/{id}/allocations/JP/csv?encoding=shift_jis"
@@ -575,22 +563,27 @@ fn encoding_sjis(text: &str) -> Vec<u8> {
 }
 
 /// A cycle in which 東京都 gave everything to 港区, which has confirmed it (not yet divided).
-pub async fn minato_has_its_allocation(t: &TestApp) -> String {
-    let id = cycle_with_supply(t).await;
-    let nation = t.token("nation-operator@demo.vsys.jp").await;
-    let v = division(t, &nation, &id, "JP").await["version"]
+/// The nation auto-fills its division of the cycle (among the prefectures).
+pub async fn nation_autofills(t: &TestApp, nation: &str, id: &str) {
+    let v = division(t, nation, id, "JP").await["version"]
         .as_i64()
         .unwrap_or(0);
     let (s, _) = with_version(
         t,
         Method::POST,
         &format!("/api/v1/cycles/{id}/allocations/JP/autofill"),
-        &nation,
+        nation,
         v,
         json!({}),
     )
     .await;
     assert_eq!(s, StatusCode::OK);
+}
+
+pub async fn minato_has_its_allocation(t: &TestApp) -> String {
+    let id = cycle_with_supply(t).await;
+    let nation = t.token("nation-operator@demo.vsys.jp").await;
+    nation_autofills(t, &nation, &id).await;
     assert_eq!(
         t.api(
             Method::POST,
@@ -1120,19 +1113,7 @@ db_test!(
         let id = cycle_with_supply(&t).await;
         let nation = t.token("nation-operator@demo.vsys.jp").await;
         let tokyo = t.token("tokyo-operator@demo.vsys.jp").await;
-        let v = division(&t, &nation, &id, "JP").await["version"]
-            .as_i64()
-            .unwrap_or(0);
-        let (s, _) = with_version(
-            &t,
-            Method::POST,
-            &format!("/api/v1/cycles/{id}/allocations/JP/autofill"),
-            &nation,
-            v,
-            json!({}),
-        )
-        .await;
-        assert_eq!(s, StatusCode::OK);
+        nation_autofills(&t, &nation, &id).await;
         let post = |path: &'static str, token: &str| {
             let path = format!("/api/v1/cycles/{id}/allocations/{path}");
             let token = token.to_owned();
