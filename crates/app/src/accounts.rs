@@ -165,6 +165,16 @@ async fn managed(tx: &mut Tx, actor: &Actor, id: &str) -> AppResult<(UserRow, Or
     Ok((user, org))
 }
 
+/// An account the actor administers (may manage the users of its organisation): the account
+/// and its organisation, `Forbidden` otherwise (`NotFound` outside the actor's scope).
+async fn administered(tx: &mut Tx, actor: &Actor, id: &str) -> AppResult<(UserRow, OrgRow)> {
+    let (user, org) = managed(tx, actor, id).await?;
+    if !actor.principal.may(Action::ManageUsers, &org.path) {
+        return Err(AppError::Forbidden);
+    }
+    Ok((user, org))
+}
+
 /// Reads one account (personal data: the read is audited).
 pub async fn get(app: &App, actor: &Actor, id: &str) -> AppResult<UserRow> {
     actor.require_password_changed()?;
@@ -241,10 +251,7 @@ pub async fn update(
     actor.require_password_changed()?;
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
-    let (user, org) = managed(&mut tx, actor, id).await?;
-    if !actor.principal.may(Action::ManageUsers, &org.path) {
-        return Err(AppError::Forbidden);
-    }
+    let (user, org) = administered(&mut tx, actor, id).await?;
     if user.version != version {
         return Err(AppError::Conflict);
     }
@@ -304,10 +311,7 @@ pub async fn unlock(app: &App, actor: &Actor, id: &str) -> AppResult<UserRow> {
     actor.require_password_changed()?;
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
-    let (user, org) = managed(&mut tx, actor, id).await?;
-    if !actor.principal.may(Action::ManageUsers, &org.path) {
-        return Err(AppError::Forbidden);
-    }
+    let (user, _) = administered(&mut tx, actor, id).await?;
     let after = users::update(
         &mut tx,
         &UserRow {
@@ -367,10 +371,7 @@ pub async fn reset_totp(app: &App, actor: &Actor, id: &str) -> AppResult<UserRow
     actor.require_password_changed()?;
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
-    let (user, org) = managed(&mut tx, actor, id).await?;
-    if !actor.principal.may(Action::ManageUsers, &org.path) {
-        return Err(AppError::Forbidden);
-    }
+    let (user, _) = administered(&mut tx, actor, id).await?;
     if user.id == actor.user_id {
         return Err(AppError::invalid("totp", Msg::OwnTotpReset));
     }
@@ -405,10 +406,7 @@ pub async fn reset_password(
     let hash = app.hasher.hash(temporary).await?;
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
-    let (user, org) = managed(&mut tx, actor, id).await?;
-    if !actor.principal.may(Action::ManageUsers, &org.path) {
-        return Err(AppError::Forbidden);
-    }
+    let (user, _) = administered(&mut tx, actor, id).await?;
     let changed = UserRow {
         password_hash: hash,
         must_change_password: true,

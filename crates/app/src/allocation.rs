@@ -861,6 +861,14 @@ pub async fn finish(
     transition(app, actor, cycle_id, org_code, Transition::FinishDivision).await
 }
 
+/// The node a node was divided from (none for the nation's).
+async fn parent_of(tx: &mut Tx, node: &NodeRow) -> AppResult<Option<NodeRow>> {
+    Ok(match &node.parent_id {
+        Some(p) => allocations::get(tx, p).await?,
+        None => None,
+    })
+}
+
 /// Moves a node to `next` on the actor's behalf: claims its version (a concurrent change makes
 /// this fail with `Conflict`) and writes the new status.
 async fn move_status(
@@ -938,10 +946,7 @@ async fn transition(
     )
     .await?;
     // The level above follows its children's progress (the "all municipalities done?" screen).
-    if let Some(parent) = match &node.parent_id {
-        Some(p) => allocations::get(&mut tx, p).await?,
-        None => None,
-    } {
+    if let Some(parent) = parent_of(&mut tx, &node).await? {
         let (ja, en) = match next {
             Status::Confirmed => ("確認済にしました", "confirmed its allocation"),
             _ => ("分配を完了しました", "finished dividing"),
@@ -1131,10 +1136,7 @@ pub async fn withdraw(
     for code in &held_back {
         notify(&mut tx, app, &who, now, code, None, &told).await?;
     }
-    if let Some(parent) = match &node.parent_id {
-        Some(p) => allocations::get(&mut tx, p).await?,
-        None => None,
-    } {
+    if let Some(parent) = parent_of(&mut tx, &node).await? {
         notify(&mut tx, app, &who, now, &parent.org_code, None, &told).await?;
     }
     tx.commit().await?;

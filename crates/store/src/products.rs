@@ -146,12 +146,7 @@ pub async fn put_presentation(tx: &mut Tx, p: &PresentationRow) -> StoreResult<(
     tx.exec(
         &Query::insert()
             .into_table(Presentations::Table)
-            .columns([
-                Presentations::ProductId,
-                Presentations::FromCycle,
-                Presentations::DosesPerVial,
-                Presentations::VialsPerBox,
-            ])
+            .columns(PRESENTATION_COLUMNS)
             .values_panic([
                 p.product_id.clone().into(),
                 p.from_cycle.into(),
@@ -169,15 +164,17 @@ pub async fn put_presentation(tx: &mut Tx, p: &PresentationRow) -> StoreResult<(
     Ok(())
 }
 
+const PRESENTATION_COLUMNS: [Presentations; 4] = [
+    Presentations::ProductId,
+    Presentations::FromCycle,
+    Presentations::DosesPerVial,
+    Presentations::VialsPerBox,
+];
+
 /// Every presentation of a product, oldest first.
 fn select_presentations() -> sea_query::SelectStatement {
     Query::select()
-        .columns([
-            Presentations::ProductId,
-            Presentations::FromCycle,
-            Presentations::DosesPerVial,
-            Presentations::VialsPerBox,
-        ])
+        .columns(PRESENTATION_COLUMNS)
         .from(Presentations::Table)
         .order_by(Presentations::ProductId, Order::Asc)
         .order_by(Presentations::FromCycle, Order::Asc)
@@ -206,12 +203,7 @@ pub async fn presentation_for(
 ) -> StoreResult<Option<PresentationRow>> {
     tx.opt(
         &Query::select()
-            .columns([
-                Presentations::ProductId,
-                Presentations::FromCycle,
-                Presentations::DosesPerVial,
-                Presentations::VialsPerBox,
-            ])
+            .columns(PRESENTATION_COLUMNS)
             .from(Presentations::Table)
             .and_where(Expr::col(Presentations::ProductId).eq(product_id))
             .and_where(Expr::col(Presentations::FromCycle).lte(cycle))

@@ -215,14 +215,7 @@ impl TestApp {
     /// Logs in on the web form; returns the cookie-keeping client.
     pub async fn web_login(&self, email: &str) -> Client {
         let c = browser_client();
-        let page = c
-            .get(self.url("/login"))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-            .text()
-            .await
-            .unwrap_or_default();
+        let page = self.page(&c, "/login").await;
         let csrf = csrf_of(&page);
         let res = c
             .post(self.url("/login"))
@@ -240,14 +233,7 @@ impl TestApp {
             .get(reqwest::header::LOCATION)
             .is_some_and(|v| v.as_bytes() == b"/login/totp");
         if to_totp {
-            let page = c
-                .get(self.url("/login/totp"))
-                .send()
-                .await
-                .unwrap_or_else(|e| panic!("{e}"))
-                .text()
-                .await
-                .unwrap_or_default();
+            let page = self.page(&c, "/login/totp").await;
             let code = self.totp(email).await;
             let res = c
                 .post(self.url("/login/totp"))

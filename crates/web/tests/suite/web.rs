@@ -206,14 +206,7 @@ db_test!(admin_manages_users_on_screen, |backend| async move {
     assert!(t.user("clerk@example.jp").await.must_change_password);
     // The new person must change the password before anything else.
     let c2 = browser_client();
-    let page = c2
-        .get(t.url("/login"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .text()
-        .await
-        .unwrap_or_default();
+    let page = t.page(&c2, "/login").await;
     let _ = c2
         .post(t.url("/login"))
         .form(&[
