@@ -11,7 +11,7 @@ use vsys_domain::validation::{Email, person_name};
 use vsys_domain::{Action, Invalid, Msg, Role};
 use vsys_store::orgs::OrgRow;
 use vsys_store::users::UserRow;
-use vsys_store::{Page, StoreError, Tx, orgs, sessions, throttle, users};
+use vsys_store::{Page, StoreError, Tx, orgs, sessions, users};
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct NewUser {
@@ -78,8 +78,10 @@ pub async fn create(app: &App, actor: &Actor, n: &NewUser) -> AppResult<UserRow>
 }
 
 /// Creates an account from the command line or the demo seeder (no actor; audited as system).
+/// Creates an account without a logged-in actor (the command line, tests), audited as `by`.
 pub async fn create_system(
     app: &App,
+    by: &Who,
     n: &NewUser,
     must_change_password: bool,
 ) -> AppResult<UserRow> {
@@ -90,7 +92,7 @@ pub async fn create_system(
     let org = org_in_tx(&mut tx, n.org_code.trim()).await?;
     let row = insert_user(
         &mut tx,
-        &Who::system(),
+        by,
         now,
         &org.code,
         (email, name, role),
@@ -306,6 +308,30 @@ async fn admin_count(tx: &mut Tx, org: &str) -> AppResult<i64> {
         .count() as i64)
 }
 
+/// Locks an account by hand (a suspected compromise, a leaver): its sessions end and no login
+/// succeeds until an administrator unlocks it. Failed logins never lock an account (that would
+/// let anyone who knows an address lock its owner out); they only slow it down.
+pub async fn lock(app: &App, actor: &Actor, id: &str) -> AppResult<UserRow> {
+    actor.require_password_changed()?;
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    let (user, _) = administered(&mut tx, actor, id).await?;
+    if user.id == actor.user_id {
+        return Err(AppError::invalid("locked", Msg::OwnLock));
+    }
+    if user.locked {
+        return Err(AppError::State(Msg::AlreadyLocked));
+    }
+    let changed = UserRow {
+        locked: true,
+        updated_at: now,
+        ..user.clone()
+    };
+    let after = reset(&mut tx, actor, now, "user.lock", &user, &changed).await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
 /// Lifts a lockout (and the account's login throttle).
 pub async fn unlock(app: &App, actor: &Actor, id: &str) -> AppResult<UserRow> {
     actor.require_password_changed()?;
@@ -321,7 +347,7 @@ pub async fn unlock(app: &App, actor: &Actor, id: &str) -> AppResult<UserRow> {
         },
     )
     .await?;
-    throttle::clear(&mut tx, &format!("acct:{}", user.email)).await?;
+    crate::auth::clear_throttle(&mut tx, &user.email).await?;
     record(
         &mut tx,
         &actor.into(),

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use vsys_domain::allocation::{ChildInput, Explanation, Formula, allocate};
 use vsys_domain::chain::{self, Chain, Divider, Level, Refusal, Status, Transition};
 use vsys_domain::units::{Presentation, Unit};
+use vsys_domain::validation::quantity;
 use vsys_domain::{Action, Invalid, Msg, OrgKind};
 use vsys_store::allocations::{self, NodeRow};
 use vsys_store::cycles::{self, CycleRow, SupplyRow};
@@ -67,7 +68,9 @@ pub fn unit_of(cycle: &CycleRow, level: Level) -> Unit {
 
 fn refusal(r: Refusal) -> AppError {
     match r {
-        Refusal::Finalised | Refusal::WrongStatus | Refusal::NotReleased => AppError::Conflict,
+        Refusal::Finalised => AppError::State(Msg::AllocationFinalised),
+        Refusal::WrongStatus => AppError::State(Msg::AllocationWrongStatus),
+        Refusal::NotReleased => AppError::State(Msg::AllocationNotReleased),
     }
 }
 
@@ -201,7 +204,7 @@ async fn awaits_nation(tx: &mut Tx, cycle: &CycleRow, node: &NodeRow) -> AppResu
             .await?
             .ok_or(AppError::NotFound)?;
         if status_of(&root) != Status::Final {
-            return Err(AppError::Conflict);
+            return Err(AppError::State(Msg::AwaitingNation));
         }
     }
     Ok(())
@@ -448,7 +451,7 @@ async fn consumables(
                 crate::products::pieces_for_doses(*d, per_dose, per_pack, &rules.pack_rounding)
             })
             .collect();
-        if wanted.iter().sum::<i64>() <= available {
+        if wanted.iter().fold(0i64, |a, w| a.saturating_add(*w)) <= available {
             out.push(wanted);
         } else {
             // Not enough: share the parent's whole packs in proportion to what each would need.
@@ -526,6 +529,9 @@ pub async fn simulate(
     total_vials: Option<i64>,
 ) -> AppResult<Proposal> {
     actor.require_password_changed()?;
+    if let Some(t) = total_vials {
+        quantity(t).map_err(|m| AppError::invalid("total_vials", m))?;
+    }
     let mut tx = app.db.read().await?;
     let d = division_in(&mut tx, actor, cycle_id, org_code).await?;
     let f = formula
@@ -621,6 +627,17 @@ pub async fn save_division(
         };
         if l.amount < 0 || l.needles.is_some_and(|n| n < 0) || l.syringes.is_some_and(|n| n < 0) {
             err("amount", Msg::NegativeAmount);
+            continue;
+        }
+        let too_large = [
+            ("amount", Some(l.amount)),
+            ("needles", l.needles),
+            ("syringes", l.syringes),
+        ]
+        .into_iter()
+        .find(|(_, v)| v.is_some_and(|v| quantity(v).is_err()));
+        if let Some((field, _)) = too_large {
+            err(field, Msg::NumberOutOfRange);
             continue;
         }
         if planned
@@ -1020,7 +1037,7 @@ pub async fn send_back(
     }
     actor.require(Action::Write, &parent.path)?;
     if status_of(&parent) == Status::Final {
-        return Err(AppError::Conflict);
+        return Err(AppError::State(Msg::AllocationFinalised));
     }
     let next =
         chain::apply(status_of(&child), child.released, Transition::SendBack).map_err(refusal)?;
@@ -1166,7 +1183,7 @@ pub async fn finalise(
             .await?
             .ok_or(AppError::NotFound)?;
         if status_of(&root) != Status::Final {
-            return Err(AppError::Conflict);
+            return Err(AppError::State(Msg::AwaitingNation));
         }
     }
     let pending: Vec<&ChildLine> = d

@@ -29,6 +29,20 @@ impl Who {
             ip: None,
         }
     }
+    /// A command run on the server's host (`vsys user create` …): no account, but the
+    /// operating-system user who ran it is named as the actor (`cli:<os user>`).
+    pub fn command_line(os_user: &str) -> Who {
+        let user: String = os_user
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(64)
+            .collect();
+        Who {
+            user_id: Some(format!("cli:{user}")),
+            org_code: None,
+            ip: None,
+        }
+    }
     pub fn partition(&self) -> &str {
         self.org_code.as_deref().unwrap_or(SYSTEM)
     }

@@ -3,8 +3,10 @@
 
 use crate::App;
 use crate::audit::{Who, record};
+use crate::config::LoginPolicy;
 use crate::context::Actor;
 use crate::error::{AppError, AppResult};
+use crate::secrets::Sealer;
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use chrono::{DateTime, Duration, Utc};
@@ -120,9 +122,36 @@ impl SessionKind {
     }
 }
 
-pub const STAGE_ACTIVE: &str = "active";
-pub const STAGE_TOTP: &str = "totp";
-pub const STAGE_TOTP_SETUP: &str = "totp_setup";
+/// Where a browser session stands in the login: every login-stage handler names the one stage
+/// it serves, and the use-cases check it again against the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Logged in (possibly still owing a password change).
+    Active,
+    /// Password accepted; the TOTP code is next.
+    Totp,
+    /// Password accepted; the account must enrol an authenticator first (it has none).
+    TotpSetup,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Active => "active",
+            Stage::Totp => "totp",
+            Stage::TotpSetup => "totp_setup",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Stage> {
+        match s {
+            "active" => Some(Stage::Active),
+            "totp" => Some(Stage::Totp),
+            "totp_setup" => Some(Stage::TotpSetup),
+            _ => None,
+        }
+    }
+}
 
 pub struct LoginRequest<'a> {
     pub email: &'a str,
@@ -137,132 +166,422 @@ pub struct LoginRequest<'a> {
 pub struct NewSession {
     pub token: String,
     pub row: SessionRow,
+    pub stage: Stage,
 }
 
-fn acct_key(email: &str) -> String {
-    format!("acct:{email}")
-}
-fn ip_key(ip: &str) -> String {
-    format!("ip:{ip}")
-}
-
-fn blocked_for(r: &Option<ThrottleRow>, now: DateTime<Utc>) -> Option<i64> {
-    r.as_ref()
-        .and_then(|r| r.blocked_until)
-        .filter(|t| *t > now)
-        .map(|t| (t - now).num_seconds().max(1))
+/// The throttle keys of one login attempt: the address (any account), the account from this
+/// address, and the account (from anywhere). Each is a gate with its own threshold and delay.
+struct Gates {
+    gates: Vec<Gate>,
 }
 
-/// Logs in. Throttling: after `account_throttle_after` failures an account waits an
-/// exponentially growing delay; after `account_lock_after` it is locked until an admin lifts
-/// it; an address with `ip_block_after` failures inside the window is blocked for a while.
+struct Gate {
+    key: String,
+    /// Failures before the key waits.
+    after: i64,
+    /// The wait after the n-th failure, if any.
+    delay: fn(&LoginPolicy, i64) -> Option<i64>,
+    /// Whether a success starts the key afresh (the account's keys do; the address's does not).
+    cleared_by_success: bool,
+}
+
+/// An attempt that has not been settled yet counts against every gate as a possible failure,
+/// in a row of its own (`inflight:` + key) so that concurrent attempts cannot all pass the
+/// check before any of them has failed. A crashed process's attempts count for this long.
+const INFLIGHT_STALE_SECS: i64 = 60;
+
+fn inflight_key(key: &str) -> String {
+    format!("inflight:{key}")
+}
+
+/// Every per-address counter of an account starts with this.
+fn pair_prefix(email: &str) -> String {
+    format!("pair:{email}|")
+}
+
+/// Doubling delay after `after` failures: `base`, 2·`base`, 4·`base` … up to `max`.
+fn doubling(failures: i64, after: i64, base: i64, max: i64) -> Option<i64> {
+    (failures >= after).then(|| {
+        let exp = (failures - after).clamp(0, 30) as u32;
+        base.saturating_mul(1i64 << exp).min(max)
+    })
+}
+
+impl Gates {
+    fn new(p: &LoginPolicy, email: &str, ip: Option<&str>) -> Gates {
+        let mut gates = Vec::new();
+        if let Some(ip) = ip {
+            gates.push(Gate {
+                key: format!("ip:{ip}"),
+                after: p.ip_block_after,
+                delay: |p, n| (n >= p.ip_block_after).then_some(p.ip_block_secs),
+                cleared_by_success: false,
+            });
+            gates.push(Gate {
+                key: format!("{}{ip}", pair_prefix(email)),
+                after: p.pair_throttle_after,
+                delay: |p, n| {
+                    doubling(
+                        n,
+                        p.pair_throttle_after,
+                        p.base_delay_secs,
+                        p.max_delay_secs,
+                    )
+                },
+                cleared_by_success: true,
+            });
+        }
+        gates.push(Gate {
+            key: format!("acct:{email}"),
+            after: p.account_throttle_after,
+            delay: |p, n| {
+                doubling(
+                    n,
+                    p.account_throttle_after,
+                    p.base_delay_secs,
+                    p.account_max_delay_secs,
+                )
+            },
+            cleared_by_success: true,
+        });
+        Gates { gates }
+    }
+
+    /// Every row a decision reads or writes, locked for the rest of the transaction.
+    async fn lock(&self, tx: &mut Tx) -> AppResult<()> {
+        let mut names: Vec<String> = Vec::new();
+        for g in &self.gates {
+            names.push(g.key.clone());
+            names.push(inflight_key(&g.key));
+        }
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        tx.lock_names(&refs).await?;
+        Ok(())
+    }
+}
+
+/// What a gate's row says at `now`: failures that still count, and when it opens again.
+fn standing(
+    row: Option<&ThrottleRow>,
+    now: DateTime<Utc>,
+    window_secs: i64,
+) -> (i64, Option<DateTime<Utc>>) {
+    let Some(r) = row else {
+        return (0, None);
+    };
+    let cutoff = now - Duration::seconds(window_secs);
+    let quiet = r.window_start <= cutoff && r.blocked_until.is_none_or(|b| b <= cutoff);
+    let failures = if quiet { 0 } else { r.failures };
+    (failures, r.blocked_until.filter(|b| *b > now))
+}
+
+enum Admission {
+    Admitted,
+    /// As many attempts are being checked as the gate has room for: try again shortly.
+    Busy,
+}
+
+/// Admits an attempt through every gate, in a transaction that holds the gates' locks: a
+/// closed gate refuses it (429, whatever the password, whether or not the account exists);
+/// a gate whose failures plus attempts being checked already reach its threshold makes it
+/// wait; otherwise the attempt is counted as being checked.
+async fn admit(app: &App, tx: &mut Tx, gates: &Gates, now: DateTime<Utc>) -> AppResult<Admission> {
+    let p = &app.config.login;
+    gates.lock(tx).await?;
+    let mut rows = Vec::new();
+    for g in &gates.gates {
+        let row = throttle::get(tx, &g.key).await?;
+        let (failures, blocked) = standing(row.as_ref(), now, p.window_secs);
+        if let Some(until) = blocked {
+            // Rounded up: waiting the announced seconds is always enough.
+            let ms = (until - now).num_milliseconds();
+            return Err(AppError::Throttled {
+                retry_after_secs: ((ms + 999) / 1000).max(1),
+            });
+        }
+        let fly = throttle::get(tx, &inflight_key(&g.key))
+            .await?
+            .filter(|r| r.window_start > now - Duration::seconds(INFLIGHT_STALE_SECS))
+            .map(|r| r.failures.max(0))
+            .unwrap_or(0);
+        rows.push((failures, fly));
+    }
+    // Room for attempts being checked: what is left before the threshold, and once past it
+    // one at a time (each failure closes the gate again).
+    if gates
+        .gates
+        .iter()
+        .zip(&rows)
+        .any(|(g, (failures, fly))| *fly >= (g.after - failures).max(1))
+    {
+        return Ok(Admission::Busy);
+    }
+    for (g, (_, fly)) in gates.gates.iter().zip(&rows) {
+        throttle::put(
+            tx,
+            &ThrottleRow {
+                key: inflight_key(&g.key),
+                failures: fly + 1,
+                window_start: now,
+                blocked_until: None,
+            },
+        )
+        .await?;
+    }
+    Ok(Admission::Admitted)
+}
+
+/// Admits a password attempt in short transactions of its own, waiting (a few seconds at most)
+/// while the attempts already being checked fill the gates. Committed before any password hash
+/// is computed: on SQLite the write lock is never held during argon2.
+async fn admit_password(app: &App, gates: &Gates) -> AppResult<()> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let now = app.clock.now();
+        let mut tx = app.db.begin().await?;
+        match admit(app, &mut tx, gates, now).await? {
+            Admission::Admitted => {
+                tx.commit().await?;
+                return Ok(());
+            }
+            Admission::Busy => drop(tx),
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(AppError::Throttled {
+                retry_after_secs: 1,
+            });
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+}
+
+/// Settles an attempt (in the caller's transaction): it is no longer being checked; a success
+/// starts the account's gates afresh, a failure counts on every gate and closes those that
+/// reached their threshold.
+async fn settle(
+    app: &App,
+    tx: &mut Tx,
+    gates: &Gates,
+    now: DateTime<Utc>,
+    admitted: bool,
+    success: bool,
+) -> AppResult<()> {
+    let p = &app.config.login;
+    gates.lock(tx).await?;
+    for g in &gates.gates {
+        if admitted && let Some(mut fly) = throttle::get(tx, &inflight_key(&g.key)).await? {
+            fly.failures = (fly.failures - 1).max(0);
+            throttle::put(tx, &fly).await?;
+        }
+        if success {
+            if g.cleared_by_success {
+                throttle::clear(tx, &g.key).await?;
+            }
+            continue;
+        }
+        let row = throttle::get(tx, &g.key).await?;
+        let (failures, _) = standing(row.as_ref(), now, p.window_secs);
+        let failures = failures + 1;
+        let blocked_until = (g.delay)(p, failures)
+            .map(|secs| now + Duration::seconds(secs))
+            .or(row.and_then(|r| r.blocked_until).filter(|_| failures > 1));
+        throttle::put(
+            tx,
+            &ThrottleRow {
+                key: g.key.clone(),
+                failures,
+                window_start: now,
+                blocked_until,
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Clears an account's login counters (after an administrator's unlock).
+pub(crate) async fn clear_throttle(tx: &mut Tx, email: &str) -> AppResult<()> {
+    throttle::clear(tx, &format!("acct:{email}")).await?;
+    throttle::clear_prefix(tx, &pair_prefix(email)).await?;
+    Ok(())
+}
+
+/// Audits a failed step (the counters already hold it). The reason stays in the audit log: the
+/// caller is told only [`AppError::LoginFailed`] or [`AppError::TotpInvalid`].
+async fn audit_failure(
+    tx: &mut Tx,
+    user: Option<&UserRow>,
+    email: &str,
+    ip: Option<&str>,
+    now: DateTime<Utc>,
+    action: &str,
+    reason: &str,
+) -> AppResult<()> {
+    let who = Who {
+        user_id: user.map(|u| u.id.clone()),
+        org_code: user.map(|u| u.org_code.clone()),
+        ip: ip.map(str::to_owned),
+    };
+    record(
+        tx,
+        &who,
+        now,
+        action,
+        "account",
+        email,
+        None::<&()>,
+        Some(&serde_json::json!({ "reason": reason })),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The account's TOTP secret, opened with the configured key.
+pub fn totp_secret_of(app: &App, user: &UserRow) -> AppResult<Option<TotpSecret>> {
+    let Some(stored) = user.totp_secret.as_deref() else {
+        return Ok(None);
+    };
+    let b32 = app
+        .sealer
+        .open(stored)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("TOTP secret of {}: {e}", user.id)))?;
+    TotpSecret::from_base32(&b32)
+        .map(Some)
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("TOTP secret of {} unreadable", user.id)))
+}
+
+/// A secret as the database keeps it (sealed).
+pub fn seal_totp(app: &App, secret: &TotpSecret) -> String {
+    app.sealer.seal(&secret.to_base32())
+}
+
+/// Seals secrets an older version stored in plaintext, and checks that the configured key opens
+/// the sealed ones (a wrong key would lock every administrator out: refuse to start instead).
+pub async fn seal_stored_secrets(app: &App) -> AppResult<()> {
+    let mut tx = app.db.begin().await?;
+    let stored = users::totp_secrets(&mut tx).await?;
+    let mut sealed_now = 0;
+    let mut checked = false;
+    for (id, value) in &stored {
+        if Sealer::is_sealed(value) {
+            if !checked {
+                app.sealer.open(value).map_err(|e| {
+                    AppError::Internal(anyhow::anyhow!(
+                        "{e}: the TOTP secrets in this database were sealed with another key"
+                    ))
+                })?;
+                checked = true;
+            }
+        } else if users::reseal_totp(&mut tx, id, value, &app.sealer.seal(value)).await? {
+            sealed_now += 1;
+        }
+    }
+    tx.commit().await?;
+    if sealed_now > 0 {
+        tracing::info!(
+            count = sealed_now,
+            "sealed TOTP secrets stored in plaintext"
+        );
+    }
+    Ok(())
+}
+
+/// Logs in. Every attempt is first counted against the account, the account from this address
+/// and the address (see [`reserve_attempt`]); the password is checked outside any transaction;
+/// then the attempt is settled. Unknown, locked and disabled accounts and wrong passwords get
+/// one and the same answer, after a full hash.
 pub async fn login(app: &App, req: LoginRequest<'_>) -> AppResult<NewSession> {
     let now = app.clock.now();
     let email = Email::parse(req.email)
         .map(|e| e.as_str().to_owned())
         .unwrap_or_else(|_| req.email.trim().to_lowercase());
-    let (user, acct, ip_row) = {
+    let ip = req.ip.as_deref();
+    let gates = Gates::new(&app.config.login, &email, ip);
+    admit_password(app, &gates).await?;
+    let user = {
         let mut tx = app.db.read().await?;
-        let user = users::by_email(&mut tx, &email).await?;
-        let acct = throttle::get(&mut tx, &acct_key(&email)).await?;
-        let ip_row = match &req.ip {
-            Some(ip) => throttle::get(&mut tx, &ip_key(ip)).await?,
-            None => None,
-        };
-        (user, acct, ip_row)
+        users::by_email(&mut tx, &email).await?
     };
-    if let Some(secs) = blocked_for(&ip_row, now).or_else(|| blocked_for(&acct, now)) {
-        return Err(AppError::Throttled {
-            retry_after_secs: secs,
-        });
-    }
-    if user.as_ref().is_some_and(|u| u.locked) {
-        return Err(AppError::Locked);
-    }
-    let ok = match &user {
-        Some(u) => app.hasher.verify(req.password, &u.password_hash).await?,
-        None => {
-            let _ = app
-                .hasher
-                .verify(req.password, app.hasher.dummy().await?)
-                .await?;
-            false
-        }
+    let hash = match &user {
+        Some(u) => u.password_hash.clone(),
+        None => app.hasher.dummy().await?.to_owned(),
     };
+    let password_ok = app.hasher.verify(req.password, &hash).await? && user.is_some();
     let mut tx = app.db.begin().await?;
-    let Some(user) = user.filter(|_| ok) else {
-        let locked = record_failure(
-            app,
+    let refusal = match &user {
+        None => Some("unknown"),
+        Some(_) if !password_ok => Some("password"),
+        Some(u) if u.locked => Some("locked"),
+        Some(u) if u.disabled => Some("disabled"),
+        Some(_) => None,
+    };
+    let (Some(user), None) = (user.as_ref(), refusal) else {
+        let reason = refusal.unwrap_or("unknown");
+        settle(app, &mut tx, &gates, now, true, false).await?;
+        audit_failure(
             &mut tx,
+            user.as_ref(),
             &email,
-            req.ip.as_deref(),
+            ip,
             now,
             "auth.login_failed",
+            reason,
         )
         .await?;
         tx.commit().await?;
-        return Err(if locked {
-            AppError::Locked
-        } else {
-            AppError::LoginFailed
-        });
+        return Err(AppError::LoginFailed);
     };
-    if user.disabled {
-        return Err(AppError::Invalid(Invalid::one(
-            "email",
-            Msg::AccountDisabled,
-        )));
-    }
     let org = orgs::get(&mut tx, &user.org_code)
         .await?
         .ok_or(AppError::NotFound)?;
-    let kind = OrgKind::parse(&org.kind).unwrap_or(OrgKind::Institution);
+    let kind = OrgKind::parse(&org.kind)
+        .ok_or_else(|| anyhow::anyhow!("unknown organisation kind {}", org.kind))?;
     let needs_setup =
         user.totp_secret.is_none() && user.role == Role::Admin.as_str() && kind.admins_need_totp();
-    let mut user = user;
-    let stage = match (&user.totp_secret, req.totp) {
+    let secret = totp_secret_of(app, user)?;
+    let stage = match (&secret, req.totp) {
         (Some(secret), Some(code)) => {
-            let secret = TotpSecret::from_base32(secret)
-                .ok_or_else(|| anyhow::anyhow!("stored TOTP secret unreadable"))?;
-            match secret.verify(code, now.timestamp(), user.totp_last_step) {
-                Some(step) => {
-                    user.totp_last_step = Some(step);
-                    STAGE_ACTIVE
-                }
-                None => {
-                    let locked = record_failure(
-                        app,
-                        &mut tx,
-                        &email,
-                        req.ip.as_deref(),
-                        now,
-                        "auth.totp_failed",
-                    )
-                    .await?;
-                    tx.commit().await?;
-                    return Err(if locked {
-                        AppError::Locked
-                    } else {
-                        AppError::TotpInvalid
-                    });
-                }
+            let claimed = match secret.verify(code, now.timestamp(), user.totp_last_step) {
+                Some(step) => users::claim_totp_step(&mut tx, &user.id, step).await?,
+                None => false,
+            };
+            if !claimed {
+                settle(app, &mut tx, &gates, now, true, false).await?;
+                audit_failure(
+                    &mut tx,
+                    Some(user),
+                    &email,
+                    ip,
+                    now,
+                    "auth.totp_failed",
+                    "code",
+                )
+                .await?;
+                tx.commit().await?;
+                return Err(AppError::TotpInvalid);
             }
+            Stage::Active
         }
-        (Some(_), None) if req.kind == SessionKind::Api => return Err(AppError::TotpRequired),
-        (Some(_), None) => STAGE_TOTP,
+        (Some(_), None) if req.kind == SessionKind::Api => {
+            // The password was right, but the login is not complete: it counts as a failure.
+            settle(app, &mut tx, &gates, now, true, false).await?;
+            tx.commit().await?;
+            return Err(AppError::TotpRequired);
+        }
+        (Some(_), None) => Stage::Totp,
         (None, _) if needs_setup && req.kind == SessionKind::Api => {
+            settle(app, &mut tx, &gates, now, true, false).await?;
+            tx.commit().await?;
             return Err(AppError::TotpSetupRequired);
         }
-        (None, _) if needs_setup => STAGE_TOTP_SETUP,
-        (None, _) => STAGE_ACTIVE,
+        (None, _) if needs_setup => Stage::TotpSetup,
+        (None, _) => Stage::Active,
     };
-    throttle::clear(&mut tx, &acct_key(&email)).await?;
-    if stage == STAGE_ACTIVE {
-        user.last_login_at = Some(now);
-        user.updated_at = now;
-        user = users::update(&mut tx, &user).await?;
+    settle(app, &mut tx, &gates, now, true, true).await?;
+    if stage == Stage::Active {
+        users::record_login(&mut tx, &user.id, now).await?;
     }
-    let session = create_session(&mut tx, app, &user, req.kind, stage, req.ip.clone(), now).await?;
+    let session = create_session(&mut tx, app, user, req.kind, stage, req.ip.clone(), now).await?;
     let who = Who {
         user_id: Some(user.id.clone()),
         org_code: Some(user.org_code.clone()),
@@ -276,7 +595,7 @@ pub async fn login(app: &App, req: LoginRequest<'_>) -> AppResult<NewSession> {
         "session",
         &session.row.id_hash[..16],
         None::<&()>,
-        Some(&serde_json::json!({"kind": req.kind.as_str(), "stage": stage})),
+        Some(&serde_json::json!({"kind": req.kind.as_str(), "stage": stage.as_str()})),
     )
     .await?;
     tx.commit().await?;
@@ -288,7 +607,7 @@ async fn create_session(
     app: &App,
     user: &UserRow,
     kind: SessionKind,
-    stage: &str,
+    stage: Stage,
     ip: Option<String>,
     now: DateTime<Utc>,
 ) -> AppResult<NewSession> {
@@ -297,7 +616,7 @@ async fn create_session(
         id_hash: token_hash(&token),
         user_id: user.id.clone(),
         kind: kind.as_str().into(),
-        stage: stage.into(),
+        stage: stage.as_str().into(),
         csrf_token: random_token(),
         ip,
         created_at: now,
@@ -305,98 +624,14 @@ async fn create_session(
         expires_at: now + Duration::seconds(app.config.absolute_timeout_secs),
     };
     sessions::insert(tx, &row).await?;
-    Ok(NewSession { token, row })
-}
-
-/// Counts a failure against the account and the address; returns whether the account is now
-/// locked.
-async fn record_failure(
-    app: &App,
-    tx: &mut Tx,
-    email: &str,
-    ip: Option<&str>,
-    now: DateTime<Utc>,
-    action: &str,
-) -> AppResult<bool> {
-    let p = &app.config.login;
-    let window = Duration::seconds(p.window_secs);
-    let bump = |row: Option<ThrottleRow>, key: String| -> ThrottleRow {
-        match row {
-            Some(r) if r.window_start + window > now || r.blocked_until.is_some() => ThrottleRow {
-                failures: r.failures + 1,
-                ..r
-            },
-            _ => ThrottleRow {
-                key,
-                failures: 1,
-                window_start: now,
-                blocked_until: None,
-            },
-        }
-    };
-    let mut acct = bump(throttle::get(tx, &acct_key(email)).await?, acct_key(email));
-    if acct.failures >= p.account_throttle_after {
-        let exp = (acct.failures - p.account_throttle_after).min(20) as u32;
-        let delay = (p.base_delay_secs.saturating_mul(1i64 << exp)).min(p.max_delay_secs);
-        acct.blocked_until = Some(now + Duration::seconds(delay));
-    }
-    throttle::put(tx, &acct).await?;
-    if let Some(ip) = ip {
-        let mut r = bump(throttle::get(tx, &ip_key(ip)).await?, ip_key(ip));
-        if r.failures >= p.ip_block_after {
-            r.blocked_until = Some(now + Duration::seconds(p.ip_block_secs));
-        }
-        throttle::put(tx, &r).await?;
-    }
-    let user = users::by_email(tx, email).await?;
-    let who = Who {
-        user_id: user.as_ref().map(|u| u.id.clone()),
-        org_code: user.as_ref().map(|u| u.org_code.clone()),
-        ip: ip.map(str::to_owned),
-    };
-    record(
-        tx,
-        &who,
-        now,
-        action,
-        "account",
-        email,
-        None::<&()>,
-        Some(&serde_json::json!({"failures": acct.failures})),
-    )
-    .await?;
-    let mut locked = false;
-    if let Some(u) = user.filter(|u| !u.locked && acct.failures >= p.account_lock_after) {
-        let after = users::update(
-            tx,
-            &UserRow {
-                locked: true,
-                updated_at: now,
-                ..u.clone()
-            },
-        )
-        .await?;
-        record(
-            tx,
-            &who,
-            now,
-            "user.lock",
-            "user",
-            &u.id,
-            Some(&u),
-            Some(&after),
-        )
-        .await?;
-        locked = true;
-    }
-    Ok(locked)
+    Ok(NewSession { token, row, stage })
 }
 
 /// The session behind a token, checked for kind, idle and absolute expiry.
 #[derive(Debug, Clone)]
 pub struct Authenticated {
     pub actor: Actor,
-    pub stage: String,
+    pub stage: Stage,
     pub expires_at: DateTime<Utc>,
 }
 
@@ -444,9 +679,11 @@ pub async fn authenticate(
     let mut actor = Actor::from_rows(&user, &org, ip)?;
     actor.session = Some(hash);
     actor.csrf_token = s.csrf_token.clone();
+    let stage = Stage::parse(&s.stage)
+        .ok_or_else(|| anyhow::anyhow!("session in unknown stage {}", s.stage))?;
     Ok(Authenticated {
         actor,
-        stage: s.stage,
+        stage,
         expires_at: s.expires_at,
     })
 }
@@ -473,94 +710,133 @@ pub async fn logout(app: &App, actor: &Actor) -> AppResult<()> {
     Ok(())
 }
 
-/// Second login step: the TOTP code for a session in stage `totp`.
+/// The session behind `actor`, read again inside `tx`: the stage a step may act in is the
+/// stage the database says, not what the caller believed at the start of the request.
+async fn session_in_stage(tx: &mut Tx, actor: &Actor, stage: Stage) -> AppResult<SessionRow> {
+    let hash = actor.session.as_deref().ok_or(AppError::NotLoggedIn)?;
+    let s = sessions::get(tx, hash)
+        .await?
+        .ok_or(AppError::NotLoggedIn)?;
+    if Stage::parse(&s.stage) != Some(stage) {
+        return Err(AppError::State(Msg::WrongLoginStep));
+    }
+    Ok(s)
+}
+
+/// Second login step: the TOTP code, for a session in stage [`Stage::Totp`] only. Counted and
+/// throttled like a password.
 pub async fn complete_totp(app: &App, actor: &Actor, code: &str) -> AppResult<()> {
     let now = app.clock.now();
-    let hash = actor.session.clone().ok_or(AppError::NotLoggedIn)?;
     let mut tx = app.db.begin().await?;
+    let session = session_in_stage(&mut tx, actor, Stage::Totp).await?;
     let user = users::get(&mut tx, &actor.user_id)
         .await?
         .ok_or(AppError::NotLoggedIn)?;
-    let secret = user
-        .totp_secret
-        .as_deref()
-        .and_then(TotpSecret::from_base32)
-        .ok_or(AppError::TotpSetupRequired)?;
-    match secret.verify(code, now.timestamp(), user.totp_last_step) {
-        Some(step) => {
-            users::update(
-                &mut tx,
-                &UserRow {
-                    totp_last_step: Some(step),
-                    last_login_at: Some(now),
-                    updated_at: now,
-                    ..user
-                },
-            )
-            .await?;
-            sessions::set_stage(&mut tx, &hash, STAGE_ACTIVE).await?;
-            record(
-                &mut tx,
-                &actor.into(),
-                now,
-                "auth.totp_ok",
-                "session",
-                &hash[..16],
-                None::<&()>,
-                None::<&()>,
-            )
-            .await?;
-            tx.commit().await?;
-            Ok(())
-        }
-        None => {
-            let locked = record_failure(
-                app,
-                &mut tx,
-                &user.email,
-                actor.ip.as_deref(),
-                now,
-                "auth.totp_failed",
-            )
-            .await?;
-            if locked {
-                sessions::delete(&mut tx, &hash).await?;
-            }
-            tx.commit().await?;
-            Err(if locked {
-                AppError::Locked
-            } else {
-                AppError::TotpInvalid
-            })
+    let gates = Gates::new(&app.config.login, &user.email, actor.ip.as_deref());
+    // TOTP is cheap to check: admitting, checking and settling share one transaction that
+    // holds the gates' locks, so concurrent codes queue behind each other.
+    match admit(app, &mut tx, &gates, now).await? {
+        Admission::Admitted => {}
+        Admission::Busy => {
+            return Err(AppError::Throttled {
+                retry_after_secs: 1,
+            });
         }
     }
+    let secret = totp_secret_of(app, &user)?.ok_or(AppError::TotpSetupRequired)?;
+    let claimed = match secret.verify(code, now.timestamp(), user.totp_last_step) {
+        Some(step) => users::claim_totp_step(&mut tx, &user.id, step).await?,
+        None => false,
+    };
+    if !claimed {
+        settle(app, &mut tx, &gates, now, true, false).await?;
+        audit_failure(
+            &mut tx,
+            Some(&user),
+            &user.email,
+            actor.ip.as_deref(),
+            now,
+            "auth.totp_failed",
+            "code",
+        )
+        .await?;
+        tx.commit().await?;
+        return Err(AppError::TotpInvalid);
+    }
+    if !sessions::advance_stage(
+        &mut tx,
+        &session.id_hash,
+        Stage::Totp.as_str(),
+        Stage::Active.as_str(),
+    )
+    .await?
+    {
+        return Err(AppError::State(Msg::WrongLoginStep));
+    }
+    settle(app, &mut tx, &gates, now, true, true).await?;
+    users::record_login(&mut tx, &user.id, now).await?;
+    record(
+        &mut tx,
+        &actor.into(),
+        now,
+        "auth.totp_ok",
+        "session",
+        &session.id_hash[..16],
+        None::<&()>,
+        None::<&()>,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Enrols TOTP: the caller shows `secret` (base32) to the user, who proves it with a code.
+/// Only for an account that has no secret (first enrolment, or after an administrator's reset),
+/// from a browser session in stage [`Stage::TotpSetup`] or an API session; an enrolled secret
+/// is never replaced this way.
 pub async fn enable_totp(app: &App, actor: &Actor, secret_b32: &str, code: &str) -> AppResult<()> {
     let now = app.clock.now();
-    let secret = TotpSecret::from_base32(secret_b32)
-        .ok_or_else(|| AppError::invalid("code", Msg::TotpInvalid))?;
-    let step = secret
-        .verify(code, now.timestamp(), None)
-        .ok_or_else(|| AppError::invalid("code", Msg::TotpInvalid))?;
     let mut tx = app.db.begin().await?;
+    let hash = actor.session.as_deref().ok_or(AppError::Forbidden)?;
+    let session = sessions::get(&mut tx, hash)
+        .await?
+        .ok_or(AppError::NotLoggedIn)?;
+    let stage = Stage::parse(&session.stage);
+    let may_enrol = match session.kind.as_str() {
+        "web" => stage == Some(Stage::TotpSetup),
+        "api" => stage == Some(Stage::Active),
+        _ => false,
+    };
+    if !may_enrol {
+        return Err(AppError::State(Msg::WrongLoginStep));
+    }
     let user = users::get(&mut tx, &actor.user_id)
         .await?
         .ok_or(AppError::NotLoggedIn)?;
-    let after = users::update(
-        &mut tx,
-        &UserRow {
-            totp_secret: Some(secret.to_base32()),
-            totp_last_step: Some(step),
-            updated_at: now,
-            ..user.clone()
-        },
-    )
-    .await?;
-    if let Some(hash) = &actor.session {
-        sessions::set_stage(&mut tx, hash, STAGE_ACTIVE).await?;
+    if user.totp_secret.is_some() {
+        return Err(AppError::State(Msg::TotpAlreadySet));
     }
+    let secret = TotpSecret::from_base32(secret_b32)
+        .ok_or_else(|| AppError::invalid("secret", Msg::TotpInvalid))?;
+    let step = secret
+        .verify(code, now.timestamp(), None)
+        .ok_or_else(|| AppError::invalid("code", Msg::TotpInvalid))?;
+    if !users::enrol_totp(&mut tx, &user.id, &seal_totp(app, &secret), step, now).await? {
+        return Err(AppError::State(Msg::TotpAlreadySet));
+    }
+    if stage == Some(Stage::TotpSetup) {
+        sessions::advance_stage(
+            &mut tx,
+            hash,
+            Stage::TotpSetup.as_str(),
+            Stage::Active.as_str(),
+        )
+        .await?;
+        users::record_login(&mut tx, &user.id, now).await?;
+    }
+    let after = users::get(&mut tx, &user.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     record(
         &mut tx,
         &actor.into(),

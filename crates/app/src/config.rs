@@ -26,6 +26,15 @@ pub struct Config {
     /// Public base URL used in links inside e-mails.
     pub base_url: String,
     pub mail_workers: usize,
+    /// The key that seals TOTP secrets at rest: 32 bytes as 64 hex digits or base64
+    /// (`VSYS_SECRET_KEY`). Every process of one deployment needs the same key. When unset, the
+    /// binary reads or creates `secret_key_file`.
+    pub secret_key: Option<String>,
+    /// Where the binary keeps a generated key when `secret_key` is not set.
+    pub secret_key_file: String,
+    /// Bearer token that `/metrics` requires (`VSYS_METRICS_TOKEN`); unset: `/metrics` is not
+    /// served.
+    pub metrics_token: Option<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -42,6 +51,9 @@ impl std::fmt::Debug for Config {
                 &self.smtp.as_ref().map(|s| format!("{}:{}", s.host, s.port)),
             )
             .field("mail_dir", &self.mail_dir)
+            .field("secret_key", &self.secret_key.as_ref().map(|_| "***"))
+            .field("secret_key_file", &self.secret_key_file)
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
             .finish_non_exhaustive()
     }
 }
@@ -49,12 +61,18 @@ impl std::fmt::Debug for Config {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LoginPolicy {
-    /// Failures of one account before each further attempt waits (exponential back-off).
+    /// Failures of one account, from any address, before each further attempt waits
+    /// `base_delay_secs`, doubling with every failure up to `account_max_delay_secs`.
     pub account_throttle_after: i64,
-    /// Consecutive failures after which the account is locked until an admin lifts it.
-    pub account_lock_after: i64,
+    /// The longest failures from anywhere can make an account wait: the ceiling of what an
+    /// outsider who knows the address can impose on its owner.
+    pub account_max_delay_secs: i64,
+    /// Failures of one account from one address before that pair waits, doubling up to
+    /// `max_delay_secs` (the one guessing is slowed far more than the account's owner).
+    pub pair_throttle_after: i64,
     /// Failures from one address inside the window before the address is blocked.
     pub ip_block_after: i64,
+    /// A key with no attempt for this long (and no block since) starts counting afresh.
     pub window_secs: i64,
     pub ip_block_secs: i64,
     pub base_delay_secs: i64,
@@ -65,12 +83,13 @@ impl Default for LoginPolicy {
     fn default() -> Self {
         LoginPolicy {
             account_throttle_after: 5,
-            account_lock_after: 10,
+            account_max_delay_secs: 120,
+            pair_throttle_after: 5,
             ip_block_after: 30,
             window_secs: 900,
             ip_block_secs: 900,
             base_delay_secs: 30,
-            max_delay_secs: 900,
+            max_delay_secs: 3600,
         }
     }
 }
@@ -113,6 +132,9 @@ impl Default for Config {
             mail_from: "V-SYS <no-reply@vsys.example.jp>".into(),
             base_url: "http://127.0.0.1:8080".into(),
             mail_workers: 1,
+            secret_key: None,
+            secret_key_file: "vsys-secret.key".into(),
+            metrics_token: None,
         }
     }
 }

@@ -194,6 +194,7 @@ fn scope(actor: &Actor) -> AppResult<DeliveryFilter> {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DeliveryQuery {
     pub cycle: Option<String>,
     pub municipality: Option<String>,
@@ -234,7 +235,7 @@ pub async fn list(
     actor.require_password_changed()?;
     let f = filter(app, actor, q)?;
     let mut tx = app.db.read().await?;
-    Ok(deliveries::list(&mut tx, &f, Page::new(q.page, q.per_page)).await?)
+    Ok(deliveries::list(&mut tx, &f, crate::page(q.page, q.per_page)?).await?)
 }
 
 /// Every delivery the query selects (for a CSV download), without paging.

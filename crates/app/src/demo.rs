@@ -249,7 +249,7 @@ pub async fn seed(
                     role: role.as_str().into(),
                     password_hash: hash.clone(),
                     must_change_password: false,
-                    totp_secret: totp.as_ref().map(|t| t.to_base32()),
+                    totp_secret: totp.as_ref().map(|t| crate::auth::seal_totp(app, t)),
                     totp_last_step: None,
                     disabled: false,
                     locked: false,

@@ -8,6 +8,10 @@ use vsys_store::StoreError;
 pub enum AppError {
     #[error("invalid input")]
     Invalid(Invalid),
+    /// A query or path parameter out of its range (`page`, `per_page`, …): the request itself
+    /// is malformed, whatever the data.
+    #[error("bad parameter")]
+    BadParameter(Invalid),
     #[error("not logged in")]
     NotLoggedIn,
     #[error("session expired")]
@@ -16,8 +20,6 @@ pub enum AppError {
     LoginFailed,
     #[error("login throttled for {retry_after_secs}s")]
     Throttled { retry_after_secs: i64 },
-    #[error("account locked")]
-    Locked,
     #[error("totp required")]
     TotpRequired,
     #[error("totp invalid")]
@@ -30,8 +32,13 @@ pub enum AppError {
     Forbidden,
     #[error("not found")]
     NotFound,
+    /// The data changed since the caller read it (its version no longer matches).
     #[error("conflict")]
     Conflict,
+    /// The action does not fit the current state (confirming what is confirmed, editing what is
+    /// finalised …); the message says why.
+    #[error("wrong state: {0:?}")]
+    State(Msg),
     #[error("csrf rejected")]
     Csrf,
     #[error("unavailable")]
@@ -45,15 +52,31 @@ pub enum AppError {
 
 pub type AppResult<T> = Result<T, AppError>;
 
+/// The page of a list a caller asked for; out of range is [`AppError::BadParameter`].
+pub fn page(page: Option<u64>, per_page: Option<u64>) -> AppResult<vsys_domain::validation::Page> {
+    vsys_domain::validation::Page::parse(page, per_page).map_err(AppError::BadParameter)
+}
+
+/// As [`page`], with the screen's own page size.
+pub fn page_of(
+    page: Option<u64>,
+    per_page: Option<u64>,
+    default_per_page: u64,
+) -> AppResult<vsys_domain::validation::Page> {
+    vsys_domain::validation::Page::parse_with(page, per_page, default_per_page)
+        .map_err(AppError::BadParameter)
+}
+
 impl AppError {
     pub fn msg(&self) -> Msg {
         match self {
             AppError::Invalid(_) | AppError::Csv(_) => Msg::InvalidInput,
+            AppError::BadParameter(_) => Msg::BadParameter,
+            AppError::State(m) => *m,
             AppError::NotLoggedIn => Msg::NotLoggedIn,
             AppError::SessionExpired => Msg::SessionExpired,
             AppError::LoginFailed => Msg::LoginFailed,
             AppError::Throttled { .. } => Msg::LoginThrottled,
-            AppError::Locked => Msg::AccountLocked,
             AppError::TotpRequired => Msg::TotpRequired,
             AppError::TotpInvalid => Msg::TotpInvalid,
             AppError::TotpSetupRequired => Msg::TotpSetupRequired,
@@ -75,6 +98,13 @@ impl AppError {
     pub fn detail(&self, lang: Lang) -> Option<String> {
         match self {
             AppError::Csv(e) => Some(e.message(lang)),
+            AppError::BadParameter(inv) => Some(
+                inv.0
+                    .iter()
+                    .map(|f| f.msg.text(lang))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
             _ => None,
         }
     }

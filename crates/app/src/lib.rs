@@ -24,6 +24,7 @@ pub mod orgs;
 pub mod products;
 pub mod requests;
 pub mod results;
+pub mod secrets;
 pub mod site_import;
 pub mod sites;
 pub mod stock;
@@ -32,7 +33,7 @@ pub mod table_csv;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
 pub use context::Actor;
-pub use error::{AppError, AppResult};
+pub use error::{AppError, AppResult, page, page_of};
 
 use std::sync::Arc;
 use vsys_store::Db;
@@ -44,23 +45,43 @@ pub struct App {
     pub config: Arc<Config>,
     pub clock: Arc<dyn Clock>,
     pub hasher: auth::PasswordHasher,
+    /// Seals TOTP secrets at rest (key from `Config::secret_key`).
+    pub sealer: secrets::Sealer,
 }
 
 impl App {
     pub fn new(db: Db, config: Config, clock: Arc<dyn Clock>) -> App {
         let hasher = auth::PasswordHasher::new(config.hash_concurrency);
+        let sealer = match config
+            .secret_key
+            .as_deref()
+            .map(secrets::Sealer::from_config)
+        {
+            Some(Ok(s)) => s,
+            Some(Err(e)) => {
+                // The binary checks the key before it gets here; a library caller that did
+                // not still gets a working (if forgetful) process.
+                tracing::error!(error = %e, "secret_key refused; using a key for this process only");
+                secrets::Sealer::ephemeral()
+            }
+            None => secrets::Sealer::ephemeral(),
+        };
         App {
             db,
             config: Arc::new(config),
             clock,
             hasher,
+            sealer,
         }
     }
 
-    /// Runs migrations and loads the master data on first start.
+    /// Runs migrations and loads the master data on first start; seals TOTP secrets stored in
+    /// plaintext by older versions, and refuses to go on when the configured key does not open
+    /// the sealed ones.
     pub async fn prepare(&self) -> AppResult<()> {
         vsys_store::migrate::run(&self.db, self.clock.now()).await?;
         master_data::bootstrap(&self.db, self.clock.now()).await?;
+        auth::seal_stored_secrets(self).await?;
         Ok(())
     }
 }

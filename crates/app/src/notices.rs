@@ -84,6 +84,14 @@ pub async fn post(
     if d.title_ja.trim().is_empty() {
         return Err(AppError::invalid("title_ja", Msg::Required));
     }
+    let mut d = d.clone();
+    d.link = match d.link.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
+        Some(l) => {
+            Some(vsys_domain::validation::local_link(l).map_err(|m| AppError::invalid("link", m))?)
+        }
+        None => None,
+    };
+    let d = &d;
     let mut tx = app.db.begin().await?;
     let org = orgs::get(&mut tx, org_code)
         .await?

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use vsys_domain::org::child_path;
 use vsys_domain::{Action, Msg, OrgCode, OrgKind, Role};
 use vsys_store::orgs::{OrgFilter, OrgRow};
-use vsys_store::{Page, Tx, orgs};
+use vsys_store::{Tx, orgs};
 
 /// Nation, prefectures and municipalities are shared master data, readable by every staff user.
 pub fn is_master_kind(kind: &str) -> bool {
@@ -34,6 +34,7 @@ pub async fn get(app: &App, actor: &Actor, code: &str) -> AppResult<OrgRow> {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct OrgQuery {
     pub kind: Option<String>,
     pub parent: Option<String>,
@@ -59,7 +60,7 @@ pub async fn list(app: &App, actor: &Actor, q: &OrgQuery) -> AppResult<(Vec<OrgR
         q: q.q.clone(),
     };
     let mut tx = app.db.read().await?;
-    Ok(orgs::list(&mut tx, &f, Page::new(q.page, q.per_page)).await?)
+    Ok(orgs::list(&mut tx, &f, crate::page(q.page, q.per_page)?).await?)
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]

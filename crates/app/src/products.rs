@@ -349,16 +349,17 @@ pub async fn set_rules(
 
 /// Needles or syringes for `doses`, by the rules: `per_dose_milli`/1000 per dose, rounded to
 /// whole packs of `per_pack` as the rules say. Returns pieces (a whole number of packs).
+/// Computed in 128 bits, so no input can overflow; a result beyond 64 bits saturates.
 pub fn pieces_for_doses(doses: i64, per_dose_milli: i64, per_pack: i64, rounding: &str) -> i64 {
-    let per_pack = per_pack.max(1);
-    let milli = doses.saturating_mul(per_dose_milli);
-    let pack_milli = per_pack.saturating_mul(1000);
+    let per_pack = i128::from(per_pack.max(1));
+    let milli = i128::from(doses.max(0)) * i128::from(per_dose_milli.max(0));
+    let pack_milli = per_pack * 1000;
     let packs = match rounding {
         "down" => milli / pack_milli,
         "nearest" => (milli + pack_milli / 2) / pack_milli,
         _ => (milli + pack_milli - 1) / pack_milli,
     };
-    packs * per_pack
+    i64::try_from(packs * per_pack).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]
@@ -372,5 +373,9 @@ mod tests {
         assert_eq!(pieces_for_doses(1150, 1000, 100, "nearest"), 1200);
         assert_eq!(pieces_for_doses(1000, 1100, 100, "up"), 1100);
         assert_eq!(pieces_for_doses(0, 1000, 100, "up"), 0);
+        assert_eq!(
+            pieces_for_doses(i64::MAX, i64::MAX, i64::MAX, "up"),
+            i64::MAX
+        );
     }
 }

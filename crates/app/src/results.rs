@@ -32,6 +32,9 @@ pub async fn open_period(
     if last_day < first_day {
         return Err(AppError::invalid("last_day", Msg::PeriodOrder));
     }
+    if (last_day - first_day).num_days() >= 366 {
+        return Err(AppError::invalid("last_day", Msg::PeriodTooLong));
+    }
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
     let open: Vec<PeriodRow> = results::periods(&mut tx)

@@ -160,6 +160,7 @@ pub async fn get(app: &App, actor: &Actor, code: &str) -> AppResult<SiteView> {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SiteQuery {
     /// Only sites of this municipality.
     pub municipality: Option<String>,
@@ -193,7 +194,7 @@ pub struct SiteSummary {
 pub async fn list(app: &App, actor: &Actor, q: &SiteQuery) -> AppResult<(Vec<SiteSummary>, i64)> {
     actor.require_password_changed()?;
     let mut tx = app.db.read().await?;
-    let page = Page::new(q.page, q.per_page);
+    let page = crate::page(q.page, q.per_page)?;
     let filtering = q.filter.as_deref().is_some_and(|f| !f.is_empty());
     let f = OrgFilter {
         scope_path: actor.principal.org_path.clone(),
@@ -677,7 +678,7 @@ pub async fn decide_change(
         return Err(AppError::Forbidden);
     }
     if change.status != "pending" {
-        return Err(AppError::Conflict);
+        return Err(AppError::State(Msg::ChangeDecided));
     }
     let p = profile(&mut tx, &org, now).await?;
     let who: Who = actor.into();

@@ -97,6 +97,142 @@ impl Email {
     }
 }
 
+/// The one check every piece of text passes on its way in (forms, JSON, query strings, paths,
+/// imported cells): no control characters but tab, line feed and carriage return. A NUL byte
+/// in particular is refused the same way on both databases (PostgreSQL cannot store it;
+/// SQLite would, and hide the rest of the text on some screens).
+pub fn check_text(s: &str) -> Result<(), Msg> {
+    if s.chars()
+        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        Err(Msg::ControlCharacter)
+    } else {
+        Ok(())
+    }
+}
+
+/// Full-width digits and punctuation (as Japanese input methods type them) as ASCII: the one
+/// normaliser of typed numbers and dates.
+pub fn ascii_digits(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),
+            '，' | '、' => ',',
+            '／' => '/',
+            'ー' | '－' => '-',
+            other => other,
+        })
+        .collect()
+}
+
+/// A link inside vsys (a notice's "open" link): a path starting with one `/`, never a scheme
+/// (`javascript:`, `https:`), another host (`//evil.example`, `/\\evil.example`) or control
+/// characters; at most 500 characters.
+pub fn local_link(raw: &str) -> Result<String, Msg> {
+    let s = raw.trim();
+    let ok = s.starts_with('/')
+        && !s.starts_with("//")
+        && !s.starts_with("/\\")
+        && !s.contains('\\')
+        && s.len() <= 500
+        && check_text(s).is_ok()
+        && !s.chars().any(char::is_whitespace);
+    if ok {
+        Ok(s.to_owned())
+    } else {
+        Err(Msg::LocalLinkOnly)
+    }
+}
+
+/// The largest quantity (vials, doses, pieces, boxes) any input may carry: far above any real
+/// amount, and small enough that every product of quantities in the rules fits 64 bits.
+pub const MAX_QUANTITY: i64 = 1_000_000_000;
+
+/// A quantity as entered: 0 to [`MAX_QUANTITY`].
+pub fn quantity(v: i64) -> Result<i64, Msg> {
+    if v < 0 {
+        Err(Msg::NegativeNumber)
+    } else if v > MAX_QUANTITY {
+        Err(Msg::NumberOutOfRange)
+    } else {
+        Ok(v)
+    }
+}
+
+/// A page of a list as asked for: page 1–[`Page::MAX_PAGE`], page size 1–[`Page::MAX_PER_PAGE`].
+/// A value out of range is refused with the parameter's name, never clamped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub page: u64,
+    pub per_page: u64,
+}
+
+impl Page {
+    pub const MAX_PER_PAGE: u64 = 500;
+    pub const MAX_PAGE: u64 = 1_000_000;
+    pub const DEFAULT_PER_PAGE: u64 = 50;
+
+    /// The page a caller asked for (`None`: page 1, 50 a page).
+    pub fn parse(page: Option<u64>, per_page: Option<u64>) -> Result<Page, Invalid> {
+        Self::parse_with(page, per_page, Self::DEFAULT_PER_PAGE)
+    }
+
+    /// As [`Page::parse`], with the screen's own page size when none is asked for.
+    pub fn parse_with(
+        page: Option<u64>,
+        per_page: Option<u64>,
+        default_per_page: u64,
+    ) -> Result<Page, Invalid> {
+        let mut inv = Invalid::default();
+        let p = page.unwrap_or(1);
+        if !(1..=Self::MAX_PAGE).contains(&p) {
+            inv.push("page", Msg::PageOutOfRange);
+        }
+        let n = per_page.unwrap_or(default_per_page);
+        if !(1..=Self::MAX_PER_PAGE).contains(&n) {
+            inv.push("per_page", Msg::PerPageOutOfRange);
+        }
+        inv.into_result()?;
+        Ok(Page {
+            page: p,
+            per_page: n,
+        })
+    }
+
+    /// The first `n` items (at most [`Page::MAX_PER_PAGE`]).
+    pub const fn first(n: u64) -> Page {
+        Page {
+            page: 1,
+            per_page: if n > Self::MAX_PER_PAGE {
+                Self::MAX_PER_PAGE
+            } else if n == 0 {
+                1
+            } else {
+                n
+            },
+        }
+    }
+
+    /// Everything (internal use: exports, counts).
+    pub const fn all() -> Page {
+        Page {
+            page: 1,
+            per_page: i64::MAX as u64,
+        }
+    }
+
+    pub fn limit(self) -> u64 {
+        self.per_page
+    }
+
+    /// Rows to skip; always fits a signed 64-bit integer.
+    pub fn offset(self) -> u64 {
+        (self.page.saturating_sub(1))
+            .saturating_mul(self.per_page)
+            .min(i64::MAX as u64)
+    }
+}
+
 /// A person's display name: 1–100 characters after trimming.
 pub fn person_name(raw: &str) -> Result<String, Msg> {
     let s = raw.trim();
@@ -124,6 +260,54 @@ mod tests {
         assert_eq!(Email::parse("nope"), Err(Msg::InvalidEmail));
         assert_eq!(Email::parse("a@b"), Err(Msg::InvalidEmail));
         assert_eq!(Email::parse("a b@c.jp"), Err(Msg::InvalidEmail));
+    }
+
+    #[test]
+    fn text_refuses_control_characters_but_line_breaks() {
+        assert_eq!(check_text("港区\t芝公園\r\n1-5-25"), Ok(()));
+        assert_eq!(check_text("a\0b"), Err(Msg::ControlCharacter));
+        assert_eq!(check_text("\u{7f}"), Err(Msg::ControlCharacter));
+        assert_eq!(check_text("\u{1b}[31m"), Err(Msg::ControlCharacter));
+        assert_eq!(check_text("\u{85}"), Err(Msg::ControlCharacter));
+    }
+
+    #[test]
+    fn links_stay_inside() {
+        assert_eq!(local_link(" /allocations/x "), Ok("/allocations/x".into()));
+        for bad in [
+            "javascript:alert(1)",
+            "https://evil.example/",
+            "//evil.example/",
+            "/\\evil.example",
+            "/a\\b",
+            "/a b",
+            "/a\u{0}",
+            "",
+            "allocations",
+        ] {
+            assert_eq!(local_link(bad), Err(Msg::LocalLinkOnly), "{bad}");
+        }
+    }
+
+    #[test]
+    fn pages_are_bounded_not_clamped() {
+        assert_eq!(
+            Page::parse(None, None),
+            Ok(Page {
+                page: 1,
+                per_page: 50
+            })
+        );
+        let e = Page::parse(Some(u64::MAX), Some(0))
+            .err()
+            .unwrap_or_default();
+        assert!(e.has("page") && e.has("per_page"));
+        assert!(Page::parse(Some(Page::MAX_PAGE), Some(Page::MAX_PER_PAGE)).is_ok());
+        assert!(Page::parse(Some(Page::MAX_PAGE + 1), None).is_err());
+        let last =
+            Page::parse(Some(Page::MAX_PAGE), Some(Page::MAX_PER_PAGE)).unwrap_or(Page::first(1));
+        assert!(i64::try_from(last.offset()).is_ok());
+        assert!(i64::try_from(Page::all().limit()).is_ok());
     }
 
     #[test]

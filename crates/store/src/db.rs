@@ -206,6 +206,16 @@ impl Db {
     }
 }
 
+/// FNV-1a: a stable 64-bit name for an advisory lock.
+fn fnv1a(bytes: &[u8]) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h as i64
+}
+
 /// A transaction of either backend. Dropped without [`Tx::commit`], it rolls back.
 pub enum Tx {
     Sqlite(Transaction<'static, Sqlite>),
@@ -296,6 +306,25 @@ impl Tx {
                 .execute(&mut **tx)
                 .await
                 .map(|_| ())?,
+        }
+        Ok(())
+    }
+
+    /// Serialises this transaction with every other that locks the same `names`, until it
+    /// ends. PostgreSQL: transaction-scoped advisory locks, taken in one order (no deadlock);
+    /// SQLite: nothing to do, its writers (`BEGIN IMMEDIATE`) already run one at a time.
+    pub async fn lock_names(&mut self, names: &[&str]) -> StoreResult<()> {
+        let Tx::Postgres(tx) = self else {
+            return Ok(());
+        };
+        let mut ids: Vec<i64> = names.iter().map(|n| fnv1a(n.as_bytes())).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        for id in ids {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
         }
         Ok(())
     }

@@ -79,16 +79,20 @@ pub async fn touch(tx: &mut Tx, id_hash: &str, now: DateTime<Utc>) -> StoreResul
     Ok(())
 }
 
-pub async fn set_stage(tx: &mut Tx, id_hash: &str, stage: &str) -> StoreResult<()> {
-    tx.exec(
-        &Query::update()
-            .table(Sessions::Table)
-            .value(Sessions::Stage, stage)
-            .and_where(Expr::col(Sessions::IdHash).eq(id_hash))
-            .to_owned(),
-    )
-    .await?;
-    Ok(())
+/// Moves a session from login stage `from` to `to`; false when it is not (or no longer) in
+/// `from`, so a step can be completed once and only from its own stage.
+pub async fn advance_stage(tx: &mut Tx, id_hash: &str, from: &str, to: &str) -> StoreResult<bool> {
+    let n = tx
+        .exec(
+            &Query::update()
+                .table(Sessions::Table)
+                .value(Sessions::Stage, to)
+                .and_where(Expr::col(Sessions::IdHash).eq(id_hash))
+                .and_where(Expr::col(Sessions::Stage).eq(from))
+                .to_owned(),
+        )
+        .await?;
+    Ok(n == 1)
 }
 
 pub async fn delete(tx: &mut Tx, id_hash: &str) -> StoreResult<u64> {

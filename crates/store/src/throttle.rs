@@ -5,7 +5,7 @@ use crate::db::Tx;
 use crate::error::StoreResult;
 use crate::schema::LoginThrottle;
 use chrono::{DateTime, Utc};
-use sea_query::{Expr, ExprTrait, OnConflict, Query};
+use sea_query::{Cond, Expr, ExprTrait, OnConflict, Query};
 
 #[derive(Debug, Clone, sqlx::FromRow, PartialEq)]
 pub struct ThrottleRow {
@@ -71,4 +71,34 @@ pub async fn clear(tx: &mut Tx, key: &str) -> StoreResult<()> {
     )
     .await?;
     Ok(())
+}
+
+/// Clears every key that starts with `prefix` (all of an account's per-address counters).
+pub async fn clear_prefix(tx: &mut Tx, prefix: &str) -> StoreResult<u64> {
+    tx.exec(
+        &Query::delete()
+            .from_table(LoginThrottle::Table)
+            .and_where(crate::orgs::like(
+                LoginThrottle::Key,
+                format!("{}%", crate::orgs::escape_like(prefix)),
+            ))
+            .to_owned(),
+    )
+    .await
+}
+
+/// Removes counters that have been quiet since `quiet_since` (retention).
+pub async fn purge(tx: &mut Tx, quiet_since: DateTime<Utc>) -> StoreResult<u64> {
+    tx.exec(
+        &Query::delete()
+            .from_table(LoginThrottle::Table)
+            .and_where(Expr::col(LoginThrottle::WindowStart).lte(quiet_since))
+            .cond_where(
+                Cond::any()
+                    .add(Expr::col(LoginThrottle::BlockedUntil).is_null())
+                    .add(Expr::col(LoginThrottle::BlockedUntil).lte(quiet_since)),
+            )
+            .to_owned(),
+    )
+    .await
 }

@@ -161,6 +161,9 @@ pub async fn list(
 
 /// Writes every mutable field of `u`, if the stored version is still `u.version`; the stored
 /// version becomes `u.version + 1`. [`StoreError::Conflict`] when someone else changed the row.
+/// Writes an account's editable fields if `u.version` is still current. What the login path
+/// owns (`last_login_at`, `totp_last_step`) is left alone: see [`record_login`],
+/// [`claim_totp_step`] and [`enrol_totp`].
 pub async fn update(tx: &mut Tx, u: &UserRow) -> StoreResult<UserRow> {
     let n = tx
         .exec(
@@ -172,10 +175,8 @@ pub async fn update(tx: &mut Tx, u: &UserRow) -> StoreResult<UserRow> {
                     (Users::PasswordHash, u.password_hash.clone().into()),
                     (Users::MustChangePassword, u.must_change_password.into()),
                     (Users::TotpSecret, u.totp_secret.clone().into()),
-                    (Users::TotpLastStep, u.totp_last_step.into()),
                     (Users::Disabled, u.disabled.into()),
                     (Users::Locked, u.locked.into()),
-                    (Users::LastLoginAt, u.last_login_at.into()),
                     (Users::UpdatedAt, u.updated_at.into()),
                     (Users::Version, (u.version + 1).into()),
                 ])
@@ -195,6 +196,93 @@ pub async fn update(tx: &mut Tx, u: &UserRow) -> StoreResult<UserRow> {
         version: u.version + 1,
         ..u.clone()
     })
+}
+
+/// Notes a completed login. Not versioned: logins of one user never conflict with each other
+/// nor with an administrator's edit.
+pub async fn record_login(tx: &mut Tx, id: &str, now: DateTime<Utc>) -> StoreResult<()> {
+    tx.exec(
+        &Query::update()
+            .table(Users::Table)
+            .value(Users::LastLoginAt, now)
+            .and_where(Expr::col(Users::Id).eq(id))
+            .to_owned(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Uses up TOTP time step `step`: true when it is later than every step used before (a code
+/// is good once, even under concurrent logins).
+pub async fn claim_totp_step(tx: &mut Tx, id: &str, step: i64) -> StoreResult<bool> {
+    let n = tx
+        .exec(
+            &Query::update()
+                .table(Users::Table)
+                .value(Users::TotpLastStep, step)
+                .and_where(Expr::col(Users::Id).eq(id))
+                .cond_where(
+                    Cond::any()
+                        .add(Expr::col(Users::TotpLastStep).is_null())
+                        .add(Expr::col(Users::TotpLastStep).lt(step)),
+                )
+                .to_owned(),
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+/// Stores a sealed TOTP secret for an account that has none (first enrolment, or after an
+/// administrator's reset). False when the account has one already: enrolment never replaces
+/// a secret.
+pub async fn enrol_totp(
+    tx: &mut Tx,
+    id: &str,
+    sealed_secret: &str,
+    step: i64,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let n = tx
+        .exec(
+            &Query::update()
+                .table(Users::Table)
+                .value(Users::TotpSecret, sealed_secret)
+                .value(Users::TotpLastStep, step)
+                .value(Users::UpdatedAt, now)
+                .value(Users::Version, Expr::col(Users::Version).add(1i64))
+                .and_where(Expr::col(Users::Id).eq(id))
+                .and_where(Expr::col(Users::TotpSecret).is_null())
+                .to_owned(),
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+/// Every account's stored TOTP secret, as `(id, stored)` (re-sealing at start).
+pub async fn totp_secrets(tx: &mut Tx) -> StoreResult<Vec<(String, String)>> {
+    tx.all(
+        &Query::select()
+            .columns([Users::Id, Users::TotpSecret])
+            .from(Users::Table)
+            .and_where(Expr::col(Users::TotpSecret).is_not_null())
+            .to_owned(),
+    )
+    .await
+}
+
+/// Replaces a stored TOTP secret with its sealed form (unversioned: the secret is the same).
+pub async fn reseal_totp(tx: &mut Tx, id: &str, old: &str, sealed: &str) -> StoreResult<bool> {
+    let n = tx
+        .exec(
+            &Query::update()
+                .table(Users::Table)
+                .value(Users::TotpSecret, sealed)
+                .and_where(Expr::col(Users::Id).eq(id))
+                .and_where(Expr::col(Users::TotpSecret).eq(old))
+                .to_owned(),
+        )
+        .await?;
+    Ok(n == 1)
 }
 
 pub async fn count(tx: &mut Tx) -> StoreResult<i64> {

@@ -104,7 +104,7 @@ db_test!(orgs_round_trip_and_scope, |backend| async move {
         kinds: Vec::new(),
         ..Default::default()
     };
-    let (rows, total) = orgs::list(&mut tx, &f, Page::new(None, None))
+    let (rows, total) = orgs::list(&mut tx, &f, Page::first(50))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(total, 2);
@@ -119,7 +119,7 @@ db_test!(orgs_round_trip_and_scope, |backend| async move {
         ..Default::default()
     };
     assert_eq!(
-        orgs::list(&mut tx, &f, Page::new(None, None))
+        orgs::list(&mut tx, &f, Page::first(50))
             .await
             .map(|r| r.1)
             .ok(),
@@ -132,7 +132,10 @@ db_test!(orgs_round_trip_and_scope, |backend| async move {
             kinds: Vec::new(),
             ..Default::default()
         },
-        Page::new(Some(2), Some(3)),
+        Page {
+            page: 2,
+            per_page: 3,
+        },
     )
     .await
     .unwrap_or_else(|e| panic!("{e}"));
@@ -178,11 +181,11 @@ db_test!(users_unique_email_and_version_check, |backend| async move {
     )
     .await;
     assert!(matches!(stale, Err(StoreError::Conflict)));
-    let (list, total) = users::list(&mut tx, "/JP/13/", None, Page::new(None, None))
+    let (list, total) = users::list(&mut tx, "/JP/13/", None, Page::first(50))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((list.len(), total), (1, 1));
-    let (_, other) = users::list(&mut tx, "/JP/14/", None, Page::new(None, None))
+    let (_, other) = users::list(&mut tx, "/JP/14/", None, Page::first(50))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(other, 0);
@@ -311,7 +314,7 @@ db_test!(audit_chain_per_partition, |backend| async move {
             partition: Some("13".into()),
             ..Default::default()
         },
-        Page::new(None, None),
+        Page::first(50),
     )
     .await
     .unwrap_or_else(|e| panic!("{e}"));
@@ -366,7 +369,7 @@ db_test!(notices_read_state, |backend| async move {
         notices::mark_read(&mut tx, "n1", "u2", t0()).await.ok(),
         Some(false)
     );
-    let (list, total) = notices::list_for_user(&mut tx, "13", "u2", Page::new(None, None))
+    let (list, total) = notices::list_for_user(&mut tx, "13", "u2", Page::first(50))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(total, 2);
@@ -504,7 +507,7 @@ db_test!(org_areas_codes_and_admins, |backend| async move {
         ..Default::default()
     };
     assert_eq!(
-        orgs::list(&mut tx, &f, Page::new(None, None))
+        orgs::list(&mut tx, &f, Page::first(50))
             .await
             .map(|r| r.1)
             .ok(),

@@ -12,6 +12,11 @@ use std::sync::Once;
 pub use vsys_store::Backend;
 use vsys_store::Db;
 
+/// The key that seals TOTP secrets in tests (every test server and the templates they are
+/// cloned from share it; 32 bytes as hex).
+pub const TEST_SECRET_KEY: &str =
+    "7673797320746573742073656372657420a6b3c1d2e0f9081726354453627180";
+
 /// The PostgreSQL server URL for tests (`VSYS_TEST_DATABASE_URL`). Without it the PostgreSQL
 /// half of every test is skipped, loudly; with `CI` set, it fails instead.
 pub fn pg_url() -> Option<String> {

@@ -158,7 +158,60 @@ fn load_config(cli: &Cli) -> anyhow::Result<Config> {
     if let Some(url) = &cli.database_url {
         config.database_url = url.clone();
     }
+    if let Some(v) = env("VSYS_METRICS_TOKEN") {
+        config.metrics_token = Some(v);
+    }
+    if let Some(v) = env("VSYS_SECRET_KEY") {
+        config.secret_key = Some(v);
+    }
+    if let Some(v) = env("VSYS_SECRET_KEY_FILE") {
+        config.secret_key_file = v;
+    }
+    if config.secret_key.is_none() {
+        config.secret_key = Some(key_from_file(&config.secret_key_file)?);
+    }
+    if let Some(k) = &config.secret_key {
+        vsys_app::secrets::Sealer::from_config(k)
+            .map_err(|e| anyhow::anyhow!("secret_key / VSYS_SECRET_KEY: {e}"))?;
+    }
     Ok(config)
+}
+
+/// The sealing key kept in `path`, created (readable by its owner only) when missing. Several
+/// processes of one deployment must share one key: set `VSYS_SECRET_KEY` for them instead.
+fn key_from_file(path: &str) -> anyhow::Result<String> {
+    match std::fs::read_to_string(path) {
+        Ok(k) => Ok(k.trim().to_owned()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = vsys_app::secrets::Sealer::generate_key();
+            let mut opts = std::fs::OpenOptions::new();
+            opts.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                opts.mode(0o600);
+            }
+            use std::io::Write;
+            let mut f = opts
+                .open(path)
+                .with_context(|| format!("creating the secret key file {path}"))?;
+            writeln!(f, "{key}").with_context(|| format!("writing {path}"))?;
+            tracing::warn!(
+                file = path,
+                "created a new secret key for TOTP secrets; keep it with the database's backups, and give every process the same key (VSYS_SECRET_KEY)"
+            );
+            Ok(key)
+        }
+        Err(e) => Err(e).with_context(|| format!("reading the secret key file {path}")),
+    }
+}
+
+/// The operating-system user running this command (named in the audit log).
+fn os_user() -> String {
+    ["USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// Prints every refused field in Japanese and English and exits 2 (nothing was changed).
@@ -387,7 +440,8 @@ async fn main() -> anyhow::Result<()> {
                 role,
                 password,
             };
-            match vsys_app::accounts::create_system(&app, &n, must_change_password).await {
+            let by = vsys_app::audit::Who::command_line(&os_user());
+            match vsys_app::accounts::create_system(&app, &by, &n, must_change_password).await {
                 Ok(u) => println!(
                     "created {} ({}, {}) id {}",
                     u.email, u.org_code, u.role, u.id
@@ -404,10 +458,8 @@ async fn main() -> anyhow::Result<()> {
             let u = vsys_store::users::by_email(&mut tx, &email.trim().to_lowercase())
                 .await?
                 .context("no such user")?;
-            let secret = u
-                .totp_secret
-                .as_deref()
-                .and_then(vsys_domain::totp::TotpSecret::from_base32)
+            let secret = vsys_app::auth::totp_secret_of(&app, &u)
+                .map_err(|e| anyhow::anyhow!("{e}"))?
                 .context("this user has no TOTP")?;
             println!("{}", secret.code_at(chrono::Utc::now().timestamp()));
         }

@@ -10,6 +10,7 @@ fn vsys(url: &str, args: &[&str], stdin: Option<&str>) -> Output {
         .args(args)
         .env("VSYS_DATABASE_URL", url)
         .env("RUST_LOG", "warn")
+        .env("VSYS_SECRET_KEY", vsys_testkit::TEST_SECRET_KEY)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -173,7 +174,7 @@ db_test!(backup_copies_the_embedded_database, |backend| async move {
             action_prefix: Some("system.backup".into()),
             ..Default::default()
         },
-        vsys_store::Page::new(Some(1), Some(10)),
+        vsys_store::Page::first(10),
     )
     .await
     .unwrap_or_else(|e| panic!("{e}"));

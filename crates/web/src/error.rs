@@ -14,6 +14,8 @@ use vsys_domain::{Lang, Msg};
 pub fn classify(e: &AppError) -> (StatusCode, &'static str) {
     match e {
         AppError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation"),
+        AppError::BadParameter(_) => (StatusCode::BAD_REQUEST, "bad-parameter"),
+        AppError::State(_) => (StatusCode::CONFLICT, "wrong-state"),
         AppError::Csv(_) => (StatusCode::UNPROCESSABLE_ENTITY, "csv"),
         AppError::NotLoggedIn => (StatusCode::UNAUTHORIZED, "not-logged-in"),
         AppError::SessionExpired => (StatusCode::UNAUTHORIZED, "session-expired"),
@@ -21,7 +23,6 @@ pub fn classify(e: &AppError) -> (StatusCode, &'static str) {
         AppError::TotpRequired => (StatusCode::UNAUTHORIZED, "totp-required"),
         AppError::TotpInvalid => (StatusCode::UNAUTHORIZED, "totp-invalid"),
         AppError::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, "login-throttled"),
-        AppError::Locked => (StatusCode::TOO_MANY_REQUESTS, "account-locked"),
         AppError::TotpSetupRequired => (StatusCode::FORBIDDEN, "totp-setup-required"),
         AppError::PasswordChangeRequired => (StatusCode::FORBIDDEN, "password-change-required"),
         AppError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
@@ -37,7 +38,6 @@ pub fn classify(e: &AppError) -> (StatusCode, &'static str) {
 fn retry_after(e: &AppError) -> Option<i64> {
     match e {
         AppError::Throttled { retry_after_secs } => Some(*retry_after_secs),
-        AppError::Locked => Some(3600),
         _ => None,
     }
 }
@@ -93,6 +93,38 @@ pub fn problem_response(
     res
 }
 
+/// A problem document for a bare HTTP status (framework and layer refusals).
+pub fn status_problem(status: StatusCode, lang: Lang, detail: Option<String>) -> Response {
+    let (slug, msg) = match status {
+        StatusCode::BAD_REQUEST => ("bad-request", Msg::BadParameter),
+        StatusCode::UNAUTHORIZED => ("not-logged-in", Msg::NotLoggedIn),
+        StatusCode::FORBIDDEN => ("forbidden", Msg::Forbidden),
+        StatusCode::NOT_FOUND => ("not-found", Msg::NotFound),
+        StatusCode::METHOD_NOT_ALLOWED => ("method-not-allowed", Msg::MethodNotAllowed),
+        StatusCode::PAYLOAD_TOO_LARGE => ("body-too-large", Msg::BodyTooLarge),
+        StatusCode::URI_TOO_LONG => ("uri-too-long", Msg::UriTooLong),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported-media-type", Msg::UnsupportedMediaType),
+        StatusCode::UNPROCESSABLE_ENTITY => ("validation", Msg::InvalidInput),
+        StatusCode::TOO_MANY_REQUESTS => ("too-many-requests", Msg::LoginThrottled),
+        StatusCode::SERVICE_UNAVAILABLE => ("unavailable", Msg::Unavailable),
+        s if s.is_server_error() => ("internal", Msg::Internal),
+        _ => ("bad-request", Msg::InvalidInput),
+    };
+    problem_response(status, slug, msg.text(lang), detail, vec![])
+}
+
+/// What a panicking handler answers (the panic is logged; the connection stays up).
+pub fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let what = err
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| err.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    tracing::error!(panic = what, "handler panicked");
+    metrics::counter!("vsys_panics_total").increment(1);
+    status_problem(StatusCode::INTERNAL_SERVER_ERROR, Lang::default(), None)
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {
@@ -102,7 +134,9 @@ impl IntoResponse for ApiError {
                     tracing::error!(error = %inner, "internal error");
                 }
                 let errors = match &e {
-                    AppError::Invalid(inv) => inv.0.iter().map(|f| f.localized(lang)).collect(),
+                    AppError::Invalid(inv) | AppError::BadParameter(inv) => {
+                        inv.0.iter().map(|f| f.localized(lang)).collect()
+                    }
                     _ => Vec::new(),
                 };
                 let mut res = problem_response(status, slug, e.text(lang), e.detail(lang), errors);

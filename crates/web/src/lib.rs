@@ -5,6 +5,7 @@ pub mod api;
 pub mod assets;
 pub mod download;
 pub mod error;
+pub mod extract;
 pub mod i18n;
 pub mod pages;
 pub mod security;
@@ -51,13 +52,19 @@ pub fn router(app: App) -> Router {
         .route("/metrics", get(metrics_text))
         .route("/static/{*file}", get(assets::serve))
         .fallback(not_found)
+        // Innermost first.
+        .layer(axum::middleware::from_fn(track))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            extract::IMPORT_BODY_LIMIT,
+        ))
+        .layer(axum::middleware::from_fn(security::api_problems))
+        .layer(axum::middleware::from_fn(security::uri_limit))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            error::panic_response,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             security::headers,
-        ))
-        .layer(axum::middleware::from_fn(track))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(
-            32 * 1024 * 1024,
         ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
@@ -116,8 +123,34 @@ async fn ready(
     }
 }
 
-async fn metrics_text(axum::extract::State(s): axum::extract::State<AppState>) -> String {
-    s.metrics.render()
+/// Prometheus metrics, for a scraper holding the configured bearer token
+/// (`metrics_token`); without one configured, not served at all.
+async fn metrics_text(
+    axum::extract::State(s): axum::extract::State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let Some(expected) = s.app.config.metrics_token.as_deref() else {
+        return not_found(axum::http::Uri::from_static("/metrics"), headers).await;
+    };
+    let given = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if !session::constant_eq(expected.as_bytes(), given.trim().as_bytes()) {
+        let mut res = error::status_problem(
+            axum::http::StatusCode::UNAUTHORIZED,
+            i18n::lang_of(&headers),
+            None,
+        );
+        res.headers_mut().insert(
+            axum::http::header::WWW_AUTHENTICATE,
+            axum::http::HeaderValue::from_static("Bearer realm=\"metrics\""),
+        );
+        return res;
+    }
+    s.metrics.render().into_response()
 }
 
 /// Serves until `shutdown` resolves, with the mail workers and the WAL checkpointer running

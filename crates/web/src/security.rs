@@ -44,6 +44,58 @@ pub async fn headers(State(_s): State<AppState>, req: Request, next: Next) -> Re
     res
 }
 
+/// The longest request target (path and query) served: 8 KiB. Longer is a 414. (hyper refuses
+/// request heads beyond its own buffer, ~400 KiB, before any layer runs: those get its bare 431
+/// or a closed connection, documented in docs/SECURITY.md.)
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+
+/// Refuses request targets over [`MAX_URI_BYTES`] with 414.
+pub async fn uri_limit(req: Request, next: Next) -> Response {
+    let len = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().len())
+        .unwrap_or(0);
+    if len > MAX_URI_BYTES {
+        let lang = crate::i18n::lang_of(req.headers());
+        return crate::error::status_problem(axum::http::StatusCode::URI_TOO_LONG, lang, None);
+    }
+    next.run(req).await
+}
+
+/// Under `/api/`, every error is a problem document: whatever answered with another content
+/// type (the router's 405, a layer's 413, a framework rejection this crate's extractors do not
+/// cover) is rewritten into one, in the caller's language, keeping the original text as its
+/// detail.
+pub async fn api_problems(req: Request, next: Next) -> Response {
+    if !req.uri().path().starts_with("/api/") {
+        return next.run(req).await;
+    }
+    let lang = crate::i18n::lang_of(req.headers());
+    let res = next.run(req).await;
+    let status = res.status();
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return res;
+    }
+    let (parts, body) = res.into_parts();
+    let detail = axum::body::to_bytes(body, 4096)
+        .await
+        .ok()
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .filter(|t| !t.is_empty());
+    let mut out = crate::error::status_problem(status, lang, detail);
+    for name in [header::ALLOW, header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
+        if let Some(v) = parts.headers.get(&name) {
+            out.headers_mut().insert(name, v.clone());
+        }
+    }
+    out
+}
+
 /// The client's address: the peer, or — only when the peer is a configured trusted proxy — the
 /// right-most address of `X-Forwarded-For` that is not itself a trusted proxy.
 pub fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpAddr]) -> Option<IpAddr> {

@@ -11,12 +11,19 @@ use axum::http::request::Parts;
 use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use vsys_app::auth::{self, Authenticated, SessionKind};
+use vsys_app::auth::{self, Authenticated, SessionKind, Stage};
 use vsys_app::{Actor, AppError};
 use vsys_domain::Lang;
 
-/// The CSRF cookie of the login form (double-submit; there is no session yet).
-pub const LOGIN_CSRF_COOKIE: &str = "vsys_login_csrf";
+/// The CSRF cookie of the login form (double-submit; there is no session yet). `__Host-` like
+/// the session cookie whenever that one is (only this host, path `/`, `Secure`).
+pub fn login_csrf_cookie_name(state: &AppState) -> &'static str {
+    if state.app.config.cookie_secure {
+        "__Host-vsys_login_csrf"
+    } else {
+        "vsys_login_csrf"
+    }
+}
 pub const CSRF_FIELD: &str = "_csrf";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
@@ -67,11 +74,25 @@ pub async fn web_guard(State(state): State<AppState>, req: Request, next: Next) 
     let unsafe_method = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
     let mut body = body;
     if unsafe_method {
-        let bytes = match to_bytes(body, 32 * 1024 * 1024).await {
+        // Whose token to expect is known before the body is read: a request that cannot pass
+        // is refused without reading (or buffering) what it sends.
+        let login_form = parts.uri.path() == "/login";
+        let expected = match &auth {
+            _ if login_form => cookie(&parts.headers, login_csrf_cookie_name(&state)),
+            WebAuth::Some(a) => Some(a.actor.csrf_token.clone()),
+            WebAuth::Expired => return PageError(AppError::SessionExpired, lang).into_response(),
+            WebAuth::None => return PageError(AppError::NotLoggedIn, lang).into_response(),
+        };
+        let limit = if login_form {
+            64 * 1024
+        } else {
+            crate::extract::IMPORT_BODY_LIMIT
+        };
+        let bytes = match to_bytes(body, limit).await {
             Ok(b) => b,
             Err(_) => {
                 return PageError(
-                    AppError::invalid("body", vsys_domain::Msg::InvalidInput),
+                    AppError::invalid("body", vsys_domain::Msg::BodyTooLarge),
                     lang,
                 )
                 .into_response();
@@ -96,14 +117,6 @@ pub async fn web_guard(State(state): State<AppState>, req: Request, next: Next) 
             None
         };
         let given = header_token.or(form_token).unwrap_or_default();
-        // The login form always carries the login cookie's token, even when the browser still
-        // holds someone's session (logging in as another person replaces it).
-        let expected = match &auth {
-            _ if parts.uri.path() == "/login" => cookie(&parts.headers, LOGIN_CSRF_COOKIE),
-            WebAuth::Some(a) => Some(a.actor.csrf_token.clone()),
-            WebAuth::Expired => return PageError(AppError::SessionExpired, lang).into_response(),
-            WebAuth::None => return PageError(AppError::NotLoggedIn, lang).into_response(),
-        };
         if !expected.is_some_and(|e| !e.is_empty() && constant_eq(e.as_bytes(), given.as_bytes())) {
             tracing::warn!(path = %parts.uri.path(), "CSRF token rejected");
             return PageError(AppError::Csrf, lang).into_response();
@@ -205,18 +218,18 @@ impl<S: Send + Sync> FromRequestParts<S> for WebUser {
             axum::response::Redirect::to(&url).into_response()
         };
         match parts.extensions.get::<WebAuth>() {
-            Some(WebAuth::Some(a)) => match a.stage.as_str() {
-                auth::STAGE_ACTIVE if a.actor.must_change_password => {
+            Some(WebAuth::Some(a)) => match a.stage {
+                Stage::Active if a.actor.must_change_password => {
                     Err(PageError(AppError::PasswordChangeRequired, lang).into_response())
                 }
-                auth::STAGE_ACTIVE => Ok(WebUser {
+                Stage::Active => Ok(WebUser {
                     actor: a.actor.clone(),
                     lang,
                 }),
-                auth::STAGE_TOTP_SETUP => {
+                Stage::TotpSetup => {
                     Err(PageError(AppError::TotpSetupRequired, lang).into_response())
                 }
-                _ => Err(login(false)),
+                Stage::Totp => Err(login(false)),
             },
             Some(WebAuth::Expired) => Err(login(true)),
             _ => Err(login(false)),
@@ -224,18 +237,77 @@ impl<S: Send + Sync> FromRequestParts<S> for WebUser {
     }
 }
 
-/// A browser session at any login stage (for the TOTP steps).
-pub struct AnyStage {
+/// Where a session in `stage` belongs: the page of its next step.
+pub fn stage_home(stage: Stage) -> &'static str {
+    match stage {
+        Stage::Active => "/",
+        Stage::Totp => "/login/totp",
+        Stage::TotpSetup => "/login/totp-setup",
+    }
+}
+
+/// A login stage a handler serves.
+pub trait LoginStep {
+    const STAGE: Stage;
+}
+/// Logged in (the password page, which a forced change still reaches).
+pub struct ActiveStep;
+impl LoginStep for ActiveStep {
+    const STAGE: Stage = Stage::Active;
+}
+/// Waiting for the TOTP code.
+pub struct TotpStep;
+impl LoginStep for TotpStep {
+    const STAGE: Stage = Stage::Totp;
+}
+/// Waiting for the first enrolment of an authenticator.
+pub struct TotpSetupStep;
+impl LoginStep for TotpSetupStep {
+    const STAGE: Stage = Stage::TotpSetup;
+}
+
+/// A browser session in exactly the login stage `S`. Every login-stage handler takes one, so
+/// none can act in another stage: a session elsewhere is sent to the page of its own stage
+/// (and the use-case checks the stage again in the database).
+pub struct InStage<S: LoginStep> {
+    pub auth: Authenticated,
+    pub lang: Lang,
+    _stage: std::marker::PhantomData<S>,
+}
+
+impl<S: LoginStep, St: Send + Sync> FromRequestParts<St> for InStage<S> {
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut Parts, _: &St) -> Result<Self, Self::Rejection> {
+        let lang = lang_of(&parts.headers);
+        match parts.extensions.get::<WebAuth>() {
+            Some(WebAuth::Some(a)) if a.stage == S::STAGE => Ok(InStage {
+                auth: (**a).clone(),
+                lang,
+                _stage: std::marker::PhantomData,
+            }),
+            Some(WebAuth::Some(a)) => {
+                Err(axum::response::Redirect::to(stage_home(a.stage)).into_response())
+            }
+            Some(WebAuth::Expired) => {
+                Err(PageError(AppError::SessionExpired, lang).into_response())
+            }
+            _ => Err(PageError(AppError::NotLoggedIn, lang).into_response()),
+        }
+    }
+}
+
+/// A browser session at any login stage (only logging out takes this).
+pub struct SignedIn {
     pub auth: Authenticated,
     pub lang: Lang,
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for AnyStage {
+impl<S: Send + Sync> FromRequestParts<S> for SignedIn {
     type Rejection = PageError;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let lang = lang_of(&parts.headers);
         match parts.extensions.get::<WebAuth>() {
-            Some(WebAuth::Some(a)) => Ok(AnyStage {
+            Some(WebAuth::Some(a)) => Ok(SignedIn {
                 auth: (**a).clone(),
                 lang,
             }),

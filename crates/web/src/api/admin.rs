@@ -3,9 +3,9 @@
 use super::{Paged, etag, if_match};
 use crate::AppState;
 use crate::error::{ApiError, Problem};
+use crate::extract::{Json, Path, Query};
 use crate::session::ApiUser;
-use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -13,7 +13,6 @@ use serde::{Deserialize, Serialize};
 use vsys_app::accounts::{NewUser, UserChange};
 use vsys_app::notices::NoticeDraft;
 use vsys_app::orgs::{NewOrg, OrgQuery};
-use vsys_store::Page;
 use vsys_store::audit::{AuditFilter, AuditRow};
 use vsys_store::orgs::OrgRow;
 use vsys_store::users::UserRow;
@@ -67,7 +66,7 @@ pub async fn list_orgs(
     u: ApiUser,
     Query(q): Query<OrgQuery>,
 ) -> Result<Json<Paged<OrgOut>>, ApiError> {
-    let page = Page::new(q.page, q.per_page);
+    let page = vsys_app::page(q.page, q.per_page).map_err(|e| ApiError::new(e, u.lang))?;
     let (rows, total) = vsys_app::orgs::list(&s.app, &u.actor, &q)
         .await
         .map_err(|e| ApiError::new(e, u.lang))?;
@@ -183,6 +182,7 @@ impl From<UserRow> for UserOut {
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UserQuery {
     /// Organisation code (default: my own).
     org: Option<String>,
@@ -198,7 +198,7 @@ pub async fn list_users(
     u: ApiUser,
     Query(q): Query<UserQuery>,
 ) -> Result<Json<Paged<UserOut>>, ApiError> {
-    let page = Page::new(q.page, q.per_page);
+    let page = vsys_app::page(q.page, q.per_page).map_err(|e| ApiError::new(e, u.lang))?;
     let (rows, total) = vsys_app::accounts::list(&s.app, &u.actor, q.org.as_deref(), page)
         .await
         .map_err(|e| ApiError::new(e, u.lang))?;
@@ -259,7 +259,22 @@ pub async fn update_user(
     Ok(with_etag(StatusCode::OK, row.version, UserOut::from(row)))
 }
 
-/// Lift a lockout.
+/// Lock an account by hand: its sessions end and it cannot log in until unlocked. (Failed
+/// logins never lock an account; they slow it down.)
+#[utoipa::path(post, path = "/api/v1/users/{id}/lock", tag = "users", params(("id" = String, Path)),
+    responses((status = 200, body = UserOut), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn lock_user(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let row = vsys_app::accounts::lock(&s.app, &u.actor, &id)
+        .await
+        .map_err(|e| ApiError::new(e, u.lang))?;
+    Ok(with_etag(StatusCode::OK, row.version, UserOut::from(row)))
+}
+
+/// Lift a lockout (and the account's login throttle).
 #[utoipa::path(post, path = "/api/v1/users/{id}/unlock", tag = "users", params(("id" = String, Path)),
     responses((status = 200, body = UserOut), (status = 404, body = Problem)))]
 pub async fn unlock_user(
@@ -322,6 +337,7 @@ pub struct NoticeOut {
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
     page: Option<u64>,
     per_page: Option<u64>,
@@ -335,7 +351,7 @@ pub async fn list_notices(
     u: ApiUser,
     Query(q): Query<PageQuery>,
 ) -> Result<Json<Paged<NoticeOut>>, ApiError> {
-    let page = Page::new(q.page, q.per_page);
+    let page = vsys_app::page(q.page, q.per_page).map_err(|e| ApiError::new(e, u.lang))?;
     let (rows, total) = vsys_app::notices::list(&s.app, &u.actor, page)
         .await
         .map_err(|e| ApiError::new(e, u.lang))?;
@@ -399,6 +415,7 @@ pub async fn post_notice(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     partition: Option<String>,
     actor_user: Option<String>,
@@ -456,7 +473,7 @@ pub async fn search_audit(
     u: ApiUser,
     Query(q): Query<AuditQuery>,
 ) -> Result<Json<Paged<AuditOut>>, ApiError> {
-    let page = Page::new(q.page, q.per_page);
+    let page = vsys_app::page(q.page, q.per_page).map_err(|e| ApiError::new(e, u.lang))?;
     let f = AuditFilter {
         partition: q.partition,
         actor_user: q.actor_user,

@@ -3,9 +3,9 @@
 use super::{Paged, etag, if_match};
 use crate::AppState;
 use crate::error::{ApiError, Problem};
+use crate::extract::{Json, Path, Query};
 use crate::session::ApiUser;
-use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -14,7 +14,6 @@ use vsys_app::cycles::{CycleInput, SupplyInput};
 use vsys_app::products::{ProductInput, RulesInput};
 use vsys_domain::Lang;
 use vsys_domain::allocation::Formula;
-use vsys_store::Page;
 use vsys_store::allocations::NodeRow;
 use vsys_store::cycles::{CycleRow, SupplyRow};
 use vsys_store::products::{PresentationRow, ProductRow, SupplyRulesRow};
@@ -40,6 +39,7 @@ pub struct ProductOut {
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct KindQuery {
     /// `vaccine`, `needle` or `syringe`.
     kind: Option<String>,
@@ -137,6 +137,7 @@ pub async fn set_rules(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
     page: Option<u64>,
     per_page: Option<u64>,
@@ -149,7 +150,7 @@ pub async fn list_cycles(
     u: ApiUser,
     Query(q): Query<PageQuery>,
 ) -> Result<Json<Paged<CycleRow>>, ApiError> {
-    let page = Page::new(q.page, q.per_page);
+    let page = vsys_app::page(q.page, q.per_page).map_err(|e| ApiError::new(e, u.lang))?;
     let (items, total) = vsys_app::cycles::list(&s.app, &u.actor, page)
         .await
         .map_err(err(u.lang))?;
@@ -358,9 +359,12 @@ pub async fn save_lines(
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct SimulateBody {
     /// Another formula (weights, caps); default: the cycle's.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
+    #[serde(default)]
     formula: Option<Formula>,
-    /// Another total to divide, in vials; default: the node's amount.
+    /// Another total to divide, in vials (0–1,000,000,000); default: the node's amount.
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
+    #[serde(default)]
     total_vials: Option<i64>,
 }
 
@@ -390,7 +394,8 @@ pub async fn simulate(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct AutofillBody {
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
+    #[serde(default)]
     formula: Option<Formula>,
 }
 
@@ -458,6 +463,7 @@ transition!(
 );
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EncodingQuery {
     /// `shift_jis` (default, for Excel) or `utf-8`.
     encoding: Option<String>,
@@ -492,7 +498,7 @@ pub async fn import_csv(
     u: ApiUser,
     Path((id, org)): Path<(String, String)>,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    crate::extract::ImportBody(body): crate::extract::ImportBody,
 ) -> Result<Response, ApiError> {
     let v = if_match(&headers, u.lang)?;
     vsys_app::allocation_csv::import(&s.app, &u.actor, &id, &org, v, &body)

@@ -5,15 +5,14 @@ use super::allocation::{err, json_etag};
 use super::{Paged, if_match};
 use crate::AppState;
 use crate::error::{ApiError, Problem};
+use crate::extract::{Json, Path, Query};
 use crate::session::ApiUser;
-use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use vsys_app::api_tokens::NewToken;
 use vsys_app::delivery::{BulkLine, DatesInput, DeliveryQuery, DeliveryStatus};
-use vsys_store::Page;
 use vsys_store::deliveries::DeliveryRow;
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -38,7 +37,7 @@ pub async fn list_deliveries(
     let (items, total) = vsys_app::delivery::list(&s.app, &u.actor, &q)
         .await
         .map_err(err(u.lang))?;
-    let p = Page::new(q.page, q.per_page);
+    let p = vsys_app::page(q.page, q.per_page).map_err(|e| ApiError::new(e, u.lang))?;
     Ok(Json(Paged {
         items,
         total,
@@ -189,6 +188,7 @@ pub async fn revoke_token(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CsvQuery {
     /// `shift_jis` (default, for Excel) or `utf-8`.
     encoding: Option<String>,
@@ -222,7 +222,7 @@ pub async fn export_csv(
 pub async fn import_csv(
     State(s): State<AppState>,
     u: ApiUser,
-    body: axum::body::Bytes,
+    crate::extract::ImportBody(body): crate::extract::ImportBody,
 ) -> Result<Json<BulkOut>, ApiError> {
     let updated = vsys_app::delivery_csv::import(&s.app, &u.actor, &body)
         .await
@@ -231,6 +231,7 @@ pub async fn import_csv(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CycleQuery {
     /// The cycle.
     cycle: String,

@@ -52,6 +52,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::list_users, admin::create_user))
         .routes(routes!(admin::get_user, admin::update_user))
         .routes(routes!(admin::unlock_user))
+        .routes(routes!(admin::lock_user))
         .routes(routes!(admin::reset_totp))
         .routes(routes!(admin::reset_password))
         .routes(routes!(admin::list_notices))

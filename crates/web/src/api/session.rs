@@ -2,9 +2,9 @@
 
 use crate::AppState;
 use crate::error::{ApiError, Problem};
+use crate::extract::Json;
 use crate::security::request_ip;
 use crate::session::{ApiUser, ReqLang};
-use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, request::Parts};
 use chrono::{DateTime, Utc};

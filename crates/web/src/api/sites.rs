@@ -6,9 +6,9 @@ use super::allocation::{err, json_etag};
 use super::{Paged, if_match};
 use crate::AppState;
 use crate::error::{ApiError, Problem};
+use crate::extract::{Json, Path, Query};
 use crate::session::ApiUser;
-use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
@@ -18,7 +18,6 @@ use vsys_app::sites::{
     ChangeOutcome, DetailsInput, NewDoctor, NewMunicipalSite, RegistryInput, SiteQuery, SiteSummary,
 };
 use vsys_app::stock::{IdleSite, ReceiptInput, StockView, TransferInput};
-use vsys_store::Page;
 
 /// Sites in the caller's scope (filters: `pending` changes, `unconfirmed` institutions).
 #[utoipa::path(get, path = "/api/v1/sites", tag = "sites", params(SiteQuery),
@@ -31,7 +30,7 @@ pub async fn list_sites(
     let (items, total) = vsys_app::sites::list(&s.app, &u.actor, &q)
         .await
         .map_err(err(u.lang))?;
-    let p = Page::new(q.page, q.per_page);
+    let p = vsys_app::page(q.page, q.per_page).map_err(|e| ApiError::new(e, u.lang))?;
     Ok(Json(Paged {
         items,
         total,
@@ -355,6 +354,7 @@ pub async fn close_period(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DaysQuery {
     /// How many days back from today (Japan time), 1–400; 14 by default.
     days: Option<i64>,
@@ -422,7 +422,7 @@ pub async fn put_day(
 pub async fn import_sites(
     State(s): State<AppState>,
     u: ApiUser,
-    body: axum::body::Bytes,
+    crate::extract::ImportBody(body): crate::extract::ImportBody,
 ) -> Result<Json<vsys_app::site_import::ImportSummary>, ApiError> {
     Ok(Json(
         vsys_app::site_import::import(&s.app, &u.actor, &body, &|_, _, _| {})
@@ -432,6 +432,7 @@ pub async fn import_sites(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PublicQuery {
     /// The municipality (5 digits).
     municipality: String,

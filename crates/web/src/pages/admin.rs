@@ -3,10 +3,11 @@
 use super::{Chrome, Pager};
 use crate::AppState;
 use crate::error::{PageError, render, render_status};
+use crate::extract::{Form, ScreenPath as Path, ScreenQuery as Query};
 use crate::i18n::{Ui, jst};
 use crate::session::WebUser;
 use askama::Template;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{NaiveDate, TimeZone, Utc};
@@ -17,7 +18,6 @@ use vsys_app::accounts::{NewUser, UserChange};
 use vsys_app::orgs::OrgQuery;
 use vsys_app::table_csv::{self, Encoding};
 use vsys_domain::{Lang, Msg, OrgKind, Role};
-use vsys_store::Page;
 use vsys_store::audit::{AuditFilter, AuditRow};
 use vsys_store::orgs::OrgRow;
 
@@ -58,7 +58,7 @@ pub async fn users(
 ) -> Result<Response, PageError> {
     let lang = u.lang;
     let err = |e| PageError(e, lang);
-    let page = Page::new(q.page, Some(50));
+    let page = vsys_app::page_of(q.page, None, 50).map_err(|e| PageError(e, u.lang))?;
     let org_code = q
         .org
         .clone()
@@ -125,6 +125,8 @@ pub struct UserForm {
     pub locked: bool,
     /// Whether two-step verification can be reset: set up, and not the viewer's own account.
     pub totp_resettable: bool,
+    /// Whether the viewer is looking at their own account (which they cannot lock).
+    pub own: bool,
     pub errors: Vec<(String, &'static str)>,
 }
 
@@ -160,6 +162,7 @@ pub async fn user_new(
         disabled: false,
         locked: false,
         totp_resettable: false,
+        own: false,
         errors: vec![],
     }))
 }
@@ -233,6 +236,7 @@ pub async fn user_create(
                     disabled: false,
                     locked: false,
                     totp_resettable: false,
+                    own: false,
                     errors: field_errors(&e, lang),
                 },
             ))
@@ -273,6 +277,7 @@ async fn edit_form(
             disabled,
             locked: x.locked,
             totp_resettable: x.totp_secret.is_some() && x.id != u.actor.user_id,
+            own: x.id == u.actor.user_id,
             errors,
         },
     ))
@@ -321,6 +326,17 @@ pub async fn user_update(
         }
         Err(e) => Err(PageError(e, lang)),
     }
+}
+
+pub async fn user_lock(
+    State(s): State<AppState>,
+    u: WebUser,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let x = vsys_app::accounts::lock(&s.app, &u.actor, &id)
+        .await
+        .map_err(|e| PageError(e, u.lang))?;
+    Ok(Redirect::to(&format!("/users?org={}&flash=locked", x.org_code)).into_response())
 }
 
 pub async fn user_unlock(
@@ -385,7 +401,7 @@ pub async fn orgs(
     Query(q): Query<OrgQuery>,
 ) -> Result<Response, PageError> {
     let lang = u.lang;
-    let page = Page::new(q.page, Some(50));
+    let page = vsys_app::page_of(q.page, None, 50).map_err(|e| PageError(e, u.lang))?;
     let (list, total) = vsys_app::orgs::list(
         &s.app,
         &u.actor,
@@ -594,7 +610,7 @@ pub async fn audit(
     Query(q): Query<AuditQuery>,
 ) -> Result<Response, PageError> {
     let lang = u.lang;
-    let page = Page::new(q.page, Some(100));
+    let page = vsys_app::page_of(q.page, None, 100).map_err(|e| PageError(e, u.lang))?;
     let (rows, total) = vsys_app::audit::search(&s.app, &u.actor, &q.filter(), page)
         .await
         .map_err(|e| PageError(e, lang))?;

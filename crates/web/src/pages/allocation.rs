@@ -3,10 +3,11 @@
 use super::Chrome;
 use crate::AppState;
 use crate::error::{PageError, render, render_status};
+use crate::extract::{Form, ScreenPath as Path, ScreenQuery as Query};
 use crate::i18n::{Ui, int};
 use crate::session::WebUser;
 use askama::Template;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
@@ -112,7 +113,7 @@ async fn cycles_page(
 ) -> Result<Response, PageError> {
     let lang = u.lang;
     let err = |e| PageError(e, lang);
-    let (list, _) = vsys_app::cycles::list(&s.app, &u.actor, Page::new(Some(1), Some(100)))
+    let (list, _) = vsys_app::cycles::list(&s.app, &u.actor, Page::first(100))
         .await
         .map_err(err)?;
     let products = vsys_app::products::list(&s.app, &u.actor, None)

@@ -3,11 +3,15 @@
 use super::{Chrome, local_path};
 use crate::AppState;
 use crate::error::{PageError, render, render_status};
+use crate::extract::{Form, ScreenQuery as Query};
 use crate::i18n::{LANG_COOKIE, Ui};
 use crate::security::request_ip;
-use crate::session::{AnyStage, LOGIN_CSRF_COOKIE, ReqLang, session_cookie_name, set_cookie};
+use crate::session::{
+    ActiveStep, InStage, LoginStep, ReqLang, SignedIn, TotpSetupStep, TotpStep,
+    login_csrf_cookie_name, session_cookie_name, set_cookie, stage_home,
+};
 use askama::Template;
-use axum::extract::{Form, Query, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header, request::Parts};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -54,7 +58,7 @@ fn login_page_response(
         next: next.and_then(local_path).unwrap_or_default().to_owned(),
     };
     let mut res = render_status(status, &page);
-    if let Ok(v) = set_cookie(state, LOGIN_CSRF_COOKIE, &token, Some(3600)).parse() {
+    if let Ok(v) = set_cookie(state, login_csrf_cookie_name(state), &token, Some(3600)).parse() {
         res.headers_mut().append(header::SET_COOKIE, v);
     }
     res
@@ -107,10 +111,9 @@ pub async fn login_submit(
     };
     match auth::login(&state.app, req).await {
         Ok(s) => {
-            let next = match s.row.stage.as_str() {
-                auth::STAGE_TOTP => "/login/totp",
-                auth::STAGE_TOTP_SETUP => "/login/totp-setup",
-                _ => local_path(&f.next).unwrap_or("/"),
+            let next = match s.stage {
+                auth::Stage::Active => local_path(&f.next).unwrap_or("/"),
+                other => stage_home(other),
             };
             let mut res = Redirect::to(next).into_response();
             if let Ok(v) = set_cookie(&state, session_cookie_name(&state), &s.token, None).parse() {
@@ -118,12 +121,7 @@ pub async fn login_submit(
             }
             res
         }
-        Err(
-            e @ (AppError::LoginFailed
-            | AppError::Throttled { .. }
-            | AppError::Locked
-            | AppError::Invalid(_)),
-        ) => {
+        Err(e @ (AppError::LoginFailed | AppError::Throttled { .. } | AppError::Invalid(_))) => {
             let status = crate::error::classify(&e).0;
             let text = match &e {
                 AppError::Invalid(inv) => inv
@@ -156,17 +154,19 @@ pub struct TotpPage {
     pub error: Option<String>,
 }
 
-fn totp_chrome(lang: vsys_domain::Lang, s: &AnyStage, path: &str, title: Ui) -> Chrome {
+fn totp_chrome<S: LoginStep>(
+    lang: vsys_domain::Lang,
+    s: &InStage<S>,
+    path: &str,
+    title: Ui,
+) -> Chrome {
     Chrome {
         csrf: s.auth.actor.csrf_token.clone(),
         ..Chrome::anonymous(lang, title, path)
     }
 }
 
-pub async fn totp_page(s: AnyStage) -> Response {
-    if s.auth.stage != auth::STAGE_TOTP {
-        return Redirect::to("/").into_response();
-    }
+pub async fn totp_page(s: InStage<TotpStep>) -> Response {
     render(&TotpPage {
         c: totp_chrome(s.lang, &s, "/login/totp", Ui::TotpTitle),
         action: "/login/totp",
@@ -183,12 +183,9 @@ pub struct TotpForm {
 
 pub async fn totp_submit(
     State(state): State<AppState>,
-    s: AnyStage,
+    s: InStage<TotpStep>,
     Form(f): Form<TotpForm>,
 ) -> Response {
-    if s.auth.stage != auth::STAGE_TOTP {
-        return Redirect::to("/").into_response();
-    }
     match auth::complete_totp(&state.app, &s.auth.actor, &f.code).await {
         Ok(()) => Redirect::to("/").into_response(),
         Err(AppError::TotpInvalid) => {
@@ -200,23 +197,20 @@ pub async fn totp_submit(
             };
             render_status(StatusCode::UNAUTHORIZED, &page)
         }
-        Err(AppError::Locked) => login_page_response(
-            &state,
-            s.lang,
-            String::new(),
-            Some(Msg::AccountLocked.text(s.lang).into()),
-            None,
-            None,
-            StatusCode::TOO_MANY_REQUESTS,
-        ),
+        Err(e @ AppError::Throttled { .. }) => {
+            let page = TotpPage {
+                c: totp_chrome(s.lang, &s, "/login/totp", Ui::TotpTitle),
+                action: "/login/totp",
+                secret: None,
+                error: Some(e.text(s.lang).to_owned()),
+            };
+            render_status(StatusCode::TOO_MANY_REQUESTS, &page)
+        }
         Err(e) => PageError(e, s.lang).into_response(),
     }
 }
 
-pub async fn totp_setup_page(s: AnyStage) -> Response {
-    if s.auth.stage != auth::STAGE_TOTP_SETUP {
-        return Redirect::to("/").into_response();
-    }
+pub async fn totp_setup_page(s: InStage<TotpSetupStep>) -> Response {
     let secret = auth::new_totp_secret().to_base32();
     render(&TotpPage {
         c: totp_chrome(s.lang, &s, "/login/totp-setup", Ui::TotpSetupTitle),
@@ -228,7 +222,7 @@ pub async fn totp_setup_page(s: AnyStage) -> Response {
 
 pub async fn totp_setup_submit(
     State(state): State<AppState>,
-    s: AnyStage,
+    s: InStage<TotpSetupStep>,
     Form(f): Form<TotpForm>,
 ) -> Response {
     let secret = f.secret.unwrap_or_default();
@@ -247,7 +241,7 @@ pub async fn totp_setup_submit(
     }
 }
 
-pub async fn logout(State(state): State<AppState>, s: AnyStage) -> Response {
+pub async fn logout(State(state): State<AppState>, s: SignedIn) -> Response {
     if let Err(e) = auth::logout(&state.app, &s.auth.actor).await {
         return PageError(e, s.lang).into_response();
     }
@@ -272,12 +266,9 @@ pub struct PasswordPage {
 /// The password page is reachable while a change is forced (the only page that is).
 pub async fn password_page(
     State(state): State<AppState>,
-    s: AnyStage,
+    s: InStage<ActiveStep>,
     Query(q): Query<LoginQuery>,
 ) -> Response {
-    if s.auth.stage != auth::STAGE_ACTIVE {
-        return Redirect::to("/login").into_response();
-    }
     let a = &s.auth.actor;
     let c = Chrome::for_actor(
         &state.app,
@@ -307,12 +298,9 @@ pub struct PasswordForm {
 
 pub async fn password_submit(
     State(state): State<AppState>,
-    s: AnyStage,
+    s: InStage<ActiveStep>,
     Form(f): Form<PasswordForm>,
 ) -> Response {
-    if s.auth.stage != auth::STAGE_ACTIVE {
-        return Redirect::to("/login").into_response();
-    }
     let a = &s.auth.actor;
     let lang = s.lang;
     let result = if f.new_password != f.confirm_password {

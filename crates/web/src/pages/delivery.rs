@@ -9,10 +9,11 @@ use super::form::{FormMap, day, text};
 use super::{Chrome, Pager};
 use crate::AppState;
 use crate::error::{PageError, render_status};
+use crate::extract::{Form, ScreenPath as Path, ScreenQuery as Query};
 use crate::i18n::{L, Ui, field_label, int};
 use crate::session::WebUser;
 use askama::Template;
-use axum::extract::{Form, Multipart, Path, Query, State};
+use axum::extract::{Multipart, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
@@ -276,7 +277,7 @@ async fn filters(
     q: &ListQuery,
     action: &'static str,
 ) -> AppResult<Filters> {
-    let (cycles, _) = vsys_app::cycles::list(&s.app, a, Page::new(Some(1), Some(100))).await?;
+    let (cycles, _) = vsys_app::cycles::list(&s.app, a, Page::first(100)).await?;
     let kind = a.principal.org_kind;
     let mut municipalities = Vec::new();
     if kind == OrgKind::Prefecture {

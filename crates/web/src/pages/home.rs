@@ -3,10 +3,11 @@
 use super::{Chrome, Pager};
 use crate::AppState;
 use crate::error::{PageError, render};
+use crate::extract::{ScreenPath as Path, ScreenQuery as Query};
 use crate::i18n::{L, Ui, jst};
 use crate::session::WebUser;
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -152,7 +153,7 @@ pub async fn home(
     if let Some(p) = org.population {
         stats.push((l.t(Ui::Population).to_owned(), crate::i18n::int(p)));
     }
-    let (list, _) = vsys_app::notices::list(&s.app, a, Page::new(Some(1), Some(5)))
+    let (list, _) = vsys_app::notices::list(&s.app, a, Page::first(5))
         .await
         .map_err(err)?;
     let c = Chrome::for_actor(&s.app, a, lang, &a.org_name, "/")
@@ -182,7 +183,7 @@ pub async fn notices(
     Query(q): Query<FlashQuery>,
 ) -> Result<Response, PageError> {
     let lang = u.lang;
-    let page = Page::new(q.page, Some(20));
+    let page = vsys_app::page_of(q.page, None, 20).map_err(|e| PageError(e, u.lang))?;
     let (list, total) = vsys_app::notices::list(&s.app, &u.actor, page)
         .await
         .map_err(|e| PageError(e, lang))?;

@@ -42,6 +42,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
             get(admin::user_edit).post(admin::user_update),
         )
         .route("/users/{id}/unlock", post(admin::user_unlock))
+        .route("/users/{id}/lock", post(admin::user_lock))
         .route("/users/{id}/totp-reset", post(admin::user_totp_reset))
         .route("/users/{id}/reset", post(admin::user_reset))
         .route("/orgs", get(admin::orgs))
@@ -102,7 +103,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/sites", get(sites::list).post(sites::create))
         .route(
             "/sites/import",
-            post(sites::import_start).layer(DefaultBodyLimit::max(32 * 1024 * 1024)),
+            post(sites::import_start)
+                .layer(DefaultBodyLimit::max(crate::extract::IMPORT_BODY_LIMIT)),
         )
         .route("/sites/import-template.csv", get(sites::import_template))
         .route("/sites/import/{job}", get(sites::import_status))
@@ -136,7 +138,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/deliveries.csv", get(delivery::export))
         .route(
             "/deliveries/import",
-            post(delivery::import).layer(DefaultBodyLimit::max(16 * 1024 * 1024)),
+            post(delivery::import).layer(DefaultBodyLimit::max(crate::extract::IMPORT_BODY_LIMIT)),
         )
         .route("/deliveries/status", get(delivery::status))
         .route("/deliveries/{id}/reassign", post(delivery::reassign))
@@ -264,6 +266,7 @@ fn flash_text(key: &str) -> Option<Ui> {
         "user_created" => Ui::UserCreated,
         "user_saved" => Ui::UserSaved,
         "unlocked" => Ui::Unlocked,
+        "locked" => Ui::LockedFlash,
         "totp_reset" => Ui::TotpWasReset,
         "reset" => Ui::PasswordResetDone,
         "logged_out" => Ui::LoggedOut,

@@ -8,10 +8,11 @@ use super::home::{NoticeView, notice_view};
 use super::{Chrome, Pager, local_path};
 use crate::AppState;
 use crate::error::{PageError, render, render_status};
+use crate::extract::{Form, ScreenPath as Path, ScreenQuery as Query};
 use crate::i18n::{L, Ui, field_label, int, jst};
 use crate::session::WebUser;
 use askama::Template;
-use axum::extract::{Form, Multipart, Path, Query, State};
+use axum::extract::{Multipart, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
@@ -400,7 +401,7 @@ pub(super) async fn site_home(
     let can_write = a.principal.may(Action::Write, &site.org.path);
     let stock = vsys_app::stock::view(&s.app, a, &code).await.map_err(err)?;
     let today = vsys_app::clock::japan_date(s.app.clock.now());
-    let (cycles, _) = vsys_app::cycles::list(&s.app, a, Page::new(Some(1), Some(100)))
+    let (cycles, _) = vsys_app::cycles::list(&s.app, a, Page::first(100))
         .await
         .map_err(err)?;
     let mut open: Vec<&vsys_store::cycles::CycleRow> =
@@ -533,7 +534,7 @@ pub(super) async fn site_home(
             "task-users".to_owned(),
         ));
     }
-    let (list, _) = vsys_app::notices::list(&s.app, a, Page::new(Some(1), Some(5)))
+    let (list, _) = vsys_app::notices::list(&s.app, a, Page::first(5))
         .await
         .map_err(err)?;
     let reservation_html =
@@ -635,7 +636,7 @@ async fn sites_page(
         return Err(err(AppError::Forbidden));
     }
     let per_page = 50;
-    let page = Page::new(q.page, Some(per_page));
+    let page = vsys_app::page_of(q.page, None, per_page).map_err(|e| PageError(e, u.lang))?;
     let filter = q.filter.clone().unwrap_or_default();
     let (list, total) = vsys_app::sites::list(
         &s.app,
@@ -1198,7 +1199,7 @@ async fn site_page(
     };
     let can_receive = can_write && !own;
     let cycles = if can_receive {
-        vsys_app::cycles::list(&s.app, a, Page::new(Some(1), Some(100)))
+        vsys_app::cycles::list(&s.app, a, Page::first(100))
             .await
             .map_err(err)?
             .0

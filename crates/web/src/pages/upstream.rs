@@ -12,10 +12,11 @@ use super::delivery::{ITEMS, item_label};
 use super::form::{FormMap, ascii_digits, day, text};
 use crate::AppState;
 use crate::error::{PageError, render_status};
+use crate::extract::{Form, ScreenPath as Path, ScreenQuery as Query};
 use crate::i18n::{Ui, field_label, int, jst};
 use crate::session::WebUser;
 use askama::Template;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
@@ -306,7 +307,7 @@ async fn pick_cycle(
     asked: Option<&str>,
     action: &'static str,
 ) -> AppResult<CyclePick> {
-    let (list, _) = vsys_app::cycles::list(&s.app, a, Page::new(Some(1), Some(100))).await?;
+    let (list, _) = vsys_app::cycles::list(&s.app, a, Page::first(100)).await?;
     let mut cycles: Vec<(String, String)> = list.into_iter().map(|c| (c.id, c.name)).collect();
     let cycle = asked
         .map(str::trim)

@@ -34,6 +34,7 @@ pub fn test_config(url: &str) -> Config {
             ip_block_after: 15,
             ..Default::default()
         },
+        secret_key: Some(vsys_testkit::TEST_SECRET_KEY.into()),
         ..Config::default()
     }
 }
@@ -44,8 +45,12 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 }
 
 pub async fn spawn_with(backend: Backend, tune: impl FnOnce(&mut Config)) -> Option<TestApp> {
-    let db = fresh_db(backend, "web_demo_v4", |db| async move {
-        let app = App::new(db, Config::default(), Arc::new(vsys_app::SystemClock));
+    let db = fresh_db(backend, "web_demo_v5", |db| async move {
+        let config = Config {
+            secret_key: Some(vsys_testkit::TEST_SECRET_KEY.into()),
+            ..Config::default()
+        };
+        let app = App::new(db, config, Arc::new(vsys_app::SystemClock));
         app.prepare().await.map_err(|e| anyhow::anyhow!("{e}"))?;
         vsys_app::demo::seed(&app, 60, &|_, _| {})
             .await
@@ -104,16 +109,9 @@ impl TestApp {
 
     /// The current TOTP code of a user (from the secret in the database).
     pub async fn totp(&self, email: &str) -> String {
-        let mut tx = self.app.db.read().await.unwrap_or_else(|e| panic!("{e}"));
-        let u = vsys_store::users::by_email(&mut tx, email)
-            .await
-            .ok()
-            .flatten()
-            .unwrap_or_else(|| panic!("no user {email}"));
-        let s = u
-            .totp_secret
-            .as_deref()
-            .and_then(vsys_domain::totp::TotpSecret::from_base32)
+        let u = self.user(email).await;
+        let s = vsys_app::auth::totp_secret_of(&self.app, &u)
+            .unwrap_or_else(|e| panic!("{e}"))
             .unwrap_or_else(|| panic!("no totp"));
         s.code_at(self.app.clock.now().timestamp())
     }
@@ -162,7 +160,7 @@ impl TestApp {
             role: role.into(),
             password: PASSWORD.into(),
         };
-        vsys_app::accounts::create_system(&self.app, &n, false)
+        vsys_app::accounts::create_system(&self.app, &vsys_app::audit::Who::system(), &n, false)
             .await
             .unwrap_or_else(|e| panic!("{e:?}"));
         email.to_owned()
@@ -195,7 +193,7 @@ impl TestApp {
             action_prefix: Some(action.into()),
             ..Default::default()
         };
-        vsys_store::audit::search(&mut tx, &f, vsys_store::Page::new(Some(1), Some(500)))
+        vsys_store::audit::search(&mut tx, &f, vsys_store::Page::first(500))
             .await
             .unwrap_or_else(|e| panic!("{e}"))
             .0

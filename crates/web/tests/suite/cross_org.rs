@@ -641,7 +641,7 @@ db_test!(
             kind: Some("institution".into()),
             ..Default::default()
         };
-        let clinics = vsys_store::orgs::list(&mut tx, &f, vsys_store::Page::new(None, None))
+        let clinics = vsys_store::orgs::list(&mut tx, &f, vsys_store::Page::first(50))
             .await
             .unwrap_or_else(|e| panic!("{e}"))
             .0;
