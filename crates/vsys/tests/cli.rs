@@ -11,6 +11,7 @@ fn vsys(url: &str, args: &[&str], stdin: Option<&str>) -> Output {
         .env("VSYS_DATABASE_URL", url)
         .env("RUST_LOG", "warn")
         .env("VSYS_SECRET_KEY", vsys_testkit::TEST_SECRET_KEY)
+        .env("USER", "vsys-test-operator")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -64,6 +65,21 @@ db_test!(migrate_user_create_and_audit_verify, |backend| async move {
     ];
     let out = vsys(&t.url, &args, Some("a long enough password\n"));
     assert!(out.status.success(), "{}", text(&out));
+    // The account's creation names who made it: the operating-system user of the command.
+    let mut tx = t.db.read().await.unwrap_or_else(|e| panic!("{e}"));
+    let f = vsys_store::audit::AuditFilter {
+        action_prefix: Some("user.create".into()),
+        ..Default::default()
+    };
+    let (entries, _) = vsys_store::audit::search(&mut tx, &f, vsys_store::Page::first(10))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    drop(tx);
+    assert_eq!(entries.len(), 1);
+    assert_eq!(
+        entries[0].actor_user.as_deref(),
+        Some("cli:vsys-test-operator")
+    );
     let out = vsys(&t.url, &args, Some("a long enough password\n"));
     assert_eq!(out.status.code(), Some(2));
     assert!(

@@ -109,44 +109,63 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|r| body_rejection(r.status(), lang))?;
-        parse_json(&bytes, lang).map(Json)
+        parse_json(&bytes).map(Json).map_err(|r| r.problem(lang))
     }
 }
 
-/// Parses and checks a JSON body: 400 when it is not JSON, 422 naming the field otherwise.
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8], lang: Lang) -> Result<T, Response> {
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
-        refusal(
-            StatusCode::BAD_REQUEST,
-            "malformed-json",
-            Msg::BadBody,
-            lang,
-            Some(format!("not valid JSON: {e}")),
-            vec![],
-        )
-    })?;
+/// Why a JSON body was refused.
+#[derive(Debug)]
+pub enum JsonRefused {
+    /// Not JSON at all (400).
+    Malformed(String),
+    /// A field that is missing, of the wrong type or with control characters (422).
+    Field(Refused),
+}
+
+impl JsonRefused {
+    fn problem(self, lang: Lang) -> Response {
+        match self {
+            JsonRefused::Malformed(detail) => refusal(
+                StatusCode::BAD_REQUEST,
+                "malformed-json",
+                Msg::BadBody,
+                lang,
+                Some(detail),
+                vec![],
+            ),
+            JsonRefused::Field(r) => refusal(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation",
+                Msg::InvalidInput,
+                lang,
+                r.detail,
+                vec![field(&r.field, r.msg, lang)],
+            ),
+        }
+    }
+}
+
+/// Parses and checks a JSON body (see [`JsonRefused`]).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, JsonRefused> {
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| JsonRefused::Malformed(format!("not valid JSON: {e}")))?;
     let mut path = String::new();
     if let Err(at) = check_json(&value, &mut path) {
-        return Err(refusal(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation",
-            Msg::InvalidInput,
-            lang,
+        return Err(JsonRefused::Field(Refused::new(
+            &at,
+            Msg::ControlCharacter,
             None,
-            vec![field(&at, Msg::ControlCharacter, lang)],
-        ));
+        )));
     }
     serde_path_to_error::deserialize(value).map_err(|e| {
         let at = e.path().to_string();
         let at = if at == "." { "body".to_owned() } else { at };
-        refusal(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation",
-            Msg::InvalidInput,
-            lang,
-            Some(format!("{at}: {}", e.inner())),
-            vec![field(&at, msg_of_serde(&e.inner().to_string()), lang)],
-        )
+        let text = e.inner().to_string();
+        JsonRefused::Field(Refused::new(
+            &at,
+            msg_of_serde(&text),
+            Some(format!("{at}: {text}")),
+        ))
     })
 }
 
@@ -451,16 +470,16 @@ mod tests {
             name: String,
             n: u32,
         }
-        let s = |r: Result<B, Response>| r.err().map(|r| r.status());
-        assert_eq!(s(parse_json(b"{", Lang::Ja)), Some(StatusCode::BAD_REQUEST));
+        let s = |r: Result<B, JsonRefused>| r.err().map(|r| r.problem(Lang::Ja).status());
+        assert_eq!(s(parse_json(b"{")), Some(StatusCode::BAD_REQUEST));
         assert_eq!(
-            s(parse_json(br#"{"name":"a\u0000","n":1}"#, Lang::Ja)),
+            s(parse_json(br#"{"name":"a\u0000","n":1}"#)),
             Some(StatusCode::UNPROCESSABLE_ENTITY)
         );
         assert_eq!(
-            s(parse_json(br#"{"name":"a","n":-1}"#, Lang::Ja)),
+            s(parse_json(br#"{"name":"a","n":-1}"#)),
             Some(StatusCode::UNPROCESSABLE_ENTITY)
         );
-        assert!(parse_json::<B>(br#"{"name":"a\nb","n":1}"#, Lang::Ja).is_ok());
+        assert!(parse_json::<B>(br#"{"name":"a\nb","n":1}"#).is_ok());
     }
 }

@@ -151,4 +151,71 @@ mod tests {
             Some(proxy)
         );
     }
+
+    /// A panicking handler behind the server's panic layer and problem net: a 500 problem
+    /// document, and the connection is answered, not dropped.
+    #[tokio::test]
+    #[allow(clippy::panic)]
+    async fn a_panic_is_answered_with_a_problem() {
+        use tower::ServiceExt;
+        let app: axum::Router = axum::Router::new()
+            .route(
+                "/api/v1/boom",
+                axum::routing::get(|| async {
+                    if std::hint::black_box(true) {
+                        panic!("boom");
+                    }
+                    "never"
+                }),
+            )
+            .route(
+                "/api/v1/text",
+                axum::routing::get(|| async { (axum::http::StatusCode::IM_A_TEAPOT, "plain") }),
+            )
+            .layer(axum::middleware::from_fn(api_problems))
+            .layer(axum::middleware::from_fn(uri_limit))
+            .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+                crate::error::panic_response,
+            ));
+        let call = |uri: String| {
+            let app = app.clone();
+            async move {
+                app.oneshot(
+                    axum::http::Request::builder()
+                        .uri(uri)
+                        .body(axum::body::Body::empty())
+                        .unwrap_or_default(),
+                )
+                .await
+                .map_err(|e| e.to_string())
+            }
+        };
+        let ctype = |r: &Response| {
+            r.headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let res = call("/api/v1/boom".into()).await;
+        let res = res.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(res.status(), axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(ctype(&res), "application/problem+json");
+        // Any other non-problem error under /api/ becomes one, keeping its status and text.
+        let res = call("/api/v1/text".into())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(res.status(), axum::http::StatusCode::IM_A_TEAPOT);
+        assert_eq!(ctype(&res), "application/problem+json");
+        let body = axum::body::to_bytes(res.into_body(), 4096)
+            .await
+            .unwrap_or_default();
+        assert!(String::from_utf8_lossy(&body).contains("plain"));
+        // A request target over 8 KiB: 414.
+        let res = call(format!("/api/v1/text?q={}", "a".repeat(MAX_URI_BYTES)))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(res.status(), axum::http::StatusCode::URI_TOO_LONG);
+        assert_eq!(ctype(&res), "application/problem+json");
+    }
 }

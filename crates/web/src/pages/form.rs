@@ -16,18 +16,8 @@ pub(super) fn opt(f: &FormMap, k: &str) -> Option<String> {
     Some(text(f, k)).filter(|s| !s.is_empty())
 }
 
-/// Full-width digits and punctuation (as Japanese input methods type them) as ASCII.
-pub(super) fn ascii_digits(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
-            '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),
-            '，' | '、' => ',',
-            '／' => '/',
-            'ー' | '－' => '-',
-            other => other,
-        })
-        .collect()
-}
+/// Full-width digits and punctuation as ASCII (the one normaliser, in `domain::validation`).
+pub(super) use vsys_domain::validation::ascii_digits;
 
 /// A date as typed (`2026-06-03`, `2026/6/3`, full-width digits).
 pub(super) fn day(s: &str) -> Option<NaiveDate> {

@@ -186,7 +186,7 @@ db_test!(the_whole_chain_through_the_api, |backend| async move {
         json!({"lines": [{"org_code": "13103", "amount": 1}]}),
     )
     .await;
-    assert_eq!(s, StatusCode::PRECONDITION_FAILED, "not before confirming");
+    assert_eq!(s, StatusCode::CONFLICT, "not before confirming");
     assert_eq!(
         t.api(
             Method::POST,
@@ -371,7 +371,7 @@ db_test!(the_whole_chain_through_the_api, |backend| async move {
         json!({"lines": []}),
     )
     .await;
-    assert_eq!(s, StatusCode::PRECONDITION_FAILED);
+    assert_eq!(s, StatusCode::CONFLICT, "finalised");
     assert!(!t.audit_actions("allocation.final").await.is_empty());
     // One entry per division save, naming every line it changed.
     let saves = t.audit_actions("allocation.division").await;
@@ -857,7 +857,7 @@ db_test!(priority_programme_chain, |backend| async move {
         json!({}),
     )
     .await;
-    assert_eq!(s, StatusCode::PRECONDITION_FAILED);
+    assert_eq!(s, StatusCode::CONFLICT);
     // The prefecture cannot finalise yet either.
     assert_eq!(
         t.api(
@@ -868,7 +868,7 @@ db_test!(priority_programme_chain, |backend| async move {
         )
         .await
         .0,
-        StatusCode::PRECONDITION_FAILED
+        StatusCode::CONFLICT
     );
     // 国: 市町村単位へのワクチン分配量を確定する.
     let (s, root) = t

@@ -102,6 +102,9 @@ fn case(method: &str, path: &str, f: &Fixture) -> Option<Case> {
             Some(json!({"name": "越境 改名"})),
             Some(0),
         ),
+        ("post", "/api/v1/users/{id}/lock") => {
+            minato(format!("/api/v1/users/{uid}/lock"), None, None)
+        }
         ("post", "/api/v1/users/{id}/unlock") => {
             minato(format!("/api/v1/users/{uid}/unlock"), None, None)
         }

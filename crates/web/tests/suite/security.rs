@@ -924,6 +924,34 @@ db_test!(the_smaller_holes_are_closed, |backend| async move {
         .unwrap_or_else(|e| panic!("{e}"))
         .unwrap_or_else(|| panic!("secret"));
     assert!(!stored.contains(&secret.to_base32()));
+    // The API document declares query parameters in the query, and optional bodies optional.
+    let doc: Value = client()
+        .get(t.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_default();
+    let mut in_path = 0;
+    for (path, ops) in doc["paths"].as_object().cloned().unwrap_or_default() {
+        for (method, op) in ops.as_object().cloned().unwrap_or_default() {
+            for p in op["parameters"].as_array().cloned().unwrap_or_default() {
+                if p["in"] == "path" {
+                    let name = p["name"].as_str().unwrap_or_default();
+                    assert!(
+                        path.contains(&format!("{{{name}}}")),
+                        "{method} {path}: `{name}` declared in: path"
+                    );
+                    in_path += 1;
+                }
+            }
+        }
+    }
+    assert!(in_path > 30);
+    let simulate = &doc["components"]["schemas"]["SimulateBody"];
+    let required = simulate["required"].as_array().cloned().unwrap_or_default();
+    assert!(!required.contains(&json!("formula")), "{simulate}");
     // /metrics is not served without a configured token.
     let res = client()
         .get(t.url("/metrics"))

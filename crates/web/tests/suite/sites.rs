@@ -160,7 +160,7 @@ db_test!(
                 Some(json!({"approve": false})),
             )
             .await;
-        assert_eq!(s, StatusCode::PRECONDITION_FAILED, "decided already");
+        assert_eq!(s, StatusCode::CONFLICT, "decided already");
         // 港区 confirms the cooperating institution.
         let version = v["profile"]["version"].as_i64().unwrap_or(-1);
         let res = client()

@@ -230,7 +230,8 @@ db_test!(admin_manages_users_on_screen, |backend| async move {
 });
 
 db_test!(health_metrics_and_api_document, |backend| async move {
-    let Some(t) = spawn_app(backend).await else {
+    let Some(t) = spawn_with(backend, |c| c.metrics_token = Some("metrics-token".into())).await
+    else {
         return;
     };
     assert_eq!(
@@ -275,6 +276,7 @@ db_test!(health_metrics_and_api_document, |backend| async move {
     let _ = t.token("minato-operator@demo.vsys.jp").await;
     let metrics = client()
         .get(t.url("/metrics"))
+        .bearer_auth("metrics-token")
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e}"))
