@@ -25,7 +25,7 @@ struct Shape {
     code: String,
     path: String,
     parent: Option<usize>,
-    level: &'static str,
+    level: vsys_domain::Level,
     vials: i64,
     explanation: Option<String>,
 }
@@ -34,7 +34,7 @@ fn org(code: String, kind: &str, parent: Option<String>, path: String) -> OrgRow
     let now = Utc::now();
     OrgRow {
         code,
-        kind: kind.into(),
+        kind: vsys_domain::OrgKind::parse(kind).unwrap_or(vsys_domain::OrgKind::Site),
         name: "x".into(),
         name_en: None,
         parent_code: parent,
@@ -68,7 +68,7 @@ fn tree() -> (Vec<OrgRow>, Vec<Shape>) {
         code: "JP".into(),
         path: "/JP/".into(),
         parent: None,
-        level: "nation",
+        level: vsys_domain::Level::Nation,
         vials: PFIZER.to_vials(NATIONAL_BOXES, Unit::Box).unwrap_or(0),
         explanation: None,
     }];
@@ -97,7 +97,7 @@ fn tree() -> (Vec<OrgRow>, Vec<Shape>) {
             code: line.code.clone(),
             path: path.clone(),
             parent: Some(0),
-            level: "prefecture",
+            level: vsys_domain::Level::Prefecture,
             vials: PFIZER.to_vials(line.amount, Unit::Box).unwrap_or(0),
             explanation: stored(&line.explanation),
         });
@@ -115,7 +115,7 @@ fn tree() -> (Vec<OrgRow>, Vec<Shape>) {
                 code: town.code.clone(),
                 path: town_path.clone(),
                 parent: Some(p_index),
-                level: "municipality",
+                level: vsys_domain::Level::Municipality,
                 vials: PFIZER.to_vials(town.amount, Unit::Box).unwrap_or(0),
                 explanation: stored(&town.explanation),
             });
@@ -132,7 +132,7 @@ fn tree() -> (Vec<OrgRow>, Vec<Shape>) {
                     code: site.code.clone(),
                     path: site_path,
                     parent: Some(m_index),
-                    level: "site",
+                    level: vsys_domain::Level::Site,
                     vials: site.amount,
                     explanation: stored(&site.explanation),
                 });
@@ -157,13 +157,13 @@ fn rows(cycle: &str, shape: &[Shape]) -> Vec<NodeRow> {
             cycle_id: cycle.into(),
             org_code: s.code.clone(),
             parent_id: s.parent.map(|p| ids[p].clone()),
-            level: s.level.into(),
+            level: s.level,
             path: s.path.clone(),
             vials: s.vials,
             // One needle and one syringe per dose.
             needles: s.vials * 6,
             syringes: s.vials * 6,
-            status: "unconfirmed".into(),
+            status: vsys_domain::Status::Unconfirmed,
             released: false,
             explanation: s.explanation.clone(),
             updated_at: now,
@@ -215,7 +215,7 @@ fn persist(c: &mut Criterion) {
             &mut tx,
             &products::ProductRow {
                 id: "vaccine".into(),
-                kind: "vaccine".into(),
+                kind: vsys_domain::ProductKind::Vaccine,
                 owner_code: "M001".into(),
                 name: "v".into(),
                 spec: None,
@@ -251,11 +251,11 @@ fn persist(c: &mut Criterion) {
             deadline_prefecture: d,
             deadline_municipality: d,
             deadline_site: d,
-            chain: "standard".into(),
+            chain: vsys_domain::Chain::Standard,
             doses_per_vial: 6,
             vials_per_box: 195,
-            unit_site: "vial".into(),
-            formulas: "{}".into(),
+            unit_site: vsys_domain::Unit::Vial,
+            formulas: Default::default(),
             created_at: now,
             updated_at: now,
             version: 0,

@@ -97,7 +97,7 @@ async fn template(path: &Path) {
             org_code: "JP".into(),
             email: EMAIL.into(),
             name: "ベンチ 利用者".into(),
-            role: "operator".into(),
+            role: vsys_domain::Role::Operator,
             password_hash: "-".into(),
             must_change_password: false,
             totp_secret: None,

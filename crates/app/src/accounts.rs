@@ -120,7 +120,7 @@ async fn insert_user(
         org_code: org_code.to_owned(),
         email: email.as_str().to_owned(),
         name,
-        role: role.as_str().to_owned(),
+        role,
         password_hash,
         must_change_password,
         totp_secret: None,
@@ -267,7 +267,7 @@ pub async fn update(
     }
     if let Some(r) = &c.role {
         match Role::parse(r) {
-            Ok(r) => next.role = r.as_str().to_owned(),
+            Ok(r) => next.role = r,
             Err(m) => inv.push("role", m),
         }
     }
@@ -276,7 +276,7 @@ pub async fn update(
     }
     inv.into_result()?;
     let stops_being_admin =
-        user.role == "admin" && !user.disabled && (next.role != "admin" || next.disabled);
+        user.role == Role::Admin && !user.disabled && (next.role != Role::Admin || next.disabled);
     if stops_being_admin && admin_count(&mut tx, &org.code).await? <= 1 {
         return Err(AppError::invalid("role", Msg::LastAdmin));
     }
@@ -304,7 +304,7 @@ async fn admin_count(tx: &mut Tx, org: &str) -> AppResult<i64> {
     let (list, _) = users::list(tx, "/", Some(org), Page::all()).await?;
     Ok(list
         .iter()
-        .filter(|u| u.role == "admin" && !u.disabled)
+        .filter(|u| u.role == Role::Admin && !u.disabled)
         .count() as i64)
 }
 

@@ -20,34 +20,9 @@ use vsys_store::cycles::{self, CycleRow, SupplyRow};
 use vsys_store::orgs::{OrgFilter, OrgRow};
 use vsys_store::{Page, StoreError, Tx, orgs, products};
 
-/// The formulas of a new cycle: the default formula at every level.
-pub fn default_formulas() -> serde_json::Value {
-    let f: serde_json::Value =
-        serde_json::from_str(crate::cycles::DEFAULT_FORMULA).unwrap_or_default();
-    serde_json::json!({"prefecture": f, "municipality": f, "site": f})
-}
-
-/// Checks a formulas object: every present level must hold a valid formula.
-pub fn parse_formulas(v: &serde_json::Value) -> Option<serde_json::Value> {
-    let mut out = default_formulas();
-    let obj = v.as_object()?;
-    for (level, f) in obj {
-        if !matches!(level.as_str(), "prefecture" | "municipality" | "site") {
-            return None;
-        }
-        let parsed: Formula = serde_json::from_value(f.clone()).ok()?;
-        out[level] = serde_json::to_value(parsed).ok()?;
-    }
-    Some(out)
-}
-
 /// The formula a cycle uses to divide into `level`.
 pub fn formula_for(cycle: &CycleRow, level: Level) -> Formula {
-    serde_json::from_str::<serde_json::Value>(&cycle.formulas)
-        .ok()
-        .and_then(|v| v.get(level.as_str()).cloned())
-        .and_then(|f| serde_json::from_value(f).ok())
-        .unwrap_or_default()
+    cycle.formulas.for_level(level).clone()
 }
 
 pub fn presentation(cycle: &CycleRow) -> Presentation {
@@ -59,7 +34,7 @@ pub fn presentation(cycle: &CycleRow) -> Presentation {
 
 /// The unit `level` receives in this cycle: boxes above sites; boxes or vials to sites.
 pub fn unit_of(cycle: &CycleRow, level: Level) -> Unit {
-    if level == Level::Site && cycle.unit_site == "vial" {
+    if level == Level::Site && cycle.unit_site == Unit::Vial {
         Unit::Vial
     } else {
         Unit::Box
@@ -72,14 +47,6 @@ fn refusal(r: Refusal) -> AppError {
         Refusal::WrongStatus => AppError::State(Msg::AllocationWrongStatus),
         Refusal::NotReleased => AppError::State(Msg::AllocationNotReleased),
     }
-}
-
-fn status_of(n: &NodeRow) -> Status {
-    Status::parse(&n.status).unwrap_or(Status::Unconfirmed)
-}
-
-fn level_of(n: &NodeRow) -> Level {
-    Level::parse(&n.level).unwrap_or(Level::Site)
 }
 
 /// Keeps the nation's node equal to the cycle's total supply. Refuses a supply below what the
@@ -156,7 +123,7 @@ impl Division {
 /// The organisations a node divides among: prefectures under the nation, municipalities under
 /// a prefecture, institutions and municipal sites under a municipality.
 async fn child_orgs(tx: &mut Tx, org: &OrgRow, chain: Chain) -> AppResult<Vec<OrgRow>> {
-    let kinds: &[&str] = match OrgKind::parse(&org.kind) {
+    let kinds: &[&str] = match Some(org.kind) {
         Some(OrgKind::Nation) => &["prefecture"],
         Some(OrgKind::Prefecture) => &["municipality"],
         Some(OrgKind::Municipality) if chain.includes_municipal_sites() => &["institution", "site"],
@@ -190,7 +157,7 @@ fn parent_path(path: &str) -> &str {
 /// Is the actor the one who divides this node (its owner, or — priority programme,
 /// municipality level — the prefecture above it)?
 pub fn is_divider(actor: &Actor, cycle: &CycleRow, node: &NodeRow) -> bool {
-    match Chain::parse(&cycle.chain).divider(level_of(node)) {
+    match cycle.chain.divider(node.level) {
         Divider::Owner => actor.principal.is_own(&node.path),
         Divider::Parent => actor.principal.is_own(parent_path(&node.path)),
     }
@@ -199,11 +166,11 @@ pub fn is_divider(actor: &Actor, cycle: &CycleRow, node: &NodeRow) -> bool {
 /// In the priority programme a municipality's amount is divided among institutions only after
 /// the nation has fixed the municipality level.
 async fn awaits_nation(tx: &mut Tx, cycle: &CycleRow, node: &NodeRow) -> AppResult<()> {
-    if Chain::parse(&cycle.chain) == Chain::Priority && level_of(node) == Level::Municipality {
+    if cycle.chain == Chain::Priority && node.level == Level::Municipality {
         let root = allocations::by_org(tx, &cycle.id, "JP")
             .await?
             .ok_or(AppError::NotFound)?;
-        if status_of(&root) != Status::Final {
+        if root.status != Status::Final {
             return Err(AppError::State(Msg::AwaitingNation));
         }
     }
@@ -213,10 +180,10 @@ async fn awaits_nation(tx: &mut Tx, cycle: &CycleRow, node: &NodeRow) -> AppResu
 /// May the actor finalise at this node? The prefecture closes the chain below it; in the
 /// priority programme the nation first fixes the municipality level.
 pub fn is_finaliser(actor: &Actor, cycle: &CycleRow, node: &NodeRow) -> bool {
-    let level = level_of(node);
+    let level = node.level;
     actor.principal.is_own(&node.path)
-        && (level == chain::closing_level(&cycle.chain)
-            || (Chain::parse(&cycle.chain) == Chain::Priority && level == Level::Nation))
+        && (level == chain::closing_level(cycle.chain)
+            || (cycle.chain == Chain::Priority && level == Level::Nation))
 }
 
 /// May the actor see this node? Its owner once released; every organisation above it always.
@@ -249,7 +216,7 @@ async fn division_in(
 ) -> AppResult<Division> {
     let (cycle, org, node) = load(tx, actor, cycle_id, org_code).await?;
     let nodes = allocations::children(tx, &node.id).await?;
-    let orgs = child_orgs(tx, &org, Chain::parse(&cycle.chain)).await?;
+    let orgs = child_orgs(tx, &org, cycle.chain).await?;
     let codes: Vec<String> = orgs.iter().map(|o| o.code.clone()).collect();
     let mut requests: std::collections::HashMap<String, vsys_store::requests::RequestRow> =
         vsys_store::requests::for_orgs(tx, &cycle.id, &codes)
@@ -270,7 +237,7 @@ async fn division_in(
             }
         })
         .collect();
-    let child_unit = unit_of(&cycle, level_of(&node).child().unwrap_or(Level::Site));
+    let child_unit = unit_of(&cycle, node.level.child().unwrap_or(Level::Site));
     Ok(Division {
         allocated_vials: nodes.iter().map(|n| n.vials).sum(),
         allocated_needles: nodes.iter().map(|n| n.needles).sum(),
@@ -348,7 +315,7 @@ async fn inputs(tx: &mut Tx, d: &Division, now: DateTime<Utc>) -> AppResult<Vec<
     let codes: Vec<String> = d.children.iter().map(|c| c.org.code.clone()).collect();
     let reqs = vsys_store::requests::for_orgs(tx, &d.cycle.id, &codes).await?;
     // Every site at or below the children, and the child each belongs to.
-    let sites: Vec<(String, usize)> = if d.children.iter().all(|c| is_site_kind(&c.org.kind)) {
+    let sites: Vec<(String, usize)> = if d.children.iter().all(|c| c.org.kind.is_site()) {
         codes.iter().cloned().zip(0..).collect()
     } else {
         let f = OrgFilter {
@@ -406,10 +373,6 @@ async fn inputs(tx: &mut Tx, d: &Division, now: DateTime<Utc>) -> AppResult<Vec<
             }
         })
         .collect())
-}
-
-fn is_site_kind(kind: &str) -> bool {
-    matches!(kind, "institution" | "site")
 }
 
 /// Needles and syringes for each line by the supply rules, kept within the parent's.
@@ -536,7 +499,7 @@ pub async fn simulate(
     let d = division_in(&mut tx, actor, cycle_id, org_code).await?;
     let f = formula
         .cloned()
-        .unwrap_or_else(|| formula_for(&d.cycle, level_of(&d.node).child().unwrap_or(Level::Site)));
+        .unwrap_or_else(|| formula_for(&d.cycle, d.node.level.child().unwrap_or(Level::Site)));
     propose_in(&mut tx, &d, &f, total_vials, app.clock.now()).await
 }
 
@@ -599,19 +562,14 @@ pub async fn save_division(
     }
     awaits_nation(&mut tx, &d.cycle, &d.node).await?;
     actor.require(Action::Write, &d.node.path)?;
-    chain::apply(
-        status_of(&d.node),
-        d.node.released,
-        Transition::EditDivision,
-    )
-    .map_err(refusal)?;
+    chain::apply(d.node.status, d.node.released, Transition::EditDivision).map_err(refusal)?;
     if d.node.version != version {
         return Err(AppError::Conflict);
     }
     let new_version =
         allocations::claim(&mut tx, &d.node.id, version, now, Some(&actor.user_id)).await?;
     let pres = presentation(&d.cycle);
-    let child_level = level_of(&d.node).child().ok_or(AppError::Forbidden)?;
+    let child_level = d.node.level.child().ok_or(AppError::Forbidden)?;
     let mut inv = Invalid::default();
     let mut planned: Vec<(usize, &LineInput, i64, &ChildLine)> = Vec::new();
     for (i, l) in lines.iter().enumerate() {
@@ -768,12 +726,12 @@ pub async fn save_division(
                     cycle_id: d.cycle.id.clone(),
                     org_code: child.org.code.clone(),
                     parent_id: Some(d.node.id.clone()),
-                    level: child_level.as_str().into(),
+                    level: child_level,
                     path: child.org.path.clone(),
                     vials: *vials,
                     needles,
                     syringes,
-                    status: Status::Unconfirmed.as_str().into(),
+                    status: Status::Unconfirmed,
                     released: false,
                     explanation,
                     updated_at: now,
@@ -897,7 +855,7 @@ async fn move_status(
 ) -> AppResult<NodeRow> {
     allocations::claim(tx, &node.id, node.version, now, Some(&actor.user_id)).await?;
     let after = NodeRow {
-        status: next.as_str().into(),
+        status: next,
         updated_at: now,
         updated_by: Some(actor.user_id.clone()),
         version: node.version + 1,
@@ -928,7 +886,7 @@ async fn transition(
         awaits_nation(&mut tx, &cycle, &node).await?;
     }
     actor.require(Action::Write, &node.path)?;
-    let next = chain::apply(status_of(&node), node.released, t).map_err(refusal)?;
+    let next = chain::apply(node.status, node.released, t).map_err(refusal)?;
     let after = move_status(&mut tx, actor, now, &node, next).await?;
     let who: Who = actor.into();
     // 分配完了 hands the division down: the children it releases are named in the entry.
@@ -988,7 +946,7 @@ async fn transition(
                 allocations::write(&mut tx, &released).await?;
             }
             let pres = presentation(&cycle);
-            let unit = unit_of(&cycle, level_of(&child));
+            let unit = unit_of(&cycle, child.level);
             let amount = pres.from_vials_floor(child.vials, unit).amount;
             let d = notice(
                 &cycle,
@@ -1036,14 +994,13 @@ pub async fn send_back(
         return Err(AppError::Forbidden);
     }
     actor.require(Action::Write, &parent.path)?;
-    if status_of(&parent) == Status::Final {
+    if parent.status == Status::Final {
         return Err(AppError::State(Msg::AllocationFinalised));
     }
-    let next =
-        chain::apply(status_of(&child), child.released, Transition::SendBack).map_err(refusal)?;
+    let next = chain::apply(child.status, child.released, Transition::SendBack).map_err(refusal)?;
     allocations::claim(&mut tx, &child.id, child.version, now, Some(&actor.user_id)).await?;
     let after = NodeRow {
-        status: next.as_str().into(),
+        status: next,
         updated_at: now,
         version: child.version + 1,
         ..child.clone()
@@ -1096,10 +1053,9 @@ pub async fn withdraw(
         return Err(AppError::Forbidden);
     }
     actor.require(Action::Write, &node.path)?;
-    let next =
-        chain::apply(status_of(&node), node.released, Transition::Withdraw).map_err(refusal)?;
+    let next = chain::apply(node.status, node.released, Transition::Withdraw).map_err(refusal)?;
     let children = allocations::children(&mut tx, &node.id).await?;
-    if !chain::may_withdraw(children.iter().map(status_of)) {
+    if !chain::may_withdraw(children.iter().map(|c| c.status)) {
         return Err(AppError::invalid("status", Msg::WithdrawAfterChildActed));
     }
     let after = move_status(&mut tx, actor, now, &node, next).await?;
@@ -1175,14 +1131,14 @@ pub async fn finalise(
         return Err(AppError::Forbidden);
     }
     actor.require(Action::Write, &d.node.path)?;
-    chain::apply(status_of(&d.node), d.node.released, Transition::Finalise).map_err(refusal)?;
-    let priority = Chain::parse(&d.cycle.chain) == Chain::Priority;
-    if priority && level_of(&d.node) == Level::Prefecture {
+    chain::apply(d.node.status, d.node.released, Transition::Finalise).map_err(refusal)?;
+    let priority = d.cycle.chain == Chain::Priority;
+    if priority && d.node.level == Level::Prefecture {
         // The municipality level must have been fixed by the nation first.
         let root = allocations::by_org(&mut tx, cycle_id, "JP")
             .await?
             .ok_or(AppError::NotFound)?;
-        if status_of(&root) != Status::Final {
+        if root.status != Status::Final {
             return Err(AppError::State(Msg::AwaitingNation));
         }
     }
@@ -1191,7 +1147,7 @@ pub async fn finalise(
         .iter()
         .filter(|c| {
             c.node.as_ref().is_some_and(|n| {
-                n.vials > 0 && status_of(n) != Status::Divided && level_of(n) != Level::Site
+                n.vials > 0 && n.status != Status::Divided && n.level != Level::Site
             })
         })
         .collect();
@@ -1214,14 +1170,14 @@ pub async fn finalise(
     )
     .await?;
     let who: Who = actor.into();
-    if priority && level_of(&d.node) == Level::Nation {
+    if priority && d.node.level == Level::Nation {
         // Priority programme: the nation fixes the municipality level. Each municipality's
         // amount is handed to its prefecture, which now divides it among institutions.
         let mut fixed = 0;
         for n in allocations::subtree(&mut tx, cycle_id, &d.node.path).await? {
-            if level_of(&n) == Level::Municipality && status_of(&n) == Status::Unconfirmed {
+            if n.level == Level::Municipality && n.status == Status::Unconfirmed {
                 let after = NodeRow {
-                    status: Status::Confirmed.as_str().into(),
+                    status: Status::Confirmed,
                     released: true,
                     updated_at: now,
                     ..n.clone()
@@ -1231,7 +1187,7 @@ pub async fn finalise(
             }
         }
         let after = NodeRow {
-            status: Status::Final.as_str().into(),
+            status: Status::Final,
             updated_at: now,
             version: d.node.version + 1,
             ..d.node.clone()

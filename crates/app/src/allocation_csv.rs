@@ -6,7 +6,6 @@ use crate::allocation::{Division, LineInput};
 use crate::context::Actor;
 use crate::error::{AppError, AppResult};
 use crate::table_csv::{self, Encoding, TableError};
-use vsys_domain::chain::Status;
 use vsys_domain::{FieldError, Invalid, Lang, Msg};
 use vsys_store::allocations::NodeRow;
 
@@ -52,7 +51,7 @@ pub fn export(
                 pres.doses(vials).to_string(),
                 n.map(|n| n.needles).unwrap_or(0).to_string(),
                 n.map(|n| n.syringes).unwrap_or(0).to_string(),
-                n.and_then(|n| Status::parse(&n.status))
+                n.map(|n| n.status)
                     .map(|s| s.label(lang))
                     .unwrap_or("")
                     .to_owned(),

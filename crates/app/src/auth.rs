@@ -16,7 +16,7 @@ use std::sync::{Arc, OnceLock};
 use tokio::sync::Semaphore;
 use vsys_domain::totp::TotpSecret;
 use vsys_domain::validation::Email;
-use vsys_domain::{Invalid, Msg, OrgKind, Role};
+use vsys_domain::{Invalid, Msg, Role};
 use vsys_store::sessions::SessionRow;
 use vsys_store::throttle::ThrottleRow;
 use vsys_store::users::UserRow;
@@ -534,10 +534,10 @@ pub async fn login(app: &App, req: LoginRequest<'_>) -> AppResult<NewSession> {
     let org = orgs::get(&mut tx, &user.org_code)
         .await?
         .ok_or(AppError::NotFound)?;
-    let kind = OrgKind::parse(&org.kind)
-        .ok_or_else(|| anyhow::anyhow!("unknown organisation kind {}", org.kind))?;
+    let kind =
+        Some(org.kind).ok_or_else(|| anyhow::anyhow!("unknown organisation kind {}", org.kind))?;
     let needs_setup =
-        user.totp_secret.is_none() && user.role == Role::Admin.as_str() && kind.admins_need_totp();
+        user.totp_secret.is_none() && user.role == Role::Admin && kind.admins_need_totp();
     let secret = totp_secret_of(app, user)?;
     let stage = match (&secret, req.totp) {
         (Some(secret), Some(code)) => {

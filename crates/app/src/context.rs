@@ -1,7 +1,7 @@
 //! The caller of a use-case.
 
 use crate::error::{AppError, AppResult};
-use vsys_domain::{Action, OrgKind, Principal, Role};
+use vsys_domain::{Action, Principal, Role};
 use vsys_store::orgs::OrgRow;
 use vsys_store::users::UserRow;
 
@@ -22,12 +22,11 @@ pub struct Actor {
 
 impl Actor {
     pub fn from_rows(user: &UserRow, org: &OrgRow, ip: Option<String>) -> AppResult<Actor> {
-        let org_kind = OrgKind::parse(&org.kind)
-            .ok_or_else(|| anyhow::anyhow!("bad org kind {}", org.kind))?;
+        let org_kind =
+            Some(org.kind).ok_or_else(|| anyhow::anyhow!("bad org kind {}", org.kind))?;
         let org_code = vsys_domain::OrgCode::parse(&org.code)
             .map_err(|_| anyhow::anyhow!("bad org code {}", org.code))?;
-        let role =
-            Role::parse(&user.role).map_err(|_| anyhow::anyhow!("bad role {}", user.role))?;
+        let role = user.role;
         Ok(Actor {
             user_id: user.id.clone(),
             email: user.email.clone(),

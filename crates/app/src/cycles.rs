@@ -8,14 +8,12 @@ use crate::context::Actor;
 use crate::error::{AppError, AppResult};
 use chrono::NaiveDate;
 use serde::Deserialize;
-use vsys_domain::{Action, Invalid, Msg, OrgKind};
+use vsys_domain::{
+    Action, Chain, Formulas, Invalid, Level, Msg, OrgKind, ProductKind, Status, Unit,
+};
 use vsys_store::allocations::{self, NodeRow};
 use vsys_store::cycles::{self, CycleRow, SupplyRow};
 use vsys_store::{Page, StoreError, orgs, products};
-
-/// The formula used when a cycle names none: population share, stock deducted, capped by
-/// request and capacity.
-pub const DEFAULT_FORMULA: &str = r#"{"version":1,"weights":{"population":100,"requested":0,"capacity":0,"usage":0,"equal":0},"deduct_stock":true,"cap_by_request":true,"cap_by_capacity":true}"#;
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct CycleInput {
@@ -31,12 +29,11 @@ pub struct CycleInput {
     pub deadline_municipality: NaiveDate,
     pub deadline_site: NaiveDate,
     /// `standard` (default) or `priority`.
-    pub chain: Option<String>,
+    pub chain: Option<Chain>,
     /// `box` (default) or `vial`: the unit sites receive.
-    pub unit_site: Option<String>,
-    /// Auto-fill formula per level (keys `prefecture`, `municipality`, `site`).
-    #[schema(value_type = Object)]
-    pub formulas: Option<serde_json::Value>,
+    pub unit_site: Option<Unit>,
+    /// Auto-fill formula per level; a level left out gets the default formula.
+    pub formulas: Option<Formulas>,
 }
 
 pub async fn create(app: &App, actor: &Actor, c: &CycleInput) -> AppResult<CycleRow> {
@@ -66,35 +63,21 @@ pub(crate) async fn create_in(
     if c.period_end < c.period_start {
         inv.push("period_end", Msg::InvalidInput);
     }
-    let chain = c.chain.clone().unwrap_or_else(|| "standard".into());
-    if !matches!(chain.as_str(), "standard" | "priority") {
-        inv.push("chain", Msg::InvalidInput);
+    let chain = c.chain.unwrap_or(Chain::Standard);
+    let unit_site = c.unit_site.unwrap_or(Unit::Box);
+    if !matches!(unit_site, Unit::Box | Unit::Vial) {
+        inv.push("unit_site", Msg::WrongUnit);
     }
-    let unit_site = c.unit_site.clone().unwrap_or_else(|| "box".into());
-    if !matches!(unit_site.as_str(), "box" | "vial") {
-        inv.push("unit_site", Msg::InvalidInput);
-    }
-    let formulas = match &c.formulas {
-        Some(v) => crate::allocation::parse_formulas(v)
-            .ok_or_else(|| Invalid::one("formulas", Msg::InvalidInput)),
-        None => Ok(crate::allocation::default_formulas()),
-    };
-    let formulas = match formulas {
-        Ok(f) => Some(f),
-        Err(e) => {
-            inv.0.extend(e.0);
-            None
-        }
-    };
+    let formulas = c.formulas.clone().unwrap_or_default();
     let vaccine = products::get(tx, &c.vaccine_id)
         .await?
-        .filter(|p| p.kind == "vaccine");
+        .filter(|p| p.kind == ProductKind::Vaccine);
     if vaccine.is_none() {
         inv.push("vaccine_id", Msg::NotFound);
     }
     for (field, id, kind) in [
-        ("needle_id", &c.needle_id, "needle"),
-        ("syringe_id", &c.syringe_id, "syringe"),
+        ("needle_id", &c.needle_id, ProductKind::Needle),
+        ("syringe_id", &c.syringe_id, ProductKind::Syringe),
     ] {
         if let Some(id) = id
             && products::get(tx, id)
@@ -113,7 +96,7 @@ pub(crate) async fn create_in(
         inv.push("vaccine_id", Msg::InvalidInput);
     }
     inv.into_result()?;
-    let (Some(vaccine), Some(pres), Some(formulas)) = (vaccine, pres, formulas) else {
+    let (Some(vaccine), Some(pres)) = (vaccine, pres) else {
         return Err(AppError::invalid("vaccine_id", Msg::InvalidInput));
     };
     let name = c
@@ -138,7 +121,7 @@ pub(crate) async fn create_in(
         doses_per_vial: pres.doses_per_vial,
         vials_per_box: pres.vials_per_box,
         unit_site,
-        formulas: formulas.to_string(),
+        formulas,
         created_at: now,
         updated_at: now,
         version: 0,
@@ -152,12 +135,12 @@ pub(crate) async fn create_in(
         cycle_id: row.id.clone(),
         org_code: "JP".into(),
         parent_id: None,
-        level: "nation".into(),
+        level: Level::Nation,
         path: "/JP/".into(),
         vials: 0,
         needles: 0,
         syringes: 0,
-        status: "confirmed".into(),
+        status: Status::Confirmed,
         released: true,
         explanation: None,
         updated_at: now,
@@ -225,7 +208,7 @@ pub async fn register_supply(
         .await?
         .ok_or_else(|| AppError::invalid("supplier_code", Msg::UnknownOrg))?;
     if !matches!(
-        OrgKind::parse(&supplier.kind),
+        Some(supplier.kind),
         Some(OrgKind::Manufacturer | OrgKind::SyringeWarehouse)
     ) {
         return Err(AppError::invalid("supplier_code", Msg::InvalidOrgCode));

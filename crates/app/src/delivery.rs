@@ -13,14 +13,14 @@ use crate::notices::{NoticeDraft, notify};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use vsys_domain::{Action, Invalid, Msg, OrgKind, Role};
+use vsys_domain::{Action, Invalid, Level, Msg, OrgKind, ProductKind, Role};
 use vsys_store::allocations::NodeRow;
 use vsys_store::cycles::CycleRow;
 use vsys_store::deliveries::{self, DeliveryFilter, DeliveryRow};
 use vsys_store::{Page, Tx, orgs, products};
 
 /// The items of a site line, each its own delivery.
-pub const ITEMS: [&str; 3] = ["vaccine", "needle", "syringe"];
+pub const ITEMS: [ProductKind; 3] = ProductKind::ALL;
 
 /// Creates the deliveries of the finalised site lines among `nodes` (inside the finalising
 /// transaction). The vaccine goes through the wholesaler that serves the site's municipality
@@ -36,7 +36,7 @@ pub(crate) async fn create_for_final(
 ) -> AppResult<usize> {
     let sites: Vec<&NodeRow> = nodes
         .iter()
-        .filter(|n| n.level == "site" && (n.vials > 0 || n.needles > 0 || n.syringes > 0))
+        .filter(|n| n.level == Level::Site && (n.vials > 0 || n.needles > 0 || n.syringes > 0))
         .collect();
     if sites.is_empty() {
         return Ok(0);
@@ -71,15 +71,15 @@ pub(crate) async fn create_for_final(
             .unwrap_or_default()
             .to_owned();
         for (item, product, quantity) in [
-            ("vaccine", Some(&cycle.vaccine_id), n.vials),
-            ("needle", cycle.needle_id.as_ref(), n.needles),
-            ("syringe", cycle.syringe_id.as_ref(), n.syringes),
+            (ProductKind::Vaccine, Some(&cycle.vaccine_id), n.vials),
+            (ProductKind::Needle, cycle.needle_id.as_ref(), n.needles),
+            (ProductKind::Syringe, cycle.syringe_id.as_ref(), n.syringes),
         ] {
             let Some(product) = product.filter(|_| quantity > 0) else {
                 continue;
             };
             let deliverer = match item {
-                "vaccine" => serving
+                ProductKind::Vaccine => serving
                     .get(&municipality)
                     .and_then(|w| w.first().cloned())
                     .or_else(|| owners.get(product).cloned()),
@@ -95,7 +95,7 @@ pub(crate) async fn create_for_final(
                 site_code: n.org_code.clone(),
                 site_path: n.path.clone(),
                 municipality_code: municipality.clone(),
-                item: item.into(),
+                item,
                 product_id: Some(product.clone()),
                 quantity,
                 deliverer_code: deliverer,
@@ -432,7 +432,7 @@ async fn enter_in(
     if after.scheduled_on != d.scheduled_on
         && let Some(day) = after.scheduled_on
     {
-        let item = item_label(&after.item);
+        let item = item_label(after.item);
         notify(
             tx,
             app,
@@ -451,7 +451,10 @@ async fn enter_in(
         )
         .await?;
     }
-    if d.delivered_on.is_none() && after.delivered_on.is_some() && after.item == "vaccine" {
+    if d.delivered_on.is_none()
+        && after.delivered_on.is_some()
+        && after.item == ProductKind::Vaccine
+    {
         let cycle = vsys_store::cycles::get(tx, &after.cycle_id)
             .await?
             .ok_or(AppError::NotFound)?;
@@ -471,12 +474,11 @@ async fn enter_in(
     Ok(after)
 }
 
-fn item_label(item: &str) -> (&'static str, &'static str) {
-    match item {
-        "vaccine" => ("ワクチン", "Vaccine"),
-        "needle" => ("針", "Needles"),
-        _ => ("シリンジ", "Syringes"),
-    }
+fn item_label(item: ProductKind) -> (&'static str, &'static str) {
+    (
+        item.label(vsys_domain::Lang::Ja),
+        item.label(vsys_domain::Lang::En),
+    )
 }
 
 /// Enters dates of one delivery.
@@ -599,7 +601,7 @@ pub async fn reassign(
 pub struct UpstreamLine {
     pub deliverer_code: String,
     pub deliverer_name: String,
-    pub item: String,
+    pub item: ProductKind,
     pub lines: i64,
     /// Vials (vaccine) or pieces.
     pub quantity: i64,
@@ -614,11 +616,11 @@ pub async fn upstream(app: &App, actor: &Actor, cycle_id: &str) -> AppResult<Vec
         .ok_or(AppError::NotFound)?;
     let p = &actor.principal;
     let me = p.org_code.as_str();
-    let mut supplied: Vec<&str> = Vec::new();
+    let mut supplied: Vec<ProductKind> = Vec::new();
     for (item, id) in [
-        ("vaccine", Some(&cycle.vaccine_id)),
-        ("needle", cycle.needle_id.as_ref()),
-        ("syringe", cycle.syringe_id.as_ref()),
+        (ProductKind::Vaccine, Some(&cycle.vaccine_id)),
+        (ProductKind::Needle, cycle.needle_id.as_ref()),
+        (ProductKind::Syringe, cycle.syringe_id.as_ref()),
     ] {
         if let Some(id) = id
             && products::get(&mut tx, id)
@@ -628,8 +630,9 @@ pub async fn upstream(app: &App, actor: &Actor, cycle_id: &str) -> AppResult<Vec
             supplied.push(item);
         }
     }
-    let sees =
-        |deliverer: &str, item: &str| p.is_nation() || deliverer == me || supplied.contains(&item);
+    let sees = |deliverer: &str, item: ProductKind| {
+        p.is_nation() || deliverer == me || supplied.contains(&item)
+    };
     if !(p.is_nation()
         || matches!(
             p.org_kind,
@@ -639,23 +642,21 @@ pub async fn upstream(app: &App, actor: &Actor, cycle_id: &str) -> AppResult<Vec
         return Err(AppError::Forbidden);
     }
     let mut out = Vec::new();
-    for (deliverer, item, lines, quantity, delivered) in
-        deliveries::totals_by_deliverer(&mut tx, cycle_id).await?
-    {
-        if !sees(&deliverer, &item) {
+    for t in deliveries::totals_by_deliverer(&mut tx, cycle_id).await? {
+        if !sees(&t.deliverer_code, t.item) {
             continue;
         }
-        let name = orgs::get(&mut tx, &deliverer)
+        let name = orgs::get(&mut tx, &t.deliverer_code)
             .await?
             .map(|o| o.name)
             .unwrap_or_default();
         out.push(UpstreamLine {
-            deliverer_code: deliverer,
+            deliverer_code: t.deliverer_code,
             deliverer_name: name,
-            item,
-            lines,
-            quantity,
-            delivered,
+            item: t.item,
+            lines: t.lines,
+            quantity: t.quantity,
+            delivered: t.delivered,
         });
     }
     Ok(out)
@@ -665,7 +666,7 @@ pub async fn upstream(app: &App, actor: &Actor, cycle_id: &str) -> AppResult<Vec
 pub struct InboundInput {
     pub cycle_id: String,
     /// `vaccine`, `needle` or `syringe`.
-    pub item: String,
+    pub item: ProductKind,
     /// Vials or pieces received.
     pub quantity: i64,
     /// 入荷日.
@@ -676,7 +677,7 @@ pub struct InboundInput {
 /// delivered, on hand (在庫 = received − delivered).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DelivererStock {
-    pub item: String,
+    pub item: ProductKind,
     pub assigned: i64,
     pub received: i64,
     pub delivered: i64,
@@ -706,9 +707,6 @@ pub async fn record_inbound(
         return Err(AppError::Forbidden);
     }
     let mut inv = Invalid::default();
-    if !ITEMS.contains(&input.item.as_str()) {
-        inv.push("item", Msg::InvalidInput);
-    }
     if !(1..=100_000_000).contains(&input.quantity) {
         inv.push("quantity", Msg::LedgerNotPositive);
     }
@@ -725,7 +723,7 @@ pub async fn record_inbound(
         id: uuid::Uuid::now_v7().to_string(),
         org_code: actor.principal.org_code.to_string(),
         cycle_id: input.cycle_id.clone(),
-        item: input.item.clone(),
+        item: input.item,
         quantity: input.quantity,
         received_on: input.received_on,
         at: now,
@@ -763,8 +761,8 @@ pub async fn deliverer_stock(
         .filter_map(|item| {
             let (assigned, delivered) = totals
                 .iter()
-                .find(|t| t.0 == me && t.1 == *item)
-                .map(|t| (t.3, t.4))
+                .find(|t| t.deliverer_code == me && t.item == *item)
+                .map(|t| (t.quantity, t.delivered))
                 .unwrap_or((0, 0));
             let received: i64 = inbound
                 .iter()
@@ -772,7 +770,7 @@ pub async fn deliverer_stock(
                 .map(|i| i.quantity)
                 .sum();
             (assigned > 0 || received > 0).then(|| DelivererStock {
-                item: (*item).to_owned(),
+                item: *item,
                 assigned,
                 received,
                 delivered,
@@ -877,18 +875,6 @@ pub struct DelivererInfo {
     pub email: Option<String>,
 }
 
-fn is_deliverer_kind(kind: &str) -> bool {
-    matches!(
-        OrgKind::parse(kind),
-        Some(
-            OrgKind::Wholesaler
-                | OrgKind::Manufacturer
-                | OrgKind::SyringeWarehouse
-                | OrgKind::DryIceMaker
-        )
-    )
-}
-
 /// A deliverer's basic information (the deliverer itself and the organisations above it).
 pub async fn deliverer_info(
     app: &App,
@@ -896,7 +882,7 @@ pub async fn deliverer_info(
     code: &str,
 ) -> AppResult<vsys_store::deliveries::DelivererProfileRow> {
     let org = crate::orgs::get(app, actor, code).await?;
-    if !is_deliverer_kind(&org.kind) {
+    if !org.kind.is_deliverer() {
         return Err(AppError::NotFound);
     }
     let mut tx = app.db.read().await?;
@@ -919,7 +905,7 @@ pub async fn set_deliverer_info(
     input: &DelivererInfo,
 ) -> AppResult<vsys_store::deliveries::DelivererProfileRow> {
     let org = crate::orgs::get(app, actor, code).await?;
-    if !is_deliverer_kind(&org.kind) {
+    if !org.kind.is_deliverer() {
         return Err(AppError::NotFound);
     }
     if !actor.principal.is_own(&org.path) {

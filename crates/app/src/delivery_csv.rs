@@ -34,17 +34,6 @@ pub const HEADERS: [&str; 10] = [
     COL_NOTE,
 ];
 
-fn item_label(item: &str, lang: Lang) -> &'static str {
-    match (item, lang) {
-        ("vaccine", Lang::Ja) => "ワクチン",
-        ("needle", Lang::Ja) => "針",
-        ("syringe", Lang::Ja) => "シリンジ",
-        ("vaccine", Lang::En) => "Vaccine",
-        ("needle", Lang::En) => "Needles",
-        _ => "Syringes",
-    }
-}
-
 /// The deliveries as a CSV file and its file name.
 pub fn export(
     rows: &[DeliveryRow],
@@ -60,7 +49,7 @@ pub fn export(
                 d.id.clone(),
                 d.version.to_string(),
                 d.site_code.clone(),
-                item_label(&d.item, lang).to_owned(),
+                d.item.label(lang).to_owned(),
                 d.quantity.to_string(),
                 day(d.scheduled_on),
                 day(d.delivered_on),

@@ -8,7 +8,7 @@ use crate::auth::new_totp_secret;
 use crate::error::AppResult;
 use crate::master_data::municipalities;
 use vsys_domain::org::child_path;
-use vsys_domain::{OrgCode, Role};
+use vsys_domain::{OrgCode, OrgKind, ProductKind, Role};
 use vsys_store::orgs::OrgRow;
 use vsys_store::users::UserRow;
 use vsys_store::{orgs, users};
@@ -59,7 +59,7 @@ const CLINIC_NAMES: [&str; 8] = [
 
 fn row(
     code: &str,
-    kind: &str,
+    kind: OrgKind,
     name: &str,
     parent: &OrgRow,
     now: chrono::DateTime<chrono::Utc>,
@@ -67,7 +67,7 @@ fn row(
     let c = OrgCode::parse(code).map_err(|m| anyhow::anyhow!("demo code {code}: {}", m.key()))?;
     Ok(OrgRow {
         code: code.into(),
-        kind: kind.into(),
+        kind,
         name: name.into(),
         name_en: None,
         parent_code: Some(parent.code.clone()),
@@ -116,19 +116,19 @@ pub async fn seed(
     }
     // Suppliers under the nation, wholesalers under each prefecture.
     let mut suppliers = vec![
-        row("M001", "manufacturer", "ファイザー社", &nation, now)?,
-        row("M002", "manufacturer", "モデルナ社", &nation, now)?,
-        row("M003", "manufacturer", "武田薬品工業", &nation, now)?,
+        row("M001", OrgKind::Manufacturer, "ファイザー社", &nation, now)?,
+        row("M002", OrgKind::Manufacturer, "モデルナ社", &nation, now)?,
+        row("M003", OrgKind::Manufacturer, "武田薬品工業", &nation, now)?,
         row(
             "D001",
-            "dry_ice_maker",
+            OrgKind::DryIceMaker,
             "日本ドライアイス株式会社",
             &nation,
             now,
         )?,
         row(
             "N001",
-            "syringe_warehouse",
+            OrgKind::SyringeWarehouse,
             "針・シリンジ中央倉庫",
             &nation,
             now,
@@ -137,7 +137,7 @@ pub async fn seed(
     for p in &prefs {
         suppliers.push(row(
             &format!("W{}001", p.code),
-            "wholesaler",
+            OrgKind::Wholesaler,
             &format!("{}ワクチン卸株式会社", p.name),
             p,
             now,
@@ -178,7 +178,7 @@ pub async fn seed(
                 let code = format!("9{}{:04}", m.code, i / 10 + 1);
                 site_rows.push(row(
                     &code,
-                    "site",
+                    OrgKind::Site,
                     &format!("{}集団接種会場{}", m.name, i / 10 + 1),
                     &parent,
                     now,
@@ -197,7 +197,7 @@ pub async fn seed(
                 } else {
                     name
                 };
-                site_rows.push(row(&code, "institution", &name, &parent, now)?);
+                site_rows.push(row(&code, OrgKind::Institution, &name, &parent, now)?);
             }
         }
     }
@@ -209,11 +209,11 @@ pub async fn seed(
     // One user per role in each kind of organisation.
     let clinic = site_rows
         .iter()
-        .find(|r| r.kind == "institution" && r.parent_code.as_deref() == Some("13103"))
+        .find(|r| r.kind == OrgKind::Institution && r.parent_code.as_deref() == Some("13103"))
         .map(|r| r.code.clone());
     let site = site_rows
         .iter()
-        .find(|r| r.kind == "site" && r.parent_code.as_deref() == Some("13103"))
+        .find(|r| r.kind == OrgKind::Site && r.parent_code.as_deref() == Some("13103"))
         .map(|r| r.code.clone());
     let mut targets = vec![
         ("nation", "JP".to_owned()),
@@ -235,8 +235,7 @@ pub async fn seed(
             .await?
             .ok_or_else(|| anyhow::anyhow!("demo org {code} missing"))?;
         for role in Role::ALL {
-            let kind =
-                vsys_domain::OrgKind::parse(&org.kind).unwrap_or(vsys_domain::OrgKind::Institution);
+            let kind = org.kind;
             let totp = (role == Role::Admin && kind.admins_need_totp()).then(new_totp_secret);
             let email = format!("{slug}-{}@demo.vsys.jp", role.as_str());
             users::insert(
@@ -246,7 +245,7 @@ pub async fn seed(
                     org_code: org.code.clone(),
                     email: email.clone(),
                     name: format!("{} {}", org.name, role.label(vsys_domain::Lang::Ja)),
-                    role: role.as_str().into(),
+                    role,
                     password_hash: hash.clone(),
                     must_change_password: false,
                     totp_secret: totp.as_ref().map(|t| crate::auth::seal_totp(app, t)),
@@ -296,8 +295,8 @@ async fn seed_cycle(
 ) -> AppResult<vsys_store::cycles::CycleRow> {
     use crate::products::{ProductInput, insert_product};
     let who = Who::system();
-    let product = |kind: &str, name: &str, spec: Option<&str>| ProductInput {
-        kind: kind.into(),
+    let product = |kind: ProductKind, name: &str, spec: Option<&str>| ProductInput {
+        kind,
         owner_code: None,
         name: name.into(),
         spec: spec.map(Into::into),
@@ -316,7 +315,7 @@ async fn seed_cycle(
         doses_per_vial: Some(6),
         vials_per_box: Some(195),
         ..product(
-            "vaccine",
+            ProductKind::Vaccine,
             "コミナティ筋注",
             Some("ファイザー社 1トレイ195バイアル"),
         )
@@ -328,7 +327,7 @@ async fn seed_cycle(
         doses_per_vial: Some(10),
         vials_per_box: Some(10),
         ..product(
-            "vaccine",
+            ProductKind::Vaccine,
             "スパイクバックス筋注",
             Some("モデルナ社 1箱10バイアル"),
         )
@@ -342,7 +341,7 @@ async fn seed_cycle(
         "N001",
         &ProductInput {
             units_per_pack: Some(100),
-            ..product("needle", "針", Some("針(25G×100本)"))
+            ..product(ProductKind::Needle, "針", Some("針(25G×100本)"))
         },
     )
     .await?;
@@ -353,7 +352,11 @@ async fn seed_cycle(
         "N001",
         &ProductInput {
             units_per_pack: Some(100),
-            ..product("syringe", "シリンジ", Some("シリンジ(0.1mL×100本)"))
+            ..product(
+                ProductKind::Syringe,
+                "シリンジ",
+                Some("シリンジ(0.1mL×100本)"),
+            )
         },
     )
     .await?;
@@ -371,7 +374,7 @@ async fn seed_cycle(
         deadline_municipality: day(6),
         deadline_site: day(9),
         chain: None,
-        unit_site: Some("vial".into()),
+        unit_site: Some(vsys_domain::Unit::Vial),
         formulas: None,
     };
     let cycle = crate::cycles::create_in(tx, &who, now, &input).await?;

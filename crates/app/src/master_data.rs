@@ -5,6 +5,7 @@ use crate::audit::{Who, record};
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
+use vsys_domain::OrgKind;
 use vsys_store::orgs::OrgRow;
 use vsys_store::{Db, master, orgs};
 
@@ -31,7 +32,7 @@ pub fn municipalities() -> AppResult<Vec<Municipality>> {
 
 fn org(
     code: &str,
-    kind: &str,
+    kind: OrgKind,
     name: &str,
     parent: Option<&str>,
     path: String,
@@ -39,7 +40,7 @@ fn org(
 ) -> OrgRow {
     OrgRow {
         code: code.into(),
-        kind: kind.into(),
+        kind,
         name: name.into(),
         name_en: None,
         parent_code: parent.map(Into::into),
@@ -74,7 +75,14 @@ pub fn master_orgs(now: DateTime<Utc>) -> AppResult<Vec<OrgRow>> {
     let mut rows = vec![OrgRow {
         name_en: Some("Ministry of Health, Labour and Welfare".into()),
         population: Some(munis.iter().map(|m| m.population_2020).sum()),
-        ..org("JP", "nation", "厚生労働省", None, "/JP/".into(), now)
+        ..org(
+            "JP",
+            OrgKind::Nation,
+            "厚生労働省",
+            None,
+            "/JP/".into(),
+            now,
+        )
     }];
     for (code, (name, pop, lat, lng, n)) in &prefs {
         rows.push(OrgRow {
@@ -84,7 +92,7 @@ pub fn master_orgs(now: DateTime<Utc>) -> AppResult<Vec<OrgRow>> {
             lng: Some(lng / *n as f64),
             ..org(
                 code,
-                "prefecture",
+                OrgKind::Prefecture,
                 name,
                 Some("JP"),
                 format!("/JP/{code}/"),
@@ -100,7 +108,7 @@ pub fn master_orgs(now: DateTime<Utc>) -> AppResult<Vec<OrgRow>> {
             lng: Some(m.lng),
             ..org(
                 &m.code,
-                "municipality",
+                OrgKind::Municipality,
                 &m.name,
                 Some(&m.prefecture_code),
                 format!("/JP/{}/{}/", m.prefecture_code, m.code),
@@ -137,8 +145,8 @@ pub async fn bootstrap(db: &Db, now: DateTime<Utc>) -> AppResult<bool> {
     let postal = postal_codes()?;
     master::insert_postal_codes(&mut tx, &postal).await?;
     let summary = serde_json::json!({
-        "prefectures": rows.iter().filter(|r| r.kind == "prefecture").count(),
-        "municipalities": rows.iter().filter(|r| r.kind == "municipality").count(),
+        "prefectures": rows.iter().filter(|r| r.kind == OrgKind::Prefecture).count(),
+        "municipalities": rows.iter().filter(|r| r.kind == OrgKind::Municipality).count(),
         "postal_codes": postal.len(),
     });
     record(

@@ -11,16 +11,10 @@ use vsys_domain::{Action, Msg, OrgCode, OrgKind, Role};
 use vsys_store::orgs::{OrgFilter, OrgRow};
 use vsys_store::{Tx, orgs};
 
-/// Nation, prefectures and municipalities are shared master data, readable by every staff user.
-pub fn is_master_kind(kind: &str) -> bool {
-    matches!(
-        OrgKind::parse(kind),
-        Some(OrgKind::Nation | OrgKind::Prefecture | OrgKind::Municipality)
-    )
-}
-
+/// Nation, prefectures and municipalities are shared master data, readable by every staff
+/// user.
 fn readable(actor: &Actor, org: &OrgRow) -> bool {
-    is_master_kind(&org.kind) || actor.principal.may(Action::Read, &org.path)
+    org.kind.is_government() || actor.principal.may(Action::Read, &org.path)
 }
 
 pub async fn get(app: &App, actor: &Actor, code: &str) -> AppResult<OrgRow> {
@@ -47,7 +41,11 @@ pub struct OrgQuery {
 /// when those kinds are asked for.
 pub async fn list(app: &App, actor: &Actor, q: &OrgQuery) -> AppResult<(Vec<OrgRow>, i64)> {
     actor.require_password_changed()?;
-    let master = q.kind.as_deref().is_some_and(is_master_kind);
+    let master = q
+        .kind
+        .as_deref()
+        .and_then(OrgKind::parse)
+        .is_some_and(OrgKind::is_government);
     let f = OrgFilter {
         scope_path: if master {
             "/".into()
@@ -112,10 +110,7 @@ pub async fn create(app: &App, actor: &Actor, n: &NewOrg) -> AppResult<OrgRow> {
     if actor.role() != Role::Admin {
         return Err(AppError::Forbidden);
     }
-    if !kind
-        .parent_kinds()
-        .iter()
-        .any(|k| k.as_str() == parent.kind)
+    if !kind.parent_kinds().contains(&parent.kind)
         || matches!(kind, OrgKind::Prefecture | OrgKind::Municipality)
     {
         return Err(AppError::invalid("parent_code", Msg::InvalidInput));
@@ -136,7 +131,7 @@ pub async fn create(app: &App, actor: &Actor, n: &NewOrg) -> AppResult<OrgRow> {
     }
     let row = OrgRow {
         code: code.to_string(),
-        kind: kind.as_str().into(),
+        kind,
         name: name.to_owned(),
         name_en: n
             .name_en
@@ -149,7 +144,7 @@ pub async fn create(app: &App, actor: &Actor, n: &NewOrg) -> AppResult<OrgRow> {
         prefecture_code: parent
             .prefecture_code
             .clone()
-            .or_else(|| (parent.kind == "prefecture").then(|| parent.code.clone())),
+            .or_else(|| (parent.kind == OrgKind::Prefecture).then(|| parent.code.clone())),
         population: None,
         lat: None,
         lng: None,
@@ -190,7 +185,7 @@ pub async fn set_areas(
     areas: &[String],
 ) -> AppResult<Vec<String>> {
     let org = get(app, actor, code).await?;
-    let kind = OrgKind::parse(&org.kind).ok_or(AppError::NotFound)?;
+    let kind = Some(org.kind).ok_or(AppError::NotFound)?;
     if !matches!(kind, OrgKind::Wholesaler | OrgKind::DryIceMaker) {
         return Err(AppError::invalid("areas", Msg::InvalidInput));
     }
@@ -214,7 +209,7 @@ pub async fn set_areas(
     for (i, a) in clean.iter().enumerate() {
         let ok = match orgs::get(&mut tx, a).await? {
             Some(o) if kind == OrgKind::Wholesaler => {
-                o.kind == "municipality" && o.path.starts_with(&parent_path)
+                o.kind == OrgKind::Municipality && o.path.starts_with(&parent_path)
             }
             Some(o) => matches!(o.kind.as_str(), "prefecture" | "municipality"),
             None => false,

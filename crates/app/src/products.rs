@@ -6,14 +6,14 @@ use crate::audit::record;
 use crate::context::Actor;
 use crate::error::{AppError, AppResult};
 use serde::Deserialize;
-use vsys_domain::{Action, Invalid, Msg, OrgKind};
+use vsys_domain::{Action, Invalid, Msg, OrgKind, ProductKind};
 use vsys_store::products::{self, PresentationRow, ProductRow, SupplyRulesRow};
 use vsys_store::{Tx, orgs};
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct ProductInput {
     /// `vaccine`, `needle` or `syringe`.
-    pub kind: String,
+    pub kind: ProductKind,
     /// The maintaining manufacturer (vaccines) or warehouse (needles, syringes); default: mine.
     pub owner_code: Option<String>,
     pub name: String,
@@ -34,13 +34,10 @@ const STORAGE: [&str; 3] = ["ultra_cold", "frozen", "fridge"];
 
 fn validate(p: &ProductInput) -> Result<(), Invalid> {
     let mut inv = Invalid::default();
-    if !matches!(p.kind.as_str(), "vaccine" | "needle" | "syringe") {
-        inv.push("kind", Msg::InvalidInput);
-    }
     if p.name.trim().is_empty() || p.name.chars().count() > 200 {
         inv.push("name", Msg::Required);
     }
-    if p.kind == "vaccine" {
+    if p.kind == ProductKind::Vaccine {
         if !p
             .storage_class
             .as_deref()
@@ -64,14 +61,19 @@ fn validate(p: &ProductInput) -> Result<(), Invalid> {
 }
 
 /// May the actor maintain products owned by `owner`?
-async fn require_owner(tx: &mut Tx, actor: &Actor, owner: &str, kind: &str) -> AppResult<()> {
+async fn require_owner(
+    tx: &mut Tx,
+    actor: &Actor,
+    owner: &str,
+    kind: ProductKind,
+) -> AppResult<()> {
     let org = orgs::get(tx, owner)
         .await?
         .ok_or_else(|| AppError::invalid("owner_code", Msg::UnknownOrg))?;
-    let owner_kind = OrgKind::parse(&org.kind);
+    let owner_kind = Some(org.kind);
     let fits = match kind {
-        "vaccine" => owner_kind == Some(OrgKind::Manufacturer),
-        _ => owner_kind == Some(OrgKind::SyringeWarehouse),
+        ProductKind::Vaccine => owner_kind == Some(OrgKind::Manufacturer),
+        ProductKind::Needle | ProductKind::Syringe => owner_kind == Some(OrgKind::SyringeWarehouse),
     };
     if !fits {
         return Err(AppError::invalid("owner_code", Msg::InvalidOrgCode));
@@ -129,7 +131,7 @@ pub async fn create(app: &App, actor: &Actor, p: &ProductInput) -> AppResult<Pro
         .owner_code
         .clone()
         .unwrap_or_else(|| actor.org_code().to_owned());
-    require_owner(&mut tx, actor, &owner, &p.kind).await?;
+    require_owner(&mut tx, actor, &owner, p.kind).await?;
     let row = insert_product(&mut tx, &actor.into(), now, &owner, p).await?;
     tx.commit().await?;
     Ok(row)
@@ -146,14 +148,17 @@ pub(crate) async fn insert_product(
 ) -> AppResult<ProductRow> {
     let row = ProductRow {
         id: uuid::Uuid::now_v7().to_string(),
-        kind: p.kind.clone(),
+        kind: p.kind,
         owner_code: owner.to_owned(),
         name: p.name.trim().to_owned(),
         spec: p.spec.clone().filter(|s| !s.trim().is_empty()),
-        storage_class: p.storage_class.clone().filter(|_| p.kind == "vaccine"),
+        storage_class: p
+            .storage_class
+            .clone()
+            .filter(|_| p.kind == ProductKind::Vaccine),
         days_after_thaw: p.days_after_thaw,
         needs_dry_ice: p.needs_dry_ice,
-        units_per_pack: p.units_per_pack.filter(|_| p.kind != "vaccine"),
+        units_per_pack: p.units_per_pack.filter(|_| p.kind != ProductKind::Vaccine),
         created_at: now,
         updated_at: now,
         version: 0,
@@ -197,7 +202,7 @@ pub async fn update(
     let before = products::get(&mut tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    require_owner(&mut tx, actor, &before.owner_code, &before.kind).await?;
+    require_owner(&mut tx, actor, &before.owner_code, before.kind).await?;
     if before.version != version {
         return Err(AppError::Conflict);
     }
@@ -206,10 +211,15 @@ pub async fn update(
         &ProductRow {
             name: p.name.trim().to_owned(),
             spec: p.spec.clone().filter(|s| !s.trim().is_empty()),
-            storage_class: p.storage_class.clone().filter(|_| before.kind == "vaccine"),
+            storage_class: p
+                .storage_class
+                .clone()
+                .filter(|_| before.kind == ProductKind::Vaccine),
             days_after_thaw: p.days_after_thaw,
             needs_dry_ice: p.needs_dry_ice,
-            units_per_pack: p.units_per_pack.filter(|_| before.kind != "vaccine"),
+            units_per_pack: p
+                .units_per_pack
+                .filter(|_| before.kind != ProductKind::Vaccine),
             updated_at: now,
             ..before.clone()
         },

@@ -22,7 +22,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use vsys_domain::org::child_path;
-use vsys_domain::{Action, FieldError, Msg, OrgCode, OrgKind, Role};
+use vsys_domain::{Action, ContractStatus, FieldError, Msg, OrgCode, OrgKind, Role, SiteType};
 use vsys_store::orgs::{self, OrgFilter, OrgRow};
 use vsys_store::sites::{self, ProfileRow};
 use vsys_store::{Backend, Page};
@@ -121,32 +121,28 @@ fn column_of(field: &str) -> &'static str {
 }
 
 /// 契約状況 as written in the file (Japanese, or the stored English value).
-fn contract_status(s: &str) -> String {
+fn contract_status(s: &str) -> Option<ContractStatus> {
     match s {
-        "契約済" | "契約済み" => "contracted".into(),
-        "手続中" | "手続き中" => "pending".into(),
-        "未契約" => "not_contracted".into(),
-        other => {
-            let lower = other.to_ascii_lowercase();
-            match lower.as_str() {
-                "contracted" => "contracted".into(),
-                "pending" | "in progress" => "pending".into(),
-                "not_contracted" | "not contracted" => "not_contracted".into(),
-                // Left as it is: validate_registry refuses it.
-                _ => other.to_owned(),
-            }
-        }
+        "契約済" | "契約済み" => Some(ContractStatus::Contracted),
+        "手続中" | "手続き中" => Some(ContractStatus::Pending),
+        "未契約" => Some(ContractStatus::NotContracted),
+        other => match other.to_ascii_lowercase().as_str() {
+            "contracted" => Some(ContractStatus::Contracted),
+            "pending" | "in progress" => Some(ContractStatus::Pending),
+            "not_contracted" | "not contracted" => Some(ContractStatus::NotContracted),
+            _ => None,
+        },
     }
 }
 
 /// 種別: blank or 基本型 → hub; サテライト型 (連携型) → satellite.
-fn site_type(s: &str) -> Option<&'static str> {
+fn site_type(s: &str) -> Option<SiteType> {
     match s {
-        "" | "基本型" => Some("hub"),
-        "サテライト型" | "連携型" => Some("satellite"),
+        "" | "基本型" => Some(SiteType::Hub),
+        "サテライト型" | "連携型" => Some(SiteType::Satellite),
         other => match other.to_ascii_lowercase().as_str() {
-            "hub" => Some("hub"),
-            "satellite" => Some("satellite"),
+            "hub" => Some(SiteType::Hub),
+            "satellite" => Some(SiteType::Satellite),
             _ => None,
         },
     }
@@ -201,7 +197,7 @@ struct Checked<'a> {
     registry: Option<RegistryInput>,
     /// The municipality, when it exists (in scope or not).
     municipality: Option<&'a OrgRow>,
-    site_type: Option<&'static str>,
+    site_type: Option<SiteType>,
     hub_code: Option<String>,
 }
 
@@ -241,10 +237,7 @@ impl Errors {
 
 /// Whether an organisation may be a hub or satellite (医療機関 or 集団接種会場).
 fn is_site(org: &OrgRow) -> bool {
-    matches!(
-        OrgKind::parse(&org.kind),
-        Some(OrgKind::Institution | OrgKind::Site)
-    )
+    matches!(Some(org.kind), Some(OrgKind::Institution | OrgKind::Site))
 }
 
 /// The prefecture of a municipality.
@@ -361,13 +354,18 @@ pub async fn import(
                 }
             }
         }
+        let contract = contract_status(&r.contract);
+        if contract.is_none() {
+            errors.push(row, COL_CONTRACT, Msg::InvalidContractStatus);
+        }
         let input = RegistryInput {
             name: r.name.clone(),
             postal_code: Some(r.postal.clone()),
             municipality_code: r.municipality.clone(),
             address: Some(r.address.clone()),
             representative: Some(r.representative.clone()),
-            contract_status: contract_status(&r.contract),
+            // A file with an unknown 契約状況 is refused above; this value is never stored.
+            contract_status: contract.unwrap_or(ContractStatus::NotContracted),
             facility_code: Some(r.facility.clone()),
         };
         let registry = match validate_registry(&input) {
@@ -392,7 +390,7 @@ pub async fn import(
             }
         }
         if code_ok && let Some(o) = existing.get(r.code.as_str()) {
-            if o.kind != OrgKind::Institution.as_str() {
+            if o.kind != OrgKind::Institution {
                 errors.push(row, COL_CODE, Msg::NotASite);
             } else if !actor.principal.may(Action::Write, &o.path) {
                 // Stored under a municipality outside the actor's area.
@@ -403,7 +401,7 @@ pub async fn import(
         if site_type.is_none() {
             errors.push(row, COL_TYPE, Msg::InvalidSiteType);
         }
-        let hub_code = (site_type == Some("satellite"))
+        let hub_code = (site_type == Some(SiteType::Satellite))
             .then(|| r.hub.clone())
             .filter(|h| !h.is_empty());
         checked.push(Checked {
@@ -422,7 +420,7 @@ pub async fn import(
 
     // Then across rows: a satellite's hub, and hubs that would become satellites.
     for c in &checked {
-        if c.site_type != Some("satellite") {
+        if c.site_type != Some(SiteType::Satellite) {
             continue;
         }
         let prefecture = c.municipality.map(prefecture_of);
@@ -439,12 +437,12 @@ pub async fn import(
                 (Some(a), Some(b)) => a == b,
                 _ => true,
             };
-            h.site_type.is_none_or(|t| t == "hub") && same_prefecture
+            h.site_type.is_none_or(|t| t == SiteType::Hub) && same_prefecture
         } else {
             match existing.get(hub) {
                 Some(o) if is_site(o) => {
-                    let hub_type = profiles.get(hub).map_or("hub", |p| p.site_type.as_str());
-                    hub_type == "hub"
+                    let hub_type = profiles.get(hub).map_or(SiteType::Hub, |p| p.site_type);
+                    hub_type == SiteType::Hub
                         && prefecture.is_none_or(|p| o.prefecture_code.as_deref() == Some(p))
                 }
                 _ => false,
@@ -455,14 +453,14 @@ pub async fn import(
         }
     }
     for c in &checked {
-        if c.site_type != Some("satellite") || !c.code_ok || errors.has(c.row, COL_TYPE) {
+        if c.site_type != Some(SiteType::Satellite) || !c.code_ok || errors.has(c.row, COL_TYPE) {
             continue;
         }
         // A stored hub that becomes a satellite must have no satellites left outside the file.
         // Only such changes of type are looked up, one by one.
         if profiles
             .get(c.code.as_str())
-            .is_some_and(|p| p.site_type == "hub")
+            .is_some_and(|p| p.site_type == SiteType::Hub)
         {
             let satellites = sites::satellites(&mut tx, &c.code).await?;
             if satellites
@@ -496,7 +494,7 @@ pub async fn import(
             None => {
                 org_writes.push(OrgRow {
                     code: c.code.clone(),
-                    kind: OrgKind::Institution.as_str().into(),
+                    kind: OrgKind::Institution,
                     name: reg.name.clone(),
                     name_en: None,
                     parent_code: Some(muni.code.clone()),
@@ -514,8 +512,8 @@ pub async fn import(
                     postal_code: reg.postal_code.clone(),
                     address: reg.address.clone(),
                     representative: reg.representative.clone(),
-                    contract_status: reg.contract_status.clone(),
-                    site_type: site_type.into(),
+                    contract_status: reg.contract_status,
+                    site_type,
                     hub_code: c.hub_code.clone(),
                     updated_by: Some(actor.user_id.clone()),
                     version: 1,
@@ -536,8 +534,8 @@ pub async fn import(
                     postal_code: reg.postal_code.clone(),
                     address: reg.address.clone(),
                     representative: reg.representative.clone(),
-                    contract_status: reg.contract_status.clone(),
-                    site_type: site_type.into(),
+                    contract_status: reg.contract_status,
+                    site_type,
                     hub_code: c.hub_code.clone(),
                     ..before.clone()
                 };
@@ -627,18 +625,27 @@ mod tests {
         assert_eq!(table.headers, HEADERS);
         assert_eq!(table.rows.len(), 1);
         let r = &table.rows[0];
-        assert_eq!(contract_status(r.get(COL_CONTRACT)), "contracted");
-        assert_eq!(site_type(r.get(COL_TYPE)), Some("hub"));
+        assert_eq!(
+            contract_status(r.get(COL_CONTRACT)),
+            Some(ContractStatus::Contracted)
+        );
+        assert_eq!(site_type(r.get(COL_TYPE)), Some(SiteType::Hub));
     }
 
     #[test]
     fn values_in_japanese_and_english() {
-        assert_eq!(contract_status("手続中"), "pending");
-        assert_eq!(contract_status("未契約"), "not_contracted");
-        assert_eq!(contract_status("Not_Contracted"), "not_contracted");
-        assert_eq!(contract_status("済"), "済");
-        assert_eq!(site_type("サテライト型"), Some("satellite"));
-        assert_eq!(site_type("Satellite"), Some("satellite"));
+        assert_eq!(contract_status("手続中"), Some(ContractStatus::Pending));
+        assert_eq!(
+            contract_status("未契約"),
+            Some(ContractStatus::NotContracted)
+        );
+        assert_eq!(
+            contract_status("Not_Contracted"),
+            Some(ContractStatus::NotContracted)
+        );
+        assert_eq!(contract_status("済"), None);
+        assert_eq!(site_type("サテライト型"), Some(SiteType::Satellite));
+        assert_eq!(site_type("Satellite"), Some(SiteType::Satellite));
         assert_eq!(site_type("本院"), None);
         assert_eq!(column_of("postal_code"), COL_POSTAL);
     }

@@ -12,58 +12,12 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use vsys_domain::org::child_path;
-use vsys_domain::{Action, Invalid, Msg, OrgCode, OrgKind, Role};
+use vsys_domain::{
+    Action, ContractStatus, Invalid, Msg, OrgCode, OrgKind, Reservation, Role, SiteType,
+};
 use vsys_store::orgs::{self, OrgFilter, OrgRow};
 use vsys_store::sites::{self, ChangeRow, DoctorRow, ProfileRow};
 use vsys_store::{Page, Tx};
-
-/// 契約状況: whether the site has the vaccination contract.
-pub const CONTRACT_STATUSES: [&str; 3] = ["contracted", "pending", "not_contracted"];
-/// 基本型 or 連携型/サテライト型.
-pub const SITE_TYPES: [&str; 2] = ["hub", "satellite"];
-/// ○ 予約可能 / △ 残り少数 / × 予約受付不可 / ● 予約不要 / 未登録.
-pub const RESERVATIONS: [&str; 5] = ["available", "few", "none", "not_needed", "unregistered"];
-
-pub fn contract_label(s: &str, lang: vsys_domain::Lang) -> &'static str {
-    use vsys_domain::Lang::*;
-    match (s, lang) {
-        ("contracted", Ja) => "契約済",
-        ("pending", Ja) => "手続中",
-        ("not_contracted", Ja) => "未契約",
-        ("contracted", En) => "Contracted",
-        ("pending", En) => "In progress",
-        ("not_contracted", En) => "Not contracted",
-        _ => "-",
-    }
-}
-
-pub fn site_type_label(s: &str, lang: vsys_domain::Lang) -> &'static str {
-    use vsys_domain::Lang::*;
-    match (s, lang) {
-        ("hub", Ja) => "基本型",
-        ("satellite", Ja) => "サテライト型",
-        ("hub", En) => "Hub",
-        ("satellite", En) => "Satellite",
-        _ => "-",
-    }
-}
-
-/// The mark and words of a reservation status, as the public site shows them.
-pub fn reservation_label(s: &str, lang: vsys_domain::Lang) -> (&'static str, &'static str) {
-    use vsys_domain::Lang::*;
-    match (s, lang) {
-        ("available", Ja) => ("○", "予約可能"),
-        ("few", Ja) => ("△", "残り少数"),
-        ("none", Ja) => ("×", "予約受付不可"),
-        ("not_needed", Ja) => ("●", "予約不要"),
-        ("available", En) => ("○", "Accepting bookings"),
-        ("few", En) => ("△", "Few slots left"),
-        ("none", En) => ("×", "Not accepting bookings"),
-        ("not_needed", En) => ("●", "No booking needed"),
-        (_, Ja) => ("-", "未登録"),
-        (_, En) => ("-", "Not registered"),
-    }
-}
 
 /// A site as its users and the organisations above it see it.
 #[derive(Debug, Clone, Serialize)]
@@ -78,19 +32,36 @@ pub struct SiteView {
 pub fn blank_profile(org_code: &str, now: DateTime<Utc>) -> ProfileRow {
     ProfileRow {
         org_code: org_code.to_owned(),
-        contract_status: "contracted".into(),
-        site_type: "hub".into(),
-        reservation: "unregistered".into(),
+        facility_code: None,
+        postal_code: None,
+        address: None,
+        representative: None,
+        contract_status: ContractStatus::Contracted,
+        site_type: SiteType::Hub,
+        hub_code: None,
+        phone: None,
+        website: None,
+        hours: None,
+        vaccines: None,
+        accepts_non_regular: false,
+        access: None,
+        parking: None,
+        freezers_ultra_cold: 0,
+        freezers_minus20: 0,
+        storage_location: None,
+        details_at: None,
+        confirmed_at: None,
+        confirmed_by: None,
+        reservation: Reservation::Unregistered,
+        reservation_at: None,
         updated_at: now,
-        ..ProfileRow::default()
+        updated_by: None,
+        version: 0,
     }
 }
 
 fn is_site(org: &OrgRow) -> bool {
-    matches!(
-        OrgKind::parse(&org.kind),
-        Some(OrgKind::Institution | OrgKind::Site)
-    )
+    matches!(Some(org.kind), Some(OrgKind::Institution | OrgKind::Site))
 }
 
 /// Loads a site the actor may read (`NotFound` otherwise: its existence is not revealed).
@@ -177,13 +148,13 @@ pub struct SiteQuery {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SiteSummary {
     pub code: String,
-    pub kind: String,
+    pub kind: OrgKind,
     pub name: String,
     pub municipality_code: Option<String>,
-    pub contract_status: String,
-    pub site_type: String,
+    pub contract_status: ContractStatus,
+    pub site_type: SiteType,
     pub hub_code: Option<String>,
-    pub reservation: String,
+    pub reservation: Reservation,
     pub details_registered: bool,
     pub confirmed: bool,
     pub pending_changes: usize,
@@ -251,7 +222,9 @@ pub async fn list(app: &App, actor: &Actor, q: &SiteQuery) -> AppResult<(Vec<Sit
     match q.filter.as_deref() {
         Some("pending") => rows.retain(|r| r.pending_changes > 0),
         Some("unconfirmed") => rows.retain(|r| {
-            r.kind == "institution" && !r.confirmed && r.contract_status == "contracted"
+            r.kind == OrgKind::Institution
+                && !r.confirmed
+                && r.contract_status == ContractStatus::Contracted
         }),
         _ => {}
     }
@@ -378,7 +351,7 @@ pub async fn put_details(
 }
 
 /// Controlled fields of the registry: a site's own change of these waits for its municipality.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct RegistryInput {
     pub name: String,
     pub postal_code: Option<String>,
@@ -387,7 +360,7 @@ pub struct RegistryInput {
     pub address: Option<String>,
     pub representative: Option<String>,
     /// `contracted`, `pending` or `not_contracted`.
-    pub contract_status: String,
+    pub contract_status: ContractStatus,
     /// 老健施設コード or 介護医療院コード.
     pub facility_code: Option<String>,
 }
@@ -418,10 +391,7 @@ pub fn validate_registry(r: &RegistryInput) -> Result<RegistryInput, Invalid> {
     }
     let address = clean(&r.address, "address", 300, &mut inv);
     let representative = clean(&r.representative, "representative", 100, &mut inv);
-    let contract_status = r.contract_status.trim().to_owned();
-    if !CONTRACT_STATUSES.contains(&contract_status.as_str()) {
-        inv.push("contract_status", Msg::InvalidContractStatus);
-    }
+    let contract_status = r.contract_status;
     let facility_code = r
         .facility_code
         .as_deref()
@@ -454,7 +424,7 @@ pub fn registry_of(org: &OrgRow, p: &ProfileRow) -> RegistryInput {
         municipality_code: org.parent_code.clone().unwrap_or_default(),
         address: p.address.clone(),
         representative: p.representative.clone(),
-        contract_status: p.contract_status.clone(),
+        contract_status: p.contract_status,
         facility_code: p.facility_code.clone(),
     }
 }
@@ -482,9 +452,9 @@ async fn new_municipality(
     let field = "municipality_code";
     let muni = orgs::get(tx, code)
         .await?
-        .filter(|m| m.kind == "municipality")
+        .filter(|m| m.kind == OrgKind::Municipality)
         .ok_or_else(|| AppError::invalid(field, Msg::UnknownOrg))?;
-    if org.kind == "site" {
+    if org.kind == OrgKind::Site {
         return Err(AppError::invalid(field, Msg::SiteCannotMove));
     }
     if muni.prefecture_code.as_deref() != org.code.get(..2) {
@@ -526,7 +496,7 @@ async fn apply_registry(
         postal_code: r.postal_code.clone(),
         address: r.address.clone(),
         representative: r.representative.clone(),
-        contract_status: r.contract_status.clone(),
+        contract_status: r.contract_status,
         facility_code: r.facility_code.clone(),
         updated_at: now,
         updated_by: Some(by.to_owned()),
@@ -767,7 +737,7 @@ pub async fn confirm(app: &App, actor: &Actor, code: &str, version: i64) -> AppR
         return Err(AppError::Forbidden);
     }
     let before = profile(&mut tx, &org, now).await?;
-    if before.contract_status != "contracted" {
+    if before.contract_status != ContractStatus::Contracted {
         return Err(AppError::invalid("contract_status", Msg::NotContracted));
     }
     let after = ProfileRow {
@@ -799,11 +769,8 @@ pub async fn set_reservation(
     app: &App,
     actor: &Actor,
     code: &str,
-    status: &str,
+    status: Reservation,
 ) -> AppResult<ProfileRow> {
-    if !RESERVATIONS.contains(&status) {
-        return Err(AppError::invalid("reservation", Msg::InvalidInput));
-    }
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
     let org = writable_site(&mut tx, actor, code).await?;
@@ -811,9 +778,9 @@ pub async fn set_reservation(
     if sites::get(&mut tx, &org.code).await?.is_none() {
         save(&mut tx, &before, 0).await?;
     }
-    sites::set_reservation(&mut tx, &org.code, status, now).await?;
+    sites::set_reservation(&mut tx, &org.code, status.as_str(), now).await?;
     let after = ProfileRow {
-        reservation: status.into(),
+        reservation: status,
         reservation_at: Some(now),
         ..sites::get(&mut tx, &org.code)
             .await?
@@ -840,12 +807,9 @@ pub async fn set_hub(
     app: &App,
     actor: &Actor,
     code: &str,
-    site_type: &str,
+    site_type: SiteType,
     hub_code: Option<&str>,
 ) -> AppResult<ProfileRow> {
-    if !SITE_TYPES.contains(&site_type) {
-        return Err(AppError::invalid("site_type", Msg::InvalidInput));
-    }
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
     let org = writable_site(&mut tx, actor, code).await?;
@@ -854,7 +818,7 @@ pub async fn set_hub(
     }
     let hub_code = hub_code.map(str::trim).filter(|s| !s.is_empty());
     let hub_code = match (site_type, hub_code) {
-        ("hub", _) => {
+        (SiteType::Hub, _) => {
             if !sites::satellites(&mut tx, &org.code).await?.is_empty() {
                 // Already a hub with satellites: fine. Nothing to check.
             }
@@ -873,7 +837,7 @@ pub async fn set_hub(
                 }
                 _ => return Err(AppError::invalid("hub_code", Msg::HubInvalid)),
             };
-            if hub_profile.site_type != "hub" {
+            if hub_profile.site_type != SiteType::Hub {
                 return Err(AppError::invalid("hub_code", Msg::HubInvalid));
             }
             if !sites::satellites(&mut tx, &org.code).await?.is_empty() {
@@ -884,7 +848,7 @@ pub async fn set_hub(
     };
     let before = profile(&mut tx, &org, now).await?;
     let after = ProfileRow {
-        site_type: site_type.into(),
+        site_type,
         hub_code,
         updated_at: now,
         updated_by: Some(actor.user_id.clone()),
@@ -929,14 +893,14 @@ pub async fn create_municipal_site(
         municipality_code: municipality_code.to_owned(),
         address: n.address.clone(),
         representative: n.representative.clone(),
-        contract_status: "contracted".into(),
+        contract_status: ContractStatus::Contracted,
         facility_code: None,
     })?;
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
     let muni = orgs::get(&mut tx, &r.municipality_code)
         .await?
-        .filter(|m| m.kind == "municipality" && actor.principal.may(Action::Read, &m.path))
+        .filter(|m| m.kind == OrgKind::Municipality && actor.principal.may(Action::Read, &m.path))
         .ok_or_else(|| AppError::invalid("municipality_code", Msg::UnknownOrg))?;
     actor.require(Action::Write, &muni.path)?;
     let muni_code =
@@ -951,7 +915,7 @@ pub async fn create_municipal_site(
         .ok_or_else(|| AppError::invalid("name", Msg::InvalidInput))?;
     let org = OrgRow {
         code: code.to_string(),
-        kind: "site".into(),
+        kind: OrgKind::Site,
         name: r.name.clone(),
         name_en: None,
         parent_code: Some(muni.code.clone()),
@@ -1099,7 +1063,7 @@ pub struct PublicSite {
     pub code: String,
     pub name: String,
     /// `institution` or `site` (集団接種会場).
-    pub kind: String,
+    pub kind: OrgKind,
     pub postal_code: Option<String>,
     pub address: Option<String>,
     pub phone: Option<String>,
@@ -1107,7 +1071,7 @@ pub struct PublicSite {
     pub hours: Option<String>,
     pub accepts_non_regular: bool,
     /// `available` ○, `few` △, `none` ×, `not_needed` ●, `unregistered`.
-    pub reservation: String,
+    pub reservation: Reservation,
     pub reservation_at: Option<DateTime<Utc>>,
 }
 
@@ -1116,7 +1080,7 @@ pub async fn public_list(app: &App, municipality_code: &str) -> AppResult<Vec<Pu
     let mut tx = app.db.read().await?;
     let muni = orgs::get(&mut tx, municipality_code.trim())
         .await?
-        .filter(|m| m.kind == "municipality")
+        .filter(|m| m.kind == OrgKind::Municipality)
         .ok_or(AppError::NotFound)?;
     // Sites hang directly under their municipality: the parent index finds them (a path
     // prefix alone would scan every site of the country).
@@ -1137,8 +1101,8 @@ pub async fn public_list(app: &App, municipality_code: &str) -> AppResult<Vec<Pu
         .into_iter()
         .filter_map(|o| {
             let p = profiles.get(&o.code)?;
-            let listed =
-                p.contract_status == "contracted" && (o.kind == "site" || p.confirmed_at.is_some());
+            let listed = p.contract_status == ContractStatus::Contracted
+                && (o.kind == OrgKind::Site || p.confirmed_at.is_some());
             listed.then(|| PublicSite {
                 code: o.code,
                 name: o.name,
@@ -1149,7 +1113,7 @@ pub async fn public_list(app: &App, municipality_code: &str) -> AppResult<Vec<Pu
                 website: p.website.clone(),
                 hours: p.hours.clone(),
                 accepts_non_regular: p.accepts_non_regular,
-                reservation: p.reservation.clone(),
+                reservation: p.reservation,
                 reservation_at: p.reservation_at,
             })
         })

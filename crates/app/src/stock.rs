@@ -26,7 +26,7 @@ pub const IDLE_AFTER_DAYS: i64 = 28;
 pub(crate) fn movement(r: &LedgerRow) -> Movement {
     Movement {
         lot: r.lot.clone(),
-        kind: EntryKind::parse(&r.kind).unwrap_or(EntryKind::Correction),
+        kind: r.kind,
         vials: r.vials,
         doses: r.doses,
         doses_per_vial: r.doses_per_vial,
@@ -51,7 +51,7 @@ pub(crate) fn row(
         org_code: org_code.to_owned(),
         lot: m.lot.clone(),
         cycle_id: cycle_id.map(str::to_owned),
-        kind: m.kind.as_str().into(),
+        kind: m.kind,
         vials: m.vials,
         doses: m.doses,
         doses_per_vial: m.doses_per_vial,
@@ -265,8 +265,10 @@ pub async fn transfer(
     };
     let (Some(to), Some(_)) = (
         to,
-        sat_profile
-            .filter(|p| p.site_type == "satellite" && p.hub_code.as_deref() == Some(&hub.code)),
+        sat_profile.filter(|p| {
+            p.site_type == vsys_domain::SiteType::Satellite
+                && p.hub_code.as_deref() == Some(&hub.code)
+        }),
     ) else {
         return Err(AppError::invalid("to", Msg::NotSatellite));
     };
@@ -341,7 +343,9 @@ pub async fn correct(
         .iter()
         .find(|r| r.id == entry_id)
         .ok_or(AppError::NotFound)?;
-    if target.kind == "correction" || rows.iter().any(|r| r.reverses.as_deref() == Some(entry_id)) {
+    if target.kind == EntryKind::Correction
+        || rows.iter().any(|r| r.reverses.as_deref() == Some(entry_id))
+    {
         return Err(AppError::invalid("reason", Msg::AlreadyReversed));
     }
     if target

@@ -96,7 +96,7 @@ use std::borrow::Borrow;
 use std::cmp::Ordering;
 
 /// Relative weights of the quotas (e.g. population 80, requested 20). Only ratios matter.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash, utoipa::ToSchema)]
 pub struct Weights {
     pub population: u32,
     pub requested: u32,
@@ -131,7 +131,7 @@ impl Weights {
 
 /// A formula, chosen per cycle and level. `version` is stored with every explanation, so an
 /// old division still says which formula made it after the formula changes.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash, utoipa::ToSchema)]
 pub struct Formula {
     pub version: u32,
     pub weights: Weights,
@@ -152,6 +152,46 @@ impl Default for Formula {
             cap_by_request: true,
             cap_by_capacity: true,
         }
+    }
+}
+
+/// A cycle's formulas, one for each level it divides into. A level left out of the input
+/// keeps the default formula ([`Formula::default`], the one default there is).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, utoipa::ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Formulas {
+    pub prefecture: Formula,
+    pub municipality: Formula,
+    pub site: Formula,
+}
+
+impl Formulas {
+    /// The formula that divides among children of `level` (the nation is never divided
+    /// into: its amount is the supply; asked anyway, it answers the prefectures' formula).
+    pub fn for_level(&self, level: crate::chain::Level) -> &Formula {
+        use crate::chain::Level;
+        match level {
+            Level::Nation | Level::Prefecture => &self.prefecture,
+            Level::Municipality => &self.municipality,
+            Level::Site => &self.site,
+        }
+    }
+}
+
+impl TryFrom<String> for Formulas {
+    type Error = crate::code::UnknownCode;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        serde_json::from_str(&s).map_err(|_| crate::code::UnknownCode {
+            what: "formulas",
+            value: s,
+        })
+    }
+}
+
+impl Formulas {
+    /// The stored form (JSON text).
+    pub fn to_stored(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
     }
 }
 

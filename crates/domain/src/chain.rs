@@ -6,7 +6,19 @@ use crate::org::OrgKind;
 use serde::{Deserialize, Serialize};
 
 /// A level of the chain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Level {
     Nation,
@@ -68,7 +80,19 @@ impl Level {
 }
 
 /// The status of one node.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// 未確認: received, not yet confirmed by its owner.
@@ -176,7 +200,8 @@ pub fn may_withdraw(children: impl IntoIterator<Item = Status>) -> bool {
 }
 
 /// The two chains a cycle can use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum Chain {
     /// nation → prefecture → municipality → site; the prefecture finalises.
     Standard,
@@ -187,12 +212,17 @@ pub enum Chain {
 }
 
 impl Chain {
-    pub fn parse(s: &str) -> Chain {
-        if s == "priority" {
-            Chain::Priority
-        } else {
-            Chain::Standard
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Chain::Standard => "standard",
+            Chain::Priority => "priority",
         }
+    }
+
+    pub fn parse(s: &str) -> Option<Chain> {
+        [Chain::Standard, Chain::Priority]
+            .into_iter()
+            .find(|c| c.as_str() == s)
     }
 
     /// Who divides a node of `level`: the node's owner, or (priority programme, municipality
@@ -221,6 +251,10 @@ impl Chain {
     }
 }
 
+crate::stored_code!(Level, "level", Level::parse);
+crate::stored_code!(Status, "allocation status", Status::parse);
+crate::stored_code!(Chain, "chain", Chain::parse);
+
 /// Who acts on a node's division.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Divider {
@@ -230,7 +264,7 @@ pub enum Divider {
 
 /// The level that finalises the whole chain below it: the prefecture, in both chains (in the
 /// priority programme, after the nation has fixed the municipality level).
-pub fn closing_level(_chain: &str) -> Level {
+pub fn closing_level(_chain: Chain) -> Level {
     Level::Prefecture
 }
 
@@ -319,19 +353,13 @@ mod tests {
         assert_eq!(Level::of(OrgKind::Institution), Some(Level::Site));
         assert_eq!(Level::of(OrgKind::Wholesaler), None);
         assert_eq!(Level::Prefecture.child(), Some(Level::Municipality));
-        assert_eq!(closing_level("standard"), Level::Prefecture);
+        assert_eq!(closing_level(Chain::Standard), Level::Prefecture);
         assert_eq!(
-            Chain::parse("priority").divider(Level::Municipality),
+            Chain::Priority.divider(Level::Municipality),
             Divider::Parent
         );
-        assert_eq!(
-            Chain::parse("priority").divider(Level::Prefecture),
-            Divider::Owner
-        );
-        assert_eq!(
-            Chain::parse("standard").divider(Level::Municipality),
-            Divider::Owner
-        );
+        assert_eq!(Chain::Priority.divider(Level::Prefecture), Divider::Owner);
+        assert_eq!(Chain::Standard.divider(Level::Municipality), Divider::Owner);
         assert!(!Chain::Priority.includes_municipal_sites());
         assert!(Chain::Standard.takes_requests_from(OrgKind::Site));
         assert!(!Chain::Priority.takes_requests_from(OrgKind::Site));

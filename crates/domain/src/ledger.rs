@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use std::fmt;
 
 /// What a ledger entry records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EntryKind {
     Delivered,
@@ -78,6 +78,8 @@ impl EntryKind {
         }
     }
 }
+
+crate::stored_code!(EntryKind, "ledger entry kind", EntryKind::parse);
 
 /// Why vials or doses were wasted (廃棄理由).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// The kinds of organisation that hold accounts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OrgKind {
     Nation,
@@ -90,17 +90,39 @@ impl OrgKind {
         }
     }
 
+    /// A place where people are vaccinated: a medical institution or a municipal site.
+    pub fn is_site(self) -> bool {
+        matches!(self, OrgKind::Institution | OrgKind::Site)
+    }
+
+    /// A level of government that governs sites: the nation, prefectures, municipalities.
+    pub fn is_government(self) -> bool {
+        matches!(
+            self,
+            OrgKind::Nation | OrgKind::Prefecture | OrgKind::Municipality
+        )
+    }
+
+    /// An organisation that delivers (wholesalers, manufacturers, needle/syringe warehouses,
+    /// dry-ice makers).
+    pub fn is_deliverer(self) -> bool {
+        matches!(
+            self,
+            OrgKind::Wholesaler
+                | OrgKind::Manufacturer
+                | OrgKind::SyringeWarehouse
+                | OrgKind::DryIceMaker
+        )
+    }
+
     /// Kinds whose administrators need TOTP two-factor authentication.
     pub fn admins_need_totp(self) -> bool {
         matches!(self, OrgKind::Nation | OrgKind::Prefecture)
     }
 }
 
-impl fmt::Display for OrgKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+crate::stored_code!(OrgKind, "organisation kind", OrgKind::parse);
+crate::stored_code!(Role, "role", |s| Role::parse(s).ok());
 
 /// An organisation code, checked against the convention of its kind:
 /// nation `JP`; prefectures `01`–`47`; municipalities 5 digits; institutions and sites 10
@@ -184,7 +206,19 @@ pub fn child_path(parent_path: &str, code: &OrgCode) -> String {
 }
 
 /// A user's role inside their organisation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Viewer,

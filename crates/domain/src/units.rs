@@ -16,7 +16,7 @@ use crate::i18n::Lang;
 use serde::{Deserialize, Serialize};
 
 /// A unit in which an amount is counted. Every screen and CSV says which one it shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Unit {
     /// 箱 (a box, or a tray, of vials).
@@ -60,6 +60,8 @@ impl Unit {
         Unit::ALL.into_iter().find(|u| u.as_str() == s)
     }
 }
+
+crate::stored_code!(Unit, "unit", Unit::parse);
 
 /// The packaging of a vaccine for one cycle: doses per vial and vials per box.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

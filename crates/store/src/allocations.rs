@@ -15,7 +15,8 @@ pub struct NodeRow {
     pub org_code: String,
     pub parent_id: Option<String>,
     /// `nation`, `prefecture`, `municipality` or `site`.
-    pub level: String,
+    #[sqlx(try_from = "String")]
+    pub level: vsys_domain::chain::Level,
     /// The organisation's path (for scope queries).
     pub path: String,
     /// Vaccine, always held in vials (exact for boxes and vials alike).
@@ -23,7 +24,8 @@ pub struct NodeRow {
     pub needles: i64,
     pub syringes: i64,
     /// `unconfirmed`, `confirmed`, `divided` or `final`.
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: vsys_domain::chain::Status,
     /// Whether the owner can see and act on it (the parent finished dividing).
     pub released: bool,
     /// JSON explanation of how the amount was computed, stored with the division.
@@ -72,12 +74,12 @@ pub async fn insert_many(tx: &mut Tx, nodes: &[NodeRow]) -> StoreResult<()> {
                 n.cycle_id.clone().into(),
                 n.org_code.clone().into(),
                 n.parent_id.clone().into(),
-                n.level.clone().into(),
+                n.level.as_str().into(),
                 n.path.clone().into(),
                 n.vials.into(),
                 n.needles.into(),
                 n.syringes.into(),
-                n.status.clone().into(),
+                n.status.as_str().into(),
                 n.released.into(),
                 n.explanation.clone().into(),
                 n.updated_at.into(),
@@ -174,7 +176,7 @@ pub async fn write(tx: &mut Tx, n: &NodeRow) -> StoreResult<()> {
                 (N::Vials, n.vials.into()),
                 (N::Needles, n.needles.into()),
                 (N::Syringes, n.syringes.into()),
-                (N::Status, n.status.clone().into()),
+                (N::Status, n.status.as_str().into()),
                 (N::Released, n.released.into()),
                 (N::Explanation, n.explanation.clone().into()),
                 (N::UpdatedAt, n.updated_at.into()),

@@ -22,14 +22,17 @@ pub struct CycleRow {
     pub deadline_municipality: NaiveDate,
     pub deadline_site: NaiveDate,
     /// `standard` or `priority`.
-    pub chain: String,
+    #[sqlx(try_from = "String")]
+    pub chain: vsys_domain::chain::Chain,
     /// The presentation in force for this cycle (a later change does not rewrite it).
     pub doses_per_vial: i64,
     pub vials_per_box: i64,
     /// Allocation unit to sites: `box` or `vial` (upper levels always divide boxes).
-    pub unit_site: String,
+    #[sqlx(try_from = "String")]
+    pub unit_site: vsys_domain::units::Unit,
     /// JSON: the auto-fill formula of each level.
-    pub formulas: String,
+    #[sqlx(try_from = "String")]
+    pub formulas: vsys_domain::allocation::Formulas,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i64,
@@ -85,11 +88,11 @@ pub async fn insert(tx: &mut Tx, c: &CycleRow) -> StoreResult<()> {
                 c.deadline_prefecture.into(),
                 c.deadline_municipality.into(),
                 c.deadline_site.into(),
-                c.chain.clone().into(),
+                c.chain.as_str().into(),
                 c.doses_per_vial.into(),
                 c.vials_per_box.into(),
-                c.unit_site.clone().into(),
-                c.formulas.clone().into(),
+                c.unit_site.as_str().into(),
+                c.formulas.to_stored().into(),
                 c.created_at.into(),
                 c.updated_at.into(),
                 c.version.into(),

@@ -20,7 +20,8 @@ pub struct DeliveryRow {
     pub site_path: String,
     pub municipality_code: String,
     /// `vaccine`, `needle` or `syringe`: they may arrive on different days.
-    pub item: String,
+    #[sqlx(try_from = "String")]
+    pub item: vsys_domain::product::ProductKind,
     pub product_id: Option<String>,
     /// Vials (vaccine) or pieces (needles, syringes).
     pub quantity: i64,
@@ -69,7 +70,7 @@ fn values(r: &DeliveryRow) -> [SimpleExpr; 19] {
         r.site_code.clone().into(),
         r.site_path.clone().into(),
         r.municipality_code.clone().into(),
-        r.item.clone().into(),
+        r.item.as_str().into(),
         r.product_id.clone().into(),
         r.quantity.into(),
         r.deliverer_code.clone().into(),
@@ -369,19 +370,27 @@ pub async fn touch_token(tx: &mut Tx, id: &str, at: DateTime<Utc>) -> StoreResul
     Ok(())
 }
 
+/// What one deliverer has of one item in a cycle.
+#[derive(Debug, Clone, sqlx::FromRow, PartialEq)]
+pub struct DelivererTotal {
+    pub deliverer_code: String,
+    #[sqlx(try_from = "String")]
+    pub item: vsys_domain::ProductKind,
+    pub lines: i64,
+    pub quantity: i64,
+    pub delivered: i64,
+}
+
 /// Per deliverer and item of a cycle: lines, quantity assigned, quantity delivered.
-pub async fn totals_by_deliverer(
-    tx: &mut Tx,
-    cycle_id: &str,
-) -> StoreResult<Vec<(String, String, i64, i64, i64)>> {
+pub async fn totals_by_deliverer(tx: &mut Tx, cycle_id: &str) -> StoreResult<Vec<DelivererTotal>> {
     let delivered = Expr::cust("SUM(CASE WHEN delivered_on IS NOT NULL THEN quantity ELSE 0 END)");
     tx.all(
         &Query::select()
             .column(D::DelivererCode)
             .column(D::Item)
-            .expr(Expr::col(D::Id).count())
-            .expr(Expr::col(D::Quantity).sum().cast_as("int8"))
-            .expr(delivered.cast_as("int8"))
+            .expr_as(Expr::col(D::Id).count(), "lines")
+            .expr_as(Expr::col(D::Quantity).sum().cast_as("int8"), "quantity")
+            .expr_as(delivered.cast_as("int8"), "delivered")
             .from(D::Table)
             .and_where(Expr::col(D::CycleId).eq(cycle_id))
             .group_by_col(D::DelivererCode)
@@ -398,7 +407,8 @@ pub struct InboundRow {
     pub id: String,
     pub org_code: String,
     pub cycle_id: String,
-    pub item: String,
+    #[sqlx(try_from = "String")]
+    pub item: vsys_domain::product::ProductKind,
     pub quantity: i64,
     pub received_on: NaiveDate,
     pub at: DateTime<Utc>,
@@ -425,7 +435,7 @@ pub async fn insert_inbound(tx: &mut Tx, r: &InboundRow) -> StoreResult<()> {
                 r.id.clone().into(),
                 r.org_code.clone().into(),
                 r.cycle_id.clone().into(),
-                r.item.clone().into(),
+                r.item.as_str().into(),
                 r.quantity.into(),
                 r.received_on.into(),
                 r.at.into(),

@@ -14,7 +14,8 @@ pub struct LedgerRow {
     pub lot: String,
     pub cycle_id: Option<String>,
     /// `delivered`, `transfer_in`, `transfer_out`, `administered`, `wasted`, `correction`.
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: vsys_domain::ledger::EntryKind,
     pub vials: i64,
     pub doses: i64,
     pub doses_per_vial: i64,
@@ -58,7 +59,7 @@ pub async fn append(tx: &mut Tx, rows: &[LedgerRow]) -> StoreResult<()> {
                 r.org_code.clone().into(),
                 r.lot.clone().into(),
                 r.cycle_id.clone().into(),
-                r.kind.clone().into(),
+                r.kind.as_str().into(),
                 r.vials.into(),
                 r.doses.into(),
                 r.doses_per_vial.into(),

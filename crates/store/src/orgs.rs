@@ -10,7 +10,8 @@ use serde::Serialize;
 #[derive(Debug, Clone, sqlx::FromRow, Serialize, PartialEq)]
 pub struct OrgRow {
     pub code: String,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: vsys_domain::OrgKind,
     pub name: String,
     pub name_en: Option<String>,
     pub parent_code: Option<String>,
@@ -50,7 +51,7 @@ fn select() -> SelectStatement {
 fn values(r: &OrgRow) -> [sea_query::SimpleExpr; 13] {
     [
         r.code.clone().into(),
-        r.kind.clone().into(),
+        r.kind.as_str().into(),
         r.name.clone().into(),
         r.name_en.clone().into(),
         r.parent_code.clone().into(),

@@ -12,7 +12,8 @@ use serde::Serialize;
 pub struct ProductRow {
     pub id: String,
     /// `vaccine`, `needle` or `syringe`.
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: vsys_domain::product::ProductKind,
     /// The manufacturer (vaccines) or needle/syringe warehouse that maintains the master.
     pub owner_code: String,
     pub name: String,
@@ -58,7 +59,7 @@ pub async fn insert(tx: &mut Tx, p: &ProductRow) -> StoreResult<()> {
             .columns(COLUMNS)
             .values_panic([
                 p.id.clone().into(),
-                p.kind.clone().into(),
+                p.kind.as_str().into(),
                 p.owner_code.clone().into(),
                 p.name.clone().into(),
                 p.spec.clone().into(),

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use sea_query::{Expr, ExprTrait, OnConflict, Order, Query, SelectStatement, SimpleExpr};
 use serde::Serialize;
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize, PartialEq, Default)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, PartialEq)]
 pub struct ProfileRow {
     pub org_code: String,
     /// 老健施設コード or 介護医療院コード, where the site has one.
@@ -17,9 +17,11 @@ pub struct ProfileRow {
     pub address: Option<String>,
     pub representative: Option<String>,
     /// `contracted`, `pending` or `not_contracted` (契約状況).
-    pub contract_status: String,
+    #[sqlx(try_from = "String")]
+    pub contract_status: vsys_domain::site::ContractStatus,
     /// `hub` (基本型) or `satellite` (連携型/サテライト型).
-    pub site_type: String,
+    #[sqlx(try_from = "String")]
+    pub site_type: vsys_domain::site::SiteType,
     pub hub_code: Option<String>,
     pub phone: Option<String>,
     pub website: Option<String>,
@@ -37,7 +39,8 @@ pub struct ProfileRow {
     pub confirmed_at: Option<DateTime<Utc>>,
     pub confirmed_by: Option<String>,
     /// `available`, `few`, `none`, `not_needed` or `unregistered`.
-    pub reservation: String,
+    #[sqlx(try_from = "String")]
+    pub reservation: vsys_domain::site::Reservation,
     pub reservation_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
     pub updated_by: Option<String>,
@@ -80,8 +83,8 @@ fn values(r: &ProfileRow) -> [SimpleExpr; 26] {
         r.postal_code.clone().into(),
         r.address.clone().into(),
         r.representative.clone().into(),
-        r.contract_status.clone().into(),
-        r.site_type.clone().into(),
+        r.contract_status.as_str().into(),
+        r.site_type.as_str().into(),
         r.hub_code.clone().into(),
         r.phone.clone().into(),
         r.website.clone().into(),
@@ -96,7 +99,7 @@ fn values(r: &ProfileRow) -> [SimpleExpr; 26] {
         r.details_at.into(),
         r.confirmed_at.into(),
         r.confirmed_by.clone().into(),
-        r.reservation.clone().into(),
+        r.reservation.as_str().into(),
         r.reservation_at.into(),
         r.updated_at.into(),
         r.updated_by.clone().into(),

@@ -13,7 +13,8 @@ pub struct UserRow {
     pub org_code: String,
     pub email: String,
     pub name: String,
-    pub role: String,
+    #[sqlx(try_from = "String")]
+    pub role: vsys_domain::Role,
     #[serde(skip)]
     pub password_hash: String,
     pub must_change_password: bool,
@@ -64,7 +65,7 @@ pub async fn insert(tx: &mut Tx, u: &UserRow) -> StoreResult<()> {
                 u.org_code.clone().into(),
                 u.email.clone().into(),
                 u.name.clone().into(),
-                u.role.clone().into(),
+                u.role.as_str().into(),
                 u.password_hash.clone().into(),
                 u.must_change_password.into(),
                 u.totp_secret.clone().into(),
@@ -171,7 +172,7 @@ pub async fn update(tx: &mut Tx, u: &UserRow) -> StoreResult<UserRow> {
                 .table(Users::Table)
                 .values([
                     (Users::Name, u.name.clone().into()),
-                    (Users::Role, u.role.clone().into()),
+                    (Users::Role, u.role.as_str().into()),
                     (Users::PasswordHash, u.password_hash.clone().into()),
                     (Users::MustChangePassword, u.must_change_password.into()),
                     (Users::TotpSecret, u.totp_secret.clone().into()),

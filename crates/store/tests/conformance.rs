@@ -24,7 +24,7 @@ async fn migrated(backend: Backend) -> Option<TestDb> {
 fn org(code: &str, kind: &str, parent: Option<&str>, path: &str) -> OrgRow {
     OrgRow {
         code: code.into(),
-        kind: kind.into(),
+        kind: kind.to_owned().try_into().unwrap(),
         name: format!("組織{code}"),
         name_en: None,
         parent_code: parent.map(Into::into),
@@ -45,7 +45,7 @@ fn user(id: &str, org: &str, email: &str) -> UserRow {
         org_code: org.into(),
         email: email.into(),
         name: "山田 花子".into(),
-        role: "admin".into(),
+        role: "admin".to_owned().try_into().unwrap(),
         password_hash: "x".into(),
         must_change_password: true,
         totp_secret: None,
@@ -517,7 +517,7 @@ db_test!(org_areas_codes_and_admins, |backend| async move {
     users::insert(
         &mut tx,
         &UserRow {
-            role: "viewer".into(),
+            role: "viewer".to_owned().try_into().unwrap(),
             ..user("u9", "13103", "v@example.jp")
         },
     )
@@ -542,7 +542,7 @@ db_test!(products_cycles_and_allocation_nodes, |backend| async move {
     .unwrap_or_else(|e| panic!("{e}"));
     let p = products::ProductRow {
         id: "p1".into(),
-        kind: "vaccine".into(),
+        kind: "vaccine".to_owned().try_into().unwrap(),
         owner_code: "M001".into(),
         name: "コミナティ".into(),
         spec: None,
@@ -656,11 +656,11 @@ db_test!(products_cycles_and_allocation_nodes, |backend| async move {
         deadline_prefecture: d,
         deadline_municipality: d,
         deadline_site: d,
-        chain: "standard".into(),
+        chain: "standard".to_owned().try_into().unwrap(),
         doses_per_vial: 6,
         vials_per_box: 195,
-        unit_site: "vial".into(),
-        formulas: "{}".into(),
+        unit_site: "vial".to_owned().try_into().unwrap(),
+        formulas: Default::default(),
         created_at: t0(),
         updated_at: t0(),
         version: 0,
@@ -708,12 +708,12 @@ db_test!(products_cycles_and_allocation_nodes, |backend| async move {
             cycle_id: "c1".into(),
             org_code: org.into(),
             parent_id: parent.map(Into::into),
-            level: level.into(),
+            level: level.to_owned().try_into().unwrap(),
             path: path.into(),
             vials: 1950,
             needles: 0,
             syringes: 0,
-            status: "unconfirmed".into(),
+            status: "unconfirmed".to_owned().try_into().unwrap(),
             released: false,
             explanation: None,
             updated_at: t0(),
@@ -788,7 +788,7 @@ db_test!(products_cycles_and_allocation_nodes, |backend| async move {
             .ok()
             .flatten()
             .map(|n| n.status),
-        Some("final".into())
+        Some(vsys_domain::Status::Final)
     );
     assert_eq!(
         allocations::for_org(&mut tx, "13103")
@@ -883,7 +883,7 @@ db_test!(site_requests_versioned, |backend| async move {
     let now = t0();
     let p = products::ProductRow {
         id: "p1".into(),
-        kind: "vaccine".into(),
+        kind: "vaccine".to_owned().try_into().unwrap(),
         owner_code: "M001".into(),
         name: "v".into(),
         spec: None,
@@ -911,11 +911,11 @@ db_test!(site_requests_versioned, |backend| async move {
         deadline_prefecture: d,
         deadline_municipality: d,
         deadline_site: d,
-        chain: "standard".into(),
+        chain: "standard".to_owned().try_into().unwrap(),
         doses_per_vial: 10,
         vials_per_box: 10,
-        unit_site: "vial".into(),
-        formulas: "{}".into(),
+        unit_site: "vial".to_owned().try_into().unwrap(),
+        formulas: Default::default(),
         created_at: now,
         updated_at: now,
         version: 0,
@@ -1010,7 +1010,7 @@ db_test!(stock_ledger_sums_and_corrections, |backend| async move {
         org_code: "1310000001".into(),
         lot: "FA0001".into(),
         cycle_id: None,
-        kind: kind.into(),
+        kind: kind.to_owned().try_into().unwrap(),
         vials,
         doses: vials * 6,
         doses_per_vial: 6,

@@ -20,7 +20,7 @@ use vsys_store::users::UserRow;
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct OrgOut {
     code: String,
-    kind: String,
+    kind: vsys_domain::OrgKind,
     name: String,
     name_en: Option<String>,
     parent_code: Option<String>,
@@ -150,7 +150,7 @@ pub struct UserOut {
     org_code: String,
     email: String,
     name: String,
-    role: String,
+    role: vsys_domain::Role,
     must_change_password: bool,
     totp_enabled: bool,
     disabled: bool,

@@ -231,7 +231,7 @@ pub struct LineOut {
     doses: i64,
     needles: i64,
     syringes: i64,
-    status: Option<String>,
+    status: Option<vsys_domain::Status>,
     #[schema(value_type = Object)]
     explanation: Option<serde_json::Value>,
     /// The site's reported capacity (接種可能量, doses); absent until it reports.
@@ -244,10 +244,10 @@ pub struct LineOut {
 pub struct DivisionOut {
     cycle_id: String,
     org_code: String,
-    status: String,
+    status: vsys_domain::Status,
     /// The unit of this node's amount and the unit of its children's lines.
-    unit: String,
-    child_unit: String,
+    unit: vsys_domain::Unit,
+    child_unit: vsys_domain::Unit,
     amount: i64,
     vials: i64,
     doses: i64,
@@ -264,15 +264,14 @@ pub struct DivisionOut {
 
 fn division_out(d: &Division) -> DivisionOut {
     let pres = vsys_app::allocation::presentation(&d.cycle);
-    let level =
-        vsys_domain::chain::Level::parse(&d.node.level).unwrap_or(vsys_domain::chain::Level::Site);
+    let level = d.node.level;
     let unit = vsys_app::allocation::unit_of(&d.cycle, level);
     DivisionOut {
         cycle_id: d.cycle.id.clone(),
         org_code: d.org.code.clone(),
-        status: d.node.status.clone(),
-        unit: unit.as_str().into(),
-        child_unit: d.child_unit.as_str().into(),
+        status: d.node.status,
+        unit,
+        child_unit: d.child_unit,
         amount: pres.from_vials_floor(d.node.vials, unit).amount,
         vials: d.node.vials,
         doses: pres.doses(d.node.vials),
@@ -303,7 +302,7 @@ fn division_out(d: &Division) -> DivisionOut {
                     doses: pres.doses(vials),
                     needles: n.map(|n| n.needles).unwrap_or(0),
                     syringes: n.map(|n| n.syringes).unwrap_or(0),
-                    status: n.map(|n| n.status.clone()),
+                    status: n.map(|n| n.status),
                     explanation: n
                         .and_then(|n| n.explanation.as_deref())
                         .and_then(|e| serde_json::from_str(e).ok()),

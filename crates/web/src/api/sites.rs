@@ -129,7 +129,7 @@ pub async fn confirm_site(
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct ReservationBody {
     /// `available` ○, `few` △, `none` ×, `not_needed` ●, `unregistered`.
-    status: String,
+    status: vsys_domain::Reservation,
 }
 
 /// Set the reservation status (booking systems may post it).
@@ -141,7 +141,7 @@ pub async fn put_reservation(
     Path(code): Path<String>,
     Json(b): Json<ReservationBody>,
 ) -> Result<Response, ApiError> {
-    let p = vsys_app::sites::set_reservation(&s.app, &u.actor, &code, &b.status)
+    let p = vsys_app::sites::set_reservation(&s.app, &u.actor, &code, b.status)
         .await
         .map_err(err(u.lang))?;
     Ok(json_etag(StatusCode::OK, p.version, p))
@@ -150,7 +150,7 @@ pub async fn put_reservation(
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct HubBody {
     /// `hub` (基本型) or `satellite` (サテライト型).
-    site_type: String,
+    site_type: vsys_domain::SiteType,
     /// The hub of a satellite.
     hub_code: Option<String>,
 }
@@ -164,7 +164,7 @@ pub async fn put_hub(
     Path(code): Path<String>,
     Json(b): Json<HubBody>,
 ) -> Result<Response, ApiError> {
-    let p = vsys_app::sites::set_hub(&s.app, &u.actor, &code, &b.site_type, b.hub_code.as_deref())
+    let p = vsys_app::sites::set_hub(&s.app, &u.actor, &code, b.site_type, b.hub_code.as_deref())
         .await
         .map_err(err(u.lang))?;
     Ok(json_etag(StatusCode::OK, p.version, p))

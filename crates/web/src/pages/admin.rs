@@ -47,10 +47,6 @@ pub struct ListQuery {
     flash: Option<String>,
 }
 
-fn role_label(r: &str, lang: Lang) -> &'static str {
-    Role::parse(r).map(|r| r.label(lang)).unwrap_or("?")
-}
-
 pub async fn users(
     State(s): State<AppState>,
     u: WebUser,
@@ -78,7 +74,7 @@ pub async fn users(
             id: x.id.clone(),
             name: x.name.clone(),
             email: x.email.clone(),
-            role: role_label(&x.role, lang),
+            role: x.role.label(lang),
             status: if x.locked {
                 Ui::Locked.text(lang)
             } else if x.disabled {
@@ -259,7 +255,8 @@ async fn edit_form(
         .await
         .map_err(|e| PageError(e, lang))?;
     let c = Chrome::for_actor(&s.app, &u.actor, lang, &x.name, "/users").await;
-    let (name, role, disabled) = typed.unwrap_or((x.name.clone(), x.role.clone(), x.disabled));
+    let (name, role, disabled) =
+        typed.unwrap_or((x.name.clone(), x.role.as_str().to_owned(), x.disabled));
     Ok(render_status(
         status,
         &UserForm {
@@ -391,10 +388,6 @@ pub struct OrgsPage {
     pub pager: Pager,
 }
 
-fn kind_label(kind: &str, lang: Lang) -> &'static str {
-    OrgKind::parse(kind).map(|k| k.label(lang)).unwrap_or("?")
-}
-
 pub async fn orgs(
     State(s): State<AppState>,
     u: WebUser,
@@ -432,7 +425,7 @@ pub async fn orgs(
             .map(|o| OrgLine {
                 code: o.code.clone(),
                 name: o.name.clone(),
-                kind: kind_label(&o.kind, lang),
+                kind: o.kind.label(lang),
                 population: o.population.map(crate::i18n::int).unwrap_or_default(),
             })
             .collect(),
@@ -490,7 +483,7 @@ pub async fn org(
     let can_manage_tokens = super::upstream::may_manage_tokens(&u.actor, &org);
     let can_set_areas = super::upstream::may_set_areas(&u.actor, &org);
     let is_deliverer = matches!(
-        vsys_domain::OrgKind::parse(&org.kind),
+        Some(org.kind),
         Some(
             vsys_domain::OrgKind::Wholesaler
                 | vsys_domain::OrgKind::Manufacturer
@@ -500,7 +493,7 @@ pub async fn org(
     );
     Ok(render(&OrgPage {
         c,
-        kind_label: kind_label(&org.kind, lang),
+        kind_label: org.kind.label(lang),
         org,
         children,
         children_total,

@@ -20,8 +20,7 @@ use vsys_domain::chain::{Level, Status};
 use vsys_domain::{Lang, Msg};
 use vsys_store::Page;
 
-fn status_badge(s: &str, lang: Lang) -> (&'static str, &'static str) {
-    let st = Status::parse(s).unwrap_or(Status::Unconfirmed);
+fn status_badge(st: Status, lang: Lang) -> (&'static str, &'static str) {
     (st.label(lang), st.badge())
 }
 
@@ -137,10 +136,10 @@ async fn cycles_page(
             name: x.name.clone(),
             period: format!("{} 〜 {}", x.period_start, x.period_end),
             vaccine: name_of(&x.vaccine_id),
-            my_status: mine.map(|n| status_badge(&n.status, lang)),
+            my_status: mine.map(|n| status_badge(n.status, lang)),
         });
     }
-    let pick = |kind: &str| {
+    let pick = |kind: vsys_domain::ProductKind| {
         products
             .iter()
             .filter(|p| p.kind == kind)
@@ -161,9 +160,9 @@ async fn cycles_page(
             cycles,
             my_org: u.actor.org_code().into(),
             can_create,
-            vaccines: pick("vaccine"),
-            needles: pick("needle"),
-            syringes: pick("syringe"),
+            vaccines: pick(vsys_domain::ProductKind::Vaccine),
+            needles: pick(vsys_domain::ProductKind::Needle),
+            syringes: pick(vsys_domain::ProductKind::Syringe),
             errors,
         },
     ))
@@ -248,8 +247,12 @@ pub async fn cycle_create(
         deadline_prefecture: dp,
         deadline_municipality: dm,
         deadline_site: ds,
-        chain: f.chain.filter(|c| !c.is_empty()),
-        unit_site: Some(f.unit_site),
+        chain: f
+            .chain
+            .as_deref()
+            .filter(|c| !c.is_empty())
+            .and_then(vsys_domain::Chain::parse),
+        unit_site: vsys_domain::Unit::parse(&f.unit_site),
         formulas: None,
     };
     match vsys_app::cycles::create(&s.app, &u.actor, &input).await {
@@ -363,7 +366,7 @@ async fn cycle_page_with(
         .flatten()
         .map(|_| format!("/allocations/{id}/{}", u.actor.org_code()));
     let c = Chrome::for_actor(&s.app, &u.actor, lang, &cycle.name, "/cycles").await;
-    let chain = vsys_domain::chain::Chain::parse(&cycle.chain);
+    let chain = cycle.chain;
     let can_request =
         chain.takes_requests_from(kind) && u.actor.role() >= vsys_domain::Role::Operator;
     let no_requests = kind == Site && !chain.takes_requests_from(kind);
@@ -544,9 +547,9 @@ async fn division_page(
     let lang = u.lang;
     let a = &u.actor;
     let pres = vsys_app::allocation::presentation(&d.cycle);
-    let level = Level::parse(&d.node.level).unwrap_or(Level::Site);
+    let level = d.node.level;
     let unit = vsys_app::allocation::unit_of(&d.cycle, level);
-    let st = Status::parse(&d.node.status).unwrap_or(Status::Unconfirmed);
+    let st = d.node.status;
     let own = a.principal.is_own(&d.node.path);
     let operator = a.role() >= vsys_domain::Role::Operator;
     let may_write = own && operator;
@@ -557,7 +560,7 @@ async fn division_page(
         .map(|ch| {
             let n = ch.node.as_ref();
             let vials = n.map(|n| n.vials).unwrap_or(0);
-            let child_status = n.map(|n| Status::parse(&n.status).unwrap_or(Status::Unconfirmed));
+            let child_status = n.map(|n| n.status);
             DivLine {
                 code: ch.org.code.clone(),
                 name: ch.org.name.clone(),
@@ -568,7 +571,7 @@ async fn division_page(
                 doses: int(pres.doses(vials)),
                 needles: int(n.map(|n| n.needles).unwrap_or(0)),
                 syringes: int(n.map(|n| n.syringes).unwrap_or(0)),
-                status: n.map(|n| status_badge(&n.status, lang)),
+                status: n.map(|n| status_badge(n.status, lang)),
                 explanation: explain_stored(n.and_then(|n| n.explanation.as_deref()), lang),
                 link: n.is_some() && level.child() != Some(Level::Site),
                 can_send_back: may_write
@@ -646,7 +649,7 @@ async fn division_page(
             && vsys_domain::chain::may_withdraw(d.children.iter().map(|ch| {
                 ch.node
                     .as_ref()
-                    .and_then(|n| Status::parse(&n.status))
+                    .map(|n| n.status)
                     .unwrap_or(Status::Unconfirmed)
             })),
         can_finalise: operator
@@ -792,9 +795,7 @@ pub async fn autofill(
         let d = vsys_app::allocation::division(&s.app, &u.actor, &cycle, &org)
             .await
             .map_err(|e| PageError(e, u.lang))?;
-        let level = Level::parse(&d.node.level)
-            .and_then(Level::child)
-            .unwrap_or(Level::Site);
+        let level = d.node.level.child().unwrap_or(Level::Site);
         Some(formula_from(
             &form,
             &vsys_app::allocation::formula_for(&c, level),
@@ -888,9 +889,7 @@ pub async fn simulate(
     let d = vsys_app::allocation::division(&s.app, &u.actor, &cycle, &org)
         .await
         .map_err(err)?;
-    let level = Level::parse(&d.node.level)
-        .and_then(Level::child)
-        .unwrap_or(Level::Site);
+    let level = d.node.level.child().unwrap_or(Level::Site);
     let formula = formula_from(&q, &vsys_app::allocation::formula_for(&d.cycle, level));
     let pres = vsys_app::allocation::presentation(&d.cycle);
     let total_vials = q
@@ -916,7 +915,7 @@ pub async fn simulate(
             )
         })
         .collect();
-    let st = Status::parse(&d.node.status).unwrap_or(Status::Unconfirmed);
+    let st = d.node.status;
     let c = Chrome::for_actor(&s.app, &u.actor, lang, Ui::Simulate.text(lang), "/cycles").await;
     Ok(render(&SimulatePage {
         c,
@@ -1172,8 +1171,17 @@ pub async fn product_create(
             .filter(|x| !x.is_empty())
             .and_then(|x| x.parse::<i64>().ok())
     };
+    let Some(kind) = vsys_domain::ProductKind::parse(f.kind.trim()) else {
+        return products_page(
+            &s,
+            &u,
+            vec![("kind".into(), Msg::InvalidInput.text(lang))],
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
     let input = vsys_app::products::ProductInput {
-        kind: f.kind.clone(),
+        kind,
         owner_code: f.owner_code.clone().filter(|x| !x.trim().is_empty()),
         name: f.name.clone(),
         spec: f.spec.clone(),

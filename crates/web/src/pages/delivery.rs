@@ -22,7 +22,7 @@ use std::collections::{HashMap, HashSet};
 use vsys_app::delivery::{BulkLine, DatesInput, DeliveryQuery};
 use vsys_app::table_csv::Encoding;
 use vsys_app::{Actor, AppError, AppResult};
-use vsys_domain::{Lang, Msg, OrgKind, Role};
+use vsys_domain::{Lang, Msg, OrgKind, ProductKind, Role};
 use vsys_store::Page;
 use vsys_store::deliveries::DeliveryRow;
 
@@ -70,23 +70,16 @@ fn may_see_status(a: &Actor) -> bool {
 // Words
 // ---------------------------------------------------------------------------------------------
 
-pub const ITEMS: [(&str, Ui); 3] = [
-    ("vaccine", Ui::Vaccine),
-    ("needle", Ui::Needle),
-    ("syringe", Ui::Syringe),
-];
-
-pub(super) fn item_label(item: &str, lang: Lang) -> &'static str {
-    ITEMS
-        .iter()
-        .find(|(k, _)| *k == item)
-        .map(|(_, u)| u.text(lang))
-        .unwrap_or("—")
+/// The items as filter options (`vaccine`, `needle`, `syringe`) with their names.
+pub(super) fn item_options(lang: Lang) -> impl Iterator<Item = (&'static str, &'static str)> {
+    ProductKind::ALL
+        .into_iter()
+        .map(move |k| (k.as_str(), k.label(lang)))
 }
 
 /// Vials of vaccine, pieces of needles and syringes.
 fn quantity(d: &DeliveryRow, lang: Lang) -> String {
-    let unit = if d.item == "vaccine" {
+    let unit = if d.item == vsys_domain::ProductKind::Vaccine {
         Ui::VialsUnit
     } else {
         Ui::Pieces
@@ -303,7 +296,7 @@ async fn filters(
         states.push((state.clone(), state_label(&state, lang)));
     }
     let mut items = vec![("", Ui::FilterAll.text(lang))];
-    items.extend(ITEMS.iter().map(|(k, u)| (*k, u.text(lang))));
+    items.extend(item_options(lang));
     Ok(Filters {
         action,
         cycle: clean(&q.cycle),
@@ -425,7 +418,9 @@ async fn org_names(
 
 /// A line the prefecture may still give to another wholesaler.
 fn reassignable(d: &DeliveryRow) -> bool {
-    d.item == "vaccine" && d.scheduled_on.is_none() && d.delivered_on.is_none()
+    d.item == vsys_domain::ProductKind::Vaccine
+        && d.scheduled_on.is_none()
+        && d.delivered_on.is_none()
 }
 
 /// The wholesalers serving the municipalities of the reassignable lines (code, name), where
@@ -552,7 +547,7 @@ async fn deliveries_page(
                     .unwrap_or_default(),
                 site_code: d.site_code.clone(),
                 site_name: name_of(&d.site_code),
-                item: item_label(&d.item, lang),
+                item: d.item.label(lang),
                 quantity: quantity(d, lang),
                 deliverer: match name_of(&d.deliverer_code) {
                     n if n.is_empty() => d.deliverer_code.clone(),

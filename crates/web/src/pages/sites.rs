@@ -21,15 +21,13 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 use vsys_app::site_import::{ImportSummary, Phase};
-use vsys_app::sites::{
-    CONTRACT_STATUSES, DetailsInput, NewDoctor, NewMunicipalSite, RESERVATIONS, RegistryInput,
-    SITE_TYPES, SiteQuery, contract_label, reservation_label, site_type_label,
-};
+use vsys_app::sites::{DetailsInput, NewDoctor, NewMunicipalSite, RegistryInput, SiteQuery};
 use vsys_app::stock::{ReceiptInput, StockView, TransferInput};
 use vsys_app::{Actor, AppError, AppResult};
 use vsys_domain::chain::{Level, Status};
 use vsys_domain::ledger::{EntryKind, WasteReason};
 use vsys_domain::{Action, Invalid, Lang, Msg, OrgKind, Role};
+use vsys_domain::{ContractStatus, Reservation, SiteType};
 use vsys_store::Page;
 use vsys_store::sites::ProfileRow;
 
@@ -219,10 +217,6 @@ fn is_htmx(headers: &HeaderMap) -> bool {
     headers.contains_key("hx-request")
 }
 
-fn kind_label(kind: &str, lang: Lang) -> &'static str {
-    OrgKind::parse(kind).map(|k| k.label(lang)).unwrap_or("—")
-}
-
 // ---------------------------------------------------------------------------------------------
 // Reservation status (予約受付状況)
 // ---------------------------------------------------------------------------------------------
@@ -257,7 +251,7 @@ fn reservation_block(
     can_write: bool,
     back: &str,
 ) -> ReservationBlock {
-    let (mark, label) = reservation_label(&p.reservation, lang);
+    let (mark, label) = p.reservation.label(lang);
     ReservationBlock {
         l: L(lang),
         csrf: actor.csrf_token.clone(),
@@ -269,13 +263,13 @@ fn reservation_block(
             .as_ref()
             .map(jst)
             .unwrap_or_else(|| Ui::NotYet.text(lang).to_owned()),
-        options: RESERVATIONS
+        options: Reservation::ALL
             .iter()
             .map(|v| {
-                let (mark, label) = reservation_label(v, lang);
+                let (mark, label) = v.label(lang);
                 ResvOption {
-                    value: v,
-                    id: format!("reservation-{}", v.replace('_', "-")),
+                    value: v.as_str(),
+                    id: format!("reservation-{}", v.as_str().replace('_', "-")),
                     mark,
                     label,
                     current: *v == p.reservation,
@@ -302,7 +296,9 @@ pub async fn reservation(
     Form(f): Form<ReservationForm>,
 ) -> Result<Response, PageError> {
     let lang = u.lang;
-    let p = vsys_app::sites::set_reservation(&s.app, &u.actor, &code, f.status.trim())
+    let status = Reservation::parse(f.status.trim())
+        .ok_or_else(|| PageError(AppError::invalid("reservation", Msg::InvalidInput), lang))?;
+    let p = vsys_app::sites::set_reservation(&s.app, &u.actor, &code, status)
         .await
         .map_err(|e| PageError(e, lang))?;
     let back = f.back.as_deref().and_then(local_path).unwrap_or("/");
@@ -331,7 +327,7 @@ pub struct AllocLine {
 /// until the deliverer enters them).
 pub struct SiteDelivery {
     /// `vaccine`, `needle`, `syringe` (element ids).
-    pub key: String,
+    pub key: vsys_domain::ProductKind,
     pub item: &'static str,
     pub scheduled: String,
     pub delivered: String,
@@ -431,7 +427,7 @@ pub(super) async fn site_home(
         } else {
             format!("{} {}", int(r.amount), unit.label(lang))
         };
-        let st = Status::parse(&node.status).unwrap_or(Status::Unconfirmed);
+        let st = node.status;
         // Deliveries exist once the cycle is finalised.
         let deliveries = if st == Status::Final {
             vsys_app::delivery::list(
@@ -450,7 +446,7 @@ pub(super) async fn site_home(
         };
         if let Some(d) = deliveries
             .iter()
-            .find(|d| d.item == "vaccine")
+            .find(|d| d.item == vsys_domain::ProductKind::Vaccine)
             .and_then(|d| d.delivered_on.or(d.scheduled_on))
             .filter(|_| cy.period_end >= today)
         {
@@ -460,12 +456,8 @@ pub(super) async fn site_home(
         let mut deliveries: Vec<SiteDelivery> = deliveries
             .iter()
             .map(|d| SiteDelivery {
-                key: d.item.clone(),
-                item: match d.item.as_str() {
-                    "vaccine" => l.t(Ui::Vaccine),
-                    "needle" => l.t(Ui::Needle),
-                    _ => l.t(Ui::Syringe),
-                },
+                key: d.item,
+                item: d.item.label(lang),
                 scheduled: d
                     .scheduled_on
                     .map(|d| d.to_string())
@@ -545,7 +537,7 @@ pub(super) async fn site_home(
     Ok(render(&SiteHomePage {
         c,
         org_name: site.org.name.clone(),
-        kind_label: kind_label(&site.org.kind, lang),
+        kind_label: site.org.kind.label(lang),
         details_missing: site.profile.details_at.is_none(),
         reservation_html,
         tasks,
@@ -682,17 +674,17 @@ async fn sites_page(
         .map(|r| SiteLine {
             code: r.code.clone(),
             name: r.name.clone(),
-            kind: kind_label(&r.kind, lang),
+            kind: r.kind.label(lang),
             municipality: r
                 .municipality_code
                 .as_deref()
                 .map(name_of)
                 .unwrap_or_default(),
-            contract: contract_label(&r.contract_status, lang),
-            site_type: site_type_label(&r.site_type, lang),
-            reservation: reservation_label(&r.reservation, lang),
+            contract: r.contract_status.label(lang),
+            site_type: r.site_type.label(lang),
+            reservation: r.reservation.label(lang),
             details: r.details_registered,
-            confirmed: (r.kind == "institution").then_some(r.confirmed),
+            confirmed: (r.kind == vsys_domain::OrgKind::Institution).then_some(r.confirmed),
             pending: r.pending_changes,
         })
         .collect();
@@ -1115,9 +1107,9 @@ pub struct SitePage {
 fn change_value(field: &str, v: &serde_json::Value, lang: Lang) -> String {
     match v {
         serde_json::Value::Null => "—".to_owned(),
-        serde_json::Value::String(s) if field == "contract_status" => {
-            contract_label(s, lang).to_owned()
-        }
+        serde_json::Value::String(s) if field == "contract_status" => ContractStatus::parse(s)
+            .map(|c| c.label(lang).to_owned())
+            .unwrap_or_else(|| s.clone()),
         serde_json::Value::String(s) if s.is_empty() => "—".to_owned(),
         serde_json::Value::String(s) => s.clone(),
         other => other.to_string(),
@@ -1178,7 +1170,7 @@ async fn site_page(
     let own = a.principal.is_own(&org.path);
     let can_write = a.principal.may(Action::Write, &org.path);
     let may_decide = vsys_app::sites::may_decide(a, org);
-    let is_institution = org.kind == "institution";
+    let is_institution = org.kind == vsys_domain::OrgKind::Institution;
     let stock = vsys_app::stock::view(&s.app, a, &code).await.map_err(err)?;
     let doctors = if show_doctors {
         Some(
@@ -1224,7 +1216,7 @@ async fn site_page(
         (l.t(Ui::Representative), opt_s(&p.representative)),
         (
             l.t(Ui::ContractStatus),
-            contract_label(&p.contract_status, lang).to_owned(),
+            p.contract_status.label(lang).to_owned(),
         ),
         (l.t(Ui::FacilityCode), opt_s(&p.facility_code)),
     ];
@@ -1234,7 +1226,7 @@ async fn site_page(
     vals.set("registry.municipality_code", muni);
     vals.set("registry.address", opt_s(&p.address));
     vals.set("registry.representative", opt_s(&p.representative));
-    vals.set("registry.contract_status", p.contract_status.clone());
+    vals.set("registry.contract_status", p.contract_status.as_str());
     vals.set("registry.facility_code", opt_s(&p.facility_code));
     vals.set("details.phone", opt_s(&p.phone));
     vals.set("details.website", opt_s(&p.website));
@@ -1251,7 +1243,7 @@ async fn site_page(
     );
     vals.set("details.freezers_minus20", p.freezers_minus20.to_string());
     vals.set("details.storage_location", opt_s(&p.storage_location));
-    vals.set("hub.site_type", p.site_type.clone());
+    vals.set("hub.site_type", p.site_type.as_str());
     vals.set("hub.hub_code", opt_s(&p.hub_code));
     if let Some(t) = &typed {
         let form = errs.form.split(':').next().unwrap_or_default().to_owned();
@@ -1272,7 +1264,7 @@ async fn site_page(
         .iter()
         .take(LEDGER_ROWS)
         .map(|e| {
-            let kind = EntryKind::parse(&e.kind).unwrap_or(EntryKind::Correction);
+            let kind = e.kind;
             let corrected = reversed.contains(e.id.as_str());
             let by_results_or_transfer = e
                 .reference
@@ -1318,16 +1310,16 @@ async fn site_page(
         &SitePage {
             c,
             name: org.name.clone(),
-            kind_label: kind_label(&org.kind, lang),
+            kind_label: org.kind.label(lang),
             is_institution,
             own,
             can_write,
             may_decide,
             version: p.version,
             registry,
-            contract_options: CONTRACT_STATUSES
+            contract_options: ContractStatus::ALL
                 .iter()
-                .map(|c| (*c, contract_label(c, lang)))
+                .map(|c| (c.as_str(), c.label(lang)))
                 .collect(),
             pending: site
                 .pending
@@ -1338,15 +1330,15 @@ async fn site_page(
             can_confirm: may_decide
                 && is_institution
                 && p.confirmed_at.is_none()
-                && p.contract_status == "contracted",
+                && p.contract_status == ContractStatus::Contracted,
             details_at: p.details_at.as_ref().map(jst),
             updated_at: jst(&p.updated_at),
-            site_type: site_type_label(&p.site_type, lang),
+            site_type: p.site_type.label(lang),
             hub_code: opt_s(&p.hub_code),
-            is_hub: p.site_type == "hub",
-            type_options: SITE_TYPES
+            is_hub: p.site_type == SiteType::Hub,
+            type_options: SiteType::ALL
                 .iter()
-                .map(|t| (*t, site_type_label(t, lang)))
+                .map(|t| (t.as_str(), t.label(lang)))
                 .collect(),
             reservation_html,
             doctors,
@@ -1437,13 +1429,17 @@ pub async fn registry(
     Path(code): Path<String>,
     Form(f): Form<FormMap>,
 ) -> Result<Response, PageError> {
+    let Some(contract_status) = ContractStatus::parse(&text(&f, "contract_status")) else {
+        let e = AppError::invalid("contract_status", Msg::InvalidContractStatus);
+        return site_refused(&s, &u, &code, "registry", f, e, false).await;
+    };
     let r = RegistryInput {
         name: text(&f, "name"),
         postal_code: opt(&f, "postal_code").map(|p| ascii_digits(&p)),
         municipality_code: ascii_digits(&text(&f, "municipality_code")),
         address: opt(&f, "address"),
         representative: opt(&f, "representative"),
-        contract_status: text(&f, "contract_status"),
+        contract_status,
         facility_code: opt(&f, "facility_code").map(|c| ascii_digits(&c)),
     };
     match vsys_app::sites::change_registry(&s.app, &u.actor, &code, &r).await {
@@ -1539,9 +1535,12 @@ pub async fn hub(
     Path(code): Path<String>,
     Form(f): Form<FormMap>,
 ) -> Result<Response, PageError> {
-    let site_type = text(&f, "site_type");
+    let Some(site_type) = SiteType::parse(&text(&f, "site_type")) else {
+        let e = AppError::invalid("site_type", Msg::InvalidSiteType);
+        return site_refused(&s, &u, &code, "hub", f, e, false).await;
+    };
     let hub_code = opt(&f, "hub_code").map(|c| ascii_digits(&c));
-    match vsys_app::sites::set_hub(&s.app, &u.actor, &code, &site_type, hub_code.as_deref()).await {
+    match vsys_app::sites::set_hub(&s.app, &u.actor, &code, site_type, hub_code.as_deref()).await {
         Ok(_) => Ok(done(&format!("/sites/{code}"), "hub_saved", "#hub")),
         Err(e) => site_refused(&s, &u, &code, "hub", f, e, false).await,
     }

@@ -8,7 +8,7 @@
 //! back with the reasons next to its fields and what was typed.
 
 use super::Chrome;
-use super::delivery::{ITEMS, item_label};
+use super::delivery::item_options;
 use super::form::{FormMap, ascii_digits, day, text};
 use crate::AppState;
 use crate::error::{PageError, render_status};
@@ -24,7 +24,7 @@ use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
 use vsys_app::delivery::InboundInput;
 use vsys_app::{Actor, AppError, AppResult};
-use vsys_domain::{Action, Invalid, Lang, Msg, OrgKind, Role};
+use vsys_domain::{Action, Invalid, Lang, Msg, OrgKind, ProductKind, Role};
 use vsys_store::Page;
 use vsys_store::orgs::OrgRow;
 
@@ -60,7 +60,7 @@ fn may_see_dry_ice(a: &Actor) -> bool {
 /// A deliverer's own administrators manage its API tokens (for its own systems).
 pub(super) fn may_manage_tokens(a: &Actor, org: &OrgRow) -> bool {
     let deliverer = matches!(
-        OrgKind::parse(&org.kind),
+        Some(org.kind),
         Some(
             OrgKind::Wholesaler
                 | OrgKind::Manufacturer
@@ -73,7 +73,7 @@ pub(super) fn may_manage_tokens(a: &Actor, org: &OrgRow) -> bool {
 
 fn serves_areas(org: &OrgRow) -> bool {
     matches!(
-        OrgKind::parse(&org.kind),
+        Some(org.kind),
         Some(OrgKind::Wholesaler | OrgKind::DryIceMaker)
     )
 }
@@ -98,8 +98,8 @@ pub(super) fn may_set_areas(a: &Actor, org: &OrgRow) -> bool {
 // ---------------------------------------------------------------------------------------------
 
 /// Vials of vaccine, pieces of needles and syringes.
-fn qty(item: &str, n: i64, lang: Lang) -> String {
-    let unit = if item == "vaccine" {
+fn qty(item: ProductKind, n: i64, lang: Lang) -> String {
+    let unit = if item == ProductKind::Vaccine {
         Ui::VialsUnit
     } else {
         Ui::Pieces
@@ -149,10 +149,6 @@ fn org_name(o: &OrgRow, lang: Lang) -> String {
         (Lang::En, Some(en)) if !en.is_empty() => en.clone(),
         _ => o.name.clone(),
     }
-}
-
-fn kind_label(kind: &str, lang: Lang) -> &'static str {
-    OrgKind::parse(kind).map(|k| k.label(lang)).unwrap_or("—")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -400,19 +396,19 @@ pub async fn upstream(
                 id: format!("up-{}-{}", l.deliverer_code, l.item),
                 deliverer_code: l.deliverer_code.clone(),
                 deliverer: name,
-                item: item_label(&l.item, lang),
+                item: l.item.label(lang),
                 lines: int(l.lines),
-                quantity: qty(&l.item, l.quantity, lang),
-                delivered: qty(&l.item, l.delivered, lang),
-                undelivered: qty(&l.item, (l.quantity - l.delivered).max(0), lang),
+                quantity: qty(l.item, l.quantity, lang),
+                delivered: qty(l.item, l.delivered, lang),
+                undelivered: qty(l.item, (l.quantity - l.delivered).max(0), lang),
                 done: l.quantity > 0 && l.delivered >= l.quantity,
             }
         })
         .collect();
-    let totals = ITEMS
-        .iter()
-        .filter_map(|(key, _)| {
-            let of: Vec<_> = lines.iter().filter(|l| l.item == *key).collect();
+    let totals = ProductKind::ALL
+        .into_iter()
+        .filter_map(|key| {
+            let of: Vec<_> = lines.iter().filter(|l| l.item == key).collect();
             if of.is_empty() {
                 return None;
             }
@@ -420,8 +416,8 @@ pub async fn upstream(
                 (n + l.lines, q + l.quantity, d + l.delivered)
             });
             Some(UpTotal {
-                key: (*key).to_owned(),
-                item: item_label(key, lang),
+                key: key.as_str().to_owned(),
+                item: key.label(lang),
                 lines: int(n),
                 quantity: qty(key, q, lang),
                 delivered: qty(key, d, lang),
@@ -512,12 +508,12 @@ async fn stock_page(
     let rows = stock
         .iter()
         .map(|x| StockLine {
-            key: x.item.clone(),
-            item: item_label(&x.item, lang),
-            assigned: qty(&x.item, x.assigned, lang),
-            received: qty(&x.item, x.received, lang),
-            delivered: qty(&x.item, x.delivered, lang),
-            on_hand: qty(&x.item, x.on_hand, lang),
+            key: x.item.as_str().to_owned(),
+            item: x.item.label(lang),
+            assigned: qty(x.item, x.assigned, lang),
+            received: qty(x.item, x.received, lang),
+            delivered: qty(x.item, x.delivered, lang),
+            on_hand: qty(x.item, x.on_hand, lang),
             short: x.on_hand < 0,
         })
         .collect();
@@ -548,7 +544,7 @@ async fn stock_page(
             pick,
             rows,
             can_record: a.role() >= Role::Operator,
-            items: ITEMS.iter().map(|(k, u)| (*k, u.text(lang))).collect(),
+            items: item_options(lang).collect(),
             today,
             errs: shown.errs,
             vals,
@@ -577,9 +573,12 @@ pub async fn inbound(
     let lang = u.lang;
     let cycle = text(&f, "cycle_id");
     let mut inv = Invalid::default();
-    let item = text(&f, "item");
-    if item.is_empty() {
+    let typed_item = text(&f, "item");
+    let item = ProductKind::parse(&typed_item);
+    if typed_item.is_empty() {
         inv.push("item", Msg::Required);
+    } else if item.is_none() {
+        inv.push("item", Msg::InvalidInput);
     }
     let typed_qty = ascii_digits(&text(&f, "quantity")).replace(',', "");
     let quantity = if typed_qty.is_empty() {
@@ -602,8 +601,8 @@ pub async fn inbound(
         }
         d
     };
-    let result = match received_on.filter(|_| inv.is_empty()) {
-        Some(received_on) => {
+    let result = match (received_on, item) {
+        (Some(received_on), Some(item)) if inv.is_empty() => {
             let input = InboundInput {
                 cycle_id: cycle.clone(),
                 item,
@@ -614,7 +613,7 @@ pub async fn inbound(
                 .await
                 .map(|_| ())
         }
-        None => Err(AppError::Invalid(inv)),
+        _ => Err(AppError::Invalid(inv)),
     };
     match result {
         Ok(()) => Ok(done(
@@ -706,7 +705,7 @@ pub async fn dry_ice(
             site_name: name_of(&l.site_code),
             municipality_code: l.municipality_code.clone(),
             municipality_name: name_of(&l.municipality_code),
-            vials: qty("vaccine", l.vials, lang),
+            vials: qty(ProductKind::Vaccine, l.vials, lang),
             boxes: int(l.boxes),
             kg: kg(l.grams),
             scheduled: date_s(l.scheduled_on, lang),
@@ -732,7 +731,7 @@ pub async fn dry_ice(
             c,
             pick,
             rows,
-            total_vials: qty("vaccine", vials, lang),
+            total_vials: qty(ProductKind::Vaccine, vials, lang),
             total_boxes: int(boxes),
             total_kg: kg(grams),
         },
@@ -952,7 +951,7 @@ async fn areas_page(
     let current = vsys_app::orgs::areas(&s.app, a, &org.code)
         .await
         .map_err(err)?;
-    let is_wholesaler = OrgKind::parse(&org.kind) == Some(OrgKind::Wholesaler);
+    let is_wholesaler = Some(org.kind) == Some(OrgKind::Wholesaler);
     let can_set = may_set_areas(a, &org);
     let mut choices: Vec<(String, String)> = Vec::new();
     if can_set
@@ -1005,7 +1004,7 @@ async fn areas_page(
         &AreasPage {
             c,
             org_name: org_name(&org, lang),
-            kind_label: kind_label(&org.kind, lang),
+            kind_label: org.kind.label(lang),
             code: org.code.clone(),
             is_wholesaler,
             typed: shown.typed.unwrap_or_else(|| current.join("\n")),
@@ -1183,7 +1182,7 @@ async fn deliverer_info_page(
         &DelivererInfoPage {
             c,
             org_name: org_name(&org, lang),
-            kind_label: kind_label(&org.kind, lang),
+            kind_label: org.kind.label(lang),
             code: org.code.clone(),
             can_edit,
             stored,

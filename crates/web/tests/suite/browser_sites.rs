@@ -224,7 +224,7 @@ db_test!(
         assert!(p.details_at.is_some());
         assert_eq!(p.phone.as_deref(), Some("03-1234-5678"));
         assert_eq!(p.freezers_ultra_cold, 1);
-        assert_eq!(p.reservation, "few");
+        assert_eq!(p.reservation, vsys_domain::Reservation::Few);
         assert!(p.reservation_at.is_some());
         let r = vsys_store::results::get(&mut tx, &clinic, today)
             .await

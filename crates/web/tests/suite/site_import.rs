@@ -137,7 +137,7 @@ db_test!(
         assert_eq!(sapporo.path, "/JP/01/01100/0150000001/");
         assert_eq!(
             profile(&t, "0150000001").await.unwrap().contract_status,
-            "not_contracted"
+            vsys_domain::ContractStatus::NotContracted
         );
 
         // The same file again: nothing to do.
@@ -197,7 +197,7 @@ db_test!(updating_keeps_the_sites_own_details, |backend| async move {
     // The demo clinic of 港区 sets its reservation status; the import renames it.
     let clinic = actor(&t, "clinic-operator@demo.vsys.jp").await;
     let code = clinic.org_code().to_owned();
-    vsys_app::sites::set_reservation(&t.app, &clinic, &code, "few")
+    vsys_app::sites::set_reservation(&t.app, &clinic, &code, vsys_domain::Reservation::Few)
         .await
         .unwrap();
     let before = profile(&t, &code).await.unwrap();
@@ -207,7 +207,7 @@ db_test!(updating_keeps_the_sites_own_details, |backend| async move {
         .unwrap();
     assert_eq!(s, summary(1, 0, 1, 0));
     let after = profile(&t, &code).await.unwrap();
-    assert_eq!(after.reservation, "few");
+    assert_eq!(after.reservation, vsys_domain::Reservation::Few);
     assert_eq!(after.reservation_at, before.reservation_at);
     assert_eq!(after.address.as_deref(), Some("東京都港区芝1-1-1"));
     assert_eq!(after.version, before.version + 1);
