@@ -86,10 +86,10 @@ async fn template(path: &Path) {
     let db = Db::connect(&format!("sqlite:{}", path.display()))
         .await
         .unwrap_or_else(|e| fail(e));
-    let app = App::new(db, Config::default(), Arc::new(SystemClock));
+    let app = App::new(db.clone(), Config::default(), Arc::new(SystemClock));
     app.prepare().await.unwrap_or_else(|e| fail(e));
     let now = Utc::now();
-    let mut tx = app.db.begin().await.unwrap_or_else(|e| fail(e));
+    let mut tx = db.begin().await.unwrap_or_else(|e| fail(e));
     vsys_store::users::insert(
         &mut tx,
         &UserRow {
@@ -113,7 +113,7 @@ async fn template(path: &Path) {
     .await
     .unwrap_or_else(|e| fail(e));
     tx.commit().await.unwrap_or_else(|e| fail(e));
-    app.db.close().await;
+    app.close().await;
 }
 
 /// Copies the template (its WAL was checkpointed on close) and opens the copy.
@@ -123,17 +123,9 @@ async fn open_copy(template: &Path, copy: &Path) -> (App, Actor) {
         .await
         .unwrap_or_else(|e| fail(e));
     let app = App::new(db, Config::default(), Arc::new(SystemClock));
-    let mut tx = app.db.read().await.unwrap_or_else(|e| fail(e));
-    let user = vsys_store::users::by_email(&mut tx, EMAIL)
+    let actor = vsys_app::accounts::actor_on_host(&app, EMAIL)
         .await
-        .unwrap_or_else(|e| fail(e))
-        .unwrap_or_else(|| fail("no bench user"));
-    let org = vsys_store::orgs::get(&mut tx, "JP")
-        .await
-        .unwrap_or_else(|e| fail(e))
-        .unwrap_or_else(|| fail("no nation"));
-    drop(tx);
-    let actor = Actor::from_rows(&user, &org, None).unwrap_or_else(|e| fail(e));
+        .unwrap_or_else(|e| fail(e));
     (app, actor)
 }
 

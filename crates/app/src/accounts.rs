@@ -332,6 +332,25 @@ pub async fn lock(app: &App, actor: &Actor, id: &str) -> AppResult<UserRow> {
     Ok(after)
 }
 
+/// The actor of a command run on the host as a user (`vsys import … --as EMAIL`): the user's
+/// own organisation and role. Whoever runs the command holds the database, so nobody logs in
+/// and a pending password change does not stop it; a disabled or locked account does.
+pub async fn actor_on_host(app: &App, email: &str) -> AppResult<Actor> {
+    let mut tx = app.db.read().await?;
+    let user = users::by_email(&mut tx, &email.trim().to_lowercase())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if user.disabled || user.locked {
+        return Err(AppError::Forbidden);
+    }
+    let org = orgs::get(&mut tx, &user.org_code)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mut actor = Actor::from_rows(&user, &org, None)?;
+    actor.must_change_password = false;
+    Ok(actor)
+}
+
 /// Lifts a lockout (and the account's login throttle).
 pub async fn unlock(app: &App, actor: &Actor, id: &str) -> AppResult<UserRow> {
     actor.require_password_changed()?;

@@ -8,6 +8,7 @@ use crate::auth::{random_token, token_hash};
 use crate::context::Actor;
 use crate::error::{AppError, AppResult};
 use serde::Serialize;
+use vsys_domain::Capability;
 use vsys_domain::{Action, Msg, OrgCode, Principal, Role};
 use vsys_store::deliveries::{self, TokenRow};
 use vsys_store::orgs;
@@ -32,21 +33,11 @@ async fn admin_of(app: &App, actor: &Actor, org_code: &str) -> AppResult<orgs::O
     if !actor.principal.may(Action::Read, &org.path) {
         return Err(AppError::NotFound);
     }
-    if !actor.principal.is_own(&org.path) || actor.role() != Role::Admin {
+    // Tokens are for deliverers' own systems, made by their own administrators.
+    if !actor.principal.is_own(&org.path) {
         return Err(AppError::Forbidden);
     }
-    // Tokens are for deliverers' own systems.
-    if !matches!(
-        Some(org.kind),
-        Some(
-            vsys_domain::OrgKind::Wholesaler
-                | vsys_domain::OrgKind::Manufacturer
-                | vsys_domain::OrgKind::SyringeWarehouse
-                | vsys_domain::OrgKind::DryIceMaker
-        )
-    ) {
-        return Err(AppError::Forbidden);
-    }
+    actor.require_can(Capability::ManageApiTokens)?;
     Ok(org)
 }
 

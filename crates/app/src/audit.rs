@@ -153,7 +153,19 @@ pub struct VerifyReport {
 }
 
 /// Verifies every partition's chain, streaming entries in batches.
-pub async fn verify(app: &App) -> AppResult<VerifyReport> {
+/// Verifies every hash chain of the audit log (nation administrators).
+pub async fn verify(app: &App, actor: &Actor) -> AppResult<VerifyReport> {
+    actor.require(Action::ReadAudit, &actor.principal.org_path)?;
+    verify_chains(app).await
+}
+
+/// The same check run by the host's operator (`vsys audit verify`), who holds the database
+/// anyway; no account is involved.
+pub async fn verify_on_host(app: &App) -> AppResult<VerifyReport> {
+    verify_chains(app).await
+}
+
+async fn verify_chains(app: &App) -> AppResult<VerifyReport> {
     let mut tx = app.db.read().await?;
     let heads = vsys_store::audit::heads(&mut tx).await?;
     let mut names: Vec<String> = heads.iter().map(|h| h.0.clone()).collect();

@@ -450,6 +450,16 @@ pub fn totp_secret_of(app: &App, user: &UserRow) -> AppResult<Option<TotpSecret>
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("TOTP secret of {} unreadable", user.id)))
 }
 
+/// The current TOTP code of an account (the host's `vsys user totp-code`, for demos and tests on
+/// one's own database).
+pub async fn totp_code_on_host(app: &App, email: &str) -> AppResult<Option<String>> {
+    let mut tx = app.db.read().await?;
+    let user = users::by_email(&mut tx, &email.trim().to_lowercase())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(totp_secret_of(app, &user)?.map(|s| s.code_at(app.clock.now().timestamp())))
+}
+
 /// A secret as the database keeps it (sealed).
 pub fn seal_totp(app: &App, secret: &TotpSecret) -> String {
     app.sealer.seal(&secret.to_base32())

@@ -1,27 +1,29 @@
 //! The caller of a use-case.
 
 use crate::error::{AppError, AppResult};
-use vsys_domain::{Action, Principal, Role};
+use vsys_domain::{Action, Capability, Principal, Role};
 use vsys_store::orgs::OrgRow;
 use vsys_store::users::UserRow;
 
-/// An authenticated staff user, as the use-cases see them.
+/// An authenticated staff user, as the use-cases see them. Only `app` makes one (from a
+/// session, an organisation token, or an account named on the host's command line), so holding
+/// an `Actor` means someone was authenticated; its fields are read through methods.
 #[derive(Debug, Clone)]
 pub struct Actor {
-    pub user_id: String,
-    pub email: String,
-    pub name: String,
-    pub org_name: String,
-    pub principal: Principal,
-    pub ip: Option<String>,
-    pub must_change_password: bool,
+    pub(crate) user_id: String,
+    pub(crate) email: String,
+    pub(crate) name: String,
+    pub(crate) org_name: String,
+    pub(crate) principal: Principal,
+    pub(crate) ip: Option<String>,
+    pub(crate) must_change_password: bool,
     /// Hash of the session in use, if any.
-    pub session: Option<String>,
-    pub csrf_token: String,
+    pub(crate) session: Option<String>,
+    pub(crate) csrf_token: String,
 }
 
 impl Actor {
-    pub fn from_rows(user: &UserRow, org: &OrgRow, ip: Option<String>) -> AppResult<Actor> {
+    pub(crate) fn from_rows(user: &UserRow, org: &OrgRow, ip: Option<String>) -> AppResult<Actor> {
         let org_kind =
             Some(org.kind).ok_or_else(|| anyhow::anyhow!("bad org kind {}", org.kind))?;
         let org_code = vsys_domain::OrgCode::parse(&org.code)
@@ -43,6 +45,55 @@ impl Actor {
             session: None,
             csrf_token: String::new(),
         })
+    }
+
+    pub fn user_id(&self) -> &str {
+        &self.user_id
+    }
+
+    pub fn email(&self) -> &str {
+        &self.email
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn org_name(&self) -> &str {
+        &self.org_name
+    }
+
+    /// Who the rules see: organisation, its kind and path, role.
+    pub fn principal(&self) -> &Principal {
+        &self.principal
+    }
+
+    pub fn ip(&self) -> Option<&str> {
+        self.ip.as_deref()
+    }
+
+    pub fn must_change_password(&self) -> bool {
+        self.must_change_password
+    }
+
+    /// The CSRF token of the browser session behind this actor (empty for API callers).
+    pub fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+
+    /// Can the actor do this at all (kind and role)? The screens ask it to show or hide.
+    pub fn can(&self, c: Capability) -> bool {
+        self.principal.can(c)
+    }
+
+    /// Fails with [`AppError::Forbidden`] unless the actor [`Actor::can`] do `c`.
+    pub fn require_can(&self, c: Capability) -> AppResult<()> {
+        self.require_password_changed()?;
+        if self.principal.can(c) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
     }
 
     pub fn org_code(&self) -> &str {

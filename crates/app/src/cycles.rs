@@ -8,6 +8,7 @@ use crate::context::Actor;
 use crate::error::{AppError, AppResult};
 use chrono::NaiveDate;
 use serde::Deserialize;
+use vsys_domain::Capability;
 use vsys_domain::{
     Action, Chain, Formulas, Invalid, Level, Msg, OrgKind, ProductKind, Status, Unit,
 };
@@ -37,10 +38,7 @@ pub struct CycleInput {
 }
 
 pub async fn create(app: &App, actor: &Actor, c: &CycleInput) -> AppResult<CycleRow> {
-    if !actor.principal.is_nation() {
-        return Err(AppError::Forbidden);
-    }
-    actor.require(Action::Write, &actor.principal.org_path)?;
+    actor.require_can(Capability::ManageProgramme)?;
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
     let row = create_in(&mut tx, &actor.into(), now, c).await?;
@@ -213,6 +211,7 @@ pub async fn register_supply(
     ) {
         return Err(AppError::invalid("supplier_code", Msg::InvalidOrgCode));
     }
+    actor.require_can(Capability::SupplyProducts)?;
     actor.require(Action::Write, &supplier.path)?;
     let after = supply_in(
         &mut tx,

@@ -13,7 +13,8 @@ use crate::notices::{NoticeDraft, notify};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use vsys_domain::{Action, Invalid, Level, Msg, OrgKind, ProductKind, Role};
+use vsys_domain::Capability;
+use vsys_domain::{Action, Invalid, Level, Msg, OrgKind, ProductKind};
 use vsys_store::allocations::NodeRow;
 use vsys_store::cycles::CycleRow;
 use vsys_store::deliveries::{self, DeliveryFilter, DeliveryRow};
@@ -178,18 +179,16 @@ async fn wholesalers_by_municipality(tx: &mut Tx) -> AppResult<HashMap<String, V
 /// municipalities those to sites in their area; sites their own.
 fn scope(actor: &Actor) -> AppResult<DeliveryFilter> {
     let p = &actor.principal;
-    Ok(match p.org_kind {
-        OrgKind::Wholesaler
-        | OrgKind::Manufacturer
-        | OrgKind::SyringeWarehouse
-        | OrgKind::DryIceMaker => DeliveryFilter {
+    Ok(if p.can(Capability::SeeOwnDeliveries) {
+        DeliveryFilter {
             deliverer_code: Some(p.org_code.to_string()),
             ..DeliveryFilter::default()
-        },
-        _ => DeliveryFilter {
+        }
+    } else {
+        DeliveryFilter {
             site_path: Some(p.org_path.clone()),
             ..DeliveryFilter::default()
-        },
+        }
     })
 }
 
@@ -334,9 +333,7 @@ async fn enter_in(
         // Others in the area may look, not write.
         return Err(AppError::Forbidden);
     }
-    if actor.role() < Role::Operator {
-        return Err(AppError::Forbidden);
-    }
+    actor.require_can(Capability::EnterDeliveryDates)?;
     if d.version != version {
         return Err(AppError::Conflict);
     }
@@ -554,12 +551,7 @@ pub async fn reassign(
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
     let d = visible(&mut tx, actor, id).await?;
-    if !matches!(
-        actor.principal.org_kind,
-        OrgKind::Prefecture | OrgKind::Nation
-    ) {
-        return Err(AppError::Forbidden);
-    }
+    actor.require_can(Capability::ReassignDeliveries)?;
     actor.require(Action::Write, &d.site_path)?;
     if d.scheduled_on.is_some() || d.delivered_on.is_some() {
         return Err(AppError::invalid("deliverer_code", Msg::DeliveryDated));
@@ -633,14 +625,7 @@ pub async fn upstream(app: &App, actor: &Actor, cycle_id: &str) -> AppResult<Vec
     let sees = |deliverer: &str, item: ProductKind| {
         p.is_nation() || deliverer == me || supplied.contains(&item)
     };
-    if !(p.is_nation()
-        || matches!(
-            p.org_kind,
-            OrgKind::Manufacturer | OrgKind::SyringeWarehouse | OrgKind::Wholesaler
-        ))
-    {
-        return Err(AppError::Forbidden);
-    }
+    actor.require_can(Capability::SeeUpstream)?;
     let mut out = Vec::new();
     for t in deliveries::totals_by_deliverer(&mut tx, cycle_id).await? {
         if !sees(&t.deliverer_code, t.item) {
@@ -684,28 +669,13 @@ pub struct DelivererStock {
     pub on_hand: i64,
 }
 
-fn require_deliverer(actor: &Actor) -> AppResult<()> {
-    actor.require_password_changed()?;
-    if matches!(
-        actor.principal.org_kind,
-        OrgKind::Wholesaler | OrgKind::Manufacturer | OrgKind::SyringeWarehouse
-    ) {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden)
-    }
-}
-
 /// Records what the deliverer received from upstream for a cycle (its operators or token).
 pub async fn record_inbound(
     app: &App,
     actor: &Actor,
     input: &InboundInput,
 ) -> AppResult<vsys_store::deliveries::InboundRow> {
-    require_deliverer(actor)?;
-    if actor.role() < Role::Operator {
-        return Err(AppError::Forbidden);
-    }
+    actor.require_can(Capability::RecordInbound)?;
     let mut inv = Invalid::default();
     if !(1..=100_000_000).contains(&input.quantity) {
         inv.push("quantity", Msg::LedgerNotPositive);
@@ -751,7 +721,7 @@ pub async fn deliverer_stock(
     actor: &Actor,
     cycle_id: &str,
 ) -> AppResult<Vec<DelivererStock>> {
-    require_deliverer(actor)?;
+    actor.require_can(Capability::KeepDelivererStock)?;
     let me = actor.principal.org_code.to_string();
     let mut tx = app.db.read().await?;
     let totals = deliveries::totals_by_deliverer(&mut tx, cycle_id).await?;
@@ -797,7 +767,7 @@ pub struct DryIceLine {
 }
 
 pub async fn dry_ice(app: &App, actor: &Actor, cycle_id: &str) -> AppResult<Vec<DryIceLine>> {
-    actor.require_password_changed()?;
+    actor.require_can(Capability::SeeDryIce)?;
     let p = &actor.principal;
     let mut tx = app.db.read().await?;
     let areas: Vec<String> = match p.org_kind {

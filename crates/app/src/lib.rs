@@ -24,6 +24,7 @@ pub mod orgs;
 pub mod products;
 pub mod requests;
 pub mod results;
+pub mod rows;
 pub mod secrets;
 pub mod site_import;
 pub mod sites;
@@ -34,14 +35,21 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
 pub use context::Actor;
 pub use error::{AppError, AppResult, page, page_of};
+pub use vsys_store::db::redact;
+
+/// The kind of database a URL names (`sqlite:` or `postgres://`).
+pub fn is_postgres_url(url: &str) -> bool {
+    vsys_store::Backend::from_url(url).ok() == Some(vsys_store::Backend::Postgres)
+}
 
 use std::sync::Arc;
 use vsys_store::Db;
 
-/// Everything a use-case needs. Cheap to clone.
+/// Everything a use-case needs. Cheap to clone. The database handle is the use-cases' alone:
+/// screens, the API and the command line reach data only through them.
 #[derive(Clone)]
 pub struct App {
-    pub db: Db,
+    pub(crate) db: Db,
     pub config: Arc<Config>,
     pub clock: Arc<dyn Clock>,
     pub hasher: auth::PasswordHasher,
@@ -73,6 +81,28 @@ impl App {
             hasher,
             sealer,
         }
+    }
+
+    /// Connects to the configured database (`sqlite:FILE`, created when missing, or
+    /// `postgres://…`) and makes the application on the system clock.
+    pub async fn connect(config: Config) -> AppResult<App> {
+        let db = Db::connect(&config.database_url).await.map_err(|e| {
+            AppError::Internal(anyhow::anyhow!(
+                "connecting to {}: {e}",
+                vsys_store::db::redact(&config.database_url)
+            ))
+        })?;
+        Ok(App::new(db, config, Arc::new(SystemClock)))
+    }
+
+    /// Is the database reachable (readiness)?
+    pub async fn ping(&self) -> AppResult<()> {
+        Ok(self.db.ping().await?)
+    }
+
+    /// Closes the database connections (end of a command).
+    pub async fn close(&self) {
+        self.db.close().await;
     }
 
     /// Runs migrations and loads the master data on first start; seals TOTP secrets stored in

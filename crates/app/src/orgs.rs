@@ -237,3 +237,33 @@ pub async fn set_areas(
     tx.commit().await?;
     Ok(clean)
 }
+
+/// The display names of organisations by code, in `lang` (the English name where there is
+/// one), in one query: the names a list's rows refer to (sites, deliverers). Names are what
+/// every organisation shows of itself; unknown codes are left out.
+pub async fn names(
+    app: &App,
+    actor: &Actor,
+    codes: &[String],
+    lang: vsys_domain::Lang,
+) -> AppResult<std::collections::HashMap<String, String>> {
+    actor.require_password_changed()?;
+    let mut codes = codes.to_vec();
+    codes.sort();
+    codes.dedup();
+    if codes.is_empty() {
+        return Ok(Default::default());
+    }
+    let mut tx = app.db.read().await?;
+    Ok(orgs::get_many(&mut tx, &codes)
+        .await?
+        .into_iter()
+        .map(|o| {
+            let name = match (lang, o.name_en) {
+                (vsys_domain::Lang::En, Some(en)) if !en.is_empty() => en,
+                _ => o.name,
+            };
+            (o.code, name)
+        })
+        .collect())
+}

@@ -6,6 +6,7 @@ use crate::audit::record;
 use crate::context::Actor;
 use crate::error::{AppError, AppResult};
 use serde::Deserialize;
+use vsys_domain::Capability;
 use vsys_domain::{Action, Invalid, Msg, OrgKind, ProductKind};
 use vsys_store::products::{self, PresentationRow, ProductRow, SupplyRulesRow};
 use vsys_store::{Tx, orgs};
@@ -300,10 +301,7 @@ pub async fn set_rules(
     version: i64,
     r: &RulesInput,
 ) -> AppResult<SupplyRulesRow> {
-    if !actor.principal.is_nation() {
-        return Err(AppError::Forbidden);
-    }
-    actor.require(Action::Write, &actor.principal.org_path)?;
+    actor.require_can(Capability::ManageProgramme)?;
     let mut inv = Invalid::default();
     for (f, v) in [
         ("needles_per_dose_milli", r.needles_per_dose_milli),

@@ -13,8 +13,9 @@ use crate::sites::{site_in_scope, writable_site};
 use crate::stock::{movement, refused, row};
 use chrono::{Duration, NaiveDate};
 use serde::Deserialize;
+use vsys_domain::Capability;
 use vsys_domain::ledger::{self, Movement, WasteReason};
-use vsys_domain::{Invalid, Msg, OrgKind, Role};
+use vsys_domain::{Invalid, Msg};
 use vsys_store::ledger as store_ledger;
 use vsys_store::results::{self, PeriodRow, ResultRow};
 
@@ -25,10 +26,7 @@ pub async fn open_period(
     first_day: NaiveDate,
     last_day: NaiveDate,
 ) -> AppResult<PeriodRow> {
-    actor.require_password_changed()?;
-    if actor.principal.org_kind != OrgKind::Nation || actor.role() < Role::Operator {
-        return Err(AppError::Forbidden);
-    }
+    actor.require_can(Capability::ManageProgramme)?;
     if last_day < first_day {
         return Err(AppError::invalid("last_day", Msg::PeriodOrder));
     }
@@ -87,10 +85,7 @@ pub async fn open_period(
 }
 
 pub async fn close_period(app: &App, actor: &Actor, id: &str) -> AppResult<PeriodRow> {
-    actor.require_password_changed()?;
-    if actor.principal.org_kind != OrgKind::Nation || actor.role() < Role::Operator {
-        return Err(AppError::Forbidden);
-    }
+    actor.require_can(Capability::ManageProgramme)?;
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
     let p = results::close_period(&mut tx, id, now, &actor.user_id).await?;

@@ -21,8 +21,9 @@ use crate::table_csv::{self, Encoding, TableError};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
+use vsys_domain::Capability;
 use vsys_domain::org::child_path;
-use vsys_domain::{Action, ContractStatus, FieldError, Msg, OrgCode, OrgKind, Role, SiteType};
+use vsys_domain::{Action, ContractStatus, FieldError, Msg, OrgCode, OrgKind, SiteType};
 use vsys_store::orgs::{self, OrgFilter, OrgRow};
 use vsys_store::sites::{self, ProfileRow};
 use vsys_store::{Backend, Page};
@@ -256,14 +257,7 @@ pub async fn import(
     bytes: &[u8],
     progress: &(dyn Fn(Phase, usize, usize) + Send + Sync),
 ) -> AppResult<ImportSummary> {
-    actor.require_password_changed()?;
-    if !matches!(
-        actor.principal.org_kind,
-        OrgKind::Nation | OrgKind::Prefecture
-    ) || actor.role() < Role::Operator
-    {
-        return Err(AppError::Forbidden);
-    }
+    actor.require_can(Capability::ImportRegistry)?;
     let now = app.clock.now();
     let sha256 = data_encoding::HEXLOWER.encode(&Sha256::digest(bytes));
 

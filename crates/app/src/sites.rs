@@ -902,6 +902,7 @@ pub async fn create_municipal_site(
         .await?
         .filter(|m| m.kind == OrgKind::Municipality && actor.principal.may(Action::Read, &m.path))
         .ok_or_else(|| AppError::invalid("municipality_code", Msg::UnknownOrg))?;
+    actor.require_can(vsys_domain::Capability::CreateMunicipalSites)?;
     actor.require(Action::Write, &muni.path)?;
     let muni_code =
         OrgCode::parse(&muni.code).map_err(|m| AppError::invalid("municipality_code", m))?;

@@ -12,8 +12,9 @@ use crate::sites::{site_in_scope, writable_site};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use vsys_domain::Capability;
+use vsys_domain::Msg;
 use vsys_domain::ledger::{self, EntryKind, LedgerError, LotBalance, Movement, WasteReason};
-use vsys_domain::{Action, Msg, OrgKind};
 use vsys_store::ledger::{self as store, LedgerRow};
 use vsys_store::orgs::{self, OrgFilter, OrgRow};
 use vsys_store::{Page, Tx, results};
@@ -435,13 +436,7 @@ pub(crate) async fn demand(tx: &mut Tx, codes: &[String], now: DateTime<Utc>) ->
 
 /// Sites in the actor's scope whose stock is idle (偏在), most doses first.
 pub async fn idle_sites(app: &App, actor: &Actor) -> AppResult<Vec<IdleSite>> {
-    actor.require_password_changed()?;
-    if !matches!(
-        actor.principal.org_kind,
-        OrgKind::Nation | OrgKind::Prefecture | OrgKind::Municipality
-    ) {
-        return Err(AppError::Forbidden);
-    }
+    actor.require_can(Capability::OverseeArea)?;
     let mut tx = app.db.read().await?;
     let f = OrgFilter {
         scope_path: actor.principal.org_path.clone(),
@@ -473,8 +468,5 @@ pub async fn idle_sites(app: &App, actor: &Actor) -> AppResult<Vec<IdleSite>> {
 
 /// Whether the actor may see the idle-stock list.
 pub fn may_see_idle(actor: &Actor) -> bool {
-    matches!(
-        actor.principal.org_kind,
-        OrgKind::Nation | OrgKind::Prefecture | OrgKind::Municipality
-    ) && actor.principal.may(Action::Read, &actor.principal.org_path)
+    actor.can(Capability::OverseeArea)
 }

@@ -26,7 +26,95 @@ pub enum Action {
     ReadAudit,
 }
 
+/// What a user can do by the kind of their organisation and their role: the one list that the
+/// use-cases ask to enforce and the screens ask to show or hide. (Where, within the caller's
+/// scope, is [`Principal::may`]'s question.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Capability {
+    /// Create cycles, set the supply rules, open and close reporting periods: the nation's
+    /// operators and administrators.
+    ManageProgramme,
+    /// Import the institution registry: nation and prefecture operators.
+    ImportRegistry,
+    /// Follow an area: its sites, deliveries, results, idle stock. The nation, prefectures and
+    /// municipalities, any role.
+    OverseeArea,
+    /// Review a municipality's sites (approve changes, confirm cooperating institutions):
+    /// operators of the municipality or above.
+    ReviewSites,
+    /// Run a vaccination site: reservation status, requests, results, stock. Institutions and
+    /// municipal sites.
+    RunSite,
+    /// See one's own delivery lines: every kind of deliverer.
+    SeeOwnDeliveries,
+    /// Enter delivery dates: deliverers' operators.
+    EnterDeliveryDates,
+    /// Give an undated line to another wholesaler, contract wholesalers for an area:
+    /// prefecture and nation operators.
+    ReassignDeliveries,
+    /// See what each deliverer is handed upstream (地域卸業者への分配量): the nation,
+    /// manufacturers, needle/syringe warehouses and wholesalers.
+    SeeUpstream,
+    /// Keep a deliverer's inbound and stock (入荷・在庫): wholesalers, manufacturers and
+    /// warehouses (dry-ice makers deliver no counted goods).
+    KeepDelivererStock,
+    /// Record inbound goods: the operators of those who keep deliverer stock.
+    RecordInbound,
+    /// See where dry ice is needed: dry-ice makers (their areas), the nation, prefectures and
+    /// municipalities (theirs).
+    SeeDryIce,
+    /// Manage the organisation's API tokens for its own systems: deliverers' administrators.
+    ManageApiTokens,
+    /// Maintain products and register their supply for a cycle: operators of the nation,
+    /// manufacturers (vaccines) and needle/syringe warehouses.
+    SupplyProducts,
+    /// Register municipal vaccination sites (集団接種会場): municipalities' operators.
+    CreateMunicipalSites,
+    /// Register a site's capacity and request (接種可能量・希望量) for a cycle: sites'
+    /// operators (whether the cycle's chain takes them is the chain's rule).
+    RequestSupply,
+}
+
 impl Principal {
+    /// Can the caller do this at all (kind and role)? Scope is [`Principal::may`]'s.
+    pub fn can(&self, c: Capability) -> bool {
+        use Capability::*;
+        let kind = self.org_kind;
+        let operator = self.role >= Role::Operator;
+        match c {
+            ManageProgramme => kind == OrgKind::Nation && operator,
+            ImportRegistry => matches!(kind, OrgKind::Nation | OrgKind::Prefecture) && operator,
+            OverseeArea => kind.is_government(),
+            ReviewSites => kind.is_government() && operator,
+            RunSite => kind.is_site(),
+            SeeOwnDeliveries => kind.is_deliverer(),
+            EnterDeliveryDates => kind.is_deliverer() && operator,
+            ReassignDeliveries => matches!(kind, OrgKind::Nation | OrgKind::Prefecture) && operator,
+            SeeUpstream => matches!(
+                kind,
+                OrgKind::Nation
+                    | OrgKind::Manufacturer
+                    | OrgKind::SyringeWarehouse
+                    | OrgKind::Wholesaler
+            ),
+            KeepDelivererStock => matches!(
+                kind,
+                OrgKind::Wholesaler | OrgKind::Manufacturer | OrgKind::SyringeWarehouse
+            ),
+            RecordInbound => self.can(KeepDelivererStock) && operator,
+            SeeDryIce => kind == OrgKind::DryIceMaker || kind.is_government(),
+            ManageApiTokens => kind.is_deliverer() && self.role == Role::Admin,
+            SupplyProducts => {
+                matches!(
+                    kind,
+                    OrgKind::Nation | OrgKind::Manufacturer | OrgKind::SyringeWarehouse
+                ) && operator
+            }
+            CreateMunicipalSites => kind == OrgKind::Municipality && operator,
+            RequestSupply => kind.is_site() && operator,
+        }
+    }
+
     /// Is the organisation at `target_path` the caller's own or one of its subordinates?
     pub fn covers(&self, target_path: &str) -> bool {
         target_path.starts_with(&self.org_path)
@@ -92,6 +180,40 @@ mod tests {
         assert!(!pref.may(Action::Read, "/JP/"));
         // A prefix of the code must not leak: 13 vs 130.
         assert!(!p("13103", "/JP/13/13103/", Role::Admin).may(Action::Read, "/JP/13/131030/"));
+    }
+
+    #[test]
+    fn capabilities_by_kind_and_role() {
+        use Capability::*;
+        let nation_op = p("JP", "/JP/", Role::Operator);
+        let nation_viewer = p("JP", "/JP/", Role::Viewer);
+        assert!(nation_op.can(ManageProgramme) && !nation_viewer.can(ManageProgramme));
+        assert!(nation_viewer.can(OverseeArea) && !nation_viewer.can(ImportRegistry));
+        let pref = p("13", "/JP/13/", Role::Operator);
+        assert!(pref.can(ImportRegistry) && pref.can(ReassignDeliveries));
+        assert!(!pref.can(ManageProgramme) && !pref.can(SeeUpstream));
+        let muni = p("13103", "/JP/13/13103/", Role::Operator);
+        assert!(muni.can(ReviewSites) && !muni.can(ImportRegistry) && !muni.can(RunSite));
+        let clinic = p("1310300001", "/JP/13/13103/1310300001/", Role::Viewer);
+        assert!(clinic.can(RunSite) && !clinic.can(OverseeArea));
+        let wholesaler = p("W13001", "/JP/13/W13001/", Role::Admin);
+        assert!(wholesaler.can(SeeOwnDeliveries) && wholesaler.can(ManageApiTokens));
+        assert!(wholesaler.can(RecordInbound) && !wholesaler.can(SeeDryIce));
+        let dry_ice = p("D001", "/JP/D001/", Role::Operator);
+        assert!(dry_ice.can(SeeDryIce) && dry_ice.can(EnterDeliveryDates));
+        assert!(!dry_ice.can(KeepDelivererStock) && !dry_ice.can(ManageApiTokens));
+        for c in [
+            ManageProgramme,
+            ImportRegistry,
+            ReviewSites,
+            EnterDeliveryDates,
+            RecordInbound,
+        ] {
+            assert!(
+                !p("JP", "/JP/", Role::Viewer).can(c) || c == OverseeArea,
+                "{c:?}"
+            );
+        }
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub mod totp;
 pub mod units;
 pub mod validation;
 
-pub use access::{Action, Principal};
+pub use access::{Action, Capability, Principal};
 pub use allocation::{Formula, Formulas};
 pub use chain::{Chain, Level, Status};
 pub use i18n::{Lang, Msg};

@@ -115,6 +115,12 @@ impl OrgKind {
         )
     }
 
+    /// Deliverers that serve areas the organisation above them sets (wholesalers: the
+    /// municipalities a prefecture contracts them for; dry-ice makers: their regions).
+    pub fn serves_areas(self) -> bool {
+        matches!(self, OrgKind::Wholesaler | OrgKind::DryIceMaker)
+    }
+
     /// Kinds whose administrators need TOTP two-factor authentication.
     pub fn admins_need_totp(self) -> bool {
         matches!(self, OrgKind::Nation | OrgKind::Prefecture)

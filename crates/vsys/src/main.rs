@@ -3,8 +3,8 @@
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use std::io::Read;
-use std::sync::Arc;
-use vsys_app::{App, Config, SystemClock};
+
+use vsys_app::{App, Config};
 
 #[derive(Parser)]
 #[command(
@@ -228,15 +228,9 @@ fn refused(inv: vsys_domain::Invalid) -> ! {
 }
 
 async fn open(config: Config) -> anyhow::Result<App> {
-    let db = vsys_store::Db::connect(&config.database_url)
+    let app = App::connect(config)
         .await
-        .with_context(|| {
-            format!(
-                "connecting to {}",
-                vsys_store::db::redact(&config.database_url)
-            )
-        })?;
-    let app = App::new(db, config, Arc::new(SystemClock));
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     app.prepare()
         .await
         .map_err(|e| anyhow::anyhow!("preparing the database: {e}"))?;
@@ -302,24 +296,14 @@ async fn seed_demo(app: &App, sites: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The actor for a command run as a user: the user's own organisation and role. The command
-/// does not log in (whoever runs it has the database), so a pending password change does not
-/// stop it; a disabled or locked account does.
+/// The actor for a command run as a user (see `vsys_app::accounts::actor_on_host`).
 async fn actor_for(app: &App, email: &str) -> anyhow::Result<vsys_app::Actor> {
-    let mut tx = app.db.read().await?;
-    let user = vsys_store::users::by_email(&mut tx, &email.trim().to_lowercase())
-        .await?
-        .with_context(|| format!("no user {email}"))?;
-    if user.disabled || user.locked {
-        bail!("the account {} is disabled or locked", user.email);
+    match vsys_app::accounts::actor_on_host(app, email).await {
+        Ok(a) => Ok(a),
+        Err(vsys_app::AppError::NotFound) => bail!("no user {email}"),
+        Err(vsys_app::AppError::Forbidden) => bail!("the account {email} is disabled or locked"),
+        Err(e) => bail!("user {email}: {e}"),
     }
-    let org = vsys_store::orgs::get(&mut tx, &user.org_code)
-        .await?
-        .with_context(|| format!("no organisation {}", user.org_code))?;
-    let mut actor = vsys_app::Actor::from_rows(&user, &org, None)
-        .map_err(|e| anyhow::anyhow!("user {email}: {e}"))?;
-    actor.must_change_password = false;
-    Ok(actor)
 }
 
 async fn import_institutions(app: &App, bytes: &[u8], email: &str) -> anyhow::Result<()> {
@@ -406,7 +390,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Cmd::Migrate => {
             let app = open(config).await?;
-            app.db.close().await;
+            app.close().await;
             println!("database ready");
         }
         Cmd::Demo { sites } => {
@@ -454,14 +438,12 @@ async fn main() -> anyhow::Result<()> {
             cmd: UserCmd::TotpCode { email },
         } => {
             let app = open(config).await?;
-            let mut tx = app.db.read().await?;
-            let u = vsys_store::users::by_email(&mut tx, &email.trim().to_lowercase())
-                .await?
-                .context("no such user")?;
-            let secret = vsys_app::auth::totp_secret_of(&app, &u)
-                .map_err(|e| anyhow::anyhow!("{e}"))?
-                .context("this user has no TOTP")?;
-            println!("{}", secret.code_at(chrono::Utc::now().timestamp()));
+            let code = match vsys_app::auth::totp_code_on_host(&app, &email).await {
+                Ok(c) => c.context("this user has no TOTP")?,
+                Err(vsys_app::AppError::NotFound) => bail!("no such user"),
+                Err(e) => bail!("{e}"),
+            };
+            println!("{code}");
         }
         Cmd::Import {
             cmd: ImportCmd::Institutions { file, as_user },
@@ -472,9 +454,7 @@ async fn main() -> anyhow::Result<()> {
             import_institutions(&app, &bytes, &as_user).await?;
         }
         Cmd::Backup { file } => {
-            if vsys_store::db::Backend::from_url(&config.database_url).ok()
-                == Some(vsys_store::db::Backend::Postgres)
-            {
+            if vsys_app::is_postgres_url(&config.database_url) {
                 eprintln!(
                     "vsys backup copies the embedded SQLite database; back up PostgreSQL with pg_dump or pg_basebackup"
                 );
@@ -501,7 +481,7 @@ async fn main() -> anyhow::Result<()> {
         } => {
             // Exit 1 means tampering; 2 means the check itself could not run.
             let result = match open(config).await {
-                Ok(app) => vsys_app::audit::verify(&app)
+                Ok(app) => vsys_app::audit::verify_on_host(&app)
                     .await
                     .map_err(|e| anyhow::anyhow!("{e}")),
                 Err(e) => Err(e),

@@ -111,7 +111,7 @@ async fn health() -> &'static str {
 async fn ready(
     axum::extract::State(s): axum::extract::State<AppState>,
 ) -> (axum::http::StatusCode, &'static str) {
-    match s.app.db.ping().await {
+    match s.app.ping().await {
         Ok(()) => (axum::http::StatusCode::OK, "ready"),
         Err(e) => {
             tracing::error!(error = %e, "readiness: database unreachable");

@@ -79,7 +79,7 @@ pub async fn web_guard(State(state): State<AppState>, req: Request, next: Next) 
         let login_form = parts.uri.path() == "/login";
         let expected = match &auth {
             _ if login_form => cookie(&parts.headers, login_csrf_cookie_name(&state)),
-            WebAuth::Some(a) => Some(a.actor.csrf_token.clone()),
+            WebAuth::Some(a) => Some(a.actor.csrf_token().to_owned()),
             WebAuth::Expired => return PageError(AppError::SessionExpired, lang).into_response(),
             WebAuth::None => return PageError(AppError::NotLoggedIn, lang).into_response(),
         };
@@ -219,7 +219,7 @@ impl<S: Send + Sync> FromRequestParts<S> for WebUser {
         };
         match parts.extensions.get::<WebAuth>() {
             Some(WebAuth::Some(a)) => match a.stage {
-                Stage::Active if a.actor.must_change_password => {
+                Stage::Active if a.actor.must_change_password() => {
                     Err(PageError(AppError::PasswordChangeRequired, lang).into_response())
                 }
                 Stage::Active => Ok(WebUser {

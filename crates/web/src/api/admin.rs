@@ -13,9 +13,9 @@ use serde::{Deserialize, Serialize};
 use vsys_app::accounts::{NewUser, UserChange};
 use vsys_app::notices::NoticeDraft;
 use vsys_app::orgs::{NewOrg, OrgQuery};
-use vsys_store::audit::{AuditFilter, AuditRow};
-use vsys_store::orgs::OrgRow;
-use vsys_store::users::UserRow;
+use vsys_app::rows::OrgRow;
+use vsys_app::rows::UserRow;
+use vsys_app::rows::{AuditFilter, AuditRow};
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct OrgOut {
@@ -510,10 +510,7 @@ pub async fn verify_audit(
     State(s): State<AppState>,
     u: ApiUser,
 ) -> Result<Json<VerifyOut>, ApiError> {
-    u.actor
-        .require(vsys_domain::Action::ReadAudit, &u.actor.principal.org_path)
-        .map_err(|e| ApiError::new(e, u.lang))?;
-    let r = vsys_app::audit::verify(&s.app)
+    let r = vsys_app::audit::verify(&s.app, &u.actor)
         .await
         .map_err(|e| ApiError::new(e, u.lang))?;
     Ok(Json(VerifyOut {

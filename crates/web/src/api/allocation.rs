@@ -12,11 +12,11 @@ use serde::{Deserialize, Serialize};
 use vsys_app::allocation::{Division, LineInput, Proposal};
 use vsys_app::cycles::{CycleInput, SupplyInput};
 use vsys_app::products::{ProductInput, RulesInput};
+use vsys_app::rows::NodeRow;
+use vsys_app::rows::{CycleRow, SupplyRow};
+use vsys_app::rows::{PresentationRow, ProductRow, SupplyRulesRow};
 use vsys_domain::Lang;
 use vsys_domain::allocation::Formula;
-use vsys_store::allocations::NodeRow;
-use vsys_store::cycles::{CycleRow, SupplyRow};
-use vsys_store::products::{PresentationRow, ProductRow, SupplyRulesRow};
 
 pub(super) fn json_etag<T: Serialize>(status: StatusCode, version: i64, body: T) -> Response {
     let mut res = (status, Json(body)).into_response();

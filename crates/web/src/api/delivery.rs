@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use vsys_app::api_tokens::NewToken;
 use vsys_app::delivery::{BulkLine, DatesInput, DeliveryQuery, DeliveryStatus};
-use vsys_store::deliveries::DeliveryRow;
+use vsys_app::rows::DeliveryRow;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct DeliveryPage {

@@ -81,13 +81,13 @@ pub async fn me(u: ApiUser) -> Json<MeOut> {
     let a = u.actor;
     Json(MeOut {
         org_code: a.org_code().to_owned(),
-        org_kind: a.principal.org_kind.as_str().to_owned(),
-        role: a.principal.role.as_str().to_owned(),
-        user_id: a.user_id,
-        email: a.email,
-        name: a.name,
-        org_name: a.org_name,
-        must_change_password: a.must_change_password,
+        org_kind: a.principal().org_kind.as_str().to_owned(),
+        role: a.principal().role.as_str().to_owned(),
+        user_id: a.user_id().to_owned(),
+        email: a.email().to_owned(),
+        name: a.name().to_owned(),
+        org_name: a.org_name().to_owned(),
+        must_change_password: a.must_change_password(),
     })
 }
 

@@ -16,10 +16,10 @@ use std::collections::HashMap;
 use vsys_app::AppError;
 use vsys_app::accounts::{NewUser, UserChange};
 use vsys_app::orgs::OrgQuery;
+use vsys_app::rows::OrgRow;
+use vsys_app::rows::{AuditFilter, AuditRow};
 use vsys_app::table_csv::{self, Encoding};
 use vsys_domain::{Lang, Msg, OrgKind, Role};
-use vsys_store::audit::{AuditFilter, AuditRow};
-use vsys_store::orgs::OrgRow;
 
 pub struct UserLine {
     pub id: String,
@@ -273,8 +273,8 @@ async fn edit_form(
             roles: roles(lang),
             disabled,
             locked: x.locked,
-            totp_resettable: x.totp_secret.is_some() && x.id != u.actor.user_id,
-            own: x.id == u.actor.user_id,
+            totp_resettable: x.totp_secret.is_some() && x.id != u.actor.user_id(),
+            own: x.id == u.actor.user_id(),
             errors,
         },
     ))
@@ -465,7 +465,7 @@ pub async fn org(
         per_page: Some(100),
         ..Default::default()
     };
-    let (children, children_total) = if u.actor.principal.covers(&org.path) {
+    let (children, children_total) = if u.actor.principal().covers(&org.path) {
         vsys_app::orgs::list(&s.app, &u.actor, &q)
             .await
             .map_err(err)?
@@ -478,19 +478,11 @@ pub async fn org(
     let c = Chrome::for_actor(&s.app, &u.actor, lang, &org.name, "/orgs").await;
     let can_manage_users = u
         .actor
-        .principal
+        .principal()
         .may(vsys_domain::Action::ManageUsers, &org.path);
     let can_manage_tokens = super::upstream::may_manage_tokens(&u.actor, &org);
     let can_set_areas = super::upstream::may_set_areas(&u.actor, &org);
-    let is_deliverer = matches!(
-        Some(org.kind),
-        Some(
-            vsys_domain::OrgKind::Wholesaler
-                | vsys_domain::OrgKind::Manufacturer
-                | vsys_domain::OrgKind::SyringeWarehouse
-                | vsys_domain::OrgKind::DryIceMaker
-        )
-    );
+    let is_deliverer = org.kind.is_deliverer();
     Ok(render(&OrgPage {
         c,
         kind_label: org.kind.label(lang),

@@ -15,10 +15,11 @@ use serde::Deserialize;
 use std::collections::HashMap;
 use vsys_app::AppError;
 use vsys_app::allocation::{Division, LineInput, StoredExplanation};
+use vsys_app::rows::Page;
+use vsys_domain::Capability;
 use vsys_domain::allocation::{Explanation, Formula, Quota};
 use vsys_domain::chain::{Level, Status};
 use vsys_domain::{Lang, Msg};
-use vsys_store::Page;
 
 fn status_badge(st: Status, lang: Lang) -> (&'static str, &'static str) {
     (st.label(lang), st.badge())
@@ -152,7 +153,7 @@ async fn cycles_page(
             .collect()
     };
     let c = Chrome::for_actor(&s.app, &u.actor, lang, Ui::Cycles.text(lang), "/cycles").await;
-    let can_create = u.actor.principal.is_nation() && u.actor.role() >= vsys_domain::Role::Operator;
+    let can_create = u.actor.can(Capability::ManageProgramme);
     Ok(render_status(
         status,
         &CyclesPage {
@@ -274,7 +275,7 @@ pub async fn cycle_create(
 #[template(path = "cycle.html")]
 pub struct CyclePage {
     pub c: Chrome,
-    pub cycle: vsys_store::cycles::CycleRow,
+    pub cycle: vsys_app::rows::CycleRow,
     pub supply: Vec<(String, String, String)>,
     pub supply_products: Vec<(String, String)>,
     pub supplier_default: String,
@@ -337,10 +338,9 @@ async fn cycle_page_with(
             .map(|p| p.name.clone())
             .unwrap_or_default()
     };
-    let kind = u.actor.principal.org_kind;
+    let kind = u.actor.principal().org_kind;
     use vsys_domain::OrgKind::*;
-    let may_supply = matches!(kind, Nation | Manufacturer | SyringeWarehouse)
-        && u.actor.role() >= vsys_domain::Role::Operator;
+    let may_supply = u.actor.can(Capability::SupplyProducts);
     let in_cycle: Vec<&String> = [
         Some(&cycle.vaccine_id),
         cycle.needle_id.as_ref(),
@@ -367,8 +367,7 @@ async fn cycle_page_with(
         .map(|_| format!("/allocations/{id}/{}", u.actor.org_code()));
     let c = Chrome::for_actor(&s.app, &u.actor, lang, &cycle.name, "/cycles").await;
     let chain = cycle.chain;
-    let can_request =
-        chain.takes_requests_from(kind) && u.actor.role() >= vsys_domain::Role::Operator;
+    let can_request = chain.takes_requests_from(kind) && u.actor.can(Capability::RequestSupply);
     let no_requests = kind == Site && !chain.takes_requests_from(kind);
     let req = match typed {
         Some(t) => t,
@@ -487,7 +486,7 @@ pub struct DivLine {
 #[template(path = "division.html")]
 pub struct DivisionPage {
     pub c: Chrome,
-    pub cycle: vsys_store::cycles::CycleRow,
+    pub cycle: vsys_app::rows::CycleRow,
     pub org_name: String,
     pub status: (&'static str, &'static str),
     pub child_unit_label: &'static str,
@@ -550,8 +549,8 @@ async fn division_page(
     let level = d.node.level;
     let unit = vsys_app::allocation::unit_of(&d.cycle, level);
     let st = d.node.status;
-    let own = a.principal.is_own(&d.node.path);
-    let operator = a.role() >= vsys_domain::Role::Operator;
+    let own = a.principal().is_own(&d.node.path);
+    let operator = a.principal().may(vsys_domain::Action::Write, &d.node.path);
     let may_write = own && operator;
     let has_children = !d.children.is_empty();
     let lines: Vec<DivLine> = d
@@ -929,9 +928,11 @@ pub async fn simulate(
         undistributed: p.undistributed,
         rounded_off: p.rounded_off_vials,
         lines,
-        can_apply: u.actor.principal.is_own(&d.node.path)
+        can_apply: u.actor.principal().is_own(&d.node.path)
             && st == Status::Confirmed
-            && u.actor.role() >= vsys_domain::Role::Operator
+            && u.actor
+                .principal()
+                .may(vsys_domain::Action::Write, &d.node.path)
             && total_vials.is_none(),
         version: d.node.version,
     }))
@@ -1038,7 +1039,7 @@ pub struct ProductsPage {
     pub owner_default: String,
     pub storage: Vec<(&'static str, &'static str)>,
     pub errors: Vec<(String, &'static str)>,
-    pub rules: vsys_store::products::SupplyRulesRow,
+    pub rules: vsys_app::rows::SupplyRulesRow,
     pub can_rules: bool,
     pub roundings: Vec<(&'static str, &'static str)>,
 }
@@ -1102,8 +1103,7 @@ async fn products_page(
         ));
     }
     use vsys_domain::OrgKind::*;
-    let kind = u.actor.principal.org_kind;
-    let operator = u.actor.role() >= vsys_domain::Role::Operator;
+    let kind = u.actor.principal().org_kind;
     let rules = vsys_app::products::rules(&s.app, &u.actor)
         .await
         .map_err(err)?;
@@ -1113,7 +1113,7 @@ async fn products_page(
         &ProductsPage {
             c,
             products,
-            can_create: operator && matches!(kind, Nation | Manufacturer | SyringeWarehouse),
+            can_create: u.actor.can(Capability::SupplyProducts),
             owner_default: if kind == Nation {
                 String::new()
             } else {
@@ -1125,7 +1125,7 @@ async fn products_page(
                 .collect(),
             errors,
             rules,
-            can_rules: operator && kind == Nation,
+            can_rules: u.actor.can(Capability::ManageProgramme),
             roundings: match lang {
                 Lang::Ja => vec![
                     ("up", "切り上げ"),

@@ -161,7 +161,7 @@ fn totp_chrome<S: LoginStep>(
     title: Ui,
 ) -> Chrome {
     Chrome {
-        csrf: s.auth.actor.csrf_token.clone(),
+        csrf: s.auth.actor.csrf_token().to_owned(),
         ..Chrome::anonymous(lang, title, path)
     }
 }
@@ -281,7 +281,7 @@ pub async fn password_page(
     .with_flash(q.flash.as_deref());
     render(&PasswordPage {
         c,
-        forced: a.must_change_password,
+        forced: a.must_change_password(),
         errors: vec![],
         err_current: None,
         err_new: None,
@@ -321,7 +321,7 @@ pub async fn password_submit(
             .await;
             let page = PasswordPage {
                 c,
-                forced: a.must_change_password,
+                forced: a.must_change_password(),
                 errors: inv.0.iter().map(|e| e.msg.text(lang).to_owned()).collect(),
                 err_current: inv.message_for("current_password", lang),
                 err_new: inv.message_for("new_password", lang),

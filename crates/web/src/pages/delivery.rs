@@ -20,11 +20,12 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
 use vsys_app::delivery::{BulkLine, DatesInput, DeliveryQuery};
+use vsys_app::rows::DeliveryRow;
+use vsys_app::rows::Page;
 use vsys_app::table_csv::Encoding;
 use vsys_app::{Actor, AppError, AppResult};
-use vsys_domain::{Lang, Msg, OrgKind, ProductKind, Role};
-use vsys_store::Page;
-use vsys_store::deliveries::DeliveryRow;
+use vsys_domain::Capability;
+use vsys_domain::{Lang, Msg, OrgKind, ProductKind};
 
 /// Lines per page of the list (and so of one bulk form).
 const PER_PAGE: u64 = 50;
@@ -34,31 +35,21 @@ const PER_PAGE: u64 = 50;
 // ---------------------------------------------------------------------------------------------
 
 fn is_deliverer(a: &Actor) -> bool {
-    matches!(
-        a.principal.org_kind,
-        OrgKind::Wholesaler
-            | OrgKind::Manufacturer
-            | OrgKind::SyringeWarehouse
-            | OrgKind::DryIceMaker
-    )
+    a.can(Capability::SeeOwnDeliveries)
 }
 
 /// Deliverers' operators enter dates (the list becomes a form).
 fn may_enter(a: &Actor) -> bool {
-    is_deliverer(a) && a.role() >= Role::Operator
+    a.can(Capability::EnterDeliveryDates)
 }
 
 /// The prefecture (or the nation) gives an undated line to another wholesaler.
 fn may_reassign(a: &Actor) -> bool {
-    matches!(a.principal.org_kind, OrgKind::Prefecture | OrgKind::Nation)
-        && a.role() >= Role::Operator
+    a.can(Capability::ReassignDeliveries)
 }
 
 fn oversees(a: &Actor) -> bool {
-    matches!(
-        a.principal.org_kind,
-        OrgKind::Nation | OrgKind::Prefecture | OrgKind::Municipality
-    )
+    a.can(Capability::OverseeArea)
 }
 
 /// 配送状況: the nation, prefectures and municipalities, and deliverers for their own lines.
@@ -271,7 +262,7 @@ async fn filters(
     action: &'static str,
 ) -> AppResult<Filters> {
     let (cycles, _) = vsys_app::cycles::list(&s.app, a, Page::first(100)).await?;
-    let kind = a.principal.org_kind;
+    let kind = a.principal().org_kind;
     let mut municipalities = Vec::new();
     if kind == OrgKind::Prefecture {
         let (ms, _) = vsys_app::orgs::list(
@@ -390,30 +381,15 @@ impl DeliveriesPage {
 /// Names of the sites and deliverers of the lines, in one query.
 async fn org_names(
     s: &AppState,
+    a: &Actor,
     rows: &[DeliveryRow],
     lang: Lang,
 ) -> AppResult<HashMap<String, String>> {
-    let mut codes: Vec<String> = rows
+    let codes: Vec<String> = rows
         .iter()
         .flat_map(|d| [d.site_code.clone(), d.deliverer_code.clone()])
         .collect();
-    codes.sort();
-    codes.dedup();
-    if codes.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let mut tx = s.app.db.read().await?;
-    Ok(vsys_store::orgs::get_many(&mut tx, &codes)
-        .await?
-        .into_iter()
-        .map(|o| {
-            let name = match (lang, o.name_en) {
-                (Lang::En, Some(en)) if !en.is_empty() => en,
-                _ => o.name,
-            };
-            (o.code, name)
-        })
-        .collect())
+    vsys_app::orgs::names(&s.app, a, &codes, lang).await
 }
 
 /// A line the prefecture may still give to another wholesaler.
@@ -486,7 +462,7 @@ async fn deliveries_page(
         .map_err(err)?;
     let today = vsys_app::clock::japan_date(s.app.clock.now());
     let f = filters(s, a, lang, q, "/deliveries").await.map_err(err)?;
-    let names = org_names(s, &list, lang).await.map_err(err)?;
+    let names = org_names(s, &u.actor, &list, lang).await.map_err(err)?;
     let serving = if may_reassign(a) {
         serving(s, a, &list).await.map_err(err)?
     } else {

@@ -12,10 +12,10 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use vsys_app::orgs::OrgQuery;
+use vsys_app::rows::Page;
+use vsys_app::rows::UserNotice;
 use vsys_app::{Actor, App, AppResult};
 use vsys_domain::{Lang, OrgKind};
-use vsys_store::Page;
-use vsys_store::notices::UserNotice;
 
 pub struct NoticeView {
     pub id: String,
@@ -81,10 +81,10 @@ pub async fn home(
     let err = |e| PageError(e, lang);
     a.require_password_changed().map_err(err)?;
     let l = L(lang);
-    let kind = a.principal.org_kind;
+    let kind = a.principal().org_kind;
     // A medical institution or municipal site sees its own home: reservation status, amounts,
     // stock and the first-login details banner.
-    if matches!(kind, OrgKind::Institution | OrgKind::Site) {
+    if kind.is_site() {
         return super::sites::site_home(&s, &u, q.flash.as_deref()).await;
     }
     let mut tasks = Vec::new();
@@ -93,16 +93,16 @@ pub async fn home(
         format!("{}（{unread}）", l.t(Ui::UnreadNotices)),
         "/notices".to_owned(),
     ));
-    if !matches!(kind, OrgKind::Institution | OrgKind::Site) {
+    if !kind.is_site() {
         tasks.push((l.t(Ui::BrowseOrgsTask).to_owned(), "/orgs".to_owned()));
     }
-    if a.principal
-        .may(vsys_domain::Action::ManageUsers, &a.principal.org_path)
+    if a.principal()
+        .may(vsys_domain::Action::ManageUsers, &a.principal().org_path)
     {
         tasks.push((l.t(Ui::ManageUsersTask).to_owned(), "/users".to_owned()));
     }
-    if a.principal
-        .may(vsys_domain::Action::ReadAudit, &a.principal.org_path)
+    if a.principal()
+        .may(vsys_domain::Action::ReadAudit, &a.principal().org_path)
     {
         tasks.push((l.t(Ui::ReviewAuditTask).to_owned(), "/audit".to_owned()));
     }
@@ -156,12 +156,12 @@ pub async fn home(
     let (list, _) = vsys_app::notices::list(&s.app, a, Page::first(5))
         .await
         .map_err(err)?;
-    let c = Chrome::for_actor(&s.app, a, lang, &a.org_name, "/")
+    let c = Chrome::for_actor(&s.app, a, lang, a.org_name(), "/")
         .await
         .with_flash(q.flash.as_deref());
     Ok(render(&HomePage {
         c,
-        org_name: a.org_name.clone(),
+        org_name: a.org_name().to_owned(),
         kind_label: kind.label(lang),
         tasks,
         stats,

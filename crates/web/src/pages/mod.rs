@@ -16,7 +16,8 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use vsys_app::{Actor, App};
-use vsys_domain::{Action, Lang, OrgKind};
+use vsys_domain::Capability;
+use vsys_domain::{Action, Lang};
 
 pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
@@ -217,37 +218,25 @@ impl Chrome {
         path: &str,
     ) -> Chrome {
         let unread = vsys_app::notices::unread(app, actor).await.unwrap_or(0);
-        let p = &actor.principal;
+        let p = &actor.principal();
         Chrome {
             l: L(lang),
             title: title.to_owned(),
             user: Some(UserChrome {
-                name: actor.name.clone(),
-                org_name: actor.org_name.clone(),
+                name: actor.name().to_owned(),
+                org_name: actor.org_name().to_owned(),
                 role_label: p.role.label(lang),
                 is_admin: p.may(Action::ManageUsers, &p.org_path),
                 is_nation_admin: p.may(Action::ReadAudit, &p.org_path),
                 unread,
                 org_code: actor.org_code().to_owned(),
-                is_site: matches!(p.org_kind, OrgKind::Institution | OrgKind::Site),
-                oversees_sites: matches!(
-                    p.org_kind,
-                    OrgKind::Nation | OrgKind::Prefecture | OrgKind::Municipality
-                ),
-                sees_upstream: matches!(
-                    p.org_kind,
-                    OrgKind::Nation | OrgKind::Manufacturer | OrgKind::SyringeWarehouse
-                ),
-                has_deliverer_stock: p.org_kind == OrgKind::Wholesaler,
-                sees_dry_ice: matches!(
-                    p.org_kind,
-                    OrgKind::DryIceMaker
-                        | OrgKind::Nation
-                        | OrgKind::Prefecture
-                        | OrgKind::Municipality
-                ),
+                is_site: p.can(Capability::RunSite),
+                oversees_sites: p.can(Capability::OverseeArea),
+                sees_upstream: p.can(Capability::SeeUpstream),
+                has_deliverer_stock: p.can(Capability::KeepDelivererStock),
+                sees_dry_ice: p.can(Capability::SeeDryIce),
             }),
-            csrf: actor.csrf_token.clone(),
+            csrf: actor.csrf_token().to_owned(),
             path: path.to_owned(),
             flash: None,
         }

@@ -20,16 +20,17 @@ use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
+use vsys_app::rows::Page;
+use vsys_app::rows::ProfileRow;
 use vsys_app::site_import::{ImportSummary, Phase};
 use vsys_app::sites::{DetailsInput, NewDoctor, NewMunicipalSite, RegistryInput, SiteQuery};
 use vsys_app::stock::{ReceiptInput, StockView, TransferInput};
 use vsys_app::{Actor, AppError, AppResult};
+use vsys_domain::Capability;
 use vsys_domain::chain::{Level, Status};
 use vsys_domain::ledger::{EntryKind, WasteReason};
-use vsys_domain::{Action, Invalid, Lang, Msg, OrgKind, Role};
+use vsys_domain::{Action, Invalid, Lang, Msg, OrgKind};
 use vsys_domain::{ContractStatus, Reservation, SiteType};
-use vsys_store::Page;
-use vsys_store::sites::ProfileRow;
 
 // ---------------------------------------------------------------------------------------------
 // Forms: values, errors, outcomes
@@ -254,7 +255,7 @@ fn reservation_block(
     let (mark, label) = p.reservation.label(lang);
     ReservationBlock {
         l: L(lang),
-        csrf: actor.csrf_token.clone(),
+        csrf: actor.csrf_token().to_owned(),
         code: p.org_code.clone(),
         mark,
         label,
@@ -394,13 +395,13 @@ pub(super) async fn site_home(
     let l = L(lang);
     let code = a.org_code().to_owned();
     let site = vsys_app::sites::get(&s.app, a, &code).await.map_err(err)?;
-    let can_write = a.principal.may(Action::Write, &site.org.path);
+    let can_write = a.principal().may(Action::Write, &site.org.path);
     let stock = vsys_app::stock::view(&s.app, a, &code).await.map_err(err)?;
     let today = vsys_app::clock::japan_date(s.app.clock.now());
     let (cycles, _) = vsys_app::cycles::list(&s.app, a, Page::first(100))
         .await
         .map_err(err)?;
-    let mut open: Vec<&vsys_store::cycles::CycleRow> =
+    let mut open: Vec<&vsys_app::rows::CycleRow> =
         cycles.iter().filter(|c| c.deadline_site >= today).collect();
     open.sort_by_key(|c| c.deadline_site);
     let mut allocations = Vec::new();
@@ -519,7 +520,9 @@ pub(super) async fn site_home(
             "task-results".to_owned(),
         ),
     ];
-    if a.principal.may(Action::ManageUsers, &a.principal.org_path) {
+    if a.principal()
+        .may(Action::ManageUsers, &a.principal().org_path)
+    {
         tasks.push((
             l.t(Ui::ManageUsersTask).to_owned(),
             "/users".to_owned(),
@@ -531,7 +534,7 @@ pub(super) async fn site_home(
         .map_err(err)?;
     let reservation_html =
         render_html(&reservation_block(a, lang, &site.profile, can_write, "/")).map_err(err)?;
-    let c = Chrome::for_actor(&s.app, a, lang, &a.org_name, "/")
+    let c = Chrome::for_actor(&s.app, a, lang, a.org_name(), "/")
         .await
         .with_flash(flash);
     Ok(render(&SiteHomePage {
@@ -601,12 +604,11 @@ pub struct ListQuery {
 }
 
 fn may_import(a: &Actor) -> bool {
-    matches!(a.principal.org_kind, OrgKind::Nation | OrgKind::Prefecture)
-        && a.role() >= Role::Operator
+    a.can(Capability::ImportRegistry)
 }
 
 fn may_create(a: &Actor) -> bool {
-    a.principal.org_kind == OrgKind::Municipality && a.role() >= Role::Operator
+    a.can(Capability::CreateMunicipalSites)
 }
 
 async fn sites_page(
@@ -620,11 +622,8 @@ async fn sites_page(
     let (a, lang) = (&u.actor, u.lang);
     let err = |e| PageError(e, lang);
     let l = L(lang);
-    let kind = a.principal.org_kind;
-    if !matches!(
-        kind,
-        OrgKind::Nation | OrgKind::Prefecture | OrgKind::Municipality
-    ) {
+    let kind = a.principal().org_kind;
+    if !a.can(Capability::OverseeArea) {
         return Err(err(AppError::Forbidden));
     }
     let per_page = 50;
@@ -661,7 +660,7 @@ async fn sites_page(
     }
     let name_of = |code: &str| -> String {
         if kind == OrgKind::Municipality && code == a.org_code() {
-            return a.org_name.clone();
+            return a.org_name().to_owned();
         }
         municipalities
             .iter()
@@ -923,7 +922,7 @@ pub async fn import_start(
     jobs().insert(
         id.clone(),
         Job {
-            user_id: u.actor.user_id.clone(),
+            user_id: u.actor.user_id().to_owned(),
             started: Instant::now(),
             phase: Phase::Reading,
             done: 0,
@@ -980,7 +979,7 @@ async fn status_response(
     let lang = u.lang;
     let status = {
         let mut map = jobs();
-        let Some(j) = map.get_mut(id).filter(|j| j.user_id == u.actor.user_id) else {
+        let Some(j) = map.get_mut(id).filter(|j| j.user_id == u.actor.user_id()) else {
             return Err(PageError(AppError::NotFound, lang));
         };
         let finished = j.outcome.is_some();
@@ -1116,7 +1115,7 @@ fn change_value(field: &str, v: &serde_json::Value, lang: Lang) -> String {
     }
 }
 
-fn pending_change(c: &vsys_store::sites::ChangeRow, lang: Lang) -> PendingChange {
+fn pending_change(c: &vsys_app::rows::ChangeRow, lang: Lang) -> PendingChange {
     let parse = |s: &str| {
         serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(s).unwrap_or_default()
     };
@@ -1167,8 +1166,8 @@ async fn site_page(
     let site = vsys_app::sites::get(&s.app, a, code).await.map_err(err)?;
     let (org, p) = (&site.org, &site.profile);
     let code = org.code.clone();
-    let own = a.principal.is_own(&org.path);
-    let can_write = a.principal.may(Action::Write, &org.path);
+    let own = a.principal().is_own(&org.path);
+    let can_write = a.principal().may(Action::Write, &org.path);
     let may_decide = vsys_app::sites::may_decide(a, org);
     let is_institution = org.kind == vsys_domain::OrgKind::Institution;
     let stock = vsys_app::stock::view(&s.app, a, &code).await.map_err(err)?;
@@ -1693,7 +1692,7 @@ pub struct ResultsQuery {
 }
 
 fn is_site_user(a: &Actor) -> bool {
-    matches!(a.principal.org_kind, OrgKind::Institution | OrgKind::Site)
+    a.can(Capability::RunSite)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1775,7 +1774,7 @@ async fn results_page(
         &ResultsPage {
             c,
             is_site,
-            can_enter: is_site && a.principal.may(Action::Write, &a.principal.org_path),
+            can_enter: is_site && a.principal().may(Action::Write, &a.principal().org_path),
             day: day.to_string(),
             today: today.to_string(),
             version,
@@ -1798,7 +1797,7 @@ async fn results_page(
                     closed_at: when(p.closed_at.as_ref()),
                 })
                 .collect(),
-            can_manage_periods: a.principal.is_nation() && a.role() >= Role::Operator,
+            can_manage_periods: a.can(Capability::ManageProgramme),
             errs,
             vals,
         },

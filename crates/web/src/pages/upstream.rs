@@ -23,10 +23,11 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
 use vsys_app::delivery::InboundInput;
+use vsys_app::rows::OrgRow;
+use vsys_app::rows::Page;
 use vsys_app::{Actor, AppError, AppResult};
-use vsys_domain::{Action, Invalid, Lang, Msg, OrgKind, ProductKind, Role};
-use vsys_store::Page;
-use vsys_store::orgs::OrgRow;
+use vsys_domain::Capability;
+use vsys_domain::{Action, Invalid, Lang, Msg, OrgKind, ProductKind};
 
 // ---------------------------------------------------------------------------------------------
 // Who may do what (the use-cases decide; these keep a page from showing what they refuse)
@@ -34,48 +35,23 @@ use vsys_store::orgs::OrgRow;
 
 /// 地域卸業者への分配量: the nation, manufacturers, warehouses and wholesalers (their own).
 fn may_see_upstream(a: &Actor) -> bool {
-    matches!(
-        a.principal.org_kind,
-        OrgKind::Nation | OrgKind::Manufacturer | OrgKind::SyringeWarehouse | OrgKind::Wholesaler
-    )
+    a.can(Capability::SeeUpstream)
 }
 
 /// 入荷・在庫: the deliverers that receive goods to deliver.
 fn has_stock(a: &Actor) -> bool {
-    matches!(
-        a.principal.org_kind,
-        OrgKind::Wholesaler | OrgKind::Manufacturer | OrgKind::SyringeWarehouse
-    )
+    a.can(Capability::KeepDelivererStock)
 }
 
 /// Where dry ice is needed: dry-ice makers for their areas, and the nation, prefectures and
 /// municipalities for theirs.
 fn may_see_dry_ice(a: &Actor) -> bool {
-    matches!(
-        a.principal.org_kind,
-        OrgKind::DryIceMaker | OrgKind::Nation | OrgKind::Prefecture | OrgKind::Municipality
-    )
+    a.can(Capability::SeeDryIce)
 }
 
 /// A deliverer's own administrators manage its API tokens (for its own systems).
 pub(super) fn may_manage_tokens(a: &Actor, org: &OrgRow) -> bool {
-    let deliverer = matches!(
-        Some(org.kind),
-        Some(
-            OrgKind::Wholesaler
-                | OrgKind::Manufacturer
-                | OrgKind::SyringeWarehouse
-                | OrgKind::DryIceMaker
-        )
-    );
-    deliverer && a.principal.is_own(&org.path) && a.role() == Role::Admin
-}
-
-fn serves_areas(org: &OrgRow) -> bool {
-    matches!(
-        Some(org.kind),
-        Some(OrgKind::Wholesaler | OrgKind::DryIceMaker)
-    )
+    a.principal().is_own(&org.path) && a.can(Capability::ManageApiTokens)
 }
 
 /// The organisation above a deliverer (the prefecture of a wholesaler, the nation of a dry-ice
@@ -87,10 +63,10 @@ pub(super) fn may_set_areas(a: &Actor, org: &OrgRow) -> bool {
         .rsplit_once('/')
         .map(|(p, _)| format!("{p}/"))
         .unwrap_or_default();
-    serves_areas(org)
+    org.kind.serves_areas()
         && !parent_path.is_empty()
-        && a.principal.may(Action::Write, &parent_path)
-        && !a.principal.is_own(&org.path)
+        && a.principal().may(Action::Write, &parent_path)
+        && !a.principal().is_own(&org.path)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -123,25 +99,6 @@ fn when(t: Option<&chrono::DateTime<chrono::Utc>>) -> String {
 fn date_s(d: Option<NaiveDate>, lang: Lang) -> String {
     d.map(|d| d.to_string())
         .unwrap_or_else(|| Ui::Undecided.text(lang).to_owned())
-}
-
-/// Names of organisations by code, in the user's language, in one query.
-async fn names(
-    s: &AppState,
-    mut codes: Vec<String>,
-    lang: Lang,
-) -> AppResult<HashMap<String, String>> {
-    codes.sort();
-    codes.dedup();
-    if codes.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let mut tx = s.app.db.read().await?;
-    Ok(vsys_store::orgs::get_many(&mut tx, &codes)
-        .await?
-        .into_iter()
-        .map(|o| (o.code.clone(), org_name(&o, lang)))
-        .collect())
 }
 
 fn org_name(o: &OrgRow, lang: Lang) -> String {
@@ -378,13 +335,10 @@ pub async fn upstream(
             .await
             .map_err(err)?
     };
-    let names = names(
-        &s,
-        lines.iter().map(|l| l.deliverer_code.clone()).collect(),
-        lang,
-    )
-    .await
-    .map_err(err)?;
+    let codes: Vec<String> = lines.iter().map(|l| l.deliverer_code.clone()).collect();
+    let names = vsys_app::orgs::names(&s.app, a, &codes, lang)
+        .await
+        .map_err(err)?;
     let rows = lines
         .iter()
         .map(|l| {
@@ -543,7 +497,7 @@ async fn stock_page(
             c,
             pick,
             rows,
-            can_record: a.role() >= Role::Operator,
+            can_record: a.can(Capability::RecordInbound),
             items: item_options(lang).collect(),
             today,
             errs: shown.errs,
@@ -683,12 +637,13 @@ pub async fn dry_ice(
             .await
             .map_err(err)?
     };
-    let names = names(
-        &s,
-        lines
+    let names = vsys_app::orgs::names(
+        &s.app,
+        a,
+        &lines
             .iter()
             .flat_map(|l| [l.site_code.clone(), l.municipality_code.clone()])
-            .collect(),
+            .collect::<Vec<_>>(),
         lang,
     )
     .await
@@ -945,7 +900,7 @@ async fn areas_page(
     let (a, lang) = (&u.actor, u.lang);
     let err = |e| PageError(e, lang);
     let org = vsys_app::orgs::get(&s.app, a, code).await.map_err(err)?;
-    if !serves_areas(&org) {
+    if !org.kind.serves_areas() {
         return Err(err(AppError::NotFound));
     }
     let current = vsys_app::orgs::areas(&s.app, a, &org.code)
@@ -975,7 +930,9 @@ async fn areas_page(
             .map(|m| (m.code.clone(), org_name(m, lang)))
             .collect();
     }
-    let names = names(s, current.clone(), lang).await.map_err(err)?;
+    let names = vsys_app::orgs::names(&s.app, a, &current, lang)
+        .await
+        .map_err(err)?;
     let ticked: HashSet<String> = shown
         .sent
         .clone()
@@ -1126,7 +1083,7 @@ struct InfoShown {
     flash: Option<String>,
 }
 
-fn profile_value(p: &vsys_store::deliveries::DelivererProfileRow, field: &str) -> String {
+fn profile_value(p: &vsys_app::rows::DelivererProfileRow, field: &str) -> String {
     match field {
         "postal_code" => p.postal_code.clone(),
         "address" => p.address.clone(),
@@ -1151,7 +1108,7 @@ async fn deliverer_info_page(
     let p = vsys_app::delivery::deliverer_info(&s.app, a, &org.code)
         .await
         .map_err(err)?;
-    let can_edit = a.principal.is_own(&org.path) && a.principal.role >= Role::Operator;
+    let can_edit = a.principal().is_own(&org.path) && a.principal().may(Action::Write, &org.path);
     let stored: Vec<(&'static str, &'static str, String)> = INFO_FIELDS
         .iter()
         .map(|f| (*f, field_label(f, lang), profile_value(&p, f)))

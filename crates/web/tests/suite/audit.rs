@@ -67,7 +67,7 @@ db_test!(
                 .iter()
                 .any(|e| e.object_id == id)
         );
-        let report = vsys_app::audit::verify(&t.app)
+        let report = vsys_app::audit::verify_on_host(&t.app)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(report.breaks.is_empty(), "{:?}", report.breaks);
@@ -84,7 +84,7 @@ db_test!(
             t.make_user("13103", "viewer", &format!("chain{i}@example.jp"))
                 .await;
         }
-        let ok = vsys_app::audit::verify(&t.app)
+        let ok = vsys_app::audit::verify_on_host(&t.app)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(ok.breaks.is_empty() && ok.entries >= 3);
@@ -94,7 +94,7 @@ db_test!(
             .into_iter()
             .find(|e| e.object_id.len() > 10)
             .unwrap_or_else(|| panic!("entry"));
-        let mut tx = t.app.db.begin().await.unwrap_or_else(|e| panic!("{e}"));
+        let mut tx = t.db.db.begin().await.unwrap_or_else(|e| panic!("{e}"));
         tx.raw(&format!(
             "UPDATE audit_log SET after = '{{\"edited\":true}}' WHERE id = '{}'",
             victim.id
@@ -102,7 +102,7 @@ db_test!(
         .await
         .unwrap_or_else(|e| panic!("{e}"));
         tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
-        let r = vsys_app::audit::verify(&t.app)
+        let r = vsys_app::audit::verify_on_host(&t.app)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(
@@ -113,7 +113,7 @@ db_test!(
             r.breaks
         );
         // Put it back, then delete a middle entry instead.
-        let mut tx = t.app.db.begin().await.unwrap_or_else(|e| panic!("{e}"));
+        let mut tx = t.db.db.begin().await.unwrap_or_else(|e| panic!("{e}"));
         let after = victim.after.clone().unwrap_or_default().replace('\'', "''");
         tx.raw(&format!(
             "UPDATE audit_log SET after = '{after}' WHERE id = '{}'",
@@ -123,12 +123,12 @@ db_test!(
         .unwrap_or_else(|e| panic!("{e}"));
         tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
         assert!(
-            vsys_app::audit::verify(&t.app)
+            vsys_app::audit::verify_on_host(&t.app)
                 .await
                 .map(|r| r.breaks.is_empty())
                 .unwrap_or(false)
         );
-        let mut tx = t.app.db.begin().await.unwrap_or_else(|e| panic!("{e}"));
+        let mut tx = t.db.db.begin().await.unwrap_or_else(|e| panic!("{e}"));
         tx.raw(&format!(
             "DELETE FROM audit_log WHERE partition = '{}' AND seq = 1",
             victim.partition
@@ -136,7 +136,7 @@ db_test!(
         .await
         .unwrap_or_else(|e| panic!("{e}"));
         tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
-        let r = vsys_app::audit::verify(&t.app)
+        let r = vsys_app::audit::verify_on_host(&t.app)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(!r.breaks.is_empty());

@@ -142,7 +142,7 @@ db_test!(
 
         // The site was told, through its notices.
         let site = {
-            let mut tx = t.app.db.read().await.unwrap();
+            let mut tx = t.db.db.read().await.unwrap();
             vsys_store::deliveries::get(&mut tx, &ids[0])
                 .await
                 .unwrap()
@@ -233,7 +233,7 @@ db_test!(
         result.unwrap_or_else(|e| panic!("{e:#}"));
 
         // What the screen wrote: the dates, the lot of the first line, nothing else.
-        let mut tx = t.app.db.read().await.unwrap();
+        let mut tx = t.db.db.read().await.unwrap();
         for (i, id) in ids.iter().enumerate() {
             let d = vsys_store::deliveries::get(&mut tx, id)
                 .await
@@ -390,7 +390,7 @@ db_test!(
 
         // With a second wholesaler serving 港区, an undated line can go to it.
         {
-            let mut tx = t.app.db.begin().await.unwrap();
+            let mut tx = t.db.db.begin().await.unwrap();
             let w1 = vsys_store::orgs::get(&mut tx, "W13001")
                 .await
                 .unwrap()

@@ -27,7 +27,7 @@ async fn wait_value(b: &Browser, script: &str) -> anyhow::Result<String> {
 /// The open cycle (the demo has one, its site deadline days ahead).
 async fn open_cycle(t: &TestApp) -> anyhow::Result<String> {
     let today = vsys_app::clock::japan_date(t.app.clock.now());
-    let mut tx = t.app.db.read().await?;
+    let mut tx = t.db.db.read().await?;
     let (cycles, _) = vsys_store::cycles::list(&mut tx, vsys_store::Page::all()).await?;
     cycles
         .into_iter()
@@ -216,7 +216,7 @@ db_test!(
         result.unwrap_or_else(|e| panic!("{e:#}"));
 
         // What the screens wrote.
-        let mut tx = t.app.db.read().await.unwrap();
+        let mut tx = t.db.db.read().await.unwrap();
         let p = vsys_store::sites::get(&mut tx, &clinic)
             .await
             .unwrap()

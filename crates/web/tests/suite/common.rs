@@ -117,7 +117,7 @@ impl TestApp {
     }
 
     pub async fn user(&self, email: &str) -> vsys_store::users::UserRow {
-        let mut tx = self.app.db.read().await.unwrap_or_else(|e| panic!("{e}"));
+        let mut tx = self.db.db.read().await.unwrap_or_else(|e| panic!("{e}"));
         vsys_store::users::by_email(&mut tx, email)
             .await
             .ok()
@@ -188,7 +188,7 @@ impl TestApp {
 
     /// Audit entries with this action.
     pub async fn audit_actions(&self, action: &str) -> Vec<vsys_store::audit::AuditRow> {
-        let mut tx = self.app.db.read().await.unwrap_or_else(|e| panic!("{e}"));
+        let mut tx = self.db.db.read().await.unwrap_or_else(|e| panic!("{e}"));
         let f = vsys_store::audit::AuditFilter {
             action_prefix: Some(action.into()),
             ..Default::default()

@@ -637,7 +637,7 @@ db_test!(
             return;
         };
         // 港区's data: a clinic, a user, a notice, its allocation in a cycle.
-        let mut tx = t.app.db.read().await.unwrap_or_else(|e| panic!("{e}"));
+        let mut tx = t.db.db.read().await.unwrap_or_else(|e| panic!("{e}"));
         let f = vsys_store::orgs::OrgFilter {
             scope_path: "/JP/13/13103/".into(),
             kinds: Vec::new(),

@@ -404,7 +404,7 @@ db_test!(
 
         // A second wholesaler serves 港区: 東京都 hands it an undated line.
         {
-            let mut tx = t.app.db.begin().await.unwrap_or_else(|e| panic!("{e}"));
+            let mut tx = t.db.db.begin().await.unwrap_or_else(|e| panic!("{e}"));
             let w1 = vsys_store::orgs::get(&mut tx, "W13001")
                 .await
                 .unwrap_or_else(|e| panic!("{e}"))

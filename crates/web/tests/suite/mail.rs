@@ -65,7 +65,7 @@ db_test!(
                 // Past the back-off of the refused attempt.
                 t.clock.advance(chrono::Duration::seconds(61));
             }
-            let mut tx = t.app.db.read().await.unwrap_or_else(|e| panic!("{e}"));
+            let mut tx = t.db.db.read().await.unwrap_or_else(|e| panic!("{e}"));
             pending = vsys_store::outbox::counts(&mut tx)
                 .await
                 .map(|c| c.0)

@@ -66,7 +66,7 @@ fn location(res: &reqwest::Response) -> String {
 /// The session's stage as the database keeps it (the browser's cookie names it).
 async fn stage_of(t: &TestApp, email: &str) -> Vec<String> {
     let id = t.user(email).await.id;
-    let mut tx = t.app.db.read().await.unwrap_or_else(|e| panic!("{e}"));
+    let mut tx = t.db.db.read().await.unwrap_or_else(|e| panic!("{e}"));
     let rows: Vec<(String,)> = match &mut tx {
         vsys_store::Tx::Sqlite(c) => {
             sqlx::query_as("SELECT stage FROM sessions WHERE user_id = ?1")
@@ -643,7 +643,7 @@ db_test!(
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(res.status().is_client_error(), "{}", res.status());
-        let mut tx = t.app.db.read().await.unwrap_or_else(|e| panic!("{e}"));
+        let mut tx = t.db.db.read().await.unwrap_or_else(|e| panic!("{e}"));
         assert!(
             vsys_store::users::by_email(&mut tx, "nul@example.jp")
                 .await
@@ -1022,7 +1022,7 @@ db_test!(
         let secret = vsys_app::auth::totp_secret_of(&t.app, &admin)
             .unwrap_or_else(|e| panic!("{e}"))
             .unwrap_or_else(|| panic!("secret"));
-        let mut tx = t.app.db.begin().await.unwrap_or_else(|e| panic!("{e}"));
+        let mut tx = t.db.db.begin().await.unwrap_or_else(|e| panic!("{e}"));
         let stored = admin.totp_secret.clone().unwrap_or_default();
         vsys_store::users::reseal_totp(&mut tx, &admin.id, &stored, &secret.to_base32())
             .await
@@ -1042,7 +1042,7 @@ db_test!(
         // Another key does not open them: the server refuses to start rather than lock
         // every administrator out.
         let other = vsys_app::App::new(
-            t.app.db.clone(),
+            t.db.db.clone(),
             vsys_app::Config {
                 secret_key: Some(vsys_app::secrets::Sealer::generate_key()),
                 ..test_config(&t.db.url)

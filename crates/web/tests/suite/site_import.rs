@@ -28,13 +28,9 @@ fn sjis(rows: &[&str]) -> Vec<u8> {
 }
 
 async fn actor(t: &TestApp, email: &str) -> Actor {
-    let user = t.user(email).await;
-    let mut tx = t.app.db.read().await.unwrap();
-    let org = vsys_store::orgs::get(&mut tx, &user.org_code)
+    vsys_app::accounts::actor_on_host(&t.app, email)
         .await
         .unwrap()
-        .unwrap();
-    Actor::from_rows(&user, &org, None).unwrap()
 }
 
 async fn import(t: &TestApp, email: &str, bytes: &[u8]) -> Result<ImportSummary, AppError> {
@@ -43,12 +39,12 @@ async fn import(t: &TestApp, email: &str, bytes: &[u8]) -> Result<ImportSummary,
 }
 
 async fn org(t: &TestApp, code: &str) -> Option<OrgRow> {
-    let mut tx = t.app.db.read().await.unwrap();
+    let mut tx = t.db.db.read().await.unwrap();
     vsys_store::orgs::get(&mut tx, code).await.unwrap()
 }
 
 async fn profile(t: &TestApp, code: &str) -> Option<ProfileRow> {
-    let mut tx = t.app.db.read().await.unwrap();
+    let mut tx = t.db.db.read().await.unwrap();
     vsys_store::sites::get(&mut tx, code).await.unwrap()
 }
 

@@ -393,7 +393,7 @@ db_test!(
             return;
         };
         if backend == vsys_testkit::Backend::Postgres {
-            assert_eq!(t.app.db.checkpoint().await.ok(), Some(None));
+            assert_eq!(t.db.db.checkpoint().await.ok(), Some(None));
             return;
         }
         // A write lands in the WAL; within seconds the background checkpointer copies it
