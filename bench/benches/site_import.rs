@@ -2,7 +2,7 @@
 //! real municipalities (every tenth a satellite of an institution of the same municipality),
 //! imported by a nation operator (`vsys_app::site_import::import`).
 //!
-//! * `baseline_decode_parse`: reading the file only (`table_csv::decode` + `parse`).
+//! * `baseline_decode_parse`: reading the file only (`csv_files::decode` + `parse`).
 //! * `import_80k_new`: the whole import into a database that has only the master data (a fresh
 //!   copy each iteration): read, check, create 80,000 organisations and profiles, audit.
 //! * `reimport_80k_unchanged`: the same file again: read, check, compare, nothing written but
@@ -17,8 +17,8 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use vsys_app::csv_files::{self, Encoding};
 use vsys_app::site_import::{self, HEADERS, ImportSummary};
-use vsys_app::table_csv::{self, Encoding};
 use vsys_app::{Actor, App, Config, SystemClock};
 use vsys_store::Db;
 use vsys_store::users::UserRow;
@@ -78,7 +78,7 @@ fn file() -> Vec<u8> {
         ]);
         codes.push(code);
     }
-    table_csv::write(&HEADERS, &rows, Encoding::ShiftJis).unwrap_or_else(|e| fail(e))
+    csv_files::write(&HEADERS, &rows, Encoding::ShiftJis).unwrap_or_else(|e| fail(e))
 }
 
 /// A database with the master data and a nation operator, closed, to copy for each run.
@@ -198,8 +198,8 @@ fn bench(c: &mut Criterion) {
     g.measurement_time(Duration::from_secs(30));
     g.bench_function("baseline_decode_parse", |b| {
         b.iter(|| {
-            let (text, _) = table_csv::decode(black_box(&bytes)).unwrap_or_else(|e| fail(e));
-            table_csv::parse(&text, &HEADERS[..8]).unwrap_or_else(|e| fail(e))
+            let (text, _) = csv_files::decode(black_box(&bytes)).unwrap_or_else(|e| fail(e));
+            csv_files::parse(&text, &HEADERS[..8]).unwrap_or_else(|e| fail(e))
         })
     });
     let mut n = 0usize;

@@ -418,9 +418,9 @@ async fn consumables(
             out.push(wanted);
         } else {
             // Not enough: share the parent's whole packs in proportion to what each would need.
-            let packs = (available / per_pack.max(1)) as usize;
-            let shares = crate::demo::apportion(packs, &wanted);
-            out.push(shares.into_iter().map(|p| p as i64 * per_pack).collect());
+            let packs = available / per_pack.max(1);
+            let shares = vsys_domain::allocation::largest_remainder(packs, &wanted);
+            out.push(shares.into_iter().map(|p| p * per_pack).collect());
         }
     }
     let syringes = out.pop().unwrap_or_default();

@@ -25,27 +25,6 @@ pub struct DemoLogin {
     pub totp_secret: Option<String>,
 }
 
-/// Splits `total` among weights by largest remainder (deterministic; ties by index).
-pub fn apportion(total: usize, weights: &[i64]) -> Vec<usize> {
-    let sum: i64 = weights.iter().map(|w| (*w).max(0)).sum();
-    if sum == 0 || weights.is_empty() {
-        return vec![0; weights.len()];
-    }
-    let mut out: Vec<usize> = Vec::with_capacity(weights.len());
-    let mut rema: Vec<(i128, usize)> = Vec::with_capacity(weights.len());
-    for (i, w) in weights.iter().enumerate() {
-        let exact = total as i128 * i128::from((*w).max(0));
-        out.push((exact / i128::from(sum)) as usize);
-        rema.push((exact % i128::from(sum), i));
-    }
-    let left = total - out.iter().sum::<usize>();
-    rema.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    for (_, i) in rema.into_iter().take(left) {
-        out[i] += 1;
-    }
-    out
-}
-
 const CLINIC_NAMES: [&str; 8] = [
     "中央病院",
     "さくらクリニック",
@@ -153,14 +132,14 @@ pub async fn seed(
     }
     // Sites: at least one per municipality when there are enough, the rest by population.
     let base = if sites >= munis.len() { 1 } else { 0 };
-    let extra = apportion(
-        sites - base * munis.len(),
+    let extra = vsys_domain::allocation::largest_remainder(
+        i64::try_from(sites - base * munis.len()).unwrap_or(i64::MAX),
         &munis.iter().map(|m| m.population_2020).collect::<Vec<_>>(),
     );
     let mut site_rows = Vec::with_capacity(sites);
     let mut serial_by_pref: std::collections::HashMap<String, u32> = Default::default();
     for (m, n_extra) in munis.iter().zip(extra) {
-        let mut n = base + n_extra;
+        let mut n = base + usize::try_from(n_extra).unwrap_or(0);
         if m.code == "13103" {
             n = n.max(2);
         }
@@ -428,18 +407,4 @@ async fn seed_sites(
         .await?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::apportion;
-
-    #[test]
-    fn apportion_is_exact_and_fair() {
-        assert_eq!(apportion(10, &[1, 1, 1]), vec![4, 3, 3]);
-        assert_eq!(apportion(7, &[0, 5, 5]), vec![0, 4, 3]);
-        assert_eq!(apportion(5, &[]), Vec::<usize>::new());
-        let w: Vec<i64> = (1..100).collect();
-        assert_eq!(apportion(1234, &w).iter().sum::<usize>(), 1234);
-    }
 }

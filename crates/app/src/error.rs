@@ -45,7 +45,7 @@ pub enum AppError {
     Unavailable,
     /// A file that could not be read or written as CSV (the message names the line or cell).
     #[error("csv: {0}")]
-    Csv(crate::table_csv::TableError),
+    Csv(crate::csv_files::TableError),
     #[error("internal: {0}")]
     Internal(#[from] anyhow::Error),
 }

@@ -3,7 +3,6 @@
 
 pub mod accounts;
 pub mod allocation;
-pub mod allocation_csv;
 pub mod api_tokens;
 pub mod audit;
 pub mod auth;
@@ -11,9 +10,9 @@ pub mod backup;
 pub mod clock;
 pub mod config;
 pub mod context;
+pub mod csv_files;
 pub mod cycles;
 pub mod delivery;
-pub mod delivery_csv;
 pub mod demo;
 pub mod error;
 pub mod mail;
@@ -29,7 +28,6 @@ pub mod secrets;
 pub mod site_import;
 pub mod sites;
 pub mod stock;
-pub mod table_csv;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;

@@ -15,9 +15,9 @@
 use crate::App;
 use crate::audit::record;
 use crate::context::Actor;
+use crate::csv_files::{self, Encoding, TableError};
 use crate::error::{AppError, AppResult};
 use crate::sites::{RegistryInput, blank_profile, validate_registry};
-use crate::table_csv::{self, Encoding, TableError};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
@@ -104,7 +104,7 @@ pub fn template() -> Vec<u8> {
     .collect::<Vec<_>>();
     // UTF-8 holds every character, so writing cannot fail; an empty file would only mean a
     // broken build of the table writer.
-    table_csv::write(&HEADERS, &[example], Encoding::Utf8).unwrap_or_default()
+    csv_files::write(&HEADERS, &[example], Encoding::Utf8).unwrap_or_default()
 }
 
 /// The column of the file a field of [`validate_registry`] comes from.
@@ -165,7 +165,7 @@ struct Raw {
 }
 
 impl Raw {
-    fn take(mut r: table_csv::Record) -> Raw {
+    fn take(mut r: csv_files::Record) -> Raw {
         let mut cell = |col: &str| {
             r.fields
                 .remove(col)
@@ -263,12 +263,12 @@ pub async fn import(
 
     // Reading.
     progress(Phase::Reading, 0, 0);
-    let (text, _) = table_csv::decode(bytes).map_err(AppError::Csv)?;
+    let (text, _) = csv_files::decode(bytes).map_err(AppError::Csv)?;
     let required: [&str; 8] = [
         HEADERS[0], HEADERS[1], HEADERS[2], HEADERS[3], HEADERS[4], HEADERS[5], HEADERS[6],
         HEADERS[7],
     ];
-    let table = table_csv::parse(&text, &required).map_err(AppError::Csv)?;
+    let table = csv_files::parse(&text, &required).map_err(AppError::Csv)?;
     drop(text);
     let total = table.rows.len();
     let mut raws = Vec::with_capacity(total);
@@ -613,9 +613,9 @@ mod tests {
     #[test]
     fn template_has_every_column_and_reads_back() {
         let bytes = template();
-        let (text, enc) = table_csv::decode(&bytes).expect("utf-8");
+        let (text, enc) = csv_files::decode(&bytes).expect("utf-8");
         assert_eq!(enc, Encoding::Utf8);
-        let table = table_csv::parse(&text, &HEADERS).expect("parses");
+        let table = csv_files::parse(&text, &HEADERS).expect("parses");
         assert_eq!(table.headers, HEADERS);
         assert_eq!(table.rows.len(), 1);
         let r = &table.rows[0];

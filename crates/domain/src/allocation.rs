@@ -634,29 +634,40 @@ fn child_cap(c: &ChildInput, f: &Formula) -> Option<(CapKind, i64)> {
     best
 }
 
-/// Splits `total` by `weights` (not all zero) by largest remainder, ties by quota order.
-fn split_pools(total: i64, weights: &[u64; 5]) -> [i64; 5] {
-    let sum: i128 = weights.iter().map(|&w| i128::from(w)).sum();
-    let mut pools = [0_i64; 5];
-    if sum == 0 {
-        return pools;
+/// Splits `total` (≥ 0) among `weights` by largest remainder (Hamilton's method): each share
+/// is `⌊total·wᵢ/Σw⌋` or one more, the units left over going to the largest remainders, ties
+/// to the earlier index. Negative weights count as 0; all-zero weights get nothing. Exact in
+/// 128 bits for any 64-bit input.
+pub fn largest_remainder(total: i64, weights: &[i64]) -> Vec<i64> {
+    let sum: i128 = weights.iter().map(|&w| i128::from(w.max(0))).sum();
+    let mut shares = vec![0_i64; weights.len()];
+    if sum == 0 || total <= 0 {
+        return shares;
     }
     let t = i128::from(total);
-    let mut remainders = [0_i128; 5];
+    let mut remainders = Vec::with_capacity(weights.len());
     let mut given = 0_i128;
-    for ((pool, rem), &w) in pools.iter_mut().zip(remainders.iter_mut()).zip(weights) {
-        let num = t * i128::from(w);
+    for (i, (share, &w)) in shares.iter_mut().zip(weights).enumerate() {
+        let num = t * i128::from(w.max(0));
         let q = num / sum;
-        *pool = i64::try_from(q).unwrap_or(0);
-        *rem = num % sum;
+        *share = i64::try_from(q).unwrap_or(i64::MAX);
+        remainders.push((num % sum, i));
         given += q;
     }
-    let mut order = [0_usize, 1, 2, 3, 4];
-    order.sort_by(|&a, &b| remainders[b].cmp(&remainders[a]).then(a.cmp(&b)));
+    remainders.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     let left = usize::try_from(t - given).unwrap_or(0);
-    for &i in order.iter().take(left) {
-        pools[i] += 1;
+    for &(_, i) in remainders.iter().take(left) {
+        shares[i] += 1;
     }
+    shares
+}
+
+/// Splits `total` by `weights` (not all zero) by largest remainder, ties by quota order.
+fn split_pools(total: i64, weights: &[u64; 5]) -> [i64; 5] {
+    let w = weights.map(|w| i64::try_from(w).unwrap_or(i64::MAX));
+    let shares = largest_remainder(total, &w);
+    let mut pools = [0_i64; 5];
+    pools.copy_from_slice(&shares);
     pools
 }
 
@@ -998,6 +1009,22 @@ mod tests {
         assert_eq!(a.lines[0].explanation.rounding, 1);
         assert_eq!(a.lines[2].explanation.rounding, 0);
         assert_adds_up(&a);
+    }
+
+    #[test]
+    fn largest_remainder_splits_exactly() {
+        assert_eq!(largest_remainder(10, &[1, 1, 1]), vec![4, 3, 3]);
+        assert_eq!(largest_remainder(7, &[0, 5, 5]), vec![0, 4, 3]);
+        assert_eq!(largest_remainder(5, &[]), Vec::<i64>::new());
+        assert_eq!(largest_remainder(5, &[0, -3]), vec![0, 0]);
+        let w: Vec<i64> = (1..=47).map(|i| i * 37 % 101 + 1).collect();
+        assert_eq!(largest_remainder(1234, &w).iter().sum::<i64>(), 1234);
+        assert_eq!(
+            largest_remainder(i64::MAX, &[i64::MAX, 1])
+                .iter()
+                .sum::<i64>(),
+            i64::MAX
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use vsys_app::table_csv::Encoding;
+use vsys_app::csv_files::Encoding;
 
 /// A CSV file as an attachment, with its charset (Shift_JIS for Excel, or UTF-8).
 pub fn csv(bytes: Vec<u8>, filename: &str, encoding: Encoding) -> Response {

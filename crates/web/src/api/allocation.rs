@@ -477,13 +477,13 @@ pub async fn export_csv(
     Path((id, org)): Path<(String, String)>,
     Query(q): Query<EncodingQuery>,
 ) -> Result<Response, ApiError> {
-    use vsys_app::table_csv::Encoding;
+    use vsys_app::csv_files::Encoding;
     let d = vsys_app::allocation::division(&s.app, &u.actor, &id, &org)
         .await
         .map_err(err(u.lang))?;
     let enc = Encoding::parse(q.encoding.as_deref().unwrap_or("shift_jis"))
         .ok_or_else(|| ApiError::BadRequest("encoding: shift_jis or utf-8".into(), u.lang))?;
-    let (bytes, name) = vsys_app::allocation_csv::export(&d, enc, u.lang)
+    let (bytes, name) = vsys_app::csv_files::allocation::export(&d, enc, u.lang)
         .map_err(|e| ApiError::new(vsys_app::AppError::Csv(e), u.lang))?;
     Ok(crate::download::csv(bytes, &name, enc))
 }
@@ -500,7 +500,7 @@ pub async fn import_csv(
     crate::extract::ImportBody(body): crate::extract::ImportBody,
 ) -> Result<Response, ApiError> {
     let v = if_match(&headers, u.lang)?;
-    vsys_app::allocation_csv::import(&s.app, &u.actor, &id, &org, v, &body)
+    vsys_app::csv_files::allocation::import(&s.app, &u.actor, &id, &org, v, &body)
         .await
         .map_err(err(u.lang))?;
     let d = vsys_app::allocation::division(&s.app, &u.actor, &id, &org)

@@ -204,13 +204,13 @@ pub async fn export_csv(
     Query(q): Query<DeliveryQuery>,
     Query(c): Query<CsvQuery>,
 ) -> Result<Response, ApiError> {
-    use vsys_app::table_csv::Encoding;
+    use vsys_app::csv_files::Encoding;
     let enc = Encoding::parse(c.encoding.as_deref().unwrap_or("shift_jis"))
         .ok_or_else(|| ApiError::BadRequest("encoding: shift_jis or utf-8".into(), u.lang))?;
     let rows = vsys_app::delivery::all(&s.app, &u.actor, &q)
         .await
         .map_err(err(u.lang))?;
-    let (bytes, name) = vsys_app::delivery_csv::export(&rows, enc, u.lang)
+    let (bytes, name) = vsys_app::csv_files::delivery::export(&rows, enc, u.lang)
         .map_err(|e| ApiError::new(vsys_app::AppError::Csv(e), u.lang))?;
     Ok(crate::download::csv(bytes, &name, enc))
 }
@@ -224,7 +224,7 @@ pub async fn import_csv(
     u: ApiUser,
     crate::extract::ImportBody(body): crate::extract::ImportBody,
 ) -> Result<Json<BulkOut>, ApiError> {
-    let updated = vsys_app::delivery_csv::import(&s.app, &u.actor, &body)
+    let updated = vsys_app::csv_files::delivery::import(&s.app, &u.actor, &body)
         .await
         .map_err(err(u.lang))?;
     Ok(Json(BulkOut { updated }))

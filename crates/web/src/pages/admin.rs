@@ -15,10 +15,10 @@ use serde::Deserialize;
 use std::collections::HashMap;
 use vsys_app::AppError;
 use vsys_app::accounts::{NewUser, UserChange};
+use vsys_app::csv_files::{self, Encoding};
 use vsys_app::orgs::OrgQuery;
 use vsys_app::rows::OrgRow;
 use vsys_app::rows::{AuditFilter, AuditRow};
-use vsys_app::table_csv::{self, Encoding};
 use vsys_domain::{Lang, Msg, OrgKind, Role};
 
 pub struct UserLine {
@@ -659,7 +659,7 @@ pub async fn audit_csv(
             ]
         })
         .collect();
-    let bytes = table_csv::write(&header, &cells, Encoding::Utf8)
+    let bytes = csv_files::write(&header, &cells, Encoding::Utf8)
         .map_err(|e| PageError(AppError::Internal(anyhow::anyhow!("{e}")), lang))?;
     Ok(crate::download::csv(
         bytes,

@@ -956,9 +956,9 @@ pub async fn export(
         .await
         .map_err(|e| PageError(e, lang))?;
     let encoding =
-        vsys_app::table_csv::Encoding::parse(q.encoding.as_deref().unwrap_or("shift_jis"))
-            .unwrap_or(vsys_app::table_csv::Encoding::ShiftJis);
-    match vsys_app::allocation_csv::export(&d, encoding, lang) {
+        vsys_app::csv_files::Encoding::parse(q.encoding.as_deref().unwrap_or("shift_jis"))
+            .unwrap_or(vsys_app::csv_files::Encoding::ShiftJis);
+    match vsys_app::csv_files::allocation::export(&d, encoding, lang) {
         Ok((bytes, filename)) => Ok(crate::download::csv(bytes, &filename, encoding)),
         Err(e) => {
             refused(
@@ -1010,7 +1010,9 @@ pub async fn import(
         )
         .await;
     };
-    match vsys_app::allocation_csv::import(&s.app, &u.actor, &cycle, &org, version, &bytes).await {
+    match vsys_app::csv_files::allocation::import(&s.app, &u.actor, &cycle, &org, version, &bytes)
+        .await
+    {
         Ok(_) => Ok(back(&cycle, &org)),
         Err(AppError::Csv(e)) => {
             let d = vsys_app::allocation::division(&s.app, &u.actor, &cycle, &org)

@@ -19,10 +19,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
+use vsys_app::csv_files::Encoding;
 use vsys_app::delivery::{BulkLine, DatesInput, DeliveryQuery};
 use vsys_app::rows::DeliveryRow;
 use vsys_app::rows::Page;
-use vsys_app::table_csv::Encoding;
 use vsys_app::{Actor, AppError, AppResult};
 use vsys_domain::Capability;
 use vsys_domain::{Lang, Msg, OrgKind, ProductKind};
@@ -744,7 +744,7 @@ pub async fn export(
         .map_err(|e| PageError(e, lang))?;
     let encoding =
         Encoding::parse(q.encoding.as_deref().unwrap_or("shift_jis")).unwrap_or(Encoding::ShiftJis);
-    match vsys_app::delivery_csv::export(&rows, encoding, lang) {
+    match vsys_app::csv_files::delivery::export(&rows, encoding, lang) {
         Ok((bytes, filename)) => Ok((
             [
                 (
@@ -813,7 +813,7 @@ pub async fn import(
         )]);
         return deliveries_page(&s, &u, &q, shown, StatusCode::UNPROCESSABLE_ENTITY).await;
     };
-    match vsys_app::delivery_csv::import(&s.app, &u.actor, &bytes).await {
+    match vsys_app::csv_files::delivery::import(&s.app, &u.actor, &bytes).await {
         Ok(_) => Ok(back(&q, "deliveries_imported")),
         Err(AppError::Csv(e)) => {
             let shown = refused(e.message(lang).lines().map(str::to_owned).collect());

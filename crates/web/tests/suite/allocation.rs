@@ -480,8 +480,8 @@ db_test!(
             .await
             .unwrap_or_default()
             .to_vec();
-        let (text, enc) = vsys_app::table_csv::decode(&sjis).unwrap_or_else(|e| panic!("{e:?}"));
-        assert_eq!(enc, vsys_app::table_csv::Encoding::ShiftJis);
+        let (text, enc) = vsys_app::csv_files::decode(&sjis).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(enc, vsys_app::csv_files::Encoding::ShiftJis);
         assert!(
             text.contains("東京都") && text.starts_with("組織コード,名称,分配量"),
             "{text}"

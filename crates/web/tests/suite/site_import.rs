@@ -3,8 +3,8 @@
 //! bad row changes nothing and names every bad row; prefectures import only their own area.
 
 use crate::common::*;
+use vsys_app::csv_files::TableError;
 use vsys_app::site_import::{self, ImportSummary, Phase};
-use vsys_app::table_csv::TableError;
 use vsys_app::{Actor, AppError};
 use vsys_domain::{Lang, Msg};
 use vsys_store::orgs::OrgRow;

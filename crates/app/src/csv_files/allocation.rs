@@ -4,8 +4,8 @@
 use crate::App;
 use crate::allocation::{Division, LineInput};
 use crate::context::Actor;
+use crate::csv_files::{self, Encoding, TableError};
 use crate::error::{AppError, AppResult};
-use crate::table_csv::{self, Encoding, TableError};
 use vsys_domain::{FieldError, Invalid, Lang, Msg};
 use vsys_store::allocations::NodeRow;
 
@@ -58,7 +58,7 @@ pub fn export(
             ]
         })
         .collect();
-    let bytes = table_csv::write(&headers, &rows, encoding)?;
+    let bytes = csv_files::write(&headers, &rows, encoding)?;
     let filename = format!(
         "division_{}_{}_{}.csv",
         d.cycle.number,
@@ -88,8 +88,8 @@ pub async fn import(
     version: i64,
     bytes: &[u8],
 ) -> AppResult<NodeRow> {
-    let (text, _) = table_csv::decode(bytes).map_err(AppError::Csv)?;
-    let table = table_csv::parse(&text, &[COL_CODE, COL_AMOUNT]).map_err(AppError::Csv)?;
+    let (text, _) = csv_files::decode(bytes).map_err(AppError::Csv)?;
+    let table = csv_files::parse(&text, &[COL_CODE, COL_AMOUNT]).map_err(AppError::Csv)?;
     let d = crate::allocation::division(app, actor, cycle_id, org_code).await?;
     let mut errors = Vec::new();
     let mut lines = Vec::new();

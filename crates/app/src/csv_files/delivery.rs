@@ -3,9 +3,9 @@
 
 use crate::App;
 use crate::context::Actor;
+use crate::csv_files::{self, Encoding, TableError};
 use crate::delivery::{BulkLine, DatesInput, enter_many};
 use crate::error::{AppError, AppResult};
-use crate::table_csv::{self, Encoding, TableError};
 use chrono::NaiveDate;
 use vsys_domain::{FieldError, Lang, Msg};
 use vsys_store::deliveries::DeliveryRow;
@@ -59,7 +59,7 @@ pub fn export(
             ]
         })
         .collect();
-    let bytes = table_csv::write(&HEADERS, &cells, encoding)?;
+    let bytes = csv_files::write(&HEADERS, &cells, encoding)?;
     let name = format!(
         "deliveries_{}.csv",
         if encoding == Encoding::ShiftJis {
@@ -89,8 +89,8 @@ fn row_error(row: usize, field: &str, msg: Msg) -> FieldError {
 /// 配送番号, ロット, 備考; an empty cell leaves the value as it is). Every row is checked;
 /// nothing changes unless the whole file is accepted. Returns how many rows were entered.
 pub async fn import(app: &App, actor: &Actor, bytes: &[u8]) -> AppResult<usize> {
-    let (text, _) = table_csv::decode(bytes).map_err(AppError::Csv)?;
-    let table = table_csv::parse(&text, &[COL_ID, COL_VERSION]).map_err(AppError::Csv)?;
+    let (text, _) = csv_files::decode(bytes).map_err(AppError::Csv)?;
+    let table = csv_files::parse(&text, &[COL_ID, COL_VERSION]).map_err(AppError::Csv)?;
     let mut errors = Vec::new();
     let mut lines = Vec::new();
     let mut rows = Vec::new();

@@ -16,6 +16,9 @@
 //! [`TableError::Malformed`] names the physical line of the file instead (what a text editor
 //! shows), since a broken file is mended in a text editor.
 
+pub mod allocation;
+pub mod delivery;
+
 use std::collections::HashMap;
 use std::fmt;
 
@@ -680,7 +683,7 @@ mod tests {
     use super::*;
     use vsys_domain::Msg;
 
-    const FIXTURE: &[u8] = include_bytes!("../tests/fixtures/libreoffice_sjis.csv");
+    const FIXTURE: &[u8] = include_bytes!("../../tests/fixtures/libreoffice_sjis.csv");
 
     fn strings(rows: &[&[&str]]) -> Vec<Vec<String>> {
         rows.iter()
