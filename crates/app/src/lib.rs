@@ -15,6 +15,7 @@ pub mod cycles;
 pub mod delivery;
 pub mod demo;
 pub mod error;
+pub mod jobs;
 pub mod mail;
 pub mod maintenance;
 pub mod master_data;

@@ -18,7 +18,7 @@ use crate::context::Actor;
 use crate::csv_files::{self, Encoding, TableError};
 use crate::error::{AppError, AppResult};
 use crate::sites::{RegistryInput, blank_profile, validate_registry};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use vsys_domain::Capability;
@@ -60,7 +60,7 @@ const BATCH: usize = 1000;
 const REPORT_EVERY: usize = 1000;
 
 /// What an import did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ImportSummary {
     /// Data rows in the file.
     pub rows: usize,
@@ -83,6 +83,82 @@ pub enum Phase {
     Writing,
     /// Committed (rows / rows).
     Done,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Reading => "reading",
+            Phase::Checking => "checking",
+            Phase::Writing => "writing",
+            Phase::Done => "done",
+        }
+    }
+
+    /// A job's phase as written down; a failed job is `None` (it ended without a phase).
+    pub fn parse(s: &str) -> Option<Phase> {
+        [Phase::Reading, Phase::Checking, Phase::Writing, Phase::Done]
+            .into_iter()
+            .find(|p| p.as_str() == s)
+    }
+}
+
+const JOB_KIND: &str = "site_import";
+
+/// Starts an import in the background and returns its job id; [`job`] tells how it goes, from
+/// any process. The file is checked and written exactly as [`import`] does it.
+pub async fn start(app: &App, actor: &Actor, bytes: Vec<u8>) -> AppResult<String> {
+    actor.require_can(Capability::ImportRegistry)?;
+    let id = crate::jobs::create(app, actor, JOB_KIND, Phase::Reading.as_str()).await?;
+    let (task_app, actor) = (app.clone(), actor.clone());
+    crate::jobs::spawn(app.clone(), id.clone(), move |reporter| async move {
+        let progress = |phase: Phase, done: usize, total: usize| {
+            reporter.report(phase.as_str(), done, total);
+        };
+        let summary = import(&task_app, &actor, &bytes, &progress).await?;
+        serde_json::to_value(summary).map_err(|e| AppError::Internal(e.into()))
+    });
+    Ok(id)
+}
+
+/// An import as the person who started it sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportJob {
+    pub id: String,
+    /// Where it is; `None` once it failed.
+    pub phase: Option<Phase>,
+    pub done: usize,
+    pub total: usize,
+    pub finished: bool,
+    pub summary: Option<ImportSummary>,
+    /// Why the file was refused (every bad row), in the reader's language.
+    pub error: Option<String>,
+}
+
+/// The state of an import job (only to the person who started it; anyone else: not found).
+pub async fn job(
+    app: &App,
+    actor: &Actor,
+    id: &str,
+    lang: vsys_domain::Lang,
+) -> AppResult<ImportJob> {
+    let j = crate::jobs::view(app, actor, JOB_KIND, id).await?;
+    let count = |n: i64| usize::try_from(n).unwrap_or(0);
+    Ok(ImportJob {
+        phase: Phase::parse(&j.phase),
+        done: count(j.done),
+        total: count(j.total),
+        finished: j.finished_at.is_some(),
+        summary: j
+            .outcome
+            .as_deref()
+            .and_then(|o| serde_json::from_str(o).ok()),
+        error: match lang {
+            vsys_domain::Lang::Ja => j.error_ja,
+            vsys_domain::Lang::En => j.error_en,
+        },
+        id: j.id,
+    })
 }
 
 /// The template to download: the header row and one example row (UTF-8 with a BOM).

@@ -7,6 +7,7 @@ pub mod cycles;
 pub mod db;
 pub mod deliveries;
 pub mod error;
+pub mod jobs;
 pub mod ledger;
 pub mod master;
 pub mod migrate;

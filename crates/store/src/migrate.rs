@@ -781,6 +781,38 @@ fn delivery_tables() -> Vec<TableCreateStatement> {
     ]
 }
 
+fn job_tables() -> Vec<TableCreateStatement> {
+    use Jobs as J;
+    vec![
+        Table::create()
+            .table(J::Table)
+            .col(id(J::Id))
+            .col(string(J::Kind))
+            .col(string(J::UserId))
+            .col(string(J::OrgCode))
+            .col(string(J::Phase))
+            .col(int(J::Done))
+            .col(int(J::Total))
+            .col(text_null(J::Outcome))
+            .col(text_null(J::ErrorJa))
+            .col(text_null(J::ErrorEn))
+            .col(time(J::StartedAt))
+            .col(time(J::UpdatedAt))
+            .col(time_null(J::FinishedAt))
+            .to_owned(),
+    ]
+}
+
+fn job_indexes() -> Vec<IndexCreateStatement> {
+    vec![
+        Index::create()
+            .name("jobs_updated")
+            .table(Jobs::Table)
+            .col(Jobs::UpdatedAt)
+            .to_owned(),
+    ]
+}
+
 fn delivery_indexes() -> Vec<IndexCreateStatement> {
     vec![
         Index::create()
@@ -845,6 +877,12 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "delivery",
         tables: delivery_tables,
         indexes: delivery_indexes,
+    },
+    Migration {
+        version: 6,
+        name: "jobs",
+        tables: job_tables,
+        indexes: job_indexes,
     },
 ];
 

@@ -431,3 +431,23 @@ pub enum DelivererProfiles {
     UpdatedBy,
     Version,
 }
+
+/// A long task run in the background (a registry import), its progress readable from every
+/// process.
+#[derive(Iden, Clone, Copy)]
+pub enum Jobs {
+    Table,
+    Id,
+    Kind,
+    UserId,
+    OrgCode,
+    Phase,
+    Done,
+    Total,
+    Outcome,
+    ErrorJa,
+    ErrorEn,
+    StartedAt,
+    UpdatedAt,
+    FinishedAt,
+}
