@@ -436,6 +436,39 @@ async fn audit_failure(
     Ok(())
 }
 
+/// Checks a TOTP code and uses up its time step (a code is good once). A wrong or reused code
+/// counts as a failure on the gates and is audited; the caller commits either way.
+#[allow(clippy::too_many_arguments)]
+async fn claim_code(
+    app: &App,
+    tx: &mut Tx,
+    gates: &Gates,
+    user: &UserRow,
+    secret: &TotpSecret,
+    code: &str,
+    ip: Option<&str>,
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
+    let claimed = match secret.verify(code, now.timestamp(), user.totp_last_step) {
+        Some(step) => users::claim_totp_step(tx, &user.id, step).await?,
+        None => false,
+    };
+    if !claimed {
+        settle(app, tx, gates, now, true, false).await?;
+        audit_failure(
+            tx,
+            Some(user),
+            &user.email,
+            ip,
+            now,
+            "auth.totp_failed",
+            "code",
+        )
+        .await?;
+    }
+    Ok(claimed)
+}
+
 /// The account's TOTP secret, opened with the configured key.
 pub fn totp_secret_of(app: &App, user: &UserRow) -> AppResult<Option<TotpSecret>> {
     let Some(stored) = user.totp_secret.as_deref() else {
@@ -544,29 +577,12 @@ pub async fn login(app: &App, req: LoginRequest<'_>) -> AppResult<NewSession> {
     let org = orgs::get(&mut tx, &user.org_code)
         .await?
         .ok_or(AppError::NotFound)?;
-    let kind =
-        Some(org.kind).ok_or_else(|| anyhow::anyhow!("unknown organisation kind {}", org.kind))?;
     let needs_setup =
-        user.totp_secret.is_none() && user.role == Role::Admin && kind.admins_need_totp();
+        user.totp_secret.is_none() && user.role == Role::Admin && org.kind.admins_need_totp();
     let secret = totp_secret_of(app, user)?;
     let stage = match (&secret, req.totp) {
         (Some(secret), Some(code)) => {
-            let claimed = match secret.verify(code, now.timestamp(), user.totp_last_step) {
-                Some(step) => users::claim_totp_step(&mut tx, &user.id, step).await?,
-                None => false,
-            };
-            if !claimed {
-                settle(app, &mut tx, &gates, now, true, false).await?;
-                audit_failure(
-                    &mut tx,
-                    Some(user),
-                    &email,
-                    ip,
-                    now,
-                    "auth.totp_failed",
-                    "code",
-                )
-                .await?;
+            if !claim_code(app, &mut tx, &gates, user, secret, code, ip, now).await? {
                 tx.commit().await?;
                 return Err(AppError::TotpInvalid);
             }
@@ -754,22 +770,8 @@ pub async fn complete_totp(app: &App, actor: &Actor, code: &str) -> AppResult<()
         }
     }
     let secret = totp_secret_of(app, &user)?.ok_or(AppError::TotpSetupRequired)?;
-    let claimed = match secret.verify(code, now.timestamp(), user.totp_last_step) {
-        Some(step) => users::claim_totp_step(&mut tx, &user.id, step).await?,
-        None => false,
-    };
-    if !claimed {
-        settle(app, &mut tx, &gates, now, true, false).await?;
-        audit_failure(
-            &mut tx,
-            Some(&user),
-            &user.email,
-            actor.ip.as_deref(),
-            now,
-            "auth.totp_failed",
-            "code",
-        )
-        .await?;
+    let ip = actor.ip.as_deref();
+    if !claim_code(app, &mut tx, &gates, &user, &secret, code, ip, now).await? {
         tx.commit().await?;
         return Err(AppError::TotpInvalid);
     }

@@ -5,47 +5,21 @@ use crate::i18n::Lang;
 use crate::org::OrgKind;
 use serde::{Deserialize, Serialize};
 
-/// A level of the chain.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Level {
-    Nation,
-    Prefecture,
-    Municipality,
-    Site,
+crate::code_enum! {
+    /// A level of the chain.
+    #[derive(
+        Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+        utoipa::ToSchema,
+    )]
+    pub enum Level as "level" {
+        Nation = "nation",
+        Prefecture = "prefecture",
+        Municipality = "municipality",
+        Site = "site",
+    }
 }
 
 impl Level {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Nation => "nation",
-            Level::Prefecture => "prefecture",
-            Level::Municipality => "municipality",
-            Level::Site => "site",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Level> {
-        [
-            Level::Nation,
-            Level::Prefecture,
-            Level::Municipality,
-            Level::Site,
-        ]
-        .into_iter()
-        .find(|l| l.as_str() == s)
-    }
     /// The level of an organisation kind (institutions and municipal sites are both sites).
     pub fn of(kind: OrgKind) -> Option<Level> {
         match kind {
@@ -79,51 +53,25 @@ impl Level {
     }
 }
 
-/// The status of one node.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// 未確認: received, not yet confirmed by its owner.
-    Unconfirmed,
-    /// 確認済: confirmed; the owner may divide it among its children.
-    Confirmed,
-    /// 分配完了: the owner finished dividing; the children have been told.
-    Divided,
-    /// 確定: finalised by the level that closes the chain; nothing below changes any more.
-    Final,
+crate::code_enum! {
+    /// The status of one node.
+    #[derive(
+        Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+        utoipa::ToSchema,
+    )]
+    pub enum Status as "allocation status" {
+        /// 未確認: received, not yet confirmed by its owner.
+        Unconfirmed = "unconfirmed",
+        /// 確認済: confirmed; the owner may divide it among its children.
+        Confirmed = "confirmed",
+        /// 分配完了: the owner finished dividing; the children have been told.
+        Divided = "divided",
+        /// 確定: finalised by the level that closes the chain; nothing below changes any more.
+        Final = "final",
+    }
 }
 
 impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Unconfirmed => "unconfirmed",
-            Status::Confirmed => "confirmed",
-            Status::Divided => "divided",
-            Status::Final => "final",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Status> {
-        [
-            Status::Unconfirmed,
-            Status::Confirmed,
-            Status::Divided,
-            Status::Final,
-        ]
-        .into_iter()
-        .find(|x| x.as_str() == s)
-    }
     pub fn label(self, lang: Lang) -> &'static str {
         match (self, lang) {
             (Status::Unconfirmed, Lang::Ja) => "未確認",
@@ -199,32 +147,20 @@ pub fn may_withdraw(children: impl IntoIterator<Item = Status>) -> bool {
     children.into_iter().all(|s| s == Status::Unconfirmed)
 }
 
-/// The two chains a cycle can use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Chain {
-    /// nation → prefecture → municipality → site; the prefecture finalises.
-    Standard,
-    /// The healthcare-worker priority programme (医療従事者等への先行接種): nation → prefecture
-    /// → municipality, the municipality level finalised by the nation, then institutions
-    /// allocated directly by the prefecture, which finalises.
-    Priority,
+crate::code_enum! {
+    /// The two chains a cycle can use.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+    pub enum Chain as "chain" {
+        /// nation → prefecture → municipality → site; the prefecture finalises.
+        Standard = "standard",
+        /// The healthcare-worker priority programme (医療従事者等への先行接種): nation →
+        /// prefecture → municipality, the municipality level finalised by the nation, then
+        /// institutions allocated directly by the prefecture, which finalises.
+        Priority = "priority",
+    }
 }
 
 impl Chain {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Chain::Standard => "standard",
-            Chain::Priority => "priority",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Chain> {
-        [Chain::Standard, Chain::Priority]
-            .into_iter()
-            .find(|c| c.as_str() == s)
-    }
-
     /// Who divides a node of `level`: the node's owner, or (priority programme, municipality
     /// level) the prefecture above it.
     pub fn divider(self, level: Level) -> Divider {
@@ -250,10 +186,6 @@ impl Chain {
         }
     }
 }
-
-crate::stored_code!(Level, "level", Level::parse);
-crate::stored_code!(Status, "allocation status", Status::parse);
-crate::stored_code!(Chain, "chain", Chain::parse);
 
 /// Who acts on a node's division.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -33,6 +33,45 @@ macro_rules! stored_code {
     };
 }
 
+/// Counts the idents given (for the length of a `code_enum!`'s `ALL`).
+#[macro_export]
+macro_rules! count_idents {
+    () => { 0usize };
+    ($head:ident $($tail:ident)*) => { 1usize + $crate::count_idents!($($tail)*) };
+}
+
+/// Defines a closed set of codes: the enum (each variant with its stored and serialised code),
+/// `ALL` in order, `as_str`, `parse` (`None` for anything else), and what `stored_code!` adds.
+/// The caller writes the derives it wants (at least `Clone, Copy, PartialEq`, and serde's).
+#[macro_export]
+macro_rules! code_enum {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident as $what:literal {
+            $( $(#[$vmeta:meta])* $variant:ident = $code:literal ),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        $vis enum $name {
+            $( $(#[$vmeta])* #[serde(rename = $code)] $variant ),+
+        }
+        impl $name {
+            pub const ALL: [$name; $crate::count_idents!($($variant)+)] = [$($name::$variant),+];
+            /// The stored and serialised code.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $code),+
+                }
+            }
+            /// The value of a code; `None` for anything else.
+            pub fn parse(s: &str) -> Option<$name> {
+                $name::ALL.into_iter().find(|v| v.as_str() == s)
+            }
+        }
+        $crate::stored_code!($name, $what, $name::parse);
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use crate::chain::{Chain, Level, Status};

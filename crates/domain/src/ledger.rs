@@ -22,44 +22,20 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fmt;
 
-/// What a ledger entry records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum EntryKind {
-    Delivered,
-    TransferIn,
-    TransferOut,
-    Administered,
-    Wasted,
-    Correction,
+crate::code_enum! {
+    /// What a ledger entry records.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+    pub enum EntryKind as "ledger entry kind" {
+        Delivered = "delivered",
+        TransferIn = "transfer_in",
+        TransferOut = "transfer_out",
+        Administered = "administered",
+        Wasted = "wasted",
+        Correction = "correction",
+    }
 }
 
 impl EntryKind {
-    pub const ALL: &'static [EntryKind] = &[
-        EntryKind::Delivered,
-        EntryKind::TransferIn,
-        EntryKind::TransferOut,
-        EntryKind::Administered,
-        EntryKind::Wasted,
-        EntryKind::Correction,
-    ];
-
-    /// The serialised name (`delivered`, `transfer_in`, …).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EntryKind::Delivered => "delivered",
-            EntryKind::TransferIn => "transfer_in",
-            EntryKind::TransferOut => "transfer_out",
-            EntryKind::Administered => "administered",
-            EntryKind::Wasted => "wasted",
-            EntryKind::Correction => "correction",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<EntryKind> {
-        EntryKind::ALL.iter().copied().find(|k| k.as_str() == s)
-    }
-
     /// The name shown on screens and in CSV headers.
     pub fn label(self, lang: Lang) -> &'static str {
         match (self, lang) {
@@ -78,8 +54,6 @@ impl EntryKind {
         }
     }
 }
-
-crate::stored_code!(EntryKind, "ledger entry kind", EntryKind::parse);
 
 /// Why vials or doses were wasted (廃棄理由).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -736,7 +710,7 @@ mod tests {
     #[test]
     fn names_labels_and_messages() {
         for k in EntryKind::ALL {
-            assert_eq!(EntryKind::parse(k.as_str()), Some(*k));
+            assert_eq!(EntryKind::parse(k.as_str()), Some(k));
             assert_eq!(
                 serde_json::to_value(k).unwrap(),
                 serde_json::json!(k.as_str())

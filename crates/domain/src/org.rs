@@ -4,54 +4,25 @@ use crate::i18n::{Lang, Msg};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// The kinds of organisation that hold accounts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum OrgKind {
-    Nation,
-    Prefecture,
-    Municipality,
-    /// 医療機関 (10-digit 医療機関コード, or a 老健施設/介護医療院 code in the same form).
-    Institution,
-    /// 市町村の集団接種会場 (code `9` + municipality + 4-digit serial).
-    Site,
-    Manufacturer,
-    Wholesaler,
-    DryIceMaker,
-    SyringeWarehouse,
+crate::code_enum! {
+    /// The kinds of organisation that hold accounts.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+    pub enum OrgKind as "organisation kind" {
+        Nation = "nation",
+        Prefecture = "prefecture",
+        Municipality = "municipality",
+        /// 医療機関 (10-digit 医療機関コード, or a 老健施設/介護医療院 code in the same form).
+        Institution = "institution",
+        /// 市町村の集団接種会場 (code `9` + municipality + 4-digit serial).
+        Site = "site",
+        Manufacturer = "manufacturer",
+        Wholesaler = "wholesaler",
+        DryIceMaker = "dry_ice_maker",
+        SyringeWarehouse = "syringe_warehouse",
+    }
 }
 
 impl OrgKind {
-    pub const ALL: [OrgKind; 9] = [
-        OrgKind::Nation,
-        OrgKind::Prefecture,
-        OrgKind::Municipality,
-        OrgKind::Institution,
-        OrgKind::Site,
-        OrgKind::Manufacturer,
-        OrgKind::Wholesaler,
-        OrgKind::DryIceMaker,
-        OrgKind::SyringeWarehouse,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OrgKind::Nation => "nation",
-            OrgKind::Prefecture => "prefecture",
-            OrgKind::Municipality => "municipality",
-            OrgKind::Institution => "institution",
-            OrgKind::Site => "site",
-            OrgKind::Manufacturer => "manufacturer",
-            OrgKind::Wholesaler => "wholesaler",
-            OrgKind::DryIceMaker => "dry_ice_maker",
-            OrgKind::SyringeWarehouse => "syringe_warehouse",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<OrgKind> {
-        OrgKind::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-
     pub fn label(self, lang: Lang) -> &'static str {
         match (self, lang) {
             (OrgKind::Nation, Lang::Ja) => "国",
@@ -127,7 +98,6 @@ impl OrgKind {
     }
 }
 
-crate::stored_code!(OrgKind, "organisation kind", OrgKind::parse);
 crate::stored_code!(Role, "role", |s| Role::parse(s).ok());
 
 /// An organisation code, checked against the convention of its kind:

@@ -3,43 +3,21 @@
 use crate::i18n::Lang;
 use serde::{Deserialize, Serialize};
 
-/// The kind of a product, and the item of a delivery line (they may arrive on different days).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum ProductKind {
-    Vaccine,
-    Needle,
-    Syringe,
+crate::code_enum! {
+    /// The kind of a product, and the item of a delivery line (they may arrive on different
+    /// days).
+    #[derive(
+        Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+        utoipa::ToSchema,
+    )]
+    pub enum ProductKind as "product kind" {
+        Vaccine = "vaccine",
+        Needle = "needle",
+        Syringe = "syringe",
+    }
 }
 
 impl ProductKind {
-    pub const ALL: [ProductKind; 3] = [
-        ProductKind::Vaccine,
-        ProductKind::Needle,
-        ProductKind::Syringe,
-    ];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProductKind::Vaccine => "vaccine",
-            ProductKind::Needle => "needle",
-            ProductKind::Syringe => "syringe",
-        }
-    }
-    pub fn parse(s: &str) -> Option<ProductKind> {
-        Self::ALL.into_iter().find(|v| v.as_str() == s)
-    }
     pub fn label(self, lang: Lang) -> &'static str {
         match (self, lang) {
             (ProductKind::Vaccine, Lang::Ja) => "ワクチン",
@@ -51,5 +29,3 @@ impl ProductKind {
         }
     }
 }
-
-crate::stored_code!(ProductKind, "product kind", ProductKind::parse);

@@ -3,34 +3,20 @@
 use crate::i18n::Lang;
 use serde::{Deserialize, Serialize};
 
-/// 契約状況: whether the site holds the vaccination contract.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ContractStatus {
-    /// 契約済.
-    Contracted,
-    /// 手続中.
-    Pending,
-    /// 未契約.
-    NotContracted,
+crate::code_enum! {
+    /// 契約状況: whether the site holds the vaccination contract.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+    pub enum ContractStatus as "contract status" {
+        /// 契約済.
+        Contracted = "contracted",
+        /// 手続中.
+        Pending = "pending",
+        /// 未契約.
+        NotContracted = "not_contracted",
+    }
 }
 
 impl ContractStatus {
-    pub const ALL: [ContractStatus; 3] = [
-        ContractStatus::Contracted,
-        ContractStatus::Pending,
-        ContractStatus::NotContracted,
-    ];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ContractStatus::Contracted => "contracted",
-            ContractStatus::Pending => "pending",
-            ContractStatus::NotContracted => "not_contracted",
-        }
-    }
-    pub fn parse(s: &str) -> Option<ContractStatus> {
-        Self::ALL.into_iter().find(|v| v.as_str() == s)
-    }
     pub fn label(self, lang: Lang) -> &'static str {
         match (self, lang) {
             (ContractStatus::Contracted, Lang::Ja) => "契約済",
@@ -43,25 +29,16 @@ impl ContractStatus {
     }
 }
 
-/// 基本型 or 連携型/サテライト型.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum SiteType {
-    Hub,
-    Satellite,
+crate::code_enum! {
+    /// 基本型 or 連携型/サテライト型.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+    pub enum SiteType as "site type" {
+        Hub = "hub",
+        Satellite = "satellite",
+    }
 }
 
 impl SiteType {
-    pub const ALL: [SiteType; 2] = [SiteType::Hub, SiteType::Satellite];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SiteType::Hub => "hub",
-            SiteType::Satellite => "satellite",
-        }
-    }
-    pub fn parse(s: &str) -> Option<SiteType> {
-        Self::ALL.into_iter().find(|v| v.as_str() == s)
-    }
     pub fn label(self, lang: Lang) -> &'static str {
         match (self, lang) {
             (SiteType::Hub, Lang::Ja) => "基本型",
@@ -72,38 +49,20 @@ impl SiteType {
     }
 }
 
-/// A site's reservation status as the public site shows it:
-/// ○ 予約可能 / △ 残り少数 / × 予約受付不可 / ● 予約不要 / 未登録.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Reservation {
-    Available,
-    Few,
-    None,
-    NotNeeded,
-    Unregistered,
+crate::code_enum! {
+    /// A site's reservation status as the public site shows it:
+    /// ○ 予約可能 / △ 残り少数 / × 予約受付不可 / ● 予約不要 / 未登録.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+    pub enum Reservation as "reservation status" {
+        Available = "available",
+        Few = "few",
+        None = "none",
+        NotNeeded = "not_needed",
+        Unregistered = "unregistered",
+    }
 }
 
 impl Reservation {
-    pub const ALL: [Reservation; 5] = [
-        Reservation::Available,
-        Reservation::Few,
-        Reservation::None,
-        Reservation::NotNeeded,
-        Reservation::Unregistered,
-    ];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Reservation::Available => "available",
-            Reservation::Few => "few",
-            Reservation::None => "none",
-            Reservation::NotNeeded => "not_needed",
-            Reservation::Unregistered => "unregistered",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Reservation> {
-        Self::ALL.into_iter().find(|v| v.as_str() == s)
-    }
     /// The mark and the words.
     pub fn label(self, lang: Lang) -> (&'static str, &'static str) {
         match (self, lang) {
@@ -120,7 +79,3 @@ impl Reservation {
         }
     }
 }
-
-crate::stored_code!(ContractStatus, "contract status", ContractStatus::parse);
-crate::stored_code!(SiteType, "site type", SiteType::parse);
-crate::stored_code!(Reservation, "reservation status", Reservation::parse);

@@ -15,23 +15,22 @@
 use crate::i18n::Lang;
 use serde::{Deserialize, Serialize};
 
-/// A unit in which an amount is counted. Every screen and CSV says which one it shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Unit {
-    /// 箱 (a box, or a tray, of vials).
-    Box,
-    /// バイアル.
-    Vial,
-    /// 回分 (one dose).
-    Dose,
-    /// パック (needles and syringes; never vaccine).
-    Pack,
+crate::code_enum! {
+    /// A unit in which an amount is counted. Every screen and CSV says which one it shows.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+    pub enum Unit as "unit" {
+        /// 箱 (a box, or a tray, of vials).
+        Box = "box",
+        /// バイアル.
+        Vial = "vial",
+        /// 回分 (one dose).
+        Dose = "dose",
+        /// パック (needles and syringes; never vaccine).
+        Pack = "pack",
+    }
 }
 
 impl Unit {
-    pub const ALL: [Unit; 4] = [Unit::Box, Unit::Vial, Unit::Dose, Unit::Pack];
-
     /// The unit's name as shown next to an amount.
     pub fn label(self, lang: Lang) -> &'static str {
         match (self, lang) {
@@ -45,23 +44,7 @@ impl Unit {
             (Unit::Pack, Lang::En) => "pack",
         }
     }
-
-    /// The serialised name (`box`, `vial`, `dose`, `pack`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Unit::Box => "box",
-            Unit::Vial => "vial",
-            Unit::Dose => "dose",
-            Unit::Pack => "pack",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Unit> {
-        Unit::ALL.into_iter().find(|u| u.as_str() == s)
-    }
 }
-
-crate::stored_code!(Unit, "unit", Unit::parse);
 
 /// The packaging of a vaccine for one cycle: doses per vial and vials per box.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -219,18 +219,7 @@ db_test!(totp_required_for_nation_admin, |backend| async move {
         Some(StatusCode::UNAUTHORIZED)
     );
     // On the web, the password leads to the code step.
-    let c = browser_client();
-    let page = t.page(&c, "/login").await;
-    let res = c
-        .post(t.url("/login"))
-        .form(&[
-            ("_csrf", csrf_of(&page).as_str()),
-            ("email", email),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await;
-    let res = res.unwrap_or_else(|e| panic!("{e}"));
+    let (c, res) = t.web_password(email).await;
     assert_eq!(
         res.headers()
             .get(header::LOCATION)

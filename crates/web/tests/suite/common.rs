@@ -210,21 +210,27 @@ impl TestApp {
             .unwrap_or_default()
     }
 
-    /// Logs in on the web form; returns the cookie-keeping client.
-    pub async fn web_login(&self, email: &str) -> Client {
+    /// Posts the web login form with the demo password (the first step only); returns the
+    /// cookie-keeping client and the answer.
+    pub async fn web_password(&self, email: &str) -> (Client, reqwest::Response) {
         let c = browser_client();
         let page = self.page(&c, "/login").await;
-        let csrf = csrf_of(&page);
         let res = c
             .post(self.url("/login"))
             .form(&[
-                ("_csrf", csrf.as_str()),
+                ("_csrf", csrf_of(&page).as_str()),
                 ("email", email),
                 ("password", PASSWORD),
             ])
             .send()
             .await
             .unwrap_or_else(|e| panic!("{e}"));
+        (c, res)
+    }
+
+    /// Logs in on the web form; returns the cookie-keeping client.
+    pub async fn web_login(&self, email: &str) -> Client {
+        let (c, res) = self.web_password(email).await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER, "{email}");
         let to_totp = res
             .headers()

@@ -38,21 +38,9 @@ fn is_problem(res: &reqwest::Response) -> bool {
 
 /// Posts the web login form; returns the client and where it was sent.
 async fn web_password(t: &TestApp, email: &str) -> (Client, String) {
-    let c = browser_client();
-    let page = t.page(&c, "/login").await;
-    let res = c
-        .post(t.url("/login"))
-        .form(&[
-            ("_csrf", csrf_of(&page).as_str()),
-            ("email", email),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let (c, res) = t.web_password(email).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER, "{email}");
-    let to = location(&res);
-    (c, to)
+    (c, location(&res))
 }
 
 fn location(res: &reqwest::Response) -> String {
