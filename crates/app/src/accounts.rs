@@ -74,6 +74,7 @@ pub async fn create(app: &App, actor: &Actor, n: &NewUser) -> AppResult<UserRow>
     )
     .await?;
     tx.commit().await?;
+    app.changed().await;
     Ok(row)
 }
 
@@ -101,6 +102,7 @@ pub async fn create_system(
     )
     .await?;
     tx.commit().await?;
+    app.changed().await;
     Ok(row)
 }
 
@@ -197,6 +199,7 @@ pub async fn get(app: &App, actor: &Actor, id: &str) -> AppResult<UserRow> {
         .await?;
     }
     tx.commit().await?;
+    app.changed().await;
     Ok(user)
 }
 
@@ -232,6 +235,7 @@ pub async fn list(
     )
     .await?;
     tx.commit().await?;
+    app.changed().await;
     Ok(out)
 }
 
@@ -297,6 +301,7 @@ pub async fn update(
     )
     .await?;
     tx.commit().await?;
+    app.changed().await;
     Ok(after)
 }
 
@@ -329,6 +334,7 @@ pub async fn lock(app: &App, actor: &Actor, id: &str) -> AppResult<UserRow> {
     };
     let after = reset(&mut tx, actor, now, "user.lock", &user, &changed).await?;
     tx.commit().await?;
+    app.changed().await;
     Ok(after)
 }
 
@@ -379,6 +385,7 @@ pub async fn unlock(app: &App, actor: &Actor, id: &str) -> AppResult<UserRow> {
     )
     .await?;
     tx.commit().await?;
+    app.changed().await;
     Ok(after)
 }
 
@@ -431,6 +438,7 @@ pub async fn reset_totp(app: &App, actor: &Actor, id: &str) -> AppResult<UserRow
     };
     let after = reset(&mut tx, actor, now, "user.totp_reset", &user, &changed).await?;
     tx.commit().await?;
+    app.changed().await;
     Ok(after)
 }
 
@@ -460,5 +468,6 @@ pub async fn reset_password(
     };
     let after = reset(&mut tx, actor, now, "user.password_reset", &user, &changed).await?;
     tx.commit().await?;
+    app.changed().await;
     Ok(after)
 }

@@ -669,19 +669,60 @@ pub async fn authenticate(
 ) -> AppResult<Authenticated> {
     let now = app.clock.now();
     let hash = token_hash(token);
-    let mut tx = app.db.read().await?;
-    let Some(s) = sessions::get(&mut tx, &hash).await? else {
-        return Err(AppError::NotLoggedIn);
+    let idle = Duration::seconds(app.config.idle_timeout_secs);
+    // The counter first: a change committed after this read makes the entry stale.
+    let version = app.signals.version(crate::signal::SESSIONS);
+    let cached = app
+        .sessions
+        .get(&hash, version, now)
+        .filter(|e| e.session.expires_at > now && e.session.last_seen_at + idle > now);
+    let entry = match cached {
+        Some(e) => e,
+        None => {
+            let e = load_session(app, &hash, idle, now, version).await?;
+            app.sessions.put(hash.clone(), e.clone());
+            e
+        }
     };
-    if s.kind != kind.as_str() {
+    if entry.session.kind != kind.as_str() {
         return Err(AppError::NotLoggedIn);
     }
-    let idle = Duration::seconds(app.config.idle_timeout_secs);
+    // Record activity, but at most every few seconds per session: one write per page view
+    // would serialise every reader on SQLite.
+    let touch_every = Duration::seconds((app.config.idle_timeout_secs / 10).clamp(1, 30));
+    if now - entry.session.last_seen_at >= touch_every {
+        let mut w = app.db.begin().await?;
+        sessions::touch(&mut w, &hash, now).await?;
+        w.commit().await?;
+        app.sessions.touched(&hash, now);
+    }
+    let mut actor = entry.actor;
+    actor.ip = ip;
+    Ok(Authenticated {
+        actor,
+        stage: entry.stage,
+        expires_at: entry.session.expires_at,
+    })
+}
+
+/// Reads a session with its account and organisation, ending it if it expired.
+async fn load_session(
+    app: &App,
+    hash: &str,
+    idle: Duration,
+    now: DateTime<Utc>,
+    version: i64,
+) -> AppResult<crate::session_cache::Entry> {
+    let mut tx = app.db.read().await?;
+    let Some(s) = sessions::get(&mut tx, hash).await? else {
+        return Err(AppError::NotLoggedIn);
+    };
     if s.expires_at <= now || s.last_seen_at + idle <= now {
         drop(tx);
         let mut w = app.db.begin().await?;
-        sessions::delete(&mut w, &hash).await?;
+        sessions::delete(&mut w, hash).await?;
         w.commit().await?;
+        app.sessions.forget(hash);
         return Err(AppError::SessionExpired);
     }
     let user = users::get(&mut tx, &s.user_id)
@@ -694,23 +735,17 @@ pub async fn authenticate(
         .await?
         .ok_or(AppError::NotLoggedIn)?;
     drop(tx);
-    // Record activity, but at most every few seconds per session: one write per page view
-    // would serialise every reader on SQLite.
-    let touch_every = Duration::seconds((app.config.idle_timeout_secs / 10).clamp(1, 30));
-    if now - s.last_seen_at >= touch_every {
-        let mut w = app.db.begin().await?;
-        sessions::touch(&mut w, &hash, now).await?;
-        w.commit().await?;
-    }
-    let mut actor = Actor::from_rows(&user, &org, ip)?;
-    actor.session = Some(hash);
+    let mut actor = Actor::from_rows(&user, &org, None)?;
+    actor.session = Some(hash.to_owned());
     actor.csrf_token = s.csrf_token.clone();
     let stage = Stage::parse(&s.stage)
         .ok_or_else(|| anyhow::anyhow!("session in unknown stage {}", s.stage))?;
-    Ok(Authenticated {
+    Ok(crate::session_cache::Entry {
+        session: s,
         actor,
         stage,
-        expires_at: s.expires_at,
+        version,
+        loaded_at: now,
     })
 }
 
@@ -733,6 +768,8 @@ pub async fn logout(app: &App, actor: &Actor) -> AppResult<()> {
     )
     .await?;
     tx.commit().await?;
+    app.sessions.forget(hash);
+    app.changed().await;
     Ok(())
 }
 
@@ -799,6 +836,7 @@ pub async fn complete_totp(app: &App, actor: &Actor, code: &str) -> AppResult<()
     )
     .await?;
     tx.commit().await?;
+    app.changed().await;
     Ok(())
 }
 
@@ -861,6 +899,7 @@ pub async fn enable_totp(app: &App, actor: &Actor, secret_b32: &str, code: &str)
     )
     .await?;
     tx.commit().await?;
+    app.changed().await;
     Ok(())
 }
 
@@ -908,5 +947,6 @@ pub async fn change_password(app: &App, actor: &Actor, current: &str, new: &str)
     )
     .await?;
     tx.commit().await?;
+    app.changed().await;
     Ok(())
 }

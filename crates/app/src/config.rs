@@ -32,6 +32,8 @@ pub struct Config {
     pub secret_key: Option<String>,
     /// Where the binary keeps a generated key when `secret_key` is not set.
     pub secret_key_file: String,
+    /// Sent mail is deleted after this many days (unsent mail is kept).
+    pub sent_mail_retention_days: i64,
     /// Bearer token that `/metrics` requires (`VSYS_METRICS_TOKEN`); unset: `/metrics` is not
     /// served.
     pub metrics_token: Option<String>,
@@ -135,6 +137,7 @@ impl Default for Config {
             secret_key: None,
             secret_key_file: "vsys-secret.key".into(),
             metrics_token: None,
+            sent_mail_retention_days: 90,
         }
     }
 }

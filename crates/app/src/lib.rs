@@ -26,6 +26,8 @@ pub mod requests;
 pub mod results;
 pub mod rows;
 pub mod secrets;
+pub mod session_cache;
+pub mod signal;
 pub mod site_import;
 pub mod sites;
 pub mod stock;
@@ -54,6 +56,10 @@ pub struct App {
     pub hasher: auth::PasswordHasher,
     /// Seals TOTP secrets at rest (key from `Config::secret_key`).
     pub sealer: secrets::Sealer,
+    /// The change signal as this process follows it.
+    pub signals: signal::Signals,
+    /// Sessions read lately (see `session_cache`).
+    pub(crate) sessions: Arc<session_cache::SessionCache>,
 }
 
 impl App {
@@ -79,7 +85,23 @@ impl App {
             clock,
             hasher,
             sealer,
+            signals: signal::Signals::default(),
+            sessions: Arc::new(session_cache::SessionCache::default()),
         }
+    }
+
+    /// Catches up with changes this process just committed, so that its own caches drop what
+    /// they changed at once (other processes follow within the signal's poll or at once on
+    /// PostgreSQL). A failure only delays that.
+    pub(crate) async fn changed(&self) {
+        if let Err(e) = self.signals.refresh(self).await {
+            tracing::warn!(error = %e, "change signal: refresh failed");
+        }
+    }
+
+    /// Sessions held in this process's cache now.
+    pub fn cached_sessions(&self) -> usize {
+        self.sessions.len()
     }
 
     /// Connects to the configured database (`sqlite:FILE`, created when missing, or

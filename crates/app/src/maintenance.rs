@@ -1,34 +1,110 @@
-//! Background upkeep of the database while the server runs.
+//! Scheduled upkeep while the server runs: checkpoints of SQLite's WAL and retention (expired
+//! sessions, quiet login counters, old sent mail, finished jobs). Several processes may share
+//! one database; a lease makes one of them the runner at a time.
 
 use crate::App;
+use chrono::Duration as Span;
 use std::time::Duration;
 use tokio::sync::watch;
+use vsys_store::{coordination, jobs, outbox, sessions, throttle};
 
-/// Checkpoints SQLite's WAL every `every` until `stop` turns true, so that commits never pay
-/// for copying the WAL into the database file (see `Db::checkpoint`). Does nothing on
-/// PostgreSQL.
-pub async fn run_checkpointer(app: App, mut stop: watch::Receiver<bool>, every: Duration) {
-    if app.db.backend() != vsys_store::Backend::Sqlite {
-        return;
-    }
+/// The lease that names the process running scheduled work.
+const LEASE: &str = "scheduled";
+
+/// What one round of retention removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Retention {
+    pub sessions: u64,
+    pub throttle_rows: u64,
+    pub sent_mail: u64,
+    pub jobs: u64,
+}
+
+/// Runs scheduled work every `tick` until `stop` turns true, while this process holds the
+/// lease (taken for a few ticks and renewed each tick; when a runner dies another takes over
+/// after the lease runs out). Retention runs every `retention_every`.
+pub async fn run_scheduled(
+    app: App,
+    mut stop: watch::Receiver<bool>,
+    tick: Duration,
+    retention_every: Duration,
+) {
+    let holder = format!("{}-{}", std::process::id(), uuid::Uuid::now_v7());
+    let mut last_retention: Option<std::time::Instant> = None;
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(every) => {}
+            _ = tokio::time::sleep(tick) => {}
             _ = stop.changed() => break,
         }
         if *stop.borrow() {
             break;
         }
-        match app.db.checkpoint().await {
-            Ok(Some((log, done))) if log > done => {
-                tracing::debug!(
-                    wal_pages = log,
-                    copied = done,
-                    "checkpoint: readers still hold part of the WAL"
-                );
+        match hold_lease(&app, &holder, tick).await {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(e) => {
+                tracing::warn!(error = %e, "scheduled work: lease not taken");
+                continue;
             }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "checkpoint failed; retrying"),
+        }
+        checkpoint(&app).await;
+        if last_retention.is_none_or(|t| t.elapsed() >= retention_every) {
+            match retain(&app).await {
+                Ok(r) => tracing::info!(?r, "retention"),
+                Err(e) => tracing::warn!(error = %e, "retention failed; retrying later"),
+            }
+            last_retention = Some(std::time::Instant::now());
         }
     }
+    if let Ok(mut tx) = app.db.begin().await {
+        let _ = coordination::release_lease(&mut tx, LEASE, &holder).await;
+        let _ = tx.commit().await;
+    }
+}
+
+/// Takes or renews the lease for five ticks.
+async fn hold_lease(app: &App, holder: &str, tick: Duration) -> crate::AppResult<bool> {
+    let now = app.clock.now();
+    let ttl = Span::from_std(tick * 5).unwrap_or(Span::seconds(5));
+    let mut tx = app.db.begin().await?;
+    let held = coordination::take_lease(&mut tx, LEASE, holder, now, now + ttl).await?;
+    tx.commit().await?;
+    Ok(held)
+}
+
+/// Copies what SQLite's WAL holds into the database file (see `Db::checkpoint`), so that
+/// commits never pay for it. Nothing to do on PostgreSQL.
+async fn checkpoint(app: &App) {
+    match app.db.checkpoint().await {
+        Ok(Some((log, done))) if log > done => {
+            tracing::debug!(
+                wal_pages = log,
+                copied = done,
+                "checkpoint: readers still hold part of the WAL"
+            );
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "checkpoint failed; retrying"),
+    }
+}
+
+/// Removes what is kept no longer: sessions past their expiry or idle timeout, login counters
+/// quiet for a day, mail sent more than `sent_mail_retention_days` ago, jobs a day old.
+pub async fn retain(app: &App) -> crate::AppResult<Retention> {
+    let now = app.clock.now();
+    let idle_cutoff = now - Span::seconds(app.config.idle_timeout_secs);
+    let mut tx = app.db.begin().await?;
+    let r = Retention {
+        sessions: sessions::purge(&mut tx, now, idle_cutoff).await?,
+        throttle_rows: throttle::purge(&mut tx, now - Span::days(1)).await?,
+        sent_mail: outbox::purge_sent(
+            &mut tx,
+            now - Span::days(app.config.sent_mail_retention_days.max(1)),
+        )
+        .await?,
+        jobs: jobs::purge(&mut tx, now - Span::days(1)).await?,
+    };
+    tx.commit().await?;
+    app.changed().await;
+    Ok(r)
 }

@@ -165,6 +165,7 @@ pub async fn create(app: &App, actor: &Actor, n: &NewOrg) -> AppResult<OrgRow> {
     )
     .await?;
     tx.commit().await?;
+    app.changed().await;
     Ok(row)
 }
 
@@ -235,6 +236,7 @@ pub async fn set_areas(
     )
     .await?;
     tx.commit().await?;
+    app.changed().await;
     Ok(clean)
 }
 

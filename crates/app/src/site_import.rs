@@ -678,6 +678,7 @@ pub async fn import(
     )
     .await?;
     tx.commit().await?;
+    app.changed().await;
     progress(Phase::Done, total, total);
     Ok(summary)
 }

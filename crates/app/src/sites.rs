@@ -347,6 +347,7 @@ pub async fn put_details(
     .await?;
     let v = view(&mut tx, org, now).await?;
     tx.commit().await?;
+    app.changed().await;
     Ok(v)
 }
 
@@ -604,6 +605,7 @@ pub async fn change_registry(
             .await?;
         }
         tx.commit().await?;
+        app.changed().await;
         return Ok(ChangeOutcome::Pending {
             change_id: change.id,
         });
@@ -623,6 +625,7 @@ pub async fn change_registry(
     .await?;
     let v = view(&mut tx, new_org, now).await?;
     tx.commit().await?;
+    app.changed().await;
     let _ = new_p;
     Ok(ChangeOutcome::Applied {
         site: Box::new(serde_json::to_value(&v).map_err(anyhow::Error::from)?),
@@ -725,6 +728,7 @@ pub async fn decide_change(
     )
     .await?;
     tx.commit().await?;
+    app.changed().await;
     Ok(decided)
 }
 
@@ -761,6 +765,7 @@ pub async fn confirm(app: &App, actor: &Actor, code: &str, version: i64) -> AppR
     .await?;
     let v = view(&mut tx, org, now).await?;
     tx.commit().await?;
+    app.changed().await;
     Ok(v)
 }
 
@@ -798,6 +803,7 @@ pub async fn set_reservation(
     )
     .await?;
     tx.commit().await?;
+    app.changed().await;
     Ok(after)
 }
 
@@ -867,6 +873,7 @@ pub async fn set_hub(
     )
     .await?;
     tx.commit().await?;
+    app.changed().await;
     Ok(after)
 }
 
@@ -951,6 +958,7 @@ pub async fn create_municipal_site(
     .await?;
     let v = view(&mut tx, org, now).await?;
     tx.commit().await?;
+    app.changed().await;
     Ok(v)
 }
 
@@ -972,6 +980,7 @@ pub async fn doctors(app: &App, actor: &Actor, code: &str) -> AppResult<Vec<Doct
     )
     .await?;
     tx.commit().await?;
+    app.changed().await;
     Ok(rows)
 }
 
@@ -1026,6 +1035,7 @@ pub async fn add_doctor(
     )
     .await?;
     tx.commit().await?;
+    app.changed().await;
     Ok(row)
 }
 
@@ -1046,6 +1056,7 @@ pub async fn remove_doctor(app: &App, actor: &Actor, code: &str, id: &str) -> Ap
     )
     .await?;
     tx.commit().await?;
+    app.changed().await;
     Ok(())
 }
 

@@ -156,6 +156,18 @@ impl Db {
         }
     }
 
+    /// Listens on a PostgreSQL channel (`None` on SQLite, which has no notifications: poll).
+    pub async fn listen(&self, channel: &str) -> StoreResult<Option<Listener>> {
+        match self {
+            Db::Sqlite(_) => Ok(None),
+            Db::Postgres(p) => {
+                let mut l = sqlx::postgres::PgListener::connect_with(p).await?;
+                l.listen(channel).await?;
+                Ok(Some(Listener(l)))
+            }
+        }
+    }
+
     /// Is the database reachable?
     pub async fn ping(&self) -> StoreResult<()> {
         match self {
@@ -203,6 +215,17 @@ impl Db {
             Db::Sqlite(p) => p.close().await,
             Db::Postgres(p) => p.close().await,
         }
+    }
+}
+
+/// A PostgreSQL listener (see [`Db::listen`]).
+pub struct Listener(sqlx::postgres::PgListener);
+
+impl Listener {
+    /// The next notification's payload. Reconnects by itself after a lost connection (what
+    /// was sent meanwhile is lost: callers also poll).
+    pub async fn recv(&mut self) -> StoreResult<String> {
+        Ok(self.0.recv().await?.payload().to_owned())
     }
 }
 
@@ -306,6 +329,18 @@ impl Tx {
                 .execute(&mut **tx)
                 .await
                 .map(|_| ())?,
+        }
+        Ok(())
+    }
+
+    /// PostgreSQL `NOTIFY channel, payload`, delivered when the transaction commits.
+    pub async fn notify(&mut self, channel: &str, payload: &str) -> StoreResult<()> {
+        if let Tx::Postgres(tx) = self {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(channel)
+                .bind(payload)
+                .execute(&mut **tx)
+                .await?;
         }
         Ok(())
     }

@@ -3,6 +3,7 @@
 
 pub mod allocations;
 pub mod audit;
+pub mod coordination;
 pub mod cycles;
 pub mod db;
 pub mod deliveries;

@@ -803,6 +803,22 @@ fn job_tables() -> Vec<TableCreateStatement> {
     ]
 }
 
+fn coordination_tables() -> Vec<TableCreateStatement> {
+    vec![
+        Table::create()
+            .table(Leases::Table)
+            .col(id(Leases::Name))
+            .col(string(Leases::Holder))
+            .col(time(Leases::ExpiresAt))
+            .to_owned(),
+        Table::create()
+            .table(Changes::Table)
+            .col(id(Changes::Topic))
+            .col(int(Changes::Version))
+            .to_owned(),
+    ]
+}
+
 fn job_indexes() -> Vec<IndexCreateStatement> {
     vec![
         Index::create()
@@ -883,6 +899,12 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "jobs",
         tables: job_tables,
         indexes: job_indexes,
+    },
+    Migration {
+        version: 7,
+        name: "coordination",
+        tables: coordination_tables,
+        indexes: no_indexes,
     },
 ];
 

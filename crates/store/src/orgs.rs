@@ -78,6 +78,9 @@ pub async fn insert_many(tx: &mut Tx, rows: &[OrgRow]) -> StoreResult<()> {
         }
         tx.exec(&q).await?;
     }
+    if !rows.is_empty() {
+        crate::coordination::bump(tx, crate::coordination::SESSIONS).await?;
+    }
     Ok(())
 }
 
@@ -105,6 +108,8 @@ pub async fn update(tx: &mut Tx, row: &OrgRow, expected: i64) -> StoreResult<()>
     if n == 0 {
         return Err(crate::StoreError::Conflict);
     }
+    // An organisation's name and place are part of who its users are.
+    crate::coordination::bump(tx, crate::coordination::SESSIONS).await?;
     Ok(())
 }
 

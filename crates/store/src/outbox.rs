@@ -201,3 +201,15 @@ pub async fn counts(tx: &mut Tx) -> StoreResult<(i64, i64)> {
         .await?;
     Ok((pending, sent))
 }
+
+/// Removes mail sent before `before` (retention); unsent mail is kept whatever its age.
+pub async fn purge_sent(tx: &mut Tx, before: DateTime<Utc>) -> StoreResult<u64> {
+    tx.exec(
+        &Query::delete()
+            .from_table(Outbox::Table)
+            .and_where(Expr::col(Outbox::SentAt).is_not_null())
+            .and_where(Expr::col(Outbox::SentAt).lt(before))
+            .to_owned(),
+    )
+    .await
+}

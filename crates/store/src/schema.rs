@@ -451,3 +451,21 @@ pub enum Jobs {
     UpdatedAt,
     FinishedAt,
 }
+
+/// Who runs a piece of scheduled work now (one runner among many processes).
+#[derive(Iden, Clone, Copy)]
+pub enum Leases {
+    Table,
+    Name,
+    Holder,
+    ExpiresAt,
+}
+
+/// A counter per topic of change, bumped in the same transaction as the change: every process
+/// polls it (and, on PostgreSQL, also hears a NOTIFY) to drop what it cached.
+#[derive(Iden, Clone, Copy)]
+pub enum Changes {
+    Table,
+    Topic,
+    Version,
+}

@@ -92,17 +92,29 @@ pub async fn advance_stage(tx: &mut Tx, id_hash: &str, from: &str, to: &str) -> 
                 .to_owned(),
         )
         .await?;
+    changed(tx, n).await?;
     Ok(n == 1)
 }
 
 pub async fn delete(tx: &mut Tx, id_hash: &str) -> StoreResult<u64> {
-    tx.exec(
-        &Query::delete()
-            .from_table(Sessions::Table)
-            .and_where(Expr::col(Sessions::IdHash).eq(id_hash))
-            .to_owned(),
-    )
-    .await
+    let n = tx
+        .exec(
+            &Query::delete()
+                .from_table(Sessions::Table)
+                .and_where(Expr::col(Sessions::IdHash).eq(id_hash))
+                .to_owned(),
+        )
+        .await?;
+    changed(tx, n).await?;
+    Ok(n)
+}
+
+/// Tells every process that sessions changed (they drop what they cached).
+async fn changed(tx: &mut Tx, n: u64) -> StoreResult<()> {
+    if n > 0 {
+        crate::coordination::bump(tx, crate::coordination::SESSIONS).await?;
+    }
+    Ok(())
 }
 
 /// Ends every session of a user (password change, disable), except `keep` if given.
@@ -114,7 +126,9 @@ pub async fn delete_for_user(tx: &mut Tx, user_id: &str, keep: Option<&str>) -> 
     if let Some(k) = keep {
         q.and_where(Expr::col(Sessions::IdHash).ne(k));
     }
-    tx.exec(&q).await
+    let n = tx.exec(&q).await?;
+    changed(tx, n).await?;
+    Ok(n)
 }
 
 /// Removes sessions past their absolute expiry or idle for longer than `idle_cutoff` allows.
@@ -123,15 +137,18 @@ pub async fn purge(
     now: DateTime<Utc>,
     idle_cutoff: DateTime<Utc>,
 ) -> StoreResult<u64> {
-    tx.exec(
-        &Query::delete()
-            .from_table(Sessions::Table)
-            .cond_where(
-                sea_query::Cond::any()
-                    .add(Expr::col(Sessions::ExpiresAt).lte(now))
-                    .add(Expr::col(Sessions::LastSeenAt).lte(idle_cutoff)),
-            )
-            .to_owned(),
-    )
-    .await
+    let n = tx
+        .exec(
+            &Query::delete()
+                .from_table(Sessions::Table)
+                .cond_where(
+                    sea_query::Cond::any()
+                        .add(Expr::col(Sessions::ExpiresAt).lte(now))
+                        .add(Expr::col(Sessions::LastSeenAt).lte(idle_cutoff)),
+                )
+                .to_owned(),
+        )
+        .await?;
+    changed(tx, n).await?;
+    Ok(n)
 }

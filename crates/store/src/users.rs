@@ -193,6 +193,7 @@ pub async fn update(tx: &mut Tx, u: &UserRow) -> StoreResult<UserRow> {
             StoreError::NotFound
         });
     }
+    crate::coordination::bump(tx, crate::coordination::SESSIONS).await?;
     Ok(UserRow {
         version: u.version + 1,
         ..u.clone()
@@ -256,6 +257,9 @@ pub async fn enrol_totp(
                 .to_owned(),
         )
         .await?;
+    if n == 1 {
+        crate::coordination::bump(tx, crate::coordination::SESSIONS).await?;
+    }
     Ok(n == 1)
 }
 

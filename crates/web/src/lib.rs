@@ -172,10 +172,15 @@ pub async fn serve(
             std::time::Duration::from_secs(2),
         )));
     }
-    workers.push(tokio::spawn(vsys_app::maintenance::run_checkpointer(
+    workers.push(tokio::spawn(vsys_app::maintenance::run_scheduled(
         app.clone(),
         stop_rx.clone(),
         std::time::Duration::from_secs(1),
+        std::time::Duration::from_secs(3600),
+    )));
+    workers.push(tokio::spawn(vsys_app::signal::run_follower(
+        app.clone(),
+        stop_rx.clone(),
     )));
     let router = router(app);
     axum::serve(

@@ -1,0 +1,105 @@
+//! What several processes sharing one database agree on: who runs a piece of scheduled work
+//! (leases), and what changed since they last looked (a counter per topic).
+
+use crate::db::{Backend, Tx};
+use crate::error::StoreResult;
+use crate::schema::{Changes, Leases};
+use chrono::{DateTime, Utc};
+use sea_query::{Expr, ExprTrait, OnConflict, Query};
+
+/// Takes or renews the lease `name` for `holder` until `until`, unless another holder's lease
+/// is still running at `now`. True when `holder` holds it afterwards.
+pub async fn take_lease(
+    tx: &mut Tx,
+    name: &str,
+    holder: &str,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> StoreResult<bool> {
+    tx.exec(
+        &Query::insert()
+            .into_table(Leases::Table)
+            .columns([Leases::Name, Leases::Holder, Leases::ExpiresAt])
+            .values_panic([name.into(), holder.into(), until.into()])
+            .on_conflict(
+                OnConflict::column(Leases::Name)
+                    .update_columns([Leases::Holder, Leases::ExpiresAt])
+                    .action_and_where(
+                        Expr::col((Leases::Table, Leases::ExpiresAt))
+                            .lte(now)
+                            .or(Expr::col((Leases::Table, Leases::Holder)).eq(holder)),
+                    )
+                    .to_owned(),
+            )
+            .to_owned(),
+    )
+    .await?;
+    let current: Option<(String,)> = tx
+        .opt(
+            &Query::select()
+                .column(Leases::Holder)
+                .from(Leases::Table)
+                .and_where(Expr::col(Leases::Name).eq(name))
+                .to_owned(),
+        )
+        .await?;
+    Ok(current.is_some_and(|(h,)| h == holder))
+}
+
+/// Gives a lease up (a process stopping).
+pub async fn release_lease(tx: &mut Tx, name: &str, holder: &str) -> StoreResult<()> {
+    tx.exec(
+        &Query::delete()
+            .from_table(Leases::Table)
+            .and_where(Expr::col(Leases::Name).eq(name))
+            .and_where(Expr::col(Leases::Holder).eq(holder))
+            .to_owned(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Accounts and sessions: whatever changes who a session token stands for. Bumped by the
+/// repositories of sessions and users themselves, so no use-case can forget it.
+pub const SESSIONS: &str = "sessions";
+/// Sites as the public sees them (registry, reservation status).
+pub const SITES: &str = "sites";
+
+/// The PostgreSQL channel that carries the topics of committed changes.
+pub const CHANNEL: &str = "vsys_changes";
+
+/// Bumps the counter of `topic` in the caller's transaction (so the bump commits with the
+/// change, or not at all); on PostgreSQL also NOTIFYs the topic, delivered at commit.
+pub async fn bump(tx: &mut Tx, topic: &str) -> StoreResult<()> {
+    tx.exec(
+        &Query::insert()
+            .into_table(Changes::Table)
+            .columns([Changes::Topic, Changes::Version])
+            .values_panic([topic.into(), 1i64.into()])
+            .on_conflict(
+                OnConflict::column(Changes::Topic)
+                    .value(
+                        Changes::Version,
+                        Expr::col((Changes::Table, Changes::Version)).add(1i64),
+                    )
+                    .to_owned(),
+            )
+            .to_owned(),
+    )
+    .await?;
+    if tx.backend() == Backend::Postgres {
+        tx.notify(CHANNEL, topic).await?;
+    }
+    Ok(())
+}
+
+/// Every topic's counter.
+pub async fn versions(tx: &mut Tx) -> StoreResult<Vec<(String, i64)>> {
+    tx.all(
+        &Query::select()
+            .columns([Changes::Topic, Changes::Version])
+            .from(Changes::Table)
+            .to_owned(),
+    )
+    .await
+}
