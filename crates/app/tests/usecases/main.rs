@@ -4,4 +4,6 @@
 
 mod common;
 
+mod accounts;
+mod auth;
 mod permissions;
