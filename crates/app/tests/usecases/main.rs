@@ -6,4 +6,5 @@ mod common;
 
 mod accounts;
 mod auth;
+mod orgs_notices;
 mod permissions;
