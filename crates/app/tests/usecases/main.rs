@@ -9,3 +9,5 @@ mod allocation;
 mod auth;
 mod orgs_notices;
 mod permissions;
+mod results_stock;
+mod sites;
