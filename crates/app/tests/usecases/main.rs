@@ -7,6 +7,7 @@ mod common;
 mod accounts;
 mod allocation;
 mod auth;
+mod delivery;
 mod orgs_notices;
 mod permissions;
 mod results_stock;
