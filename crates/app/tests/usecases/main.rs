@@ -11,4 +11,5 @@ mod delivery;
 mod orgs_notices;
 mod permissions;
 mod results_stock;
+mod site_import;
 mod sites;
