@@ -6,6 +6,7 @@ mod common;
 
 mod accounts;
 mod allocation;
+mod audit_csv;
 mod auth;
 mod delivery;
 mod orgs_notices;
