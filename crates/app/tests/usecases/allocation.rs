@@ -3,6 +3,7 @@
 //! refused), and sites' requests.
 
 use crate::common::*;
+use crate::db_test_ignored;
 use vsys_app::AppError;
 use vsys_app::allocation::{self, LineInput};
 use vsys_app::cycles::{self, CycleInput, SupplyInput};
@@ -535,3 +536,54 @@ db_test!(site_requests_until_the_deadline, |backend| async move {
     );
     assert_eq!(w.audit("request.put").await.len(), 3);
 });
+
+db_test_ignored!(
+    suppliers_register_only_what_they_supply,
+    "bug: cycles::register_supply lets a supplier register supply of a product another \
+     organisation owns (ファイザー社 M001 registering the warehouse N001's needles, the nation \
+     naming モデルナ社 M002 as supplier of ファイザー社's vaccine), and the nation's node counts \
+     it: supply_in checks only that the product is in the cycle, never products.owner_code \
+     against the supplier (delivery::upstream, by contrast, reads \"supplied\" as \"owned\")",
+    |backend| async move {
+        let Some(w) = world(backend).await else {
+            return;
+        };
+        let app = &w.app;
+        let c = w.cycle_with_supply(11).await;
+        let nation = w.actor("nation", "operator").await;
+        let before = allocation::division(app, &nation, &c.id, "JP")
+            .await
+            .unwrap()
+            .node;
+        let pfizer = w.actor("pfizer", "operator").await;
+        let r = cycles::register_supply(
+            app,
+            &pfizer,
+            &c.id,
+            &SupplyInput {
+                supplier_code: None,
+                product_id: c.needle_id.clone().unwrap(),
+                quantity: 5000,
+            },
+        )
+        .await;
+        assert!(r.is_err(), "M001 registered N001's needles: {r:?}");
+        let r = cycles::register_supply(
+            app,
+            &nation,
+            &c.id,
+            &SupplyInput {
+                supplier_code: Some("M002".into()),
+                product_id: c.vaccine_id.clone(),
+                quantity: 50,
+            },
+        )
+        .await;
+        assert!(r.is_err(), "M002 registered M001's vaccine: {r:?}");
+        let after = allocation::division(app, &nation, &c.id, "JP")
+            .await
+            .unwrap()
+            .node;
+        assert_eq!((after.vials, after.needles), (before.vials, before.needles));
+    }
+);

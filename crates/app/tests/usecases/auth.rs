@@ -202,6 +202,34 @@ db_test!(
             .await,
             Err(AppError::TotpInvalid)
         ));
+        // The browser's second step, in its own stage only, with a code not used before.
+        w.clock.advance(Duration::seconds(30));
+        let pending = auth::authenticate(app, &web.token, SessionKind::Web, None)
+            .await
+            .unwrap();
+        assert_eq!(pending.stage, Stage::Totp);
+        assert!(matches!(
+            auth::complete_totp(app, &pending.actor, "12345").await,
+            Err(AppError::TotpInvalid)
+        ));
+        let fresh = auth::totp_code_on_host(app, &nation)
+            .await
+            .unwrap()
+            .unwrap();
+        auth::complete_totp(app, &pending.actor, &fresh)
+            .await
+            .unwrap();
+        assert_eq!(
+            auth::authenticate(app, &web.token, SessionKind::Web, None)
+                .await
+                .unwrap()
+                .stage,
+            Stage::Active
+        );
+        state(
+            auth::complete_totp(app, &pending.actor, &fresh).await,
+            vsys_domain::Msg::WrongLoginStep,
+        );
         // Without an authenticator (after a reset), an administrator must enrol one first.
         let tokyo = w.user(&email("tokyo", "admin")).await;
         vsys_app::accounts::reset_totp(app, &w.actor("nation", "admin").await, &tokyo.id)
@@ -221,6 +249,36 @@ db_test!(
         .await
         .unwrap();
         assert_eq!(setup.stage, Stage::TotpSetup);
+        let enrolling = auth::authenticate(app, &setup.token, SessionKind::Web, None)
+            .await
+            .unwrap();
+        assert_eq!(enrolling.stage, Stage::TotpSetup);
+        let secret = auth::new_totp_secret();
+        assert_eq!(
+            invalid(
+                auth::enable_totp(app, &enrolling.actor, &secret.to_base32(), "12345").await,
+                "code"
+            ),
+            vsys_domain::Msg::TotpInvalid
+        );
+        let code = secret.code_at(app.clock.now().timestamp());
+        auth::enable_totp(app, &enrolling.actor, &secret.to_base32(), &code)
+            .await
+            .unwrap();
+        assert_eq!(
+            auth::authenticate(app, &setup.token, SessionKind::Web, None)
+                .await
+                .unwrap()
+                .stage,
+            Stage::Active
+        );
+        assert!(w.user(&tokyo.email).await.totp_secret.is_some());
+        // Enrolled once: the same step again is refused.
+        state(
+            auth::enable_totp(app, &enrolling.actor, &secret.to_base32(), &code).await,
+            vsys_domain::Msg::WrongLoginStep,
+        );
+        assert_eq!(w.audit("user.totp_enable").await.len(), 1);
 
         // A new account changes its password before anything else.
         vsys_app::accounts::create_system(
