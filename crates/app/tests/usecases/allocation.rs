@@ -537,6 +537,31 @@ db_test!(site_requests_until_the_deadline, |backend| async move {
     assert_eq!(w.audit("request.put").await.len(), 3);
 });
 
+db_test!(concurrent_saves_of_one_division, |backend| async move {
+    let Some(w) = world(backend).await else {
+        return;
+    };
+    let app = &w.app;
+    let c = w.cycle_with_supply(11).await;
+    let id = c.id.as_str();
+    let nation = w.actor("nation", "operator").await;
+    let v = w.version(&nation, id, "JP").await;
+    // Two people save the nation's division from the same version at once: 60 boxes each to
+    // different prefectures, 120 of 100 together. One wins; the other is told someone else
+    // changed it, and the sum never exceeds the nation's amount.
+    let (tokyo, osaka) = ([line("13", 60)], [line("27", 60)]);
+    let (a, b) = tokio::join!(
+        allocation::save_division(app, &nation, id, "JP", v, &tokyo, None),
+        allocation::save_division(app, &nation, id, "JP", v, &osaka, None),
+    );
+    let wins = [&a, &b].iter().filter(|r| r.is_ok()).count();
+    assert_eq!(wins, 1, "{a:?} {b:?}");
+    let loser = if a.is_ok() { b } else { a };
+    conflict(loser);
+    let d = allocation::division(app, &nation, id, "JP").await.unwrap();
+    assert_eq!((d.allocated_vials, d.node.version), (60 * 195, v + 1));
+});
+
 db_test_ignored!(
     suppliers_register_only_what_they_supply,
     "bug: cycles::register_supply lets a supplier register supply of a product another \

@@ -449,3 +449,58 @@ db_test!(doctors_hubs_and_municipal_sites, |backend| async move {
     );
     assert_eq!(w.audit("site.create").await.len(), 1);
 });
+
+db_test!(
+    a_change_filed_against_old_values_conflicts,
+    |backend| async move {
+        let Some(w) = world(backend).await else {
+            return;
+        };
+        let app = &w.app;
+        let code = w.clinic().await;
+        let me = w.actor("clinic", "operator").await;
+        let minato = w.actor("minato", "operator").await;
+        let v = sites::get(app, &me, &code).await.unwrap();
+        let current = sites::registry_of(&v.org, &v.profile);
+        let change_id = match sites::change_registry(
+            app,
+            &me,
+            &code,
+            &RegistryInput {
+                name: "申請中の名前".into(),
+                ..current.clone()
+            },
+        )
+        .await
+        .unwrap()
+        {
+            ChangeOutcome::Pending { change_id } => change_id,
+            other => panic!("{other:?}"),
+        };
+        // Meanwhile 港区 renames the clinic itself: the pending change no longer applies.
+        sites::change_registry(
+            app,
+            &minato,
+            &code,
+            &RegistryInput {
+                name: "港区が直した名前".into(),
+                ..current
+            },
+        )
+        .await
+        .unwrap();
+        conflict(sites::decide_change(app, &minato, &change_id, true).await);
+        assert_eq!(
+            sites::get(app, &me, &code).await.unwrap().org.name,
+            "港区が直した名前"
+        );
+        // It can still be rejected.
+        assert_eq!(
+            sites::decide_change(app, &minato, &change_id, false)
+                .await
+                .unwrap()
+                .status,
+            "rejected"
+        );
+    }
+);
