@@ -11,6 +11,7 @@ mod auth;
 mod delivery;
 mod orgs_notices;
 mod permissions;
+mod priority;
 mod results_stock;
 mod site_import;
 mod sites;
