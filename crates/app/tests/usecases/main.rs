@@ -9,6 +9,7 @@ mod allocation;
 mod audit_csv;
 mod auth;
 mod delivery;
+mod delivery_rules;
 mod orgs_notices;
 mod permissions;
 mod priority;
