@@ -7,6 +7,20 @@ use vsys_store::users::UserRow;
 use vsys_store::*;
 use vsys_testkit::{Backend, TestDb, db_test, fresh_db};
 
+// Repositories beyond the first ones, a module each (`conformance/*.rs`).
+#[path = "conformance/accounts.rs"]
+mod accounts;
+#[path = "conformance/deliveries.rs"]
+mod deliveries;
+#[path = "conformance/fixture.rs"]
+mod fixture;
+#[path = "conformance/jobs_throttle.rs"]
+mod jobs_throttle;
+#[path = "conformance/results.rs"]
+mod results;
+#[path = "conformance/sites.rs"]
+mod sites;
+
 fn t0() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-04-01T09:00:00.123456+09:00")
         .map(|t| t.with_timezone(&Utc))

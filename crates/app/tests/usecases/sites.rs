@@ -1,0 +1,506 @@
+//! Sites: details registered by the site against a version, registry changes that wait for
+//! the municipality (approved or rejected once), moves, the municipality's confirmation,
+//! reservation status and the public list, doctors, hubs and satellites, municipal sites.
+
+use crate::common::*;
+use vsys_app::sites::{self, ChangeOutcome, DetailsInput, NewDoctor, RegistryInput, SiteQuery};
+use vsys_domain::{ContractStatus, Msg, OrgKind, Reservation, SiteType};
+use vsys_testkit::db_test;
+
+fn details(phone: Option<&str>) -> DetailsInput {
+    DetailsInput {
+        phone: phone.map(Into::into),
+        hours: Some("9:00-17:00".into()),
+        accepts_non_regular: true,
+        freezers_ultra_cold: 1,
+        freezers_minus20: 2,
+        storage_location: Some("1階処置室".into()),
+        ..Default::default()
+    }
+}
+
+db_test!(details_and_registry_changes, |backend| async move {
+    let Some(w) = world(backend).await else {
+        return;
+    };
+    let app = &w.app;
+    let code = w.clinic().await;
+    let me = w.actor("clinic", "operator").await;
+    let minato = w.actor("minato", "operator").await;
+    // First login: nothing registered yet.
+    let v = sites::get(app, &me, &code).await.unwrap();
+    assert_eq!(v.profile.details_at, None);
+    let version = v.profile.version;
+    assert_eq!(
+        invalid(
+            sites::put_details(app, &me, &code, version, &details(Some("abc"))).await,
+            "phone"
+        ),
+        Msg::InvalidPhone
+    );
+    assert_eq!(
+        invalid(
+            sites::put_details(app, &me, &code, version, &details(None)).await,
+            "phone"
+        ),
+        Msg::Required
+    );
+    let saved = sites::put_details(app, &me, &code, version, &details(Some("03-1234-5678")))
+        .await
+        .unwrap();
+    assert!(saved.profile.details_at.is_some());
+    assert_eq!(
+        (saved.profile.freezers_minus20, saved.profile.version),
+        (2, version + 1)
+    );
+    // Written against the version read: nothing is lost silently.
+    conflict(sites::put_details(app, &me, &code, version, &details(Some("03-1234-5678"))).await);
+
+    // A controlled field: the clinic's own change waits for 港区.
+    let current = sites::registry_of(&saved.org, &saved.profile);
+    let renamed = RegistryInput {
+        name: "新しい名前クリニック".into(),
+        address: Some("東京都港区芝公園1-5-25".into()),
+        ..current.clone()
+    };
+    let change_id = match sites::change_registry(app, &me, &code, &renamed)
+        .await
+        .unwrap()
+    {
+        ChangeOutcome::Pending { change_id } => change_id,
+        other => panic!("{other:?}"),
+    };
+    let v = sites::get(app, &me, &code).await.unwrap();
+    assert_eq!(v.org.name, saved.org.name);
+    assert_eq!(
+        v.pending.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+        [change_id.as_str()]
+    );
+    // One change at a time; nothing to change is refused; a bad postal code is named.
+    assert_eq!(
+        invalid(
+            sites::change_registry(app, &me, &code, &renamed).await,
+            "name"
+        ),
+        Msg::ChangePending
+    );
+    assert_eq!(
+        invalid(
+            sites::change_registry(app, &minato, &code, &current).await,
+            "name"
+        ),
+        Msg::NothingChanged
+    );
+    assert_eq!(
+        invalid(
+            sites::change_registry(
+                app,
+                &minato,
+                &code,
+                &RegistryInput {
+                    postal_code: Some("123".into()),
+                    ..current.clone()
+                }
+            )
+            .await,
+            "postal_code"
+        ),
+        Msg::InvalidPostalCode
+    );
+    // 港区 sees it waiting; the clinic cannot decide its own change, nor can 港区's viewers.
+    let (pending, total) = sites::list(
+        app,
+        &minato,
+        &SiteQuery {
+            filter: Some("pending".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!((total, pending[0].code.as_str()), (1, code.as_str()));
+    forbidden(sites::decide_change(app, &me, &change_id, true).await);
+    forbidden(
+        sites::decide_change(app, &w.actor("minato", "viewer").await, &change_id, true).await,
+    );
+    let decided = sites::decide_change(app, &minato, &change_id, true)
+        .await
+        .unwrap();
+    assert_eq!(decided.status, "approved");
+    let v = sites::get(app, &me, &code).await.unwrap();
+    assert_eq!(v.org.name, "新しい名前クリニック");
+    assert_eq!(v.profile.address.as_deref(), Some("東京都港区芝公園1-5-25"));
+    assert!(v.pending.is_empty());
+    state(
+        sites::decide_change(app, &minato, &change_id, false).await,
+        Msg::ChangeDecided,
+    );
+    not_found(sites::decide_change(app, &minato, "no-such-change", true).await);
+    let (notices, _) = vsys_app::notices::list(app, &me, vsys_store::Page::first(10))
+        .await
+        .unwrap();
+    assert!(
+        notices
+            .iter()
+            .any(|n| n.notice.title_ja.contains("承認されました"))
+    );
+
+    // A move to 新宿区, asked by the clinic, rejected by 港区.
+    let moving = RegistryInput {
+        municipality_code: "13104".into(),
+        ..sites::registry_of(&v.org, &v.profile)
+    };
+    let change_id = match sites::change_registry(app, &me, &code, &moving)
+        .await
+        .unwrap()
+    {
+        ChangeOutcome::Pending { change_id } => change_id,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        sites::decide_change(app, &minato, &change_id, false)
+            .await
+            .unwrap()
+            .status,
+        "rejected"
+    );
+    assert_eq!(
+        sites::get(app, &me, &code)
+            .await
+            .unwrap()
+            .org
+            .parent_code
+            .as_deref(),
+        Some("13103")
+    );
+    // 港区 cannot hand the clinic to its neighbour; 東京都 can, at once.
+    assert_eq!(
+        invalid(
+            sites::change_registry(app, &minato, &code, &moving).await,
+            "municipality_code"
+        ),
+        Msg::OutOfScope
+    );
+    let tokyo = w.actor("tokyo", "operator").await;
+    assert!(matches!(
+        sites::change_registry(app, &tokyo, &code, &moving)
+            .await
+            .unwrap(),
+        ChangeOutcome::Applied { .. }
+    ));
+    let moved = sites::get(app, &tokyo, &code).await.unwrap().org;
+    assert_eq!(
+        (moved.parent_code.as_deref(), moved.path),
+        (Some("13104"), format!("/JP/13/13104/{code}/"))
+    );
+    // Now 港区 no longer sees it; the clinic still sees itself (at its new place).
+    not_found(sites::get(app, &minato, &code).await);
+    let me = w.actor("clinic", "operator").await;
+    assert_eq!(sites::get(app, &me, &code).await.unwrap().org.code, code);
+    assert_eq!(w.audit("site.registry").await.len(), 1);
+    assert_eq!(w.audit("site.change.").await.len(), 2 + 2);
+});
+
+db_test!(
+    confirmation_reservations_and_the_public_list,
+    |backend| async move {
+        let Some(w) = world(backend).await else {
+            return;
+        };
+        let app = &w.app;
+        let code = w.clinic().await;
+        let me = w.actor("clinic", "operator").await;
+        let minato = w.actor("minato", "operator").await;
+        let public = |list: &[sites::PublicSite]| -> Vec<String> {
+            list.iter().map(|s| s.code.clone()).collect()
+        };
+        // Before 港区 confirms the clinic, the public sees only the municipal site.
+        let before = sites::public_list(app, "13103").await.unwrap();
+        assert!(!public(&before).contains(&code));
+        let muni_site = w.municipal_site().await;
+        assert!(
+            before
+                .iter()
+                .any(|s| s.code == muni_site && s.kind == OrgKind::Site)
+        );
+        let (unconfirmed, _) = sites::list(
+            app,
+            &minato,
+            &SiteQuery {
+                filter: Some("unconfirmed".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert!(unconfirmed.iter().any(|s| s.code == code));
+        // 港区 confirms (against the version); the clinic cannot confirm itself.
+        let v = sites::get(app, &minato, &code)
+            .await
+            .unwrap()
+            .profile
+            .version;
+        assert!(sites::may_decide(
+            &minato,
+            &sites::get(app, &minato, &code).await.unwrap().org
+        ));
+        assert!(!sites::may_decide(
+            &me,
+            &sites::get(app, &me, &code).await.unwrap().org
+        ));
+        forbidden(sites::confirm(app, &me, &code, v).await);
+        let confirmed = sites::confirm(app, &minato, &code, v).await.unwrap();
+        assert!(confirmed.profile.confirmed_at.is_some());
+        conflict(sites::confirm(app, &minato, &code, v).await);
+        // One click on the reservation status.
+        let p = sites::set_reservation(app, &me, &code, Reservation::Available)
+            .await
+            .unwrap();
+        assert_eq!(p.reservation, Reservation::Available);
+        assert!(p.reservation_at.is_some());
+        let listed = sites::public_list(app, "13103").await.unwrap();
+        let entry = listed.iter().find(|s| s.code == code).unwrap();
+        assert_eq!(entry.reservation, Reservation::Available);
+        not_found(sites::public_list(app, "13").await);
+        not_found(sites::public_list(app, "99999").await);
+        // A site that is not contracted cannot be confirmed, and leaves the public list.
+        let view = sites::get(app, &minato, &code).await.unwrap();
+        sites::change_registry(
+            app,
+            &minato,
+            &code,
+            &RegistryInput {
+                contract_status: ContractStatus::NotContracted,
+                ..sites::registry_of(&view.org, &view.profile)
+            },
+        )
+        .await
+        .unwrap();
+        let v = sites::get(app, &minato, &code)
+            .await
+            .unwrap()
+            .profile
+            .version;
+        assert_eq!(
+            invalid(
+                sites::confirm(app, &minato, &code, v).await,
+                "contract_status"
+            ),
+            Msg::NotContracted
+        );
+        assert!(!public(&sites::public_list(app, "13103").await.unwrap()).contains(&code));
+        assert_eq!(w.audit("site.reservation").await.len(), 1);
+    }
+);
+
+db_test!(doctors_hubs_and_municipal_sites, |backend| async move {
+    let Some(w) = world(backend).await else {
+        return;
+    };
+    let app = &w.app;
+    let code = w.clinic().await;
+    let me = w.actor("clinic", "operator").await;
+    let minato = w.actor("minato", "operator").await;
+    // Doctors: personal data, every read audited.
+    assert_eq!(
+        invalid(
+            sites::add_doctor(
+                app,
+                &me,
+                &code,
+                &NewDoctor {
+                    name: "港 医師".into(),
+                    registration_number: Some("12-34".into()),
+                }
+            )
+            .await,
+            "registration_number"
+        ),
+        Msg::InvalidRegistrationNumber
+    );
+    let doctor = sites::add_doctor(
+        app,
+        &me,
+        &code,
+        &NewDoctor {
+            name: "港 医師".into(),
+            registration_number: Some("123456".into()),
+        },
+    )
+    .await
+    .unwrap();
+    forbidden(
+        sites::add_doctor(
+            app,
+            &w.actor("clinic", "viewer").await,
+            &code,
+            &NewDoctor {
+                name: "閲覧 者".into(),
+                registration_number: None,
+            },
+        )
+        .await,
+    );
+    assert_eq!(
+        sites::doctors(app, &minato, &code).await.unwrap(),
+        vec![doctor.clone()]
+    );
+    assert_eq!(w.audit("doctor.read").await.len(), 1);
+    sites::remove_doctor(app, &me, &code, &doctor.id)
+        .await
+        .unwrap();
+    not_found(sites::remove_doctor(app, &me, &code, &doctor.id).await);
+    assert!(sites::doctors(app, &me, &code).await.unwrap().is_empty());
+
+    // Hubs and satellites are set by the municipality, within the prefecture.
+    let muni_site = w.municipal_site().await;
+    forbidden(sites::set_hub(app, &me, &code, SiteType::Hub, None).await);
+    assert_eq!(
+        invalid(
+            sites::set_hub(app, &minato, &muni_site, SiteType::Satellite, None).await,
+            "hub_code"
+        ),
+        Msg::HubInvalid
+    );
+    assert_eq!(
+        invalid(
+            sites::set_hub(
+                app,
+                &minato,
+                &muni_site,
+                SiteType::Satellite,
+                Some(&muni_site)
+            )
+            .await,
+            "hub_code"
+        ),
+        Msg::HubInvalid
+    );
+    let sat = sites::set_hub(app, &minato, &muni_site, SiteType::Satellite, Some(&code))
+        .await
+        .unwrap();
+    assert_eq!(
+        (sat.site_type, sat.hub_code.as_deref()),
+        (SiteType::Satellite, Some(code.as_str()))
+    );
+    // A satellite is no hub; a hub with satellites does not become one.
+    let third = sites::create_municipal_site(
+        app,
+        &minato,
+        "13103",
+        &sites::NewMunicipalSite {
+            name: "港区第二集団接種会場".into(),
+            postal_code: Some("105-0011".into()),
+            address: Some("東京都港区芝公園4-2-8".into()),
+            representative: None,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(third.org.code, "9131030002");
+    assert_eq!(
+        (
+            third.org.kind,
+            third.org.parent_code.as_deref(),
+            third.profile.postal_code.as_deref()
+        ),
+        (OrgKind::Site, Some("13103"), Some("1050011"))
+    );
+    assert_eq!(
+        invalid(
+            sites::set_hub(
+                app,
+                &minato,
+                &third.org.code,
+                SiteType::Satellite,
+                Some(&muni_site)
+            )
+            .await,
+            "hub_code"
+        ),
+        Msg::HubInvalid
+    );
+    assert_eq!(
+        invalid(
+            sites::set_hub(
+                app,
+                &minato,
+                &code,
+                SiteType::Satellite,
+                Some(&third.org.code)
+            )
+            .await,
+            "site_type"
+        ),
+        Msg::HubHasSatellites
+    );
+    // Back to a hub of its own.
+    let hub = sites::set_hub(app, &minato, &muni_site, SiteType::Hub, Some(&code))
+        .await
+        .unwrap();
+    assert_eq!((hub.site_type, hub.hub_code), (SiteType::Hub, None));
+    // The new municipal site is in 港区's list.
+    let (all, _) = sites::list(app, &minato, &SiteQuery::default())
+        .await
+        .unwrap();
+    assert!(
+        all.iter()
+            .any(|s| s.code == third.org.code && s.kind == OrgKind::Site)
+    );
+    assert_eq!(w.audit("site.create").await.len(), 1);
+});
+
+db_test!(
+    a_change_filed_against_old_values_conflicts,
+    |backend| async move {
+        let Some(w) = world(backend).await else {
+            return;
+        };
+        let app = &w.app;
+        let code = w.clinic().await;
+        let me = w.actor("clinic", "operator").await;
+        let minato = w.actor("minato", "operator").await;
+        let v = sites::get(app, &me, &code).await.unwrap();
+        let current = sites::registry_of(&v.org, &v.profile);
+        let change_id = match sites::change_registry(
+            app,
+            &me,
+            &code,
+            &RegistryInput {
+                name: "申請中の名前".into(),
+                ..current.clone()
+            },
+        )
+        .await
+        .unwrap()
+        {
+            ChangeOutcome::Pending { change_id } => change_id,
+            other => panic!("{other:?}"),
+        };
+        // Meanwhile 港区 renames the clinic itself: the pending change no longer applies.
+        sites::change_registry(
+            app,
+            &minato,
+            &code,
+            &RegistryInput {
+                name: "港区が直した名前".into(),
+                ..current
+            },
+        )
+        .await
+        .unwrap();
+        conflict(sites::decide_change(app, &minato, &change_id, true).await);
+        assert_eq!(
+            sites::get(app, &me, &code).await.unwrap().org.name,
+            "港区が直した名前"
+        );
+        // It can still be rejected.
+        assert_eq!(
+            sites::decide_change(app, &minato, &change_id, false)
+                .await
+                .unwrap()
+                .status,
+            "rejected"
+        );
+    }
+);
