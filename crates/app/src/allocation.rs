@@ -123,11 +123,11 @@ impl Division {
 /// The organisations a node divides among: prefectures under the nation, municipalities under
 /// a prefecture, institutions and municipal sites under a municipality.
 async fn child_orgs(tx: &mut Tx, org: &OrgRow, chain: Chain) -> AppResult<Vec<OrgRow>> {
-    let kinds: &[&str] = match Some(org.kind) {
-        Some(OrgKind::Nation) => &["prefecture"],
-        Some(OrgKind::Prefecture) => &["municipality"],
-        Some(OrgKind::Municipality) if chain.includes_municipal_sites() => &["institution", "site"],
-        Some(OrgKind::Municipality) => &["institution"],
+    let kinds: &[&str] = match org.kind {
+        OrgKind::Nation => &["prefecture"],
+        OrgKind::Prefecture => &["municipality"],
+        OrgKind::Municipality if chain.includes_municipal_sites() => &["institution", "site"],
+        OrgKind::Municipality => &["institution"],
         _ => &[],
     };
     let mut out = Vec::new();

@@ -122,7 +122,7 @@ pub async fn authenticate(app: &App, secret: &str, ip: Option<String>) -> AppRes
         deliveries::touch_token(&mut w, &t.id, now).await?;
         w.commit().await?;
     }
-    let kind = Some(org.kind).ok_or(AppError::NotLoggedIn)?;
+    let kind = org.kind;
     let code = OrgCode::parse(&org.code).map_err(|_| AppError::NotLoggedIn)?;
     Ok(Actor {
         user_id: format!("token:{}", t.id),
@@ -138,6 +138,7 @@ pub async fn authenticate(app: &App, secret: &str, ip: Option<String>) -> AppRes
         ip,
         must_change_password: false,
         session: None,
+        login_complete: true,
         csrf_token: String::new(),
     })
 }

@@ -698,6 +698,7 @@ pub async fn authenticate(
     }
     let mut actor = entry.actor;
     actor.ip = ip;
+    actor.login_complete = entry.stage == Stage::Active;
     Ok(Authenticated {
         actor,
         stage: entry.stage,

@@ -19,13 +19,15 @@ pub struct Actor {
     pub(crate) must_change_password: bool,
     /// Hash of the session in use, if any.
     pub(crate) session: Option<String>,
+    /// Whether every login step is done (a browser session still owing its TOTP code, or its
+    /// enrolment, stands for the account but may do nothing yet).
+    pub(crate) login_complete: bool,
     pub(crate) csrf_token: String,
 }
 
 impl Actor {
     pub(crate) fn from_rows(user: &UserRow, org: &OrgRow, ip: Option<String>) -> AppResult<Actor> {
-        let org_kind =
-            Some(org.kind).ok_or_else(|| anyhow::anyhow!("bad org kind {}", org.kind))?;
+        let org_kind = org.kind;
         let org_code = vsys_domain::OrgCode::parse(&org.code)
             .map_err(|_| anyhow::anyhow!("bad org code {}", org.code))?;
         let role = user.role;
@@ -43,6 +45,7 @@ impl Actor {
             ip,
             must_change_password: user.must_change_password,
             session: None,
+            login_complete: true,
             csrf_token: String::new(),
         })
     }
@@ -117,6 +120,9 @@ impl Actor {
     }
 
     pub fn require_password_changed(&self) -> AppResult<()> {
+        if !self.login_complete {
+            return Err(AppError::NotLoggedIn);
+        }
         if self.must_change_password {
             Err(AppError::PasswordChangeRequired)
         } else {

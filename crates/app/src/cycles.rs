@@ -206,8 +206,8 @@ pub async fn register_supply(
         .await?
         .ok_or_else(|| AppError::invalid("supplier_code", Msg::UnknownOrg))?;
     if !matches!(
-        Some(supplier.kind),
-        Some(OrgKind::Manufacturer | OrgKind::SyringeWarehouse)
+        supplier.kind,
+        OrgKind::Manufacturer | OrgKind::SyringeWarehouse
     ) {
         return Err(AppError::invalid("supplier_code", Msg::InvalidOrgCode));
     }
@@ -252,6 +252,10 @@ pub(crate) async fn supply_in(
     .any(|id| *id == product.id);
     if !in_cycle {
         return Err(AppError::invalid("product_id", Msg::InvalidInput));
+    }
+    // A supplier registers what it supplies: its own products.
+    if product.owner_code != supplier_code {
+        return Err(AppError::invalid("product_id", Msg::NotSupplier));
     }
     let before = cycles::supply(tx, cycle_id).await?;
     cycles::put_supply(

@@ -556,6 +556,14 @@ pub async fn reassign(
     if d.scheduled_on.is_some() || d.delivered_on.is_some() {
         return Err(AppError::invalid("deliverer_code", Msg::DeliveryDated));
     }
+    // Needles and syringes go from the warehouse that supplies them; only vaccine lines
+    // move between wholesalers.
+    if d.item != ProductKind::Vaccine {
+        return Err(AppError::invalid(
+            "deliverer_code",
+            Msg::OnlyVaccineReassigned,
+        ));
+    }
     let serving = wholesalers_by_municipality(&mut tx).await?;
     if !serving
         .get(&d.municipality_code)

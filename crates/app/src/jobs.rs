@@ -94,9 +94,15 @@ where
                 }
             })
         };
-        let result = work(reporter).await;
+        let result = work(reporter.clone()).await;
         let _ = stop_tx.send(true);
         let _ = flusher.await;
+        // The last report too (the task may end within one flush interval).
+        if let Some((phase, done, total)) = reporter.take()
+            && let Err(e) = write_progress(&app, &id, phase, done, total).await
+        {
+            tracing::warn!(job = %id, error = %e, "job progress not written");
+        }
         let now = app.clock.now();
         let (outcome, error) = match &result {
             Ok(v) => (Some(v.to_string()), None),

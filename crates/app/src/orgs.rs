@@ -186,8 +186,7 @@ pub async fn set_areas(
     areas: &[String],
 ) -> AppResult<Vec<String>> {
     let org = get(app, actor, code).await?;
-    let kind = Some(org.kind).ok_or(AppError::NotFound)?;
-    if !matches!(kind, OrgKind::Wholesaler | OrgKind::DryIceMaker) {
+    if !org.kind.serves_areas() {
         return Err(AppError::invalid("areas", Msg::InvalidInput));
     }
     // The organisation above the deliverer decides (the prefecture, or the nation).
@@ -209,7 +208,7 @@ pub async fn set_areas(
     let mut inv = vsys_domain::Invalid::default();
     for (i, a) in clean.iter().enumerate() {
         let ok = match orgs::get(&mut tx, a).await? {
-            Some(o) if kind == OrgKind::Wholesaler => {
+            Some(o) if org.kind == OrgKind::Wholesaler => {
                 o.kind == OrgKind::Municipality && o.path.starts_with(&parent_path)
             }
             Some(o) => matches!(o.kind.as_str(), "prefecture" | "municipality"),

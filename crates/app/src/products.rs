@@ -71,10 +71,9 @@ async fn require_owner(
     let org = orgs::get(tx, owner)
         .await?
         .ok_or_else(|| AppError::invalid("owner_code", Msg::UnknownOrg))?;
-    let owner_kind = Some(org.kind);
     let fits = match kind {
-        ProductKind::Vaccine => owner_kind == Some(OrgKind::Manufacturer),
-        ProductKind::Needle | ProductKind::Syringe => owner_kind == Some(OrgKind::SyringeWarehouse),
+        ProductKind::Vaccine => org.kind == OrgKind::Manufacturer,
+        ProductKind::Needle | ProductKind::Syringe => org.kind == OrgKind::SyringeWarehouse,
     };
     if !fits {
         return Err(AppError::invalid("owner_code", Msg::InvalidOrgCode));

@@ -6,7 +6,7 @@ use crate::audit::record;
 use crate::context::Actor;
 use crate::error::{AppError, AppResult};
 use serde::Deserialize;
-use vsys_domain::{Action, Invalid, Msg, OrgKind};
+use vsys_domain::{Action, Invalid, Msg};
 use vsys_store::requests::{self, RequestRow};
 use vsys_store::{StoreError, cycles, orgs};
 
@@ -87,14 +87,13 @@ pub async fn put(
         return Err(AppError::NotFound);
     }
     actor.require(Action::Write, &org.path)?;
-    let kind = Some(org.kind);
-    if !matches!(kind, Some(OrgKind::Institution | OrgKind::Site)) {
+    if !org.kind.is_site() {
         return Err(AppError::invalid("org_code", Msg::InvalidOrgCode));
     }
     let cycle = cycles::get(&mut tx, cycle_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    if !kind.is_some_and(|k| cycle.chain.takes_requests_from(k)) {
+    if !cycle.chain.takes_requests_from(org.kind) {
         return Err(AppError::invalid("org_code", Msg::NoRequestsInPriority));
     }
     let today = crate::clock::japan_date(now);

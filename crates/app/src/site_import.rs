@@ -314,7 +314,7 @@ impl Errors {
 
 /// Whether an organisation may be a hub or satellite (医療機関 or 集団接種会場).
 fn is_site(org: &OrgRow) -> bool {
-    matches!(Some(org.kind), Some(OrgKind::Institution | OrgKind::Site))
+    org.kind.is_site()
 }
 
 /// The prefecture of a municipality.

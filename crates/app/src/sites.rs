@@ -61,7 +61,7 @@ pub fn blank_profile(org_code: &str, now: DateTime<Utc>) -> ProfileRow {
 }
 
 fn is_site(org: &OrgRow) -> bool {
-    matches!(Some(org.kind), Some(OrgKind::Institution | OrgKind::Site))
+    org.kind.is_site()
 }
 
 /// Loads a site the actor may read (`NotFound` otherwise: its existence is not revealed).

@@ -124,6 +124,8 @@ catalog! {
         AwaitingNation => ("国が市町村への分配量を確定するまで、この操作はできません。", "This waits until the nation has finalised the amounts for municipalities."),
         ChangeDecided => ("この変更申請は既に承認または却下されています。", "This change has already been approved or rejected."),
         WrongLoginStep => ("ログインの手順が正しくありません。最初からログインし直してください。", "This login step is not the one due. Start the login again."),
+        NotSupplier => ("供給量は、その製品を供給する組織（製品の登録者）として登録してください。", "Supply is registered by the organisation that supplies the product (its owner)."),
+        OnlyVaccineReassigned => ("卸業者を変更できるのはワクチンの配送だけです。針・シリンジは供給元の倉庫から配送されます。", "Only vaccine lines can go to another wholesaler; needles and syringes come from the warehouse that supplies them."),
         InvalidInput => ("入力内容に誤りがあります。", "Some of the input is invalid."),
         InvalidOrgCode => ("組織コードの形式が正しくありません。", "The organisation code is not valid."),
         UnknownOrg => ("組織コードが見つかりません。", "No organisation has this code."),

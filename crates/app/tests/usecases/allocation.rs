@@ -3,7 +3,6 @@
 //! refused), and sites' requests.
 
 use crate::common::*;
-use crate::db_test_ignored;
 use vsys_app::AppError;
 use vsys_app::allocation::{self, LineInput};
 use vsys_app::cycles::{self, CycleInput, SupplyInput};
@@ -562,13 +561,8 @@ db_test!(concurrent_saves_of_one_division, |backend| async move {
     assert_eq!((d.allocated_vials, d.node.version), (60 * 195, v + 1));
 });
 
-db_test_ignored!(
+db_test!(
     suppliers_register_only_what_they_supply,
-    "bug: cycles::register_supply lets a supplier register supply of a product another \
-     organisation owns (ファイザー社 M001 registering the warehouse N001's needles, the nation \
-     naming モデルナ社 M002 as supplier of ファイザー社's vaccine), and the nation's node counts \
-     it: supply_in checks only that the product is in the cycle, never products.owner_code \
-     against the supplier (delivery::upstream, by contrast, reads \"supplied\" as \"owned\")",
     |backend| async move {
         let Some(w) = world(backend).await else {
             return;

@@ -273,33 +273,6 @@ impl World {
     }
 }
 
-/// As `vsys_testkit::db_test!`, for a test that shows a bug not fixed yet: both halves are
-/// `#[ignore]`d with `$reason` (run them with `--ignored`).
-#[macro_export]
-macro_rules! db_test_ignored {
-    ($name:ident, $reason:literal, $body:expr) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            #[ignore = $reason]
-            async fn sqlite() {
-                let body = $body;
-                body(vsys_testkit::Backend::Sqlite).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            #[ignore = $reason]
-            async fn postgres() {
-                if vsys_testkit::pg_url().is_none() {
-                    return;
-                }
-                let body = $body;
-                body(vsys_testkit::Backend::Postgres).await;
-            }
-        }
-    };
-}
-
 // What a use-case answered, when it refused.
 
 #[track_caller]

@@ -3,7 +3,6 @@
 //! the warehouse that supplies them; reassignment to another wholesaler serving the area.
 
 use crate::common::*;
-use crate::db_test_ignored;
 use vsys_app::delivery::{self, DeliveryQuery};
 use vsys_domain::{Msg, ProductKind};
 use vsys_testkit::db_test;
@@ -72,13 +71,8 @@ db_test!(
     }
 );
 
-db_test_ignored!(
+db_test!(
     needle_lines_stay_with_their_warehouse,
-    "bug: delivery::reassign hands an undated needle or syringe line of the warehouse that \
-     supplies it (N001) to a wholesaler serving the municipality: it checks only that the new \
-     deliverer serves the site's municipality, never the item, whereas docs/DELIVERY.md assigns \
-     needles and syringes to the warehouse that supplies the product and lets the prefecture \
-     reassign a line \"to another wholesaler\"",
     |backend| async move {
         let Some(w) = world(backend).await else {
             return;

@@ -3,7 +3,6 @@
 //! database by the person who started it only.
 
 use crate::common::*;
-use crate::db_test_ignored;
 use std::time::Duration;
 use vsys_app::AppError;
 use vsys_app::csv_files::TableError;
@@ -203,23 +202,16 @@ db_test!(import_in_the_background, |backend| async move {
     assert_eq!(w.audit("site.import").await.len(), 1);
 });
 
-db_test_ignored!(
-    a_finished_job_reports_rows_of_rows,
-    "bug: a background import that finished reports done/total as last flushed (0/0 for a \
-     file imported within the 500 ms flush interval), not Phase::Done's rows/rows: \
-     app::jobs::spawn stops its progress flusher without writing the pending last report, \
-     and store::jobs::finish does not set done/total",
-    |backend| async move {
-        let Some(w) = world(backend).await else {
-            return;
-        };
-        let nation = w.actor("nation", "operator").await;
-        let id = site_import::start(&w.app, &nation, sjis(&THREE))
-            .await
-            .unwrap();
-        let job = finished(&w, &nation, &id).await;
-        assert_eq!(job.phase, Some(Phase::Done));
-        // Phase::Done is documented as "Committed (rows / rows)".
-        assert_eq!((job.done, job.total), (3, 3));
-    }
-);
+db_test!(a_finished_job_reports_rows_of_rows, |backend| async move {
+    let Some(w) = world(backend).await else {
+        return;
+    };
+    let nation = w.actor("nation", "operator").await;
+    let id = site_import::start(&w.app, &nation, sjis(&THREE))
+        .await
+        .unwrap();
+    let job = finished(&w, &nation, &id).await;
+    assert_eq!(job.phase, Some(Phase::Done));
+    // Phase::Done is documented as "Committed (rows / rows)".
+    assert_eq!((job.done, job.total), (3, 3));
+});

@@ -906,7 +906,7 @@ async fn areas_page(
     let current = vsys_app::orgs::areas(&s.app, a, &org.code)
         .await
         .map_err(err)?;
-    let is_wholesaler = Some(org.kind) == Some(OrgKind::Wholesaler);
+    let is_wholesaler = org.kind == OrgKind::Wholesaler;
     let can_set = may_set_areas(a, &org);
     let mut choices: Vec<(String, String)> = Vec::new();
     if can_set
