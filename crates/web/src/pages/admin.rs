@@ -480,8 +480,8 @@ pub async fn org(
         .actor
         .principal()
         .may(vsys_domain::Action::ManageUsers, &org.path);
-    let can_manage_tokens = super::upstream::may_manage_tokens(&u.actor, &org);
-    let can_set_areas = super::upstream::may_set_areas(&u.actor, &org);
+    let can_manage_tokens = super::api_tokens::may_manage_tokens(&u.actor, &org);
+    let can_set_areas = super::areas::may_set_areas(&u.actor, &org);
     let is_deliverer = org.kind.is_deliverer();
     Ok(render(&OrgPage {
         c,

@@ -1,11 +1,21 @@
-//! Staff screens. Each handler parses the form, calls one use-case and renders a template.
+//! Staff screens, one module per screen family (sites, allocation and delivery have one file
+//! per screen). Each handler reads the form with the form kit (`form`), calls one use-case and
+//! renders a template: a success redirects with a message, a refusal shows the page again with
+//! the reasons next to the fields and what was typed.
 
 mod admin;
 mod allocation;
+mod api_tokens;
+mod areas;
 mod auth;
+mod deliverer_info;
+mod deliverer_stock;
 mod delivery;
+mod display;
+mod dry_ice;
 mod form;
 mod home;
+mod notices;
 mod sites;
 mod upstream;
 
@@ -34,8 +44,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
             get(auth::password_page).post(auth::password_submit),
         )
         .route("/lang", get(auth::set_lang))
-        .route("/notices", get(home::notices))
-        .route("/notices/{id}/read", post(home::mark_read))
+        .route("/notices", get(notices::notices))
+        .route("/notices/{id}/read", post(notices::mark_read))
         .route("/users", get(admin::users).post(admin::user_create))
         .route("/users/new", get(admin::user_new))
         .route(
@@ -101,39 +111,51 @@ pub fn routes(state: AppState) -> Router<AppState> {
             "/allocations/{cycle}/{org}/import",
             post(allocation::import),
         )
-        .route("/sites", get(sites::list).post(sites::create))
+        .route("/sites", get(sites::list::list).post(sites::list::create))
         .route(
             "/sites/import",
-            post(sites::import_start)
+            post(sites::import::import_start)
                 .layer(DefaultBodyLimit::max(crate::extract::IMPORT_BODY_LIMIT)),
         )
-        .route("/sites/import-template.csv", get(sites::import_template))
-        .route("/sites/import/{job}", get(sites::import_status))
-        .route("/sites/{code}", get(sites::detail))
-        .route("/sites/{code}/reservation", post(sites::reservation))
-        .route("/sites/{code}/registry", post(sites::registry))
-        .route("/sites/{code}/changes/{id}", post(sites::decide))
-        .route("/sites/{code}/confirm", post(sites::confirm))
-        .route("/sites/{code}/details", post(sites::details))
-        .route("/sites/{code}/hub", post(sites::hub))
+        .route(
+            "/sites/import-template.csv",
+            get(sites::import::import_template),
+        )
+        .route("/sites/import/{job}", get(sites::import::import_status))
+        .route("/sites/{code}", get(sites::site::detail))
+        .route(
+            "/sites/{code}/reservation",
+            post(sites::reservation::reservation),
+        )
+        .route("/sites/{code}/registry", post(sites::site::registry))
+        .route("/sites/{code}/changes/{id}", post(sites::site::decide))
+        .route("/sites/{code}/confirm", post(sites::site::confirm))
+        .route("/sites/{code}/details", post(sites::site::details))
+        .route("/sites/{code}/hub", post(sites::site::hub))
         .route(
             "/sites/{code}/doctors",
-            get(sites::doctors).post(sites::doctor_add),
+            get(sites::site::doctors).post(sites::site::doctor_add),
         )
         .route(
             "/sites/{code}/doctors/{id}/remove",
-            post(sites::doctor_remove),
+            post(sites::site::doctor_remove),
         )
-        .route("/sites/{code}/stock/receive", post(sites::receive))
-        .route("/sites/{code}/stock/transfer", post(sites::transfer))
+        .route("/sites/{code}/stock/receive", post(sites::stock::receive))
+        .route("/sites/{code}/stock/transfer", post(sites::stock::transfer))
         .route(
             "/sites/{code}/stock/entries/{id}/correct",
-            post(sites::correct),
+            post(sites::stock::correct),
         )
-        .route("/results", get(sites::results).post(sites::results_submit))
-        .route("/results/periods", post(sites::period_open))
-        .route("/results/periods/{id}/close", post(sites::period_close))
-        .route("/stock/idle", get(sites::idle))
+        .route(
+            "/results",
+            get(sites::results::results).post(sites::results::results_submit),
+        )
+        .route("/results/periods", post(sites::results::period_open))
+        .route(
+            "/results/periods/{id}/close",
+            post(sites::results::period_close),
+        )
+        .route("/stock/idle", get(sites::idle::idle))
         .route("/deliveries", get(delivery::list))
         .route("/deliveries/save", post(delivery::save))
         .route("/deliveries.csv", get(delivery::export))
@@ -144,24 +166,24 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/deliveries/status", get(delivery::status))
         .route("/deliveries/{id}/reassign", post(delivery::reassign))
         .route("/deliveries/upstream", get(upstream::upstream))
-        .route("/deliveries/stock", get(upstream::stock))
-        .route("/deliveries/inbound", post(upstream::inbound))
-        .route("/deliveries/dry-ice", get(upstream::dry_ice))
+        .route("/deliveries/stock", get(deliverer_stock::stock))
+        .route("/deliveries/inbound", post(deliverer_stock::inbound))
+        .route("/deliveries/dry-ice", get(dry_ice::dry_ice))
         .route(
             "/orgs/{code}/api-tokens",
-            get(upstream::tokens).post(upstream::token_create),
+            get(api_tokens::tokens).post(api_tokens::token_create),
         )
         .route(
             "/orgs/{code}/api-tokens/{id}/revoke",
-            post(upstream::token_revoke),
+            post(api_tokens::token_revoke),
         )
         .route(
             "/orgs/{code}/areas",
-            get(upstream::areas).post(upstream::areas_submit),
+            get(areas::areas).post(areas::areas_submit),
         )
         .route(
             "/orgs/{code}/deliverer-info",
-            get(upstream::deliverer_info).post(upstream::deliverer_info_submit),
+            get(deliverer_info::deliverer_info).post(deliverer_info::deliverer_info_submit),
         )
         .layer(axum::middleware::from_fn_with_state(state, web_guard))
 }
@@ -243,48 +265,11 @@ impl Chrome {
     }
 
     pub fn with_flash(mut self, flash: Option<&str>) -> Chrome {
-        self.flash = flash.and_then(flash_text).map(|u| u.text(self.l.0));
+        self.flash = flash
+            .and_then(form::Flash::parse)
+            .map(|f| f.ui().text(self.l.0));
         self
     }
-}
-
-/// Messages shown after a redirect (`?flash=…`).
-fn flash_text(key: &str) -> Option<Ui> {
-    Some(match key {
-        "password" => Ui::PasswordChanged,
-        "user_created" => Ui::UserCreated,
-        "user_saved" => Ui::UserSaved,
-        "unlocked" => Ui::Unlocked,
-        "locked" => Ui::LockedFlash,
-        "totp_reset" => Ui::TotpWasReset,
-        "reset" => Ui::PasswordResetDone,
-        "logged_out" => Ui::LoggedOut,
-        "reservation" => Ui::ReservationSaved,
-        "site_created" => Ui::SiteCreated,
-        "change_applied" => Ui::ChangeApplied,
-        "change_filed" => Ui::ChangeFiled,
-        "change_approved" => Ui::ChangeApproved,
-        "change_rejected" => Ui::ChangeRejected,
-        "confirmed" => Ui::InstitutionConfirmed,
-        "details_saved" => Ui::DetailsSaved,
-        "hub_saved" => Ui::HubSaved,
-        "doctor_added" => Ui::DoctorAdded,
-        "doctor_removed" => Ui::DoctorRemoved,
-        "received" => Ui::ReceiptSaved,
-        "transferred" => Ui::TransferSaved,
-        "corrected" => Ui::CorrectionSaved,
-        "results_saved" => Ui::ResultsSaved,
-        "period_opened" => Ui::PeriodOpened,
-        "period_closed" => Ui::PeriodClosedFlash,
-        "deliveries_saved" => Ui::DeliveriesSaved,
-        "deliveries_unchanged" => Ui::DeliveriesUnchanged,
-        "deliveries_imported" => Ui::DeliveriesImported,
-        "reassigned" => Ui::Reassigned,
-        "token_revoked" => Ui::TokenRevoked,
-        "areas_saved" => Ui::AreasSaved,
-        "deliverer_info_saved" => Ui::DelivererInfoSaved,
-        _ => return None,
-    })
 }
 
 /// Page links of a list.
