@@ -156,15 +156,16 @@ pub fn routes(state: AppState) -> Router<AppState> {
             post(sites::results::period_close),
         )
         .route("/stock/idle", get(sites::idle::idle))
-        .route("/deliveries", get(delivery::list))
-        .route("/deliveries/save", post(delivery::save))
-        .route("/deliveries.csv", get(delivery::export))
+        .route("/deliveries", get(delivery::list::list))
+        .route("/deliveries/save", post(delivery::list::save))
+        .route("/deliveries.csv", get(delivery::csv::export))
         .route(
             "/deliveries/import",
-            post(delivery::import).layer(DefaultBodyLimit::max(crate::extract::IMPORT_BODY_LIMIT)),
+            post(delivery::csv::import)
+                .layer(DefaultBodyLimit::max(crate::extract::IMPORT_BODY_LIMIT)),
         )
-        .route("/deliveries/status", get(delivery::status))
-        .route("/deliveries/{id}/reassign", post(delivery::reassign))
+        .route("/deliveries/status", get(delivery::status::status))
+        .route("/deliveries/{id}/reassign", post(delivery::list::reassign))
         .route("/deliveries/upstream", get(upstream::upstream))
         .route("/deliveries/stock", get(deliverer_stock::stock))
         .route("/deliveries/inbound", post(deliverer_stock::inbound))

@@ -162,6 +162,22 @@ impl Errs {
         self
     }
 
+    /// Moves every reason to the row `renumber` gives its row (the line of the page a row sent
+    /// was on; `None`: no row), in the order of the rows.
+    pub fn renumber(mut self, renumber: impl Fn(usize) -> Option<usize>) -> Errs {
+        for r in &mut self.reasons {
+            r.row = r.row.and_then(&renumber);
+        }
+        self.reasons.sort_by_key(|r| r.row);
+        self
+    }
+
+    /// Adds a line about the whole form.
+    pub fn note(mut self, text: &str) -> Errs {
+        self.push("", None, text);
+        self
+    }
+
     /// The form refused (empty when none was).
     pub fn form(&self) -> &str {
         &self.form
@@ -210,6 +226,13 @@ impl Errs {
         (!found.is_empty()).then(|| found.join(" / "))
     }
 
+    /// Whether `field` of `row` was refused.
+    pub fn bad(&self, row: usize, field: &str) -> bool {
+        self.reasons
+            .iter()
+            .any(|r| r.row == Some(row) && r.field == field)
+    }
+
     /// Every reason as the summary lists it: "3行目 ロット: …", "氏名: …", or the message alone.
     pub fn summary(&self) -> Vec<String> {
         self.reasons
@@ -218,6 +241,23 @@ impl Errs {
                 let at = r.row.map(|n| at_row(n, self.lang)).unwrap_or_default();
                 format!("{at}{}", Errs::line(r))
             })
+            .collect()
+    }
+
+    /// The reasons of `row` as its line of a table shows them: field, "label: message".
+    pub fn of_row(&self, row: usize) -> Vec<(String, String)> {
+        self.reasons
+            .iter()
+            .filter(|r| r.row == Some(row))
+            .map(|r| (r.field.clone(), Errs::line(r)))
+            .collect()
+    }
+
+    /// Every reason as field, "label: message" (for a line of a table the form was about).
+    pub fn lines(&self) -> Vec<(String, String)> {
+        self.reasons
+            .iter()
+            .map(|r| (r.field.clone(), Errs::line(r)))
             .collect()
     }
 
@@ -268,6 +308,9 @@ mod tests {
                 ),
             ]
         );
+        assert!(e.bad(2, "note") && !e.bad(1, "note"));
+        let e = e.renumber(|r| (r == 2).then_some(7));
+        assert_eq!(e.of_row(7).len(), 1);
     }
 
     #[test]
