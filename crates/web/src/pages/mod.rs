@@ -16,6 +16,7 @@ mod dry_ice;
 mod form;
 mod home;
 mod notices;
+mod products;
 mod sites;
 mod upstream;
 
@@ -62,54 +63,66 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/audit.csv", get(admin::audit_csv))
         .route(
             "/products",
-            get(allocation::products).post(allocation::product_create),
+            get(products::products).post(products::product_create),
         )
-        .route("/supply-rules", post(allocation::rules_submit))
+        .route("/supply-rules", post(products::rules_submit))
         .route(
             "/cycles",
-            get(allocation::cycles).post(allocation::cycle_create),
+            get(allocation::cycles::cycles).post(allocation::cycles::cycle_create),
         )
-        .route("/cycles/{id}", get(allocation::cycle))
-        .route("/cycles/{id}/supply", post(allocation::supply_submit))
-        .route("/cycles/{id}/request", post(allocation::request_submit))
-        .route("/allocations/{cycle}", get(allocation::mine))
-        .route("/allocations/{cycle}/{org}", get(allocation::division))
+        .route("/cycles/{id}", get(allocation::cycles::cycle))
+        .route(
+            "/cycles/{id}/supply",
+            post(allocation::cycles::supply_submit),
+        )
+        .route(
+            "/cycles/{id}/request",
+            post(allocation::cycles::request_submit),
+        )
+        .route("/allocations/{cycle}", get(allocation::division::mine))
+        .route(
+            "/allocations/{cycle}/{org}",
+            get(allocation::division::division),
+        )
         .route(
             "/allocations/{cycle}/{org}/confirm",
-            post(allocation::confirm),
+            post(allocation::division::confirm),
         )
         .route(
             "/allocations/{cycle}/{org}/finish",
-            post(allocation::finish),
+            post(allocation::division::finish),
         )
         .route(
             "/allocations/{cycle}/{org}/withdraw",
-            post(allocation::withdraw),
+            post(allocation::division::withdraw),
         )
         .route(
             "/allocations/{cycle}/{org}/finalise",
-            post(allocation::finalise),
+            post(allocation::division::finalise),
         )
         .route(
             "/allocations/{cycle}/{org}/send-back",
-            post(allocation::send_back),
+            post(allocation::division::send_back),
         )
         .route(
             "/allocations/{cycle}/{org}/autofill",
-            post(allocation::autofill),
+            post(allocation::division::autofill),
         )
-        .route("/allocations/{cycle}/{org}/save", post(allocation::save))
+        .route(
+            "/allocations/{cycle}/{org}/save",
+            post(allocation::division::save),
+        )
         .route(
             "/allocations/{cycle}/{org}/simulate",
-            get(allocation::simulate),
+            get(allocation::simulate::simulate),
         )
         .route(
             "/allocations/{cycle}/{org}/export.csv",
-            get(allocation::export),
+            get(allocation::division::export),
         )
         .route(
             "/allocations/{cycle}/{org}/import",
-            post(allocation::import),
+            post(allocation::division::import),
         )
         .route("/sites", get(sites::list::list).post(sites::list::create))
         .route(

@@ -48,6 +48,11 @@ fn at_row(row: usize, lang: Lang) -> String {
 }
 
 impl Errs {
+    /// Nothing refused.
+    pub fn none() -> Errs {
+        Errs::default()
+    }
+
     /// The status of the answer to a form a use-case refused for `e`, or `None` when `e` is not
     /// about the form (it becomes an error page, or the way to the login).
     pub fn status_of(e: &AppError) -> Option<StatusCode> {
@@ -321,8 +326,8 @@ mod tests {
         assert_eq!(e.status(), StatusCode::CONFLICT);
         assert_eq!(e.title(), Msg::WrongState.text(Lang::En));
         assert_eq!(e.summary(), [Msg::ChangeDecided.text(Lang::En)]);
-        assert!(!Errs::default().any());
-        assert_eq!(Errs::default().status(), StatusCode::OK);
+        assert!(!Errs::none().any());
+        assert_eq!(Errs::none().status(), StatusCode::OK);
     }
 
     #[test]
