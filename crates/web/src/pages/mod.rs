@@ -3,10 +3,10 @@
 //! renders a template: a success redirects with a message, a refusal shows the page again with
 //! the reasons next to the fields and what was typed.
 
-mod admin;
 mod allocation;
 mod api_tokens;
 mod areas;
+mod audit;
 mod auth;
 mod deliverer_info;
 mod deliverer_stock;
@@ -16,9 +16,11 @@ mod dry_ice;
 mod form;
 mod home;
 mod notices;
+mod orgs;
 mod products;
 mod sites;
 mod upstream;
+mod users;
 
 use crate::AppState;
 use crate::i18n::{L, Ui};
@@ -47,20 +49,20 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/lang", get(auth::set_lang))
         .route("/notices", get(notices::notices))
         .route("/notices/{id}/read", post(notices::mark_read))
-        .route("/users", get(admin::users).post(admin::user_create))
-        .route("/users/new", get(admin::user_new))
+        .route("/users", get(users::users).post(users::user_create))
+        .route("/users/new", get(users::user_new))
         .route(
             "/users/{id}",
-            get(admin::user_edit).post(admin::user_update),
+            get(users::user_edit).post(users::user_update),
         )
-        .route("/users/{id}/unlock", post(admin::user_unlock))
-        .route("/users/{id}/lock", post(admin::user_lock))
-        .route("/users/{id}/totp-reset", post(admin::user_totp_reset))
-        .route("/users/{id}/reset", post(admin::user_reset))
-        .route("/orgs", get(admin::orgs))
-        .route("/orgs/{code}", get(admin::org))
-        .route("/audit", get(admin::audit))
-        .route("/audit.csv", get(admin::audit_csv))
+        .route("/users/{id}/unlock", post(users::user_unlock))
+        .route("/users/{id}/lock", post(users::user_lock))
+        .route("/users/{id}/totp-reset", post(users::user_totp_reset))
+        .route("/users/{id}/reset", post(users::user_reset))
+        .route("/orgs", get(orgs::orgs))
+        .route("/orgs/{code}", get(orgs::org))
+        .route("/audit", get(audit::audit))
+        .route("/audit.csv", get(audit::audit_csv))
         .route(
             "/products",
             get(products::products).post(products::product_create),
