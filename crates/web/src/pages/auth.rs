@@ -1,5 +1,6 @@
 //! Login, TOTP, logout, password change and the language switch.
 
+use super::form::{Errs, Flash, done};
 use super::{Chrome, local_path};
 use crate::AppState;
 use crate::error::{PageError, render, render_status};
@@ -71,7 +72,7 @@ pub async fn login_page(
 ) -> Response {
     let message = if q.expired.is_some() {
         Some(Msg::SessionExpired.text(lang).to_owned())
-    } else if q.flash.as_deref() == Some("logged_out") {
+    } else if q.flash.as_deref().and_then(Flash::parse) == Some(Flash::LoggedOut) {
         Some(Ui::LoggedOut.text(lang).to_owned())
     } else {
         None
@@ -245,7 +246,7 @@ pub async fn logout(State(state): State<AppState>, s: SignedIn) -> Response {
     if let Err(e) = auth::logout(&state.app, &s.auth.actor).await {
         return PageError(e, s.lang).into_response();
     }
-    let mut res = Redirect::to("/login?flash=logged_out").into_response();
+    let mut res = done("/login", Flash::LoggedOut, "");
     if let Ok(v) = set_cookie(&state, session_cookie_name(&state), "", Some(0)).parse() {
         res.headers_mut().append(header::SET_COOKIE, v);
     }
@@ -257,10 +258,7 @@ pub async fn logout(State(state): State<AppState>, s: SignedIn) -> Response {
 pub struct PasswordPage {
     pub c: Chrome,
     pub forced: bool,
-    pub errors: Vec<String>,
-    pub err_current: Option<&'static str>,
-    pub err_new: Option<&'static str>,
-    pub err_confirm: Option<&'static str>,
+    pub errs: Errs,
 }
 
 /// The password page is reachable while a change is forced (the only page that is).
@@ -282,10 +280,7 @@ pub async fn password_page(
     render(&PasswordPage {
         c,
         forced: a.must_change_password(),
-        errors: vec![],
-        err_current: None,
-        err_new: None,
-        err_confirm: None,
+        errs: Errs::none(),
     })
 }
 
@@ -309,8 +304,8 @@ pub async fn password_submit(
         auth::change_password(&state.app, a, &f.current_password, &f.new_password).await
     };
     match result {
-        Ok(()) => Redirect::to("/?flash=password").into_response(),
-        Err(AppError::Invalid(inv)) => {
+        Ok(()) => done("/", Flash::Password, ""),
+        Err(e @ AppError::Invalid(_)) => {
             let c = Chrome::for_actor(
                 &state.app,
                 a,
@@ -322,12 +317,9 @@ pub async fn password_submit(
             let page = PasswordPage {
                 c,
                 forced: a.must_change_password(),
-                errors: inv.0.iter().map(|e| e.msg.text(lang).to_owned()).collect(),
-                err_current: inv.message_for("current_password", lang),
-                err_new: inv.message_for("new_password", lang),
-                err_confirm: inv.message_for("confirm_password", lang),
+                errs: Errs::of("password", &e, lang),
             };
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
+            render_status(page.errs.status(), &page)
         }
         Err(e) => PageError(e, lang).into_response(),
     }

@@ -1,49 +1,20 @@
-//! The home page of each kind of organisation, and notices.
+//! The home page of each kind of organisation (a site's own is in `sites::home`).
 
-use super::{Chrome, Pager};
+use super::Chrome;
+use super::form::FlashQuery;
+use super::notices::{NoticeView, notice_view};
 use crate::AppState;
 use crate::error::{PageError, render};
-use crate::extract::{ScreenPath as Path, ScreenQuery as Query};
-use crate::i18n::{L, Ui, jst};
+use crate::extract::ScreenQuery as Query;
+use crate::i18n::{L, Ui};
 use crate::session::WebUser;
 use askama::Template;
 use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Redirect, Response};
-use serde::Deserialize;
+use axum::response::Response;
 use vsys_app::orgs::OrgQuery;
 use vsys_app::rows::Page;
-use vsys_app::rows::UserNotice;
 use vsys_app::{Actor, App, AppResult};
-use vsys_domain::{Lang, OrgKind};
-
-pub struct NoticeView {
-    pub id: String,
-    pub date: String,
-    pub title: String,
-    pub body: String,
-    pub link: Option<String>,
-    pub unread: bool,
-}
-
-pub(super) fn notice_view(n: &UserNotice, lang: Lang) -> NoticeView {
-    let (title, body) = match lang {
-        Lang::Ja => (&n.notice.title_ja, &n.notice.body_ja),
-        Lang::En => (&n.notice.title_en, &n.notice.body_en),
-    };
-    NoticeView {
-        id: n.notice.id.clone(),
-        date: jst(&n.notice.created_at),
-        title: title.clone(),
-        body: body.clone(),
-        link: n
-            .notice
-            .link
-            .clone()
-            .filter(|l| super::local_path(l).is_some()),
-        unread: n.read_at.is_none(),
-    }
-}
+use vsys_domain::OrgKind;
 
 #[derive(Template)]
 #[template(path = "home.html")]
@@ -65,12 +36,6 @@ async fn count(app: &App, actor: &Actor, kind: OrgKind) -> AppResult<String> {
     Ok(vsys_app::orgs::list(app, actor, &q).await?.1.to_string())
 }
 
-#[derive(Deserialize, Default)]
-pub struct FlashQuery {
-    flash: Option<String>,
-    page: Option<u64>,
-}
-
 /// The home page: the organisation's tasks, a summary of what it oversees, and its notices.
 pub async fn home(
     State(s): State<AppState>,
@@ -85,7 +50,7 @@ pub async fn home(
     // A medical institution or municipal site sees its own home: reservation status, amounts,
     // stock and the first-login details banner.
     if kind.is_site() {
-        return super::sites::site_home(&s, &u, q.flash.as_deref()).await;
+        return super::sites::home::site_home(&s, &u, q.flash.as_deref()).await;
     }
     let mut tasks = Vec::new();
     let unread = vsys_app::notices::unread(&s.app, a).await.map_err(err)?;
@@ -167,64 +132,4 @@ pub async fn home(
         stats,
         notices: list.iter().map(|n| notice_view(n, lang)).collect(),
     }))
-}
-
-#[derive(Template)]
-#[template(path = "notices.html")]
-pub struct NoticesPage {
-    pub c: Chrome,
-    pub notices: Vec<NoticeView>,
-    pub pager: Pager,
-}
-
-pub async fn notices(
-    State(s): State<AppState>,
-    u: WebUser,
-    Query(q): Query<FlashQuery>,
-) -> Result<Response, PageError> {
-    let lang = u.lang;
-    let page = vsys_app::page_of(q.page, None, 20).map_err(|e| PageError(e, u.lang))?;
-    let (list, total) = vsys_app::notices::list(&s.app, &u.actor, page)
-        .await
-        .map_err(|e| PageError(e, lang))?;
-    let c = Chrome::for_actor(&s.app, &u.actor, lang, Ui::Notices.text(lang), "/notices").await;
-    Ok(render(&NoticesPage {
-        c,
-        notices: list.iter().map(|n| notice_view(n, lang)).collect(),
-        pager: Pager::new(page.page, page.per_page, total, "/notices?".into()),
-    }))
-}
-
-#[derive(Template)]
-#[template(path = "notice_item.html")]
-pub struct NoticeItem {
-    pub l: L,
-    pub n: NoticeView,
-}
-
-/// Marks a notice read; htmx gets the updated item, a plain form a redirect.
-pub async fn mark_read(
-    State(s): State<AppState>,
-    u: WebUser,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
-    let lang = u.lang;
-    let n = vsys_app::notices::mark_read(&s.app, &u.actor, &id)
-        .await
-        .map_err(|e| PageError(e, lang))?;
-    if headers.contains_key("hx-request") {
-        let view = notice_view(
-            &UserNotice {
-                notice: n,
-                read_at: Some(s.app.clock.now()),
-            },
-            lang,
-        );
-        return Ok(render(&NoticeItem {
-            l: L(lang),
-            n: view,
-        }));
-    }
-    Ok(Redirect::to("/notices").into_response())
 }

@@ -1,13 +1,26 @@
-//! Staff screens. Each handler parses the form, calls one use-case and renders a template.
+//! Staff screens, one module per screen family (sites, allocation and delivery have one file
+//! per screen). Each handler reads the form with the form kit (`form`), calls one use-case and
+//! renders a template: a success redirects with a message, a refusal shows the page again with
+//! the reasons next to the fields and what was typed.
 
-mod admin;
 mod allocation;
+mod api_tokens;
+mod areas;
+mod audit;
 mod auth;
+mod deliverer_info;
+mod deliverer_stock;
 mod delivery;
+mod display;
+mod dry_ice;
 mod form;
 mod home;
+mod notices;
+mod orgs;
+mod products;
 mod sites;
 mod upstream;
+mod users;
 
 use crate::AppState;
 use crate::i18n::{L, Ui};
@@ -34,134 +47,159 @@ pub fn routes(state: AppState) -> Router<AppState> {
             get(auth::password_page).post(auth::password_submit),
         )
         .route("/lang", get(auth::set_lang))
-        .route("/notices", get(home::notices))
-        .route("/notices/{id}/read", post(home::mark_read))
-        .route("/users", get(admin::users).post(admin::user_create))
-        .route("/users/new", get(admin::user_new))
+        .route("/notices", get(notices::notices))
+        .route("/notices/{id}/read", post(notices::mark_read))
+        .route("/users", get(users::users).post(users::user_create))
+        .route("/users/new", get(users::user_new))
         .route(
             "/users/{id}",
-            get(admin::user_edit).post(admin::user_update),
+            get(users::user_edit).post(users::user_update),
         )
-        .route("/users/{id}/unlock", post(admin::user_unlock))
-        .route("/users/{id}/lock", post(admin::user_lock))
-        .route("/users/{id}/totp-reset", post(admin::user_totp_reset))
-        .route("/users/{id}/reset", post(admin::user_reset))
-        .route("/orgs", get(admin::orgs))
-        .route("/orgs/{code}", get(admin::org))
-        .route("/audit", get(admin::audit))
-        .route("/audit.csv", get(admin::audit_csv))
+        .route("/users/{id}/unlock", post(users::user_unlock))
+        .route("/users/{id}/lock", post(users::user_lock))
+        .route("/users/{id}/totp-reset", post(users::user_totp_reset))
+        .route("/users/{id}/reset", post(users::user_reset))
+        .route("/orgs", get(orgs::orgs))
+        .route("/orgs/{code}", get(orgs::org))
+        .route("/audit", get(audit::audit))
+        .route("/audit.csv", get(audit::audit_csv))
         .route(
             "/products",
-            get(allocation::products).post(allocation::product_create),
+            get(products::products).post(products::product_create),
         )
-        .route("/supply-rules", post(allocation::rules_submit))
+        .route("/supply-rules", post(products::rules_submit))
         .route(
             "/cycles",
-            get(allocation::cycles).post(allocation::cycle_create),
+            get(allocation::cycles::cycles).post(allocation::cycles::cycle_create),
         )
-        .route("/cycles/{id}", get(allocation::cycle))
-        .route("/cycles/{id}/supply", post(allocation::supply_submit))
-        .route("/cycles/{id}/request", post(allocation::request_submit))
-        .route("/allocations/{cycle}", get(allocation::mine))
-        .route("/allocations/{cycle}/{org}", get(allocation::division))
+        .route("/cycles/{id}", get(allocation::cycles::cycle))
+        .route(
+            "/cycles/{id}/supply",
+            post(allocation::cycles::supply_submit),
+        )
+        .route(
+            "/cycles/{id}/request",
+            post(allocation::cycles::request_submit),
+        )
+        .route("/allocations/{cycle}", get(allocation::division::mine))
+        .route(
+            "/allocations/{cycle}/{org}",
+            get(allocation::division::division),
+        )
         .route(
             "/allocations/{cycle}/{org}/confirm",
-            post(allocation::confirm),
+            post(allocation::division::confirm),
         )
         .route(
             "/allocations/{cycle}/{org}/finish",
-            post(allocation::finish),
+            post(allocation::division::finish),
         )
         .route(
             "/allocations/{cycle}/{org}/withdraw",
-            post(allocation::withdraw),
+            post(allocation::division::withdraw),
         )
         .route(
             "/allocations/{cycle}/{org}/finalise",
-            post(allocation::finalise),
+            post(allocation::division::finalise),
         )
         .route(
             "/allocations/{cycle}/{org}/send-back",
-            post(allocation::send_back),
+            post(allocation::division::send_back),
         )
         .route(
             "/allocations/{cycle}/{org}/autofill",
-            post(allocation::autofill),
+            post(allocation::division::autofill),
         )
-        .route("/allocations/{cycle}/{org}/save", post(allocation::save))
+        .route(
+            "/allocations/{cycle}/{org}/save",
+            post(allocation::division::save),
+        )
         .route(
             "/allocations/{cycle}/{org}/simulate",
-            get(allocation::simulate),
+            get(allocation::simulate::simulate),
         )
         .route(
             "/allocations/{cycle}/{org}/export.csv",
-            get(allocation::export),
+            get(allocation::division::export),
         )
         .route(
             "/allocations/{cycle}/{org}/import",
-            post(allocation::import),
+            post(allocation::division::import),
         )
-        .route("/sites", get(sites::list).post(sites::create))
+        .route("/sites", get(sites::list::list).post(sites::list::create))
         .route(
             "/sites/import",
-            post(sites::import_start)
+            post(sites::import::import_start)
                 .layer(DefaultBodyLimit::max(crate::extract::IMPORT_BODY_LIMIT)),
         )
-        .route("/sites/import-template.csv", get(sites::import_template))
-        .route("/sites/import/{job}", get(sites::import_status))
-        .route("/sites/{code}", get(sites::detail))
-        .route("/sites/{code}/reservation", post(sites::reservation))
-        .route("/sites/{code}/registry", post(sites::registry))
-        .route("/sites/{code}/changes/{id}", post(sites::decide))
-        .route("/sites/{code}/confirm", post(sites::confirm))
-        .route("/sites/{code}/details", post(sites::details))
-        .route("/sites/{code}/hub", post(sites::hub))
+        .route(
+            "/sites/import-template.csv",
+            get(sites::import::import_template),
+        )
+        .route("/sites/import/{job}", get(sites::import::import_status))
+        .route("/sites/{code}", get(sites::site::detail))
+        .route(
+            "/sites/{code}/reservation",
+            post(sites::reservation::reservation),
+        )
+        .route("/sites/{code}/registry", post(sites::site::registry))
+        .route("/sites/{code}/changes/{id}", post(sites::site::decide))
+        .route("/sites/{code}/confirm", post(sites::site::confirm))
+        .route("/sites/{code}/details", post(sites::site::details))
+        .route("/sites/{code}/hub", post(sites::site::hub))
         .route(
             "/sites/{code}/doctors",
-            get(sites::doctors).post(sites::doctor_add),
+            get(sites::site::doctors).post(sites::site::doctor_add),
         )
         .route(
             "/sites/{code}/doctors/{id}/remove",
-            post(sites::doctor_remove),
+            post(sites::site::doctor_remove),
         )
-        .route("/sites/{code}/stock/receive", post(sites::receive))
-        .route("/sites/{code}/stock/transfer", post(sites::transfer))
+        .route("/sites/{code}/stock/receive", post(sites::stock::receive))
+        .route("/sites/{code}/stock/transfer", post(sites::stock::transfer))
         .route(
             "/sites/{code}/stock/entries/{id}/correct",
-            post(sites::correct),
+            post(sites::stock::correct),
         )
-        .route("/results", get(sites::results).post(sites::results_submit))
-        .route("/results/periods", post(sites::period_open))
-        .route("/results/periods/{id}/close", post(sites::period_close))
-        .route("/stock/idle", get(sites::idle))
-        .route("/deliveries", get(delivery::list))
-        .route("/deliveries/save", post(delivery::save))
-        .route("/deliveries.csv", get(delivery::export))
+        .route(
+            "/results",
+            get(sites::results::results).post(sites::results::results_submit),
+        )
+        .route("/results/periods", post(sites::results::period_open))
+        .route(
+            "/results/periods/{id}/close",
+            post(sites::results::period_close),
+        )
+        .route("/stock/idle", get(sites::idle::idle))
+        .route("/deliveries", get(delivery::list::list))
+        .route("/deliveries/save", post(delivery::list::save))
+        .route("/deliveries.csv", get(delivery::csv::export))
         .route(
             "/deliveries/import",
-            post(delivery::import).layer(DefaultBodyLimit::max(crate::extract::IMPORT_BODY_LIMIT)),
+            post(delivery::csv::import)
+                .layer(DefaultBodyLimit::max(crate::extract::IMPORT_BODY_LIMIT)),
         )
-        .route("/deliveries/status", get(delivery::status))
-        .route("/deliveries/{id}/reassign", post(delivery::reassign))
+        .route("/deliveries/status", get(delivery::status::status))
+        .route("/deliveries/{id}/reassign", post(delivery::list::reassign))
         .route("/deliveries/upstream", get(upstream::upstream))
-        .route("/deliveries/stock", get(upstream::stock))
-        .route("/deliveries/inbound", post(upstream::inbound))
-        .route("/deliveries/dry-ice", get(upstream::dry_ice))
+        .route("/deliveries/stock", get(deliverer_stock::stock))
+        .route("/deliveries/inbound", post(deliverer_stock::inbound))
+        .route("/deliveries/dry-ice", get(dry_ice::dry_ice))
         .route(
             "/orgs/{code}/api-tokens",
-            get(upstream::tokens).post(upstream::token_create),
+            get(api_tokens::tokens).post(api_tokens::token_create),
         )
         .route(
             "/orgs/{code}/api-tokens/{id}/revoke",
-            post(upstream::token_revoke),
+            post(api_tokens::token_revoke),
         )
         .route(
             "/orgs/{code}/areas",
-            get(upstream::areas).post(upstream::areas_submit),
+            get(areas::areas).post(areas::areas_submit),
         )
         .route(
             "/orgs/{code}/deliverer-info",
-            get(upstream::deliverer_info).post(upstream::deliverer_info_submit),
+            get(deliverer_info::deliverer_info).post(deliverer_info::deliverer_info_submit),
         )
         .layer(axum::middleware::from_fn_with_state(state, web_guard))
 }
@@ -243,48 +281,11 @@ impl Chrome {
     }
 
     pub fn with_flash(mut self, flash: Option<&str>) -> Chrome {
-        self.flash = flash.and_then(flash_text).map(|u| u.text(self.l.0));
+        self.flash = flash
+            .and_then(form::Flash::parse)
+            .map(|f| f.ui().text(self.l.0));
         self
     }
-}
-
-/// Messages shown after a redirect (`?flash=…`).
-fn flash_text(key: &str) -> Option<Ui> {
-    Some(match key {
-        "password" => Ui::PasswordChanged,
-        "user_created" => Ui::UserCreated,
-        "user_saved" => Ui::UserSaved,
-        "unlocked" => Ui::Unlocked,
-        "locked" => Ui::LockedFlash,
-        "totp_reset" => Ui::TotpWasReset,
-        "reset" => Ui::PasswordResetDone,
-        "logged_out" => Ui::LoggedOut,
-        "reservation" => Ui::ReservationSaved,
-        "site_created" => Ui::SiteCreated,
-        "change_applied" => Ui::ChangeApplied,
-        "change_filed" => Ui::ChangeFiled,
-        "change_approved" => Ui::ChangeApproved,
-        "change_rejected" => Ui::ChangeRejected,
-        "confirmed" => Ui::InstitutionConfirmed,
-        "details_saved" => Ui::DetailsSaved,
-        "hub_saved" => Ui::HubSaved,
-        "doctor_added" => Ui::DoctorAdded,
-        "doctor_removed" => Ui::DoctorRemoved,
-        "received" => Ui::ReceiptSaved,
-        "transferred" => Ui::TransferSaved,
-        "corrected" => Ui::CorrectionSaved,
-        "results_saved" => Ui::ResultsSaved,
-        "period_opened" => Ui::PeriodOpened,
-        "period_closed" => Ui::PeriodClosedFlash,
-        "deliveries_saved" => Ui::DeliveriesSaved,
-        "deliveries_unchanged" => Ui::DeliveriesUnchanged,
-        "deliveries_imported" => Ui::DeliveriesImported,
-        "reassigned" => Ui::Reassigned,
-        "token_revoked" => Ui::TokenRevoked,
-        "areas_saved" => Ui::AreasSaved,
-        "deliverer_info_saved" => Ui::DelivererInfoSaved,
-        _ => return None,
-    })
 }
 
 /// Page links of a list.

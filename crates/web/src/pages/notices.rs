@@ -1,0 +1,110 @@
+//! Notices (お知らせ): the list, and marking one read.
+
+use super::display::is_htmx;
+use super::{Chrome, Pager};
+use crate::AppState;
+use crate::error::{PageError, render};
+use crate::extract::{ScreenPath as Path, ScreenQuery as Query};
+use crate::i18n::{L, Ui, jst};
+use crate::session::WebUser;
+use askama::Template;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use vsys_app::rows::UserNotice;
+use vsys_domain::Lang;
+
+/// A notice as lists show it (the home pages show the newest).
+pub struct NoticeView {
+    pub id: String,
+    pub date: String,
+    pub title: String,
+    pub body: String,
+    pub link: Option<String>,
+    pub unread: bool,
+}
+
+pub fn notice_view(n: &UserNotice, lang: Lang) -> NoticeView {
+    let (title, body) = match lang {
+        Lang::Ja => (&n.notice.title_ja, &n.notice.body_ja),
+        Lang::En => (&n.notice.title_en, &n.notice.body_en),
+    };
+    NoticeView {
+        id: n.notice.id.clone(),
+        date: jst(&n.notice.created_at),
+        title: title.clone(),
+        body: body.clone(),
+        link: n
+            .notice
+            .link
+            .clone()
+            .filter(|l| super::local_path(l).is_some()),
+        unread: n.read_at.is_none(),
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct NoticesQuery {
+    page: Option<u64>,
+}
+
+#[derive(Template)]
+#[template(path = "notices.html")]
+pub struct NoticesPage {
+    pub c: Chrome,
+    pub notices: Vec<NoticeView>,
+    pub pager: Pager,
+}
+
+pub async fn notices(
+    State(s): State<AppState>,
+    u: WebUser,
+    Query(q): Query<NoticesQuery>,
+) -> Result<Response, PageError> {
+    let lang = u.lang;
+    let page = vsys_app::page_of(q.page, None, 20).map_err(|e| PageError(e, u.lang))?;
+    let (list, total) = vsys_app::notices::list(&s.app, &u.actor, page)
+        .await
+        .map_err(|e| PageError(e, lang))?;
+    let c = Chrome::for_actor(&s.app, &u.actor, lang, Ui::Notices.text(lang), "/notices").await;
+    Ok(render(&NoticesPage {
+        c,
+        notices: list.iter().map(|n| notice_view(n, lang)).collect(),
+        pager: Pager::new(page.page, page.per_page, total, "/notices?".into()),
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "notice_item.html")]
+pub struct NoticeItem {
+    pub l: L,
+    pub n: NoticeView,
+}
+
+/// Marks a notice read; htmx gets the updated item, a plain form a redirect.
+pub async fn mark_read(
+    State(s): State<AppState>,
+    u: WebUser,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let lang = u.lang;
+    let n = vsys_app::notices::mark_read(&s.app, &u.actor, &id)
+        .await
+        .map_err(|e| PageError(e, lang))?;
+    if is_htmx(&headers) {
+        let view = notice_view(
+            &UserNotice {
+                notice: n,
+                read_at: Some(s.app.clock.now()),
+            },
+            lang,
+        );
+        return Ok(render(&NoticeItem {
+            l: L(lang),
+            n: view,
+        }));
+    }
+    Ok(Redirect::to("/notices").into_response())
+}

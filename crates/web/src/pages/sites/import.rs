@@ -1,0 +1,160 @@
+//! 一括登録: the nation or a prefecture uploads the registry of institutions as CSV; the file
+//! is read here and imported in the background (`import_jobs`), and the page polls its
+//! progress with htmx until it is done.
+
+use super::import_jobs;
+use super::list::{ListQuery, may_import, sites_page};
+use crate::AppState;
+use crate::error::{PageError, render};
+use crate::extract::ScreenPath as Path;
+use crate::i18n::{L, Ui, int};
+use crate::pages::Chrome;
+use crate::pages::display::{fragment, is_htmx};
+use crate::pages::form::{Errs, Shown};
+use crate::session::WebUser;
+use askama::Template;
+use axum::extract::{Multipart, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use vsys_app::AppError;
+use vsys_app::site_import::Phase;
+use vsys_domain::Msg;
+
+/// The template of the bulk registration file (UTF-8 with a BOM, opens in Excel).
+pub async fn import_template(_u: WebUser) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"site_import_template.csv\"",
+            ),
+        ],
+        vsys_app::site_import::template(),
+    )
+        .into_response()
+}
+
+/// The progress of an import, polled by htmx every second until it is done.
+#[derive(Template)]
+#[template(path = "site_import_status.html")]
+pub struct ImportStatus {
+    pub l: L,
+    pub id: String,
+    pub finished: bool,
+    pub phase: &'static str,
+    pub done: String,
+    pub total: String,
+    pub done_n: usize,
+    pub total_n: usize,
+    /// rows, created, updated, unchanged
+    pub summary: Option<(String, String, String, String)>,
+    pub error: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "site_import.html")]
+pub struct ImportPage {
+    pub c: Chrome,
+    pub status_html: String,
+    pub finished: bool,
+    pub id: String,
+}
+
+fn phase_label(p: Phase, started: bool) -> Ui {
+    match p {
+        _ if !started => Ui::ImportQueued,
+        Phase::Reading => Ui::ImportReading,
+        Phase::Checking => Ui::ImportChecking,
+        Phase::Writing => Ui::ImportWriting,
+        Phase::Done => Ui::ImportDone,
+    }
+}
+
+/// Starts a bulk registration: the file is read here, the import runs in the background.
+pub async fn import_start(
+    State(s): State<AppState>,
+    u: WebUser,
+    headers: HeaderMap,
+    mut mp: Multipart,
+) -> Result<Response, PageError> {
+    let lang = u.lang;
+    if !may_import(&u.actor) {
+        return Err(PageError(AppError::Forbidden, lang));
+    }
+    let mut file: Option<Vec<u8>> = None;
+    while let Ok(Some(field)) = mp.next_field().await {
+        if field.name() == Some("file") {
+            file = field.bytes().await.ok().map(|b| b.to_vec());
+        }
+    }
+    let Some(bytes) = file.filter(|b| !b.is_empty()) else {
+        let shown = Shown {
+            errs: Errs::of("import", &AppError::invalid("file", Msg::Required), lang),
+            ..Shown::default()
+        };
+        return sites_page(&s, &u, &ListQuery::default(), shown).await;
+    };
+    let id = import_jobs::start(&s.app, &u.actor, bytes);
+    if is_htmx(&headers) {
+        return status_response(&s, &u, &id, true).await;
+    }
+    Ok(Redirect::to(&format!("/sites/import/{id}")).into_response())
+}
+
+/// The state of an import (only to the person who started it).
+pub async fn import_status(
+    State(s): State<AppState>,
+    u: WebUser,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    status_response(&s, &u, &id, is_htmx(&headers)).await
+}
+
+async fn status_response(
+    s: &AppState,
+    u: &WebUser,
+    id: &str,
+    fragment_only: bool,
+) -> Result<Response, PageError> {
+    let lang = u.lang;
+    let Some(p) = import_jobs::read(id, u.actor.user_id(), lang) else {
+        return Err(PageError(AppError::NotFound, lang));
+    };
+    let finished = p.outcome.is_some();
+    let status = ImportStatus {
+        l: L(lang),
+        id: id.to_owned(),
+        finished,
+        phase: phase_label(p.phase, p.total > 0 || p.done > 0 || finished).text(lang),
+        done: int(p.done as i64),
+        total: int(p.total as i64),
+        done_n: p.done,
+        total_n: p.total,
+        summary: match &p.outcome {
+            Some(Ok(x)) => Some((
+                int(x.rows as i64),
+                int(x.created as i64),
+                int(x.updated as i64),
+                int(x.unchanged as i64),
+            )),
+            _ => None,
+        },
+        error: match p.outcome {
+            Some(Err(lines)) => lines,
+            _ => vec![],
+        },
+    };
+    if fragment_only {
+        return Ok(render(&status));
+    }
+    let status_html = fragment(&status).map_err(|e| PageError(e, lang))?;
+    let c = Chrome::for_actor(&s.app, &u.actor, lang, Ui::ImportSites.text(lang), "/sites").await;
+    Ok(render(&ImportPage {
+        c,
+        status_html,
+        finished,
+        id: id.to_owned(),
+    }))
+}
