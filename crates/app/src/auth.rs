@@ -122,36 +122,7 @@ impl SessionKind {
     }
 }
 
-/// Where a browser session stands in the login: every login-stage handler names the one stage
-/// it serves, and the use-cases check it again against the database.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stage {
-    /// Logged in (possibly still owing a password change).
-    Active,
-    /// Password accepted; the TOTP code is next.
-    Totp,
-    /// Password accepted; the account must enrol an authenticator first (it has none).
-    TotpSetup,
-}
-
-impl Stage {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Stage::Active => "active",
-            Stage::Totp => "totp",
-            Stage::TotpSetup => "totp_setup",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Stage> {
-        match s {
-            "active" => Some(Stage::Active),
-            "totp" => Some(Stage::Totp),
-            "totp_setup" => Some(Stage::TotpSetup),
-            _ => None,
-        }
-    }
-}
+pub use vsys_domain::access::Stage;
 
 pub struct LoginRequest<'a> {
     pub email: &'a str,

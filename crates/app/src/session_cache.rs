@@ -8,11 +8,11 @@
 //! expiry is checked on every use; an entry that looks expired is read again before anything is
 //! deleted; and the idle-timeout touch is still written, as often as without the cache.
 
-use crate::auth::Stage;
 use crate::context::Actor;
 use chrono::{DateTime, Duration, Utc};
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
+use vsys_domain::access::Stage;
 use vsys_store::sessions::SessionRow;
 
 /// How long an entry may serve without reading the database again.

@@ -26,6 +26,20 @@ pub enum Action {
     ReadAudit,
 }
 
+crate::code_enum! {
+    /// Where a browser session stands in the login: every login-stage handler names the one
+    /// stage it serves, and the use-cases check it again against the database.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+    pub enum Stage as "login stage" {
+        /// Logged in (possibly still owing a password change).
+        Active = "active",
+        /// Password accepted; the TOTP code is next.
+        Totp = "totp",
+        /// Password accepted; the account must enrol an authenticator first (it has none).
+        TotpSetup = "totp_setup",
+    }
+}
+
 /// What a user can do by the kind of their organisation and their role: the one list that the
 /// use-cases ask to enforce and the screens ask to show or hide. (Where, within the caller's
 /// scope, is [`Principal::may`]'s question.)

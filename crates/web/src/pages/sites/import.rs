@@ -1,8 +1,7 @@
 //! 一括登録: the nation or a prefecture uploads the registry of institutions as CSV; the file
-//! is read here and imported in the background (`import_jobs`), and the page polls its
+//! is read here and imported in the background as a job kept in the database (any process can report it), and the page polls its
 //! progress with htmx until it is done.
 
-use super::import_jobs;
 use super::list::{ListQuery, may_import, sites_page};
 use crate::AppState;
 use crate::error::{PageError, render};
@@ -61,13 +60,14 @@ pub struct ImportPage {
     pub id: String,
 }
 
-fn phase_label(p: Phase, started: bool) -> Ui {
+/// The words of a job's phase (`None`: it ended refused).
+fn phase_label(p: Option<Phase>, started: bool) -> Ui {
     match p {
         _ if !started => Ui::ImportQueued,
-        Phase::Reading => Ui::ImportReading,
-        Phase::Checking => Ui::ImportChecking,
-        Phase::Writing => Ui::ImportWriting,
-        Phase::Done => Ui::ImportDone,
+        Some(Phase::Reading) => Ui::ImportReading,
+        Some(Phase::Checking) => Ui::ImportChecking,
+        Some(Phase::Writing) => Ui::ImportWriting,
+        Some(Phase::Done) | None => Ui::ImportDone,
     }
 }
 
@@ -95,7 +95,9 @@ pub async fn import_start(
         };
         return sites_page(&s, &u, &ListQuery::default(), shown).await;
     };
-    let id = import_jobs::start(&s.app, &u.actor, bytes);
+    let id = vsys_app::site_import::start(&s.app, &u.actor, bytes)
+        .await
+        .map_err(|e| PageError(e, lang))?;
     if is_htmx(&headers) {
         return status_response(&s, &u, &id, true).await;
     }
@@ -119,10 +121,10 @@ async fn status_response(
     fragment_only: bool,
 ) -> Result<Response, PageError> {
     let lang = u.lang;
-    let Some(p) = import_jobs::read(id, u.actor.user_id(), lang) else {
-        return Err(PageError(AppError::NotFound, lang));
-    };
-    let finished = p.outcome.is_some();
+    let p = vsys_app::site_import::job(&s.app, &u.actor, id, lang)
+        .await
+        .map_err(|e| PageError(e, lang))?;
+    let finished = p.finished;
     let status = ImportStatus {
         l: L(lang),
         id: id.to_owned(),
@@ -132,19 +134,18 @@ async fn status_response(
         total: int(p.total as i64),
         done_n: p.done,
         total_n: p.total,
-        summary: match &p.outcome {
-            Some(Ok(x)) => Some((
+        summary: p.summary.map(|x| {
+            (
                 int(x.rows as i64),
                 int(x.created as i64),
                 int(x.updated as i64),
                 int(x.unchanged as i64),
-            )),
-            _ => None,
-        },
-        error: match p.outcome {
-            Some(Err(lines)) => lines,
-            _ => vec![],
-        },
+            )
+        }),
+        error: p
+            .error
+            .map(|e| e.lines().map(str::to_owned).collect())
+            .unwrap_or_default(),
     };
     if fragment_only {
         return Ok(render(&status));

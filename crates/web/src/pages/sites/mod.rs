@@ -6,7 +6,6 @@
 pub mod home;
 pub mod idle;
 pub mod import;
-mod import_jobs;
 pub mod list;
 pub mod reservation;
 pub mod results;
