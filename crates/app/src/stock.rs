@@ -170,11 +170,10 @@ pub async fn receive(
 }
 
 /// A site's stock as its users and the organisations above see it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct StockView {
     pub org_code: String,
     /// Per lot, in FIFO order.
-    #[schema(value_type = Vec<Object>)]
     pub lots: Vec<LotBalance>,
     pub doses: i64,
     pub vials: i64,
@@ -187,7 +186,6 @@ pub struct StockView {
     /// 偏在: stock that is not being used.
     pub idle: bool,
     /// The whole ledger, newest first.
-    #[schema(value_type = Vec<Object>)]
     pub entries: Vec<LedgerRow>,
 }
 
