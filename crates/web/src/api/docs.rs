@@ -233,21 +233,22 @@ fn complete(op: &mut Operation) {
 }
 
 /// Tuples (`[day, count]`, `[cap, value]`) come out of utoipa as `prefixItems` with
-/// `items: false`, which many client generators cannot read. Each becomes an array of exactly
-/// as many items as the tuple has, every item one of the tuple's schemas, with `prefixItems`
-/// kept for the order.
+/// `items: false`, which client generators (openapi-python-client) cannot read, and
+/// `prefixItems` alone trips schemathesis' response validation. Each becomes an array of exactly
+/// as many items as the tuple has, every item one of the tuple's schemas; the field's
+/// description names the order.
 pub fn tuples_as_arrays(doc: openapi::OpenApi) -> openapi::OpenApi {
     fn walk(v: &mut serde_json::Value) {
         match v {
             serde_json::Value::Object(map) => {
                 if map.get("items") == Some(&serde_json::Value::Bool(false))
-                    && let Some(serde_json::Value::Array(prefix)) = map.get("prefixItems")
+                    && let Some(serde_json::Value::Array(prefix)) = map.remove("prefixItems")
                 {
                     let n = prefix.len();
                     let mut kinds: Vec<serde_json::Value> = Vec::new();
                     for p in prefix {
-                        if !kinds.contains(p) {
-                            kinds.push(p.clone());
+                        if !kinds.contains(&p) {
+                            kinds.push(p);
                         }
                     }
                     let items = if kinds.len() == 1 {
@@ -333,6 +334,7 @@ mod tests {
         assert_eq!(cap["minItems"], 2, "{cap}");
         assert!(cap["items"]["oneOf"].is_array(), "{cap}");
         assert!(!doc.to_string().contains(r#""items":false"#));
+        assert!(!doc.to_string().contains("prefixItems"));
     }
 
     #[test]

@@ -108,7 +108,7 @@ pub struct PasswordBody {
 
 /// Change my password (allowed while a change is required). Other sessions end.
 #[utoipa::path(post, path = "/api/v1/me/password", tag = "session", request_body = PasswordBody,
-    responses((status = 204, description = "Changed; other sessions ended.")))]
+    responses((status = 204, description = "Changed; other sessions ended."), (status = 412)))]
 pub async fn change_password(
     State(s): State<AppState>,
     u: ApiUser,
@@ -130,7 +130,7 @@ pub struct TotpBody {
 
 /// Turn on two-factor authentication for my account.
 #[utoipa::path(post, path = "/api/v1/me/totp", tag = "session", request_body = TotpBody,
-    responses((status = 204, description = "Two-factor authentication is on."), (status = 409, description = "Already set up (`/problems/wrong-state`).")))]
+    responses((status = 204, description = "Two-factor authentication is on."), (status = 409, description = "Already set up (`/problems/wrong-state`)."), (status = 412)))]
 pub async fn enable_totp(
     State(s): State<AppState>,
     u: ApiUser,

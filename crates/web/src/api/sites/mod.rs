@@ -363,7 +363,7 @@ pub async fn open_period(
 
 /// Close a reporting period (the nation).
 #[utoipa::path(post, path = "/api/v1/reporting-periods/{id}/close", tag = "results", params(("id" = String, Path, description = "The period's id.")),
-    responses((status = 200, description = "The period, closed.", body = PeriodOut), (status = 409, description = "Already closed (`/problems/wrong-state`).")))]
+    responses((status = 200, description = "The period, closed.", body = PeriodOut), (status = 409, description = "Already closed (`/problems/wrong-state`)."), (status = 412)))]
 pub async fn close_period(
     State(s): State<AppState>,
     u: ApiUser,
