@@ -672,8 +672,9 @@ pub struct InboundInput {
     /// `vaccine`, `needle` or `syringe`.
     pub item: ProductKind,
     /// Vials or pieces received.
+    #[schema(minimum = 1, maximum = 100_000_000)]
     pub quantity: i64,
-    /// 入荷日.
+    /// 入荷日 (not after today).
     pub received_on: NaiveDate,
 }
 

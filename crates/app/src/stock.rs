@@ -123,6 +123,8 @@ pub async fn record_delivery(
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct ReceiptInput {
     pub lot: String,
+    /// Whole vials, at least 1.
+    #[schema(minimum = 1)]
     pub vials: i64,
     /// The cycle the lot was allocated in (fixes doses per vial); the latest when absent.
     pub cycle_id: Option<String>,
@@ -242,6 +244,8 @@ pub struct TransferInput {
     /// The satellite receiving the vials.
     pub to: String,
     pub lot: String,
+    /// Whole vials, at least 1.
+    #[schema(minimum = 1)]
     pub vials: i64,
 }
 

@@ -31,6 +31,7 @@ pub struct TokenOut {
 #[utoipa::path(post, path = "/api/v1/session", tag = "session", request_body = LoginBody, security(()),
     responses((status = 201, description = "Logged in.", body = TokenOut),
         (status = 401, description = "Login failed: wrong e-mail or password, or a TOTP code is missing or wrong (`/problems/login-failed`, `/problems/totp-required`, `/problems/totp-invalid`)."),
+        (status = 403, description = "The account must set up two-factor authentication first, on the web (`/problems/totp-setup-required`)."),
         (status = 429, description = "Too many attempts (`/problems/login-throttled`): wait `Retry-After` seconds.", headers(("Retry-After" = i64, description = "Seconds to wait before the next attempt.")))))]
 pub async fn login(
     State(s): State<AppState>,

@@ -322,10 +322,10 @@ pub async fn autofill(
 }
 
 macro_rules! transition {
-    ($name:ident, $path:literal, $call:path, $doc:literal) => {
+    ($name:ident, $path:literal, $call:path, $doc:literal $(, $extra:tt)*) => {
         #[doc = $doc]
         #[utoipa::path(post, path = $path, tag = "allocation", params(("id" = String, Path, description = "The cycle's id."), ("org" = String, Path, description = "The organisation's code (whose allocation or report).")),
-            responses((status = 200, description = "The node in its new state.", body = NodeOut, headers(("ETag" = String))), (status = 409), (status = 412)))]
+            responses((status = 200, description = "The node in its new state.", body = NodeOut, headers(("ETag" = String))), (status = 409), (status = 412) $(, $extra)*))]
         pub async fn $name(State(s): State<AppState>, u: ApiUser, Path((id, org)): Path<(String, String)>) -> Result<Response, ApiError> {
             let n = $call(&s.app, &u.actor, &id, &org).await.map_err(err(u.lang))?;
             Ok(json_etag(StatusCode::OK, n.version, NodeOut::from(n)))
@@ -349,7 +349,11 @@ transition!(
     withdraw,
     "/api/v1/cycles/{id}/allocations/{org}/withdraw",
     vsys_app::allocation::withdraw,
-    "Take a 分配完了 back (its divider, while every child is still 未確認): back to 確認済; the children are held back and told."
+    "Take a 分配完了 back (its divider, while every child is still 未確認): back to 確認済; the children are held back and told.",
+    (
+        status = 422,
+        description = "A child has already acted on its amount."
+    )
 );
 transition!(
     send_back,
@@ -361,7 +365,11 @@ transition!(
     finalise,
     "/api/v1/cycles/{id}/allocations/{org}/finalise",
     vsys_app::allocation::finalise,
-    "確定: finalise the chain below (the closing level)."
+    "確定: finalise the chain below (the closing level).",
+    (
+        status = 422,
+        description = "Some children have not finished dividing (each named)."
+    )
 );
 
 #[derive(Deserialize, utoipa::IntoParams)]

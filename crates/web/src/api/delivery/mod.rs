@@ -21,7 +21,7 @@ use wire::{ApiTokenOut, DelivererInfoOut, DeliveryOut, DeliveryPage, InboundOut,
 /// those to sites in their area; a site its own. Filters by cycle, municipality, item,
 /// deliverer and state (`unscheduled`, `late`, `delivered`, `scheduled:DAY`, `delivered:DAY`).
 #[utoipa::path(get, path = "/api/v1/deliveries", tag = "delivery", params(DeliveryQuery),
-    responses((status = 200, description = "A page of deliveries.", body = DeliveryPage), (status = 404, description = "No such cycle, municipality or deliverer in the caller's scope.")))]
+    responses((status = 200, description = "A page of deliveries.", body = DeliveryPage)))]
 pub async fn list_deliveries(
     State(s): State<AppState>,
     u: ApiUser,
@@ -37,7 +37,7 @@ pub async fn list_deliveries(
 /// Counts for the status view: by scheduled day, by actual day, without a scheduled date,
 /// and late (scheduled before today, not delivered).
 #[utoipa::path(get, path = "/api/v1/deliveries/status", tag = "delivery", params(DeliveryQuery),
-    responses((status = 200, description = "The counts.", body = DeliveryStatus), (status = 404, description = "No such cycle, municipality or deliverer in the caller's scope.")))]
+    responses((status = 200, description = "The counts.", body = DeliveryStatus)))]
 pub async fn delivery_status(
     State(s): State<AppState>,
     u: ApiUser,
@@ -191,7 +191,7 @@ pub struct CsvQuery {
 /// The deliveries the filters select, as CSV (columns 配送ID, 版, 接種会場コード, 品目, 数量,
 /// 納入予定日, 納入実績日, 配送番号, ロット, 備考).
 #[utoipa::path(get, path = "/api/v1/deliveries/csv", tag = "delivery", operation_id = "export_deliveries_csv", params(DeliveryQuery, CsvQuery),
-    responses((status = 200, description = "The deliveries as a CSV file (`charset` Shift_JIS or utf-8).", content_type = "text/csv", body = String, headers(("Content-Disposition" = String, description = "`attachment; filename=\"…\"`"))), (status = 404, description = "No such cycle, municipality or deliverer in the caller's scope."), (status = 422, description = "A cell cannot be written in Shift_JIS (`/problems/csv`).")))]
+    responses((status = 200, description = "The deliveries as a CSV file (`charset` Shift_JIS or utf-8).", content_type = "text/csv", body = String, headers(("Content-Disposition" = String, description = "`attachment; filename=\"…\"`"))), (status = 422, description = "A cell cannot be written in Shift_JIS (`/problems/csv`).")))]
 pub async fn export_csv(
     State(s): State<AppState>,
     u: ApiUser,
@@ -250,7 +250,7 @@ pub async fn upstream(
 
 /// Record what the deliverer received from upstream (入荷).
 #[utoipa::path(post, path = "/api/v1/deliveries/inbound", tag = "delivery",
-    request_body = vsys_app::delivery::InboundInput, responses((status = 201, description = "The receipt recorded.", body = InboundOut), (status = 404, description = "No such cycle.")))]
+    request_body = vsys_app::delivery::InboundInput, responses((status = 201, description = "The receipt recorded.", body = InboundOut)))]
 pub async fn record_inbound(
     State(s): State<AppState>,
     u: ApiUser,
@@ -264,7 +264,7 @@ pub async fn record_inbound(
 
 /// The deliverer's own stock per item in a cycle (在庫 = 入荷 − 納入済).
 #[utoipa::path(get, path = "/api/v1/deliveries/stock", tag = "delivery", params(CycleQuery),
-    responses((status = 200, description = "Per item.", body = Vec<vsys_app::delivery::DelivererStock>), (status = 404, description = "No such cycle.")))]
+    responses((status = 200, description = "Per item.", body = Vec<vsys_app::delivery::DelivererStock>)))]
 pub async fn deliverer_stock(
     State(s): State<AppState>,
     u: ApiUser,
@@ -280,7 +280,7 @@ pub async fn deliverer_stock(
 /// Where dry ice is needed, how much and when (dry-ice makers for the areas they serve;
 /// nation, prefectures and municipalities for theirs).
 #[utoipa::path(get, path = "/api/v1/deliveries/dry-ice", tag = "delivery", params(CycleQuery),
-    responses((status = 200, description = "Per delivery needing dry ice.", body = Vec<vsys_app::delivery::DryIceLine>), (status = 404, description = "No such cycle.")))]
+    responses((status = 200, description = "Per delivery needing dry ice.", body = Vec<vsys_app::delivery::DryIceLine>)))]
 pub async fn dry_ice(
     State(s): State<AppState>,
     u: ApiUser,
