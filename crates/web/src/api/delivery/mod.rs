@@ -280,7 +280,7 @@ pub async fn deliverer_stock(
 /// Where dry ice is needed, how much and when (dry-ice makers for the areas they serve;
 /// nation, prefectures and municipalities for theirs).
 #[utoipa::path(get, path = "/api/v1/deliveries/dry-ice", tag = "delivery", params(CycleQuery),
-    responses((status = 200, description = "Per delivery needing dry ice.", body = Vec<vsys_app::delivery::DryIceLine>)))]
+    responses((status = 200, description = "Per delivery needing dry ice.", body = Vec<vsys_app::delivery::DryIceLine>), (status = 404, description = "No such cycle.")))]
 pub async fn dry_ice(
     State(s): State<AppState>,
     u: ApiUser,
