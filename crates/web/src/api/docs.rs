@@ -107,11 +107,11 @@ fn problem_content() -> RefOr<openapi::content::Content> {
     )
 }
 
+/// A problem response; its content is set below, like every error response's.
 fn problem(status: &str) -> RefOr<Response> {
     RefOr::T(
         ResponseBuilder::new()
             .description(problem_description(status))
-            .content(PROBLEM_JSON, ContentBuilder::new().build())
             .build(),
     )
 }
