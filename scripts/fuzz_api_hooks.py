@@ -20,7 +20,7 @@ What is here:
   operations on `/cycles/{id}/...`, `/sites/{code}/...` reach their handlers instead of 404.
 * `before_call` - the same for the coverage phase (which does not go through the strategies
   above): path parameters other than the one under test get a known identifier; and updates
-  that answer 428 without `If-Match` (undeclared in the document) get the current ETag.
+  guarded by `If-Match` get the current ETag instead of a generated one.
   VSYS_FUZZ_BASE_URL and VSYS_FUZZ_TOKEN tell it where to GET the ETag; VSYS_FUZZ_IF_MATCH=0
   turns that off.
 * `after_call` / `after_network_error` and the check above append every finding (5xx, dropped
@@ -292,23 +292,36 @@ def _known_path_parameters(case: Any) -> None:
 _NO_ETAG: set[str] = set()  # paths that gave no ETag (versions change, so ETags are not cached)
 
 
+def _declares_if_match(case: Any) -> bool:
+    params = (case.operation.definition.raw or {}).get("parameters") or []
+    return any(isinstance(p, dict) and p.get("in") == "header" and str(p.get("name", "")).lower() == "if-match"
+               for p in params)
+
+
 def _supply_if_match(case: Any) -> None:
-    """Updates that answer 428 without `If-Match` (the document declares no such header, so
-    schemathesis never sends one) get the resource's current ETag, read from a GET of the same
-    path or of its parent (`/x/{id}/lines` -> `/x/{id}`). Without a readable ETag (a made-up
-    identifier) the request goes without, and the 428 path is exercised instead."""
+    """Updates guarded by `If-Match` get the resource's current ETag, read from a GET of the same
+    path or of its parent (`/x/{id}/lines` -> `/x/{id}`), so that their bodies reach the
+    handler instead of stopping at 412 (a generated ETag is almost never current) or 428.
+    Left alone: the coverage phase's cases about `If-Match` itself (missing, malformed) and the
+    "missing Authorization" probes. Without a readable ETag (a made-up identifier) the request
+    goes as generated. VSYS_FUZZ_IF_MATCH=0 turns this off."""
     if os.environ.get("VSYS_FUZZ_IF_MATCH", "1") == "0":
         return
     if case.method.upper() not in ("PUT", "PATCH", "POST"):
         return
     meta = case.meta
-    if meta is not None and getattr(getattr(meta.phase.data, "scenario", None), "value", None) == "missing_parameter":
+    data = getattr(getattr(meta, "phase", None), "data", None)
+    if getattr(getattr(data, "scenario", None), "value", None) == "missing_parameter":
         return  # leave the "missing Authorization" probes as they are
+    if str(getattr(data, "parameter", "") or "").lower() == "if-match":
+        return  # the case is about If-Match itself
+    declared = _declares_if_match(case)
     responses = (case.operation.definition.raw or {}).get("responses") or {}
-    if "428" not in responses and "412" not in responses:
+    if not declared and "428" not in responses and "412" not in responses:
         return
     headers = case.headers if case.headers is not None else {}
-    if any(k.lower() == "if-match" for k in headers):
+    present = [k for k in headers if k.lower() == "if-match"]
+    if present and not declared:
         return
     base = os.environ.get("VSYS_FUZZ_BASE_URL")
     token = os.environ.get("VSYS_FUZZ_TOKEN")
@@ -331,6 +344,8 @@ def _supply_if_match(case: Any) -> None:
         if len(_NO_ETAG) < 10000:
             _NO_ETAG.add(candidate)
     if etag:
+        for k in present:
+            del headers[k]
         headers["If-Match"] = etag
         case.headers = headers
 

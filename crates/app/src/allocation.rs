@@ -285,13 +285,14 @@ pub struct ProposedLine {
     pub syringes: i64,
     /// What the line holds now (vials), for the side-by-side comparison.
     pub current_vials: i64,
-    #[schema(value_type = Object)]
     pub explanation: Explanation,
 }
 
 /// An auto-fill or simulation result (never saved by itself).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Proposal {
+    /// The child level's unit.
+    #[schema(value_type = vsys_domain::Unit)]
     pub unit: String,
     /// The total divided, in the child unit (the parent's amount unless simulated otherwise).
     pub total: i64,
@@ -299,7 +300,6 @@ pub struct Proposal {
     pub rounded_off_vials: i64,
     /// Units left with the parent because every child reached its cap.
     pub undistributed: i64,
-    #[schema(value_type = Object)]
     pub formula: Formula,
     pub lines: Vec<ProposedLine>,
 }
@@ -506,9 +506,16 @@ pub async fn simulate(
 /// One line of a division as entered (in the child level's unit).
 #[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 pub struct LineInput {
+    /// The child's code.
     pub org_code: String,
+    /// In the child level's unit.
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub amount: i64,
+    /// Needles (pieces); default 0.
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub needles: Option<i64>,
+    /// Syringes (pieces); default 0.
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub syringes: Option<i64>,
 }
 
@@ -535,8 +542,9 @@ impl AuditedLine {
 }
 
 /// The stored explanation of a line: the formula's breakdown and any manual adjustment.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StoredExplanation {
+    /// The auto-fill's breakdown, when the line was auto-filled (or simulated) once.
     pub auto: Option<Explanation>,
     /// Units added (or removed) by hand after the auto-fill.
     pub manual_adjustment: i64,

@@ -16,9 +16,8 @@ use vsys_store::orgs;
 /// Every organisation token starts with this, so the API can tell it from a session token.
 pub const PREFIX: &str = "vsys_";
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct NewToken {
-    #[schema(value_type = Object)]
     pub token: TokenRow,
     /// The token itself: shown this once.
     pub secret: String,

@@ -179,6 +179,7 @@ pub struct SupplyInput {
     pub supplier_code: Option<String>,
     pub product_id: String,
     /// Boxes of vaccine, or packs of needles/syringes.
+    #[schema(minimum = 0, maximum = 100_000_000)]
     pub quantity: i64,
 }
 

@@ -195,7 +195,9 @@ fn scope(actor: &Actor) -> AppResult<DeliveryFilter> {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct DeliveryQuery {
+    /// Only this cycle's (its id).
     pub cycle: Option<String>,
+    /// Only deliveries to sites of this municipality (5 digits).
     pub municipality: Option<String>,
     /// `vaccine`, `needle` or `syringe`.
     pub item: Option<String>,
@@ -203,7 +205,11 @@ pub struct DeliveryQuery {
     pub state: Option<String>,
     /// Only those of this deliverer (for nation, prefecture and municipality users).
     pub deliverer: Option<String>,
+    /// The page, from 1 (default 1).
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u64>,
+    /// Items per page (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub per_page: Option<u64>,
 }
 
@@ -253,11 +259,9 @@ pub struct DeliveryStatus {
     pub unscheduled: i64,
     pub late: i64,
     pub delivered: i64,
-    /// (day, count), by 納入予定日.
-    #[schema(value_type = Vec<Object>)]
+    /// `[day, count]` pairs, by 納入予定日.
     pub by_scheduled_day: Vec<(NaiveDate, i64)>,
-    /// (day, count), by 納入実績日.
-    #[schema(value_type = Vec<Object>)]
+    /// `[day, count]` pairs, by 納入実績日.
     pub by_delivered_day: Vec<(NaiveDate, i64)>,
     pub today: NaiveDate,
 }
@@ -661,8 +665,9 @@ pub struct InboundInput {
     /// `vaccine`, `needle` or `syringe`.
     pub item: ProductKind,
     /// Vials or pieces received.
+    #[schema(minimum = 1, maximum = 100_000_000)]
     pub quantity: i64,
-    /// 入荷日.
+    /// 入荷日 (not after today).
     pub received_on: NaiveDate,
 }
 

@@ -30,10 +30,18 @@ pub async fn get(app: &App, actor: &Actor, code: &str) -> AppResult<OrgRow> {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct OrgQuery {
+    /// Only organisations of this kind.
+    #[param(value_type = Option<vsys_domain::OrgKind>)]
     pub kind: Option<String>,
+    /// Only children of this organisation (its code).
     pub parent: Option<String>,
+    /// Code prefix or part of the name.
     pub q: Option<String>,
+    /// The page, from 1 (default 1).
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u64>,
+    /// Items per page (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub per_page: Option<u64>,
 }
 

@@ -13,12 +13,16 @@ use vsys_store::{StoreError, cycles, orgs};
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct RequestInput {
     /// 接種可能量: the most doses the site can administer in the cycle (upper limit).
+    #[schema(minimum = 0, maximum = 10_000_000)]
     pub capacity_doses: i64,
     /// 納品希望量: doses the site asks to receive.
+    #[schema(minimum = 0, maximum = 10_000_000)]
     pub requested_doses: i64,
     /// `dry_ice` or `freezer`.
     pub storage: String,
+    #[schema(minimum = 0, maximum = 10_000_000)]
     pub needles: i64,
+    #[schema(minimum = 0, maximum = 10_000_000)]
     pub syringes: i64,
 }
 

@@ -115,15 +115,20 @@ pub async fn periods(app: &App, actor: &Actor) -> AppResult<Vec<PeriodRow>> {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct DayInput {
     /// Doses given that day (not a running total).
+    #[schema(minimum = 0, maximum = 1_000_000)]
     pub total: i64,
     /// Of which people aged 65 and over.
+    #[schema(minimum = 0, maximum = 1_000_000)]
     pub elderly: i64,
     /// Of which people with underlying conditions.
+    #[schema(minimum = 0, maximum = 1_000_000)]
     pub underlying: i64,
     /// Of which others.
+    #[schema(minimum = 0, maximum = 1_000_000)]
     pub others: i64,
     /// Vials wasted that day besides opened vials' remainders (廃棄本数).
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 1_000_000)]
     pub wasted_vials: i64,
     /// `expired_after_thaw`, `breakage`, `cold_chain` or `other`; needed when vials were wasted.
     pub waste_reason: Option<String>,

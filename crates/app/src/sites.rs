@@ -140,7 +140,11 @@ pub struct SiteQuery {
     /// `pending`: sites with a change waiting for approval; `unconfirmed`: cooperating
     /// institutions the municipality has not confirmed yet.
     pub filter: Option<String>,
+    /// The page, from 1 (default 1).
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u64>,
+    /// Items per page (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub per_page: Option<u64>,
 }
 

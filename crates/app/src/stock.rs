@@ -124,6 +124,8 @@ pub async fn record_delivery(
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct ReceiptInput {
     pub lot: String,
+    /// Whole vials, at least 1.
+    #[schema(minimum = 1)]
     pub vials: i64,
     /// The cycle the lot was allocated in (fixes doses per vial); the latest when absent.
     pub cycle_id: Option<String>,
@@ -171,11 +173,10 @@ pub async fn receive(
 }
 
 /// A site's stock as its users and the organisations above see it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct StockView {
     pub org_code: String,
     /// Per lot, in FIFO order.
-    #[schema(value_type = Vec<Object>)]
     pub lots: Vec<LotBalance>,
     pub doses: i64,
     pub vials: i64,
@@ -188,7 +189,6 @@ pub struct StockView {
     /// 偏在: stock that is not being used.
     pub idle: bool,
     /// The whole ledger, newest first.
-    #[schema(value_type = Vec<Object>)]
     pub entries: Vec<LedgerRow>,
 }
 
@@ -245,6 +245,8 @@ pub struct TransferInput {
     /// The satellite receiving the vials.
     pub to: String,
     pub lot: String,
+    /// Whole vials, at least 1.
+    #[schema(minimum = 1)]
     pub vials: i64,
 }
 

@@ -212,7 +212,7 @@ pub struct ChildInput {
 }
 
 /// The quotas a formula mixes, in the order that breaks ties.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Quota {
     Population,
@@ -258,7 +258,7 @@ impl Quota {
 }
 
 /// Which limit held a child at its cap (the smallest; ties in this order).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CapKind {
     Request,
@@ -280,7 +280,7 @@ impl CapKind {
 }
 
 /// What one quota gave one child: `share = pool × input ÷ input_total`.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, utoipa::ToSchema)]
 pub struct QuotaPart {
     pub quota: Quota,
     /// The whole units of the total given to this quota.
@@ -297,7 +297,7 @@ pub struct QuotaPart {
 /// Why a child got what it got. Adds up (see the module documentation):
 /// `Σ quotas.share − stock_deducted + redistributed = before_rounding` and
 /// `⌊before_rounding⌋ + rounding = amount`.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, utoipa::ToSchema)]
 pub struct Explanation {
     pub formula_version: u32,
     /// One part per quota with a positive weight, in [`Quota`] order.
@@ -306,7 +306,7 @@ pub struct Explanation {
     pub stock_deducted: f64,
     /// Received from (positive) or given to (negative, by a cap) the other children.
     pub redistributed: f64,
-    /// The cap that held the child, with its value, if one did.
+    /// The cap that held the child, with its value (`[kind, value]`), if one did.
     pub cap: Option<(CapKind, i64)>,
     pub before_rounding: f64,
     /// `amount − ⌊before_rounding⌋`: 0 or +1 (largest remainder).

@@ -47,10 +47,13 @@ pub fn entry_hash(prev_hash: &str, content: &EntryContent<'_>) -> String {
 }
 
 /// A problem found when verifying a partition's chain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ChainBreak {
+    /// The chain (an organisation's code, or `system`).
     pub partition: String,
+    /// The entry at which the chain breaks.
     pub seq: i64,
+    /// What is wrong there (edited, missing, moved or truncated).
     pub reason: String,
 }
 

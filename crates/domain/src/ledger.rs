@@ -132,7 +132,7 @@ pub struct Movement {
 ///
 /// The six totals are in doses, signed as they add up:
 /// `doses == delivered + transferred_in − transferred_out − administered − wasted + corrected`.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, utoipa::ToSchema)]
 pub struct LotBalance {
     pub lot: String,
     pub doses_per_vial: i64,

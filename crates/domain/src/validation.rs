@@ -29,11 +29,15 @@ impl FieldError {
 }
 
 /// The serialisable form of a field error (`{row?, field, message}` in problem details).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct LocalizedFieldError {
+    /// The row of a file (CSV imports) or list (bulk bodies), from 1; absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, nullable = false)]
     pub row: Option<usize>,
+    /// The field or parameter (`lines[3].amount`, `page`, a CSV column).
     pub field: String,
+    /// What is wrong with it, in the caller's language.
     pub message: String,
 }
 

@@ -68,6 +68,9 @@ enum Cmd {
         /// Where to write the copy (must not exist yet).
         file: std::path::PathBuf,
     },
+    /// Print the API's OpenAPI document (the one served at /api/openapi.json) as JSON and exit;
+    /// needs no configuration and no database.
+    Openapi,
 }
 
 #[derive(Subcommand)]
@@ -360,6 +363,10 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if let Cmd::Openapi = cli.cmd {
+        println!("{}", vsys_web::api::openapi().to_pretty_json()?);
+        return Ok(());
+    }
     let mut config = load_config(&cli)?;
     match cli.cmd {
         Cmd::Serve {
@@ -476,6 +483,7 @@ async fn main() -> anyhow::Result<()> {
                 }
             }
         }
+        Cmd::Openapi => {}
         Cmd::Audit {
             cmd: AuditCmd::Verify,
         } => {

@@ -42,17 +42,26 @@ fn retry_after(e: &AppError) -> Option<i64> {
     }
 }
 
-/// An RFC 9457 problem document.
+/// An RFC 9457 problem document (`application/problem+json`), in the caller's language.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Problem {
+    /// The kind of problem, a relative URI: `/problems/validation`, `/problems/not-found` …
     #[serde(rename = "type")]
+    #[schema(rename = "type")]
     pub kind: String,
+    /// What went wrong, for a person.
     pub title: String,
+    /// The HTTP status.
+    #[schema(minimum = 400, maximum = 599)]
     pub status: u16,
+    /// More about this occurrence (e.g. the CSV row and cell), where there is more to say.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub detail: Option<String>,
+    /// Each refused field or parameter (422 and 400 `/problems/bad-parameter`); absent when
+    /// there are none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    #[schema(value_type = Vec<Object>)]
+    #[schema(required = false)]
     pub errors: Vec<LocalizedFieldError>,
 }
 

@@ -5,13 +5,17 @@
 mod admin;
 mod allocation;
 mod delivery;
+mod docs;
 mod session;
 mod sites;
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::extract::Json;
 use axum::Router;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use docs::Responses;
 use serde::Serialize;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -21,10 +25,28 @@ use vsys_domain::Lang;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "vsys API", description = "ワクチン接種円滑化システム (V-SYS) — staff API. Organisations are addressed by code, other resources by UUIDv7; timestamps are UTC RFC 3339; errors are RFC 9457 problem details; `Accept-Language: ja|en`."),
+    info(
+        title = "vsys API",
+        description = "ワクチン接種円滑化システム (V-SYS) — staff API. Organisations are addressed by code, other resources by UUIDv7; dates are `YYYY-MM-DD` (Japan), timestamps UTC RFC 3339; errors are RFC 9457 problem details (`application/problem+json`); `Accept-Language: ja|en`. Editable resources carry an `ETag` (`\"vN\"`); their updates require `If-Match` (428 without, 412 when stale).",
+        license(name = "MIT", identifier = "MIT")
+    ),
+    servers((url = "/", description = "This server")),
+    components(schemas(crate::error::Problem, allocation::CsvEncoding)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    tags((name = "session"), (name = "orgs"), (name = "users"), (name = "notices"), (name = "audit"), (name = "masters"), (name = "allocation"), (name = "sites"), (name = "stock"), (name = "results"), (name = "delivery"))
+    tags(
+        (name = "session", description = "Logging in and out; one's own account."),
+        (name = "orgs", description = "Organisations and the areas deliverers serve."),
+        (name = "users", description = "Accounts of an organisation (its administrators)."),
+        (name = "notices", description = "In-app notices (also sent by e-mail)."),
+        (name = "audit", description = "The hash-chained audit log."),
+        (name = "masters", description = "Product masters and the nation's supply rules."),
+        (name = "allocation", description = "Cycles (クール), supply and the allocation chain nation → prefecture → municipality → site."),
+        (name = "sites", description = "Vaccination sites: registry, details, changes, doctors, reservation status."),
+        (name = "stock", description = "Sites' stock ledgers and idle stock."),
+        (name = "results", description = "Reporting periods and daily results."),
+        (name = "delivery", description = "Deliveries, deliverers and organisation API tokens.")
+    )
 )]
 struct ApiDoc;
 
@@ -119,9 +141,12 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(delivery::revoke_token))
 }
 
-/// The OpenAPI document of every API operation.
+/// The OpenAPI document of every API operation, each completed with the failures common to
+/// all ([`docs::Responses`]; it runs once every route is registered).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api().split_for_parts().1
+    let mut doc = api().split_for_parts().1;
+    utoipa::Modify::modify(&Responses, &mut doc);
+    docs::tuples_as_arrays(doc)
 }
 
 pub fn routes(_state: AppState) -> Router<AppState> {
@@ -135,13 +160,68 @@ pub fn docs() -> Router<AppState> {
         .merge(utoipa_swagger_ui::SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi()))
 }
 
-/// A page of a list.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Paged<T> {
-    pub items: Vec<T>,
-    pub total: i64,
-    pub page: u64,
-    pub per_page: u64,
+/// Defines the page type of a list: its items, the total and where the page stands.
+macro_rules! page_type {
+    ($name:ident, $item:ty, $doc:literal) => {
+        #[doc = $doc]
+        #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+        pub struct $name {
+            /// This page's items.
+            pub items: Vec<$item>,
+            /// How many items all pages hold together.
+            #[schema(minimum = 0)]
+            pub total: i64,
+            /// This page's number (from 1).
+            #[schema(minimum = 1, maximum = 1_000_000)]
+            pub page: u64,
+            /// The page size.
+            #[schema(minimum = 1, maximum = 500)]
+            pub per_page: u64,
+        }
+
+        impl $name {
+            /// A page of `items`, each converted into its wire type.
+            pub fn of<R: Into<$item>>(
+                items: Vec<R>,
+                total: i64,
+                page: vsys_domain::validation::Page,
+            ) -> $name {
+                $name {
+                    items: items.into_iter().map(Into::into).collect(),
+                    total,
+                    page: page.page,
+                    per_page: page.per_page,
+                }
+            }
+        }
+    };
+}
+pub(crate) use page_type;
+
+/// `page` and `per_page` of a list.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// The page, from 1 (default 1).
+    #[param(minimum = 1, maximum = 1_000_000)]
+    pub page: Option<u64>,
+    /// Items per page (default 50).
+    #[param(minimum = 1, maximum = 500)]
+    pub per_page: Option<u64>,
+}
+
+/// A JSON body with its version as `ETag`.
+pub fn json_etag<T: Serialize>(status: StatusCode, version: i64, body: T) -> Response {
+    let mut res = (status, Json(body)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&etag(version)) {
+        res.headers_mut().insert(header::ETAG, v);
+    }
+    res
+}
+
+/// The API error of an application error, in the caller's language.
+pub fn err(lang: Lang) -> impl Fn(vsys_app::AppError) -> ApiError {
+    move |e| ApiError::new(e, lang)
 }
 
 /// `"v3"` for version 3.

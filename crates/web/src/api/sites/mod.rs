@@ -2,10 +2,12 @@
 //! reporting periods, the stock ledger and idle stock. Clinic and booking systems post results
 //! and reservation status here.
 
-use super::allocation::{err, json_etag};
-use super::{Paged, if_match};
+pub mod wire;
+
+use super::docs::{IfMatch, IfMatchOptional};
+use super::{err, if_match, json_etag};
 use crate::AppState;
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::extract::{Json, Path, Query};
 use crate::session::ApiUser;
 use axum::extract::State;
@@ -14,35 +16,32 @@ use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use vsys_app::results::DayInput;
-use vsys_app::sites::{
-    ChangeOutcome, DetailsInput, NewDoctor, NewMunicipalSite, RegistryInput, SiteQuery, SiteSummary,
+use vsys_app::sites::{DetailsInput, NewDoctor, NewMunicipalSite, RegistryInput, SiteQuery};
+use vsys_app::stock::{IdleSite, ReceiptInput, TransferInput};
+use wire::{
+    ChangeOut, ChangeOutcomeOut, DayResultOut, DoctorOut, LedgerEntryOut, PeriodOut, ProfileOut,
+    SiteOut, SitePage, StockOut, TransferOut,
 };
-use vsys_app::stock::{IdleSite, ReceiptInput, StockView, TransferInput};
 
 /// Sites in the caller's scope (filters: `pending` changes, `unconfirmed` institutions).
 #[utoipa::path(get, path = "/api/v1/sites", tag = "sites", params(SiteQuery),
-    responses((status = 200, body = Paged<SiteSummary>)))]
+    responses((status = 200, description = "A page of sites.", body = SitePage)))]
 pub async fn list_sites(
     State(s): State<AppState>,
     u: ApiUser,
     Query(q): Query<SiteQuery>,
-) -> Result<Json<Paged<SiteSummary>>, ApiError> {
+) -> Result<Json<SitePage>, ApiError> {
     let (items, total) = vsys_app::sites::list(&s.app, &u.actor, &q)
         .await
         .map_err(err(u.lang))?;
     let p = vsys_app::page(q.page, q.per_page).map_err(|e| ApiError::new(e, u.lang))?;
-    Ok(Json(Paged {
-        items,
-        total,
-        page: p.page,
-        per_page: p.per_page,
-    }))
+    Ok(Json(SitePage::of(items, total, p)))
 }
 
 /// A site: registry entry, details, reservation status and pending changes. ETag = profile
 /// version.
-#[utoipa::path(get, path = "/api/v1/sites/{code}", tag = "sites", params(("code" = String, Path)),
-    responses((status = 200, body = Object), (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/sites/{code}", tag = "sites", params(("code" = String, Path, description = "The site's (or municipality's) code.")),
+    responses((status = 200, description = "The site.", body = SiteOut, headers(("ETag" = String)))))]
 pub async fn get_site(
     State(s): State<AppState>,
     u: ApiUser,
@@ -51,13 +50,17 @@ pub async fn get_site(
     let v = vsys_app::sites::get(&s.app, &u.actor, &code)
         .await
         .map_err(err(u.lang))?;
-    Ok(json_etag(StatusCode::OK, v.profile.version, v))
+    Ok(json_etag(
+        StatusCode::OK,
+        v.profile.version,
+        SiteOut::from(v),
+    ))
 }
 
 /// Register or change the site's details (If-Match: the profile version; `"v0"` the first
 /// time).
-#[utoipa::path(put, path = "/api/v1/sites/{code}/details", tag = "sites", params(("code" = String, Path)),
-    request_body = DetailsInput, responses((status = 200, body = Object), (status = 412, body = Problem), (status = 422, body = Problem)))]
+#[utoipa::path(put, path = "/api/v1/sites/{code}/details", tag = "sites", params(("code" = String, Path, description = "The site's (or municipality's) code."), IfMatch),
+    request_body = DetailsInput, responses((status = 200, description = "The site with its details.", body = SiteOut, headers(("ETag" = String)))))]
 pub async fn put_details(
     State(s): State<AppState>,
     u: ApiUser,
@@ -69,24 +72,29 @@ pub async fn put_details(
     let v = vsys_app::sites::put_details(&s.app, &u.actor, &code, version, &b)
         .await
         .map_err(err(u.lang))?;
-    Ok(json_etag(StatusCode::OK, v.profile.version, v))
+    Ok(json_etag(
+        StatusCode::OK,
+        v.profile.version,
+        SiteOut::from(v),
+    ))
 }
 
 /// Change the registry entry (name, address, municipality, contract status …). From the site
 /// itself it waits for the municipality (`pending`); from the municipality or above it applies.
-#[utoipa::path(put, path = "/api/v1/sites/{code}/registry", tag = "sites", params(("code" = String, Path)),
-    request_body = RegistryInput, responses((status = 200, body = ChangeOutcome), (status = 422, body = Problem)))]
+#[utoipa::path(put, path = "/api/v1/sites/{code}/registry", tag = "sites", params(("code" = String, Path, description = "The site's (or municipality's) code.")),
+    request_body = RegistryInput, responses((status = 200, description = "Applied, or waiting for the municipality.", body = ChangeOutcomeOut), (status = 412)))]
 pub async fn put_registry(
     State(s): State<AppState>,
     u: ApiUser,
     Path(code): Path<String>,
     Json(b): Json<RegistryInput>,
-) -> Result<Json<ChangeOutcome>, ApiError> {
-    Ok(Json(
-        vsys_app::sites::change_registry(&s.app, &u.actor, &code, &b)
-            .await
-            .map_err(err(u.lang))?,
-    ))
+) -> Result<Json<ChangeOutcomeOut>, ApiError> {
+    let outcome = vsys_app::sites::change_registry(&s.app, &u.actor, &code, &b)
+        .await
+        .map_err(err(u.lang))?;
+    ChangeOutcomeOut::try_from(outcome)
+        .map(Json)
+        .map_err(|e| ApiError::new(vsys_app::AppError::Internal(e.into()), u.lang))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -96,8 +104,8 @@ pub struct Decision {
 }
 
 /// Approve or reject a pending change (the municipality or above).
-#[utoipa::path(post, path = "/api/v1/site-changes/{id}/decision", tag = "sites", params(("id" = String, Path)),
-    request_body = Decision, responses((status = 200, body = Object), (status = 409, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/site-changes/{id}/decision", tag = "sites", params(("id" = String, Path, description = "The id (UUIDv7).")),
+    request_body = Decision, responses((status = 200, description = "The change, decided.", body = ChangeOut), (status = 409, description = "Already decided (`/problems/wrong-state`)."), (status = 412)))]
 pub async fn decide_change(
     State(s): State<AppState>,
     u: ApiUser,
@@ -107,12 +115,12 @@ pub async fn decide_change(
     let c = vsys_app::sites::decide_change(&s.app, &u.actor, &id, b.approve)
         .await
         .map_err(err(u.lang))?;
-    Ok(Json(c).into_response())
+    Ok(Json(ChangeOut::from(c)).into_response())
 }
 
 /// 協力医療機関の確認・確定 (the municipality; If-Match: the profile version).
-#[utoipa::path(post, path = "/api/v1/sites/{code}/confirmation", tag = "sites", params(("code" = String, Path)),
-    responses((status = 200, body = Object), (status = 412, body = Problem), (status = 422, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/sites/{code}/confirmation", tag = "sites", params(("code" = String, Path, description = "The site's (or municipality's) code."), IfMatch),
+    responses((status = 200, description = "The site, confirmed.", body = SiteOut, headers(("ETag" = String))), (status = 422, description = "Not an institution the caller's municipality may confirm.")))]
 pub async fn confirm_site(
     State(s): State<AppState>,
     u: ApiUser,
@@ -123,7 +131,11 @@ pub async fn confirm_site(
     let v = vsys_app::sites::confirm(&s.app, &u.actor, &code, version)
         .await
         .map_err(err(u.lang))?;
-    Ok(json_etag(StatusCode::OK, v.profile.version, v))
+    Ok(json_etag(
+        StatusCode::OK,
+        v.profile.version,
+        SiteOut::from(v),
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -133,8 +145,8 @@ pub struct ReservationBody {
 }
 
 /// Set the reservation status (booking systems may post it).
-#[utoipa::path(put, path = "/api/v1/sites/{code}/reservation", tag = "sites", params(("code" = String, Path)),
-    request_body = ReservationBody, responses((status = 200, body = Object), (status = 422, body = Problem)))]
+#[utoipa::path(put, path = "/api/v1/sites/{code}/reservation", tag = "sites", params(("code" = String, Path, description = "The site's (or municipality's) code.")),
+    request_body = ReservationBody, responses((status = 200, description = "The site's profile.", body = ProfileOut, headers(("ETag" = String))), (status = 412)))]
 pub async fn put_reservation(
     State(s): State<AppState>,
     u: ApiUser,
@@ -144,7 +156,7 @@ pub async fn put_reservation(
     let p = vsys_app::sites::set_reservation(&s.app, &u.actor, &code, b.status)
         .await
         .map_err(err(u.lang))?;
-    Ok(json_etag(StatusCode::OK, p.version, p))
+    Ok(json_etag(StatusCode::OK, p.version, ProfileOut::from(p)))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -156,8 +168,8 @@ pub struct HubBody {
 }
 
 /// Make a site a hub or a satellite of a hub (the municipality or above).
-#[utoipa::path(put, path = "/api/v1/sites/{code}/hub", tag = "sites", params(("code" = String, Path)),
-    request_body = HubBody, responses((status = 200, body = Object), (status = 422, body = Problem)))]
+#[utoipa::path(put, path = "/api/v1/sites/{code}/hub", tag = "sites", params(("code" = String, Path, description = "The site's (or municipality's) code.")),
+    request_body = HubBody, responses((status = 200, description = "The site's profile.", body = ProfileOut, headers(("ETag" = String))), (status = 412)))]
 pub async fn put_hub(
     State(s): State<AppState>,
     u: ApiUser,
@@ -167,12 +179,12 @@ pub async fn put_hub(
     let p = vsys_app::sites::set_hub(&s.app, &u.actor, &code, b.site_type, b.hub_code.as_deref())
         .await
         .map_err(err(u.lang))?;
-    Ok(json_etag(StatusCode::OK, p.version, p))
+    Ok(json_etag(StatusCode::OK, p.version, ProfileOut::from(p)))
 }
 
 /// Register a municipal vaccination site (集団接種会場) of a municipality.
-#[utoipa::path(post, path = "/api/v1/municipalities/{code}/sites", tag = "sites", params(("code" = String, Path)),
-    request_body = NewMunicipalSite, responses((status = 201, body = Object), (status = 422, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/municipalities/{code}/sites", tag = "sites", params(("code" = String, Path, description = "The site's (or municipality's) code.")),
+    request_body = NewMunicipalSite, responses((status = 201, description = "The new site.", body = SiteOut, headers(("ETag" = String)))))]
 pub async fn create_municipal_site(
     State(s): State<AppState>,
     u: ApiUser,
@@ -182,12 +194,16 @@ pub async fn create_municipal_site(
     let v = vsys_app::sites::create_municipal_site(&s.app, &u.actor, &code, &b)
         .await
         .map_err(err(u.lang))?;
-    Ok(json_etag(StatusCode::CREATED, v.profile.version, v))
+    Ok(json_etag(
+        StatusCode::CREATED,
+        v.profile.version,
+        SiteOut::from(v),
+    ))
 }
 
 /// The site's doctors (personal data: every read is audited).
-#[utoipa::path(get, path = "/api/v1/sites/{code}/doctors", tag = "sites", params(("code" = String, Path)),
-    responses((status = 200, body = Vec<Object>)))]
+#[utoipa::path(get, path = "/api/v1/sites/{code}/doctors", tag = "sites", params(("code" = String, Path, description = "The site's (or municipality's) code.")),
+    responses((status = 200, description = "The site's doctors.", body = Vec<DoctorOut>)))]
 pub async fn list_doctors(
     State(s): State<AppState>,
     u: ApiUser,
@@ -196,11 +212,12 @@ pub async fn list_doctors(
     let d = vsys_app::sites::doctors(&s.app, &u.actor, &code)
         .await
         .map_err(err(u.lang))?;
-    Ok(Json(d).into_response())
+    Ok(Json(d.into_iter().map(DoctorOut::from).collect::<Vec<_>>()).into_response())
 }
 
-#[utoipa::path(post, path = "/api/v1/sites/{code}/doctors", tag = "sites", params(("code" = String, Path)),
-    request_body = NewDoctor, responses((status = 201, body = Object), (status = 422, body = Problem)))]
+/// Register a doctor of the site.
+#[utoipa::path(post, path = "/api/v1/sites/{code}/doctors", tag = "sites", params(("code" = String, Path, description = "The site's (or municipality's) code.")),
+    request_body = NewDoctor, responses((status = 201, description = "The doctor's entry.", body = DoctorOut)))]
 pub async fn add_doctor(
     State(s): State<AppState>,
     u: ApiUser,
@@ -210,11 +227,12 @@ pub async fn add_doctor(
     let d = vsys_app::sites::add_doctor(&s.app, &u.actor, &code, &b)
         .await
         .map_err(err(u.lang))?;
-    Ok((StatusCode::CREATED, Json(d)).into_response())
+    Ok((StatusCode::CREATED, Json(DoctorOut::from(d))).into_response())
 }
 
-#[utoipa::path(delete, path = "/api/v1/sites/{code}/doctors/{id}", tag = "sites", params(("code" = String, Path), ("id" = String, Path)),
-    responses((status = 204), (status = 404, body = Problem)))]
+/// Remove a doctor of the site.
+#[utoipa::path(delete, path = "/api/v1/sites/{code}/doctors/{id}", tag = "sites", params(("code" = String, Path, description = "The site's (or municipality's) code."), ("id" = String, Path, description = "The doctor's entry id.")),
+    responses((status = 204, description = "Removed.")))]
 pub async fn remove_doctor(
     State(s): State<AppState>,
     u: ApiUser,
@@ -227,23 +245,22 @@ pub async fn remove_doctor(
 }
 
 /// The site's stock: per lot, totals, days of supply, freshness, idle flag and the ledger.
-#[utoipa::path(get, path = "/api/v1/sites/{code}/stock", tag = "stock", params(("code" = String, Path)),
-    responses((status = 200, body = StockView), (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/sites/{code}/stock", tag = "stock", params(("code" = String, Path, description = "The site's (or municipality's) code.")),
+    responses((status = 200, description = "The site's stock and ledger.", body = StockOut)))]
 pub async fn get_stock(
     State(s): State<AppState>,
     u: ApiUser,
     Path(code): Path<String>,
-) -> Result<Json<StockView>, ApiError> {
-    Ok(Json(
-        vsys_app::stock::view(&s.app, &u.actor, &code)
-            .await
-            .map_err(err(u.lang))?,
-    ))
+) -> Result<Json<StockOut>, ApiError> {
+    let v = vsys_app::stock::view(&s.app, &u.actor, &code)
+        .await
+        .map_err(err(u.lang))?;
+    Ok(Json(v.into()))
 }
 
 /// Register a receipt by hand (the municipality or above: supply outside vsys deliveries).
-#[utoipa::path(post, path = "/api/v1/sites/{code}/stock/receipts", tag = "stock", params(("code" = String, Path)),
-    request_body = ReceiptInput, responses((status = 201, body = Object), (status = 422, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/sites/{code}/stock/receipts", tag = "stock", params(("code" = String, Path, description = "The site's (or municipality's) code.")),
+    request_body = ReceiptInput, responses((status = 201, description = "The ledger entry written.", body = LedgerEntryOut)))]
 pub async fn receive(
     State(s): State<AppState>,
     u: ApiUser,
@@ -253,12 +270,12 @@ pub async fn receive(
     let r = vsys_app::stock::receive(&s.app, &u.actor, &code, &b)
         .await
         .map_err(err(u.lang))?;
-    Ok((StatusCode::CREATED, Json(r)).into_response())
+    Ok((StatusCode::CREATED, Json(LedgerEntryOut::from(r))).into_response())
 }
 
 /// Move whole vials of a lot from a hub to one of its satellites.
-#[utoipa::path(post, path = "/api/v1/sites/{code}/stock/transfers", tag = "stock", params(("code" = String, Path)),
-    request_body = TransferInput, responses((status = 201, body = Object), (status = 422, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/sites/{code}/stock/transfers", tag = "stock", params(("code" = String, Path, description = "The site's (or municipality's) code.")),
+    request_body = TransferInput, responses((status = 201, description = "The two ledger entries written.", body = TransferOut)))]
 pub async fn transfer(
     State(s): State<AppState>,
     u: ApiUser,
@@ -270,19 +287,23 @@ pub async fn transfer(
         .map_err(err(u.lang))?;
     Ok((
         StatusCode::CREATED,
-        Json(serde_json::json!({"out": out, "in": inn})),
+        Json(TransferOut {
+            out: out.into(),
+            inn: inn.into(),
+        }),
     )
         .into_response())
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct CorrectionBody {
+    /// Why the entry is reversed.
     reason: String,
 }
 
 /// Correct a ledger entry by appending its reversal (nothing is overwritten).
-#[utoipa::path(post, path = "/api/v1/sites/{code}/stock/entries/{id}/correction", tag = "stock", params(("code" = String, Path), ("id" = String, Path)),
-    request_body = CorrectionBody, responses((status = 201, body = Vec<Object>), (status = 422, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/sites/{code}/stock/entries/{id}/correction", tag = "stock", params(("code" = String, Path, description = "The site's (or municipality's) code."), ("id" = String, Path, description = "The ledger entry's id.")),
+    request_body = CorrectionBody, responses((status = 201, description = "The reversing entries written.", body = Vec<LedgerEntryOut>)))]
 pub async fn correct(
     State(s): State<AppState>,
     u: ApiUser,
@@ -292,12 +313,13 @@ pub async fn correct(
     let rows = vsys_app::stock::correct(&s.app, &u.actor, &code, &id, &b.reason)
         .await
         .map_err(err(u.lang))?;
+    let rows: Vec<LedgerEntryOut> = rows.into_iter().map(Into::into).collect();
     Ok((StatusCode::CREATED, Json(rows)).into_response())
 }
 
 /// Sites with idle stock (偏在) in the caller's area (nation, prefecture, municipality).
 #[utoipa::path(get, path = "/api/v1/stock/idle", tag = "stock",
-    responses((status = 200, body = Vec<IdleSite>), (status = 403, body = Problem)))]
+    responses((status = 200, description = "Sites with idle stock.", body = Vec<IdleSite>)))]
 pub async fn idle_sites(
     State(s): State<AppState>,
     u: ApiUser,
@@ -311,12 +333,12 @@ pub async fn idle_sites(
 
 /// Reporting periods, newest first.
 #[utoipa::path(get, path = "/api/v1/reporting-periods", tag = "results",
-    responses((status = 200, body = Vec<Object>)))]
+    responses((status = 200, description = "The periods.", body = Vec<PeriodOut>)))]
 pub async fn list_periods(State(s): State<AppState>, u: ApiUser) -> Result<Response, ApiError> {
     let p = vsys_app::results::periods(&s.app, &u.actor)
         .await
         .map_err(err(u.lang))?;
-    Ok(Json(p).into_response())
+    Ok(Json(p.into_iter().map(PeriodOut::from).collect::<Vec<_>>()).into_response())
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -327,7 +349,7 @@ pub struct PeriodBody {
 
 /// Open a reporting period (the nation); every site with an account gets a notice.
 #[utoipa::path(post, path = "/api/v1/reporting-periods", tag = "results",
-    request_body = PeriodBody, responses((status = 201, body = Object), (status = 422, body = Problem)))]
+    request_body = PeriodBody, responses((status = 201, description = "The period, open.", body = PeriodOut)))]
 pub async fn open_period(
     State(s): State<AppState>,
     u: ApiUser,
@@ -336,12 +358,12 @@ pub async fn open_period(
     let p = vsys_app::results::open_period(&s.app, &u.actor, b.first_day, b.last_day)
         .await
         .map_err(err(u.lang))?;
-    Ok((StatusCode::CREATED, Json(p)).into_response())
+    Ok((StatusCode::CREATED, Json(PeriodOut::from(p))).into_response())
 }
 
 /// Close a reporting period (the nation).
-#[utoipa::path(post, path = "/api/v1/reporting-periods/{id}/close", tag = "results", params(("id" = String, Path)),
-    responses((status = 200, body = Object), (status = 409, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/reporting-periods/{id}/close", tag = "results", params(("id" = String, Path, description = "The period's id.")),
+    responses((status = 200, description = "The period, closed.", body = PeriodOut), (status = 409, description = "Already closed (`/problems/wrong-state`)."), (status = 412)))]
 pub async fn close_period(
     State(s): State<AppState>,
     u: ApiUser,
@@ -350,19 +372,20 @@ pub async fn close_period(
     let p = vsys_app::results::close_period(&s.app, &u.actor, &id)
         .await
         .map_err(err(u.lang))?;
-    Ok(Json(p).into_response())
+    Ok(Json(PeriodOut::from(p)).into_response())
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct DaysQuery {
     /// How many days back from today (Japan time), 1–400; 14 by default.
+    #[param(minimum = 1, maximum = 400)]
     days: Option<i64>,
 }
 
 /// A site's daily results, newest first.
-#[utoipa::path(get, path = "/api/v1/sites/{code}/results", tag = "results", params(("code" = String, Path), DaysQuery),
-    responses((status = 200, body = Vec<Object>)))]
+#[utoipa::path(get, path = "/api/v1/sites/{code}/results", tag = "results", params(("code" = String, Path, description = "The site's (or municipality's) code."), DaysQuery),
+    responses((status = 200, description = "The days reported, newest first.", body = Vec<DayResultOut>)))]
 pub async fn list_results(
     State(s): State<AppState>,
     u: ApiUser,
@@ -372,12 +395,12 @@ pub async fn list_results(
     let r = vsys_app::results::recent(&s.app, &u.actor, &code, q.days.unwrap_or(14))
         .await
         .map_err(err(u.lang))?;
-    Ok(Json(r).into_response())
+    Ok(Json(r.into_iter().map(DayResultOut::from).collect::<Vec<_>>()).into_response())
 }
 
 /// One day's results of a site. ETag = version.
-#[utoipa::path(get, path = "/api/v1/sites/{code}/results/{day}", tag = "results", params(("code" = String, Path), ("day" = String, Path, description = "YYYY-MM-DD")),
-    responses((status = 200, body = Object), (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/sites/{code}/results/{day}", tag = "results", params(("code" = String, Path, description = "The site's (or municipality's) code."), ("day" = NaiveDate, Path, description = "The day (Japan).")),
+    responses((status = 200, description = "The day's results.", body = DayResultOut, headers(("ETag" = String))), (status = 404, description = "Nothing entered for that day, or no such site in the caller's scope.")))]
 pub async fn get_day(
     State(s): State<AppState>,
     u: ApiUser,
@@ -387,14 +410,14 @@ pub async fn get_day(
         .await
         .map_err(err(u.lang))?
         .ok_or(ApiError::new(vsys_app::AppError::NotFound, u.lang))?;
-    Ok(json_etag(StatusCode::OK, r.version, r))
+    Ok(json_etag(StatusCode::OK, r.version, DayResultOut::from(r)))
 }
 
 /// Enter a day's results and wastage (the day's numbers, not running totals), while the
 /// nation keeps reporting open. Without If-Match the day must be new; with it, re-entering
 /// reverses what the day wrote to the stock ledger and writes the new numbers.
-#[utoipa::path(put, path = "/api/v1/sites/{code}/results/{day}", tag = "results", params(("code" = String, Path), ("day" = String, Path, description = "YYYY-MM-DD")),
-    request_body = DayInput, responses((status = 200, body = Object), (status = 412, body = Problem), (status = 422, body = Problem)))]
+#[utoipa::path(put, path = "/api/v1/sites/{code}/results/{day}", tag = "results", params(("code" = String, Path, description = "The site's (or municipality's) code."), ("day" = NaiveDate, Path, description = "The day (Japan)."), IfMatchOptional),
+    request_body = DayInput, responses((status = 200, description = "The day's results as saved.", body = DayResultOut, headers(("ETag" = String)))))]
 pub async fn put_day(
     State(s): State<AppState>,
     u: ApiUser,
@@ -410,15 +433,15 @@ pub async fn put_day(
     let r = vsys_app::results::put_day(&s.app, &u.actor, &code, day, version, &b)
         .await
         .map_err(err(u.lang))?;
-    Ok(json_etag(StatusCode::OK, r.version, r))
+    Ok(json_etag(StatusCode::OK, r.version, DayResultOut::from(r)))
 }
 
 /// Import the institution registry (医療機関の一括登録) from a CSV body (UTF-8 or Shift_JIS;
 /// columns as in the template). Nation or prefecture operators. All or nothing: every bad row
 /// is reported with its row number; re-importing the same file changes nothing.
 #[utoipa::path(post, path = "/api/v1/site-imports", tag = "sites",
-    request_body(content = String, content_type = "text/csv"),
-    responses((status = 200, body = vsys_app::site_import::ImportSummary), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    request_body(description = "The registry CSV (UTF-8 or Shift_JIS), at most 64 MiB.", content = String, content_type = "text/csv"),
+    responses((status = 200, description = "What the import did.", body = vsys_app::site_import::ImportSummary), (status = 413), (status = 422, description = "Bad rows, each named; nothing was imported (`/problems/csv`).")))]
 pub async fn import_sites(
     State(s): State<AppState>,
     u: ApiUser,
@@ -435,6 +458,7 @@ pub async fn import_sites(
 #[into_params(parameter_in = Query)]
 pub struct PublicQuery {
     /// The municipality (5 digits).
+    #[param(pattern = "^[0-9]{5}$")]
     municipality: String,
 }
 
@@ -442,7 +466,7 @@ pub struct PublicQuery {
 /// the public site and booking portals. Only contracted sites; institutions once confirmed
 /// by the municipality. No personal data.
 #[utoipa::path(get, path = "/api/v1/public/sites", tag = "sites", params(PublicQuery), security(()),
-    responses((status = 200, body = Vec<vsys_app::sites::PublicSite>), (status = 404, body = Problem)))]
+    responses((status = 200, description = "The municipality's sites.", body = Vec<vsys_app::sites::PublicSite>), (status = 404, description = "No such municipality.")))]
 pub async fn public_sites(
     State(s): State<AppState>,
     headers: HeaderMap,

@@ -1,55 +1,43 @@
 //! Deliveries: lists and counts for everyone concerned, dates from the deliverer (one, many,
 //! or a CSV), reassignment by the prefecture, and organisation API tokens.
 
-use super::allocation::{err, json_etag};
-use super::{Paged, if_match};
+pub mod wire;
+
+use super::allocation::CsvEncoding;
+use super::docs::IfMatch;
+use super::{err, if_match, json_etag};
 use crate::AppState;
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::extract::{Json, Path, Query};
 use crate::session::ApiUser;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use vsys_app::api_tokens::NewToken;
 use vsys_app::delivery::{BulkLine, DatesInput, DeliveryQuery, DeliveryStatus};
-use vsys_app::rows::DeliveryRow;
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct DeliveryPage {
-    #[schema(value_type = Vec<Object>)]
-    items: Vec<DeliveryRow>,
-    total: i64,
-    page: u64,
-    per_page: u64,
-}
+use wire::{ApiTokenOut, DelivererInfoOut, DeliveryOut, DeliveryPage, InboundOut, NewTokenOut};
 
 /// Deliveries the caller may see: a deliverer its own; nation, prefecture and municipality
 /// those to sites in their area; a site its own. Filters by cycle, municipality, item,
 /// deliverer and state (`unscheduled`, `late`, `delivered`, `scheduled:DAY`, `delivered:DAY`).
 #[utoipa::path(get, path = "/api/v1/deliveries", tag = "delivery", params(DeliveryQuery),
-    responses((status = 200, body = DeliveryPage)))]
+    responses((status = 200, description = "A page of deliveries.", body = DeliveryPage)))]
 pub async fn list_deliveries(
     State(s): State<AppState>,
     u: ApiUser,
     Query(q): Query<DeliveryQuery>,
-) -> Result<Json<Paged<DeliveryRow>>, ApiError> {
+) -> Result<Json<DeliveryPage>, ApiError> {
     let (items, total) = vsys_app::delivery::list(&s.app, &u.actor, &q)
         .await
         .map_err(err(u.lang))?;
-    let p = vsys_app::page(q.page, q.per_page).map_err(|e| ApiError::new(e, u.lang))?;
-    Ok(Json(Paged {
-        items,
-        total,
-        page: p.page,
-        per_page: p.per_page,
-    }))
+    let p = vsys_app::page(q.page, q.per_page).map_err(err(u.lang))?;
+    Ok(Json(DeliveryPage::of(items, total, p)))
 }
 
 /// Counts for the status view: by scheduled day, by actual day, without a scheduled date,
 /// and late (scheduled before today, not delivered).
 #[utoipa::path(get, path = "/api/v1/deliveries/status", tag = "delivery", params(DeliveryQuery),
-    responses((status = 200, body = DeliveryStatus)))]
+    responses((status = 200, description = "The counts.", body = DeliveryStatus)))]
 pub async fn delivery_status(
     State(s): State<AppState>,
     u: ApiUser,
@@ -63,8 +51,8 @@ pub async fn delivery_status(
 }
 
 /// One delivery. ETag = version.
-#[utoipa::path(get, path = "/api/v1/deliveries/{id}", tag = "delivery", params(("id" = String, Path)),
-    responses((status = 200, body = Object), (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/deliveries/{id}", tag = "delivery", params(("id" = String, Path, description = "The delivery's id.")),
+    responses((status = 200, description = "The delivery.", body = DeliveryOut, headers(("ETag" = String)))))]
 pub async fn get_delivery(
     State(s): State<AppState>,
     u: ApiUser,
@@ -73,13 +61,13 @@ pub async fn get_delivery(
     let d = vsys_app::delivery::get(&s.app, &u.actor, &id)
         .await
         .map_err(err(u.lang))?;
-    Ok(json_etag(StatusCode::OK, d.version, d))
+    Ok(json_etag(StatusCode::OK, d.version, DeliveryOut::from(d)))
 }
 
 /// Enter 納入予定日 / 納入実績日 / delivery number / lot / note (the deliverer; If-Match). A
 /// scheduled date tells the site; an actual date writes the site's stock.
-#[utoipa::path(patch, path = "/api/v1/deliveries/{id}", tag = "delivery", params(("id" = String, Path)),
-    request_body = DatesInput, responses((status = 200, body = Object), (status = 412, body = Problem), (status = 422, body = Problem)))]
+#[utoipa::path(patch, path = "/api/v1/deliveries/{id}", tag = "delivery", params(("id" = String, Path, description = "The delivery's id."), IfMatch),
+    request_body = DatesInput, responses((status = 200, description = "The delivery as entered.", body = DeliveryOut, headers(("ETag" = String)))))]
 pub async fn enter_dates(
     State(s): State<AppState>,
     u: ApiUser,
@@ -91,22 +79,25 @@ pub async fn enter_dates(
     let d = vsys_app::delivery::enter(&s.app, &u.actor, &id, v, &b)
         .await
         .map_err(err(u.lang))?;
-    Ok(json_etag(StatusCode::OK, d.version, d))
+    Ok(json_etag(StatusCode::OK, d.version, DeliveryOut::from(d)))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct BulkBody {
+    /// Each delivery with the version it is based on and what to enter.
     lines: Vec<BulkLine>,
 }
 
+/// How many deliveries were changed.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct BulkOut {
+    /// Deliveries changed (lines equal to what is stored change nothing).
     updated: usize,
 }
 
 /// Enter many deliveries at once, all or nothing (every refused line named by its row).
 #[utoipa::path(post, path = "/api/v1/deliveries/bulk", tag = "delivery",
-    request_body = BulkBody, responses((status = 200, body = BulkOut), (status = 422, body = Problem)))]
+    request_body = BulkBody, responses((status = 200, description = "All lines were entered.", body = BulkOut), (status = 422, description = "Nothing was entered: every refused line is named by its row (a stale `version` too).")))]
 pub async fn enter_bulk(
     State(s): State<AppState>,
     u: ApiUser,
@@ -120,13 +111,14 @@ pub async fn enter_bulk(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct ReassignBody {
+    /// The wholesaler to deliver instead.
     deliverer_code: String,
 }
 
 /// Give a delivery to another wholesaler serving the municipality (the prefecture, until a
 /// date is entered).
-#[utoipa::path(post, path = "/api/v1/deliveries/{id}/reassign", tag = "delivery", params(("id" = String, Path)),
-    request_body = ReassignBody, responses((status = 200, body = Object), (status = 422, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/deliveries/{id}/reassign", tag = "delivery", params(("id" = String, Path, description = "The delivery's id.")),
+    request_body = ReassignBody, responses((status = 200, description = "The delivery, reassigned.", body = DeliveryOut, headers(("ETag" = String))), (status = 412)))]
 pub async fn reassign(
     State(s): State<AppState>,
     u: ApiUser,
@@ -136,12 +128,12 @@ pub async fn reassign(
     let d = vsys_app::delivery::reassign(&s.app, &u.actor, &id, &b.deliverer_code)
         .await
         .map_err(err(u.lang))?;
-    Ok(json_etag(StatusCode::OK, d.version, d))
+    Ok(json_etag(StatusCode::OK, d.version, DeliveryOut::from(d)))
 }
 
 /// The organisation's API tokens (its administrators).
-#[utoipa::path(get, path = "/api/v1/orgs/{code}/api-tokens", tag = "delivery", params(("code" = String, Path)),
-    responses((status = 200, body = Vec<Object>), (status = 403, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/orgs/{code}/api-tokens", tag = "delivery", params(("code" = String, Path, description = "The organisation's code.")),
+    responses((status = 200, description = "The tokens (never their secrets).", body = Vec<ApiTokenOut>)))]
 pub async fn list_tokens(
     State(s): State<AppState>,
     u: ApiUser,
@@ -150,17 +142,18 @@ pub async fn list_tokens(
     let t = vsys_app::api_tokens::list(&s.app, &u.actor, &code)
         .await
         .map_err(err(u.lang))?;
-    Ok(Json(t).into_response())
+    Ok(Json(t.into_iter().map(ApiTokenOut::from).collect::<Vec<_>>()).into_response())
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct TokenBody {
+    /// What the token is for (the system that will use it).
     name: String,
 }
 
 /// Create an API token for the organisation's own system; the secret is returned once.
-#[utoipa::path(post, path = "/api/v1/orgs/{code}/api-tokens", tag = "delivery", params(("code" = String, Path)),
-    request_body = TokenBody, responses((status = 201, body = NewToken), (status = 403, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/orgs/{code}/api-tokens", tag = "delivery", params(("code" = String, Path, description = "The organisation's code.")),
+    request_body = TokenBody, responses((status = 201, description = "The token and its secret, shown this once.", body = NewTokenOut)))]
 pub async fn create_token(
     State(s): State<AppState>,
     u: ApiUser,
@@ -170,12 +163,12 @@ pub async fn create_token(
     let t = vsys_app::api_tokens::create(&s.app, &u.actor, &code, &b.name)
         .await
         .map_err(err(u.lang))?;
-    Ok((StatusCode::CREATED, Json(t)).into_response())
+    Ok((StatusCode::CREATED, Json(NewTokenOut::from(t))).into_response())
 }
 
 /// Revoke an API token.
-#[utoipa::path(delete, path = "/api/v1/orgs/{code}/api-tokens/{id}", tag = "delivery", params(("code" = String, Path), ("id" = String, Path)),
-    responses((status = 204), (status = 404, body = Problem)))]
+#[utoipa::path(delete, path = "/api/v1/orgs/{code}/api-tokens/{id}", tag = "delivery", params(("code" = String, Path, description = "The organisation's code."), ("id" = String, Path, description = "The token's id.")),
+    responses((status = 204, description = "Revoked.")))]
 pub async fn revoke_token(
     State(s): State<AppState>,
     u: ApiUser,
@@ -191,13 +184,14 @@ pub async fn revoke_token(
 #[into_params(parameter_in = Query)]
 pub struct CsvQuery {
     /// `shift_jis` (default, for Excel) or `utf-8`.
+    #[param(value_type = Option<CsvEncoding>)]
     encoding: Option<String>,
 }
 
 /// The deliveries the filters select, as CSV (columns 配送ID, 版, 接種会場コード, 品目, 数量,
 /// 納入予定日, 納入実績日, 配送番号, ロット, 備考).
-#[utoipa::path(get, path = "/api/v1/deliveries/csv", tag = "delivery", params(DeliveryQuery, CsvQuery),
-    responses((status = 200, content_type = "text/csv"), (status = 422, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/deliveries/csv", tag = "delivery", operation_id = "export_deliveries_csv", params(DeliveryQuery, CsvQuery),
+    responses((status = 200, description = "The deliveries as a CSV file (`charset` Shift_JIS or utf-8).", content_type = "text/csv", body = String, headers(("Content-Disposition" = String, description = "`attachment; filename=\"…\"`"))), (status = 422, description = "A cell cannot be written in Shift_JIS (`/problems/csv`).")))]
 pub async fn export_csv(
     State(s): State<AppState>,
     u: ApiUser,
@@ -217,8 +211,9 @@ pub async fn export_csv(
 
 /// Upload dates from a CSV body (UTF-8 or Shift_JIS) in the download's columns: all or
 /// nothing, every bad row named.
-#[utoipa::path(put, path = "/api/v1/deliveries/csv", tag = "delivery",
-    request_body(content = String, content_type = "text/csv"), responses((status = 200, body = BulkOut), (status = 422, body = Problem)))]
+#[utoipa::path(put, path = "/api/v1/deliveries/csv", tag = "delivery", operation_id = "import_deliveries_csv",
+    request_body(description = "The CSV as downloaded, with dates filled in (UTF-8 or Shift_JIS), at most 64 MiB.", content = String, content_type = "text/csv"),
+    responses((status = 200, description = "All rows were entered.", body = BulkOut), (status = 413), (status = 422, description = "Nothing was entered: every bad row is named (`/problems/csv`, `/problems/validation`).")))]
 pub async fn import_csv(
     State(s): State<AppState>,
     u: ApiUser,
@@ -233,14 +228,14 @@ pub async fn import_csv(
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CycleQuery {
-    /// The cycle.
+    /// The cycle's id.
     cycle: String,
 }
 
 /// 地域卸業者（物流倉庫）への分配量: per deliverer and item, what the cycle hands it and how much
 /// is delivered (nation; manufacturers and warehouses for what they supply; a deliverer its own).
 #[utoipa::path(get, path = "/api/v1/deliveries/upstream", tag = "delivery", params(CycleQuery),
-    responses((status = 200, body = Vec<vsys_app::delivery::UpstreamLine>), (status = 403, body = Problem)))]
+    responses((status = 200, description = "Per deliverer and item.", body = Vec<vsys_app::delivery::UpstreamLine>), (status = 404, description = "No such cycle.")))]
 pub async fn upstream(
     State(s): State<AppState>,
     u: ApiUser,
@@ -255,7 +250,7 @@ pub async fn upstream(
 
 /// Record what the deliverer received from upstream (入荷).
 #[utoipa::path(post, path = "/api/v1/deliveries/inbound", tag = "delivery",
-    request_body = vsys_app::delivery::InboundInput, responses((status = 201, body = Object), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    request_body = vsys_app::delivery::InboundInput, responses((status = 201, description = "The receipt recorded.", body = InboundOut)))]
 pub async fn record_inbound(
     State(s): State<AppState>,
     u: ApiUser,
@@ -264,12 +259,12 @@ pub async fn record_inbound(
     let r = vsys_app::delivery::record_inbound(&s.app, &u.actor, &b)
         .await
         .map_err(err(u.lang))?;
-    Ok((StatusCode::CREATED, Json(r)).into_response())
+    Ok((StatusCode::CREATED, Json(InboundOut::from(r))).into_response())
 }
 
 /// The deliverer's own stock per item in a cycle (在庫 = 入荷 − 納入済).
 #[utoipa::path(get, path = "/api/v1/deliveries/stock", tag = "delivery", params(CycleQuery),
-    responses((status = 200, body = Vec<vsys_app::delivery::DelivererStock>), (status = 403, body = Problem)))]
+    responses((status = 200, description = "Per item.", body = Vec<vsys_app::delivery::DelivererStock>)))]
 pub async fn deliverer_stock(
     State(s): State<AppState>,
     u: ApiUser,
@@ -285,7 +280,7 @@ pub async fn deliverer_stock(
 /// Where dry ice is needed, how much and when (dry-ice makers for the areas they serve;
 /// nation, prefectures and municipalities for theirs).
 #[utoipa::path(get, path = "/api/v1/deliveries/dry-ice", tag = "delivery", params(CycleQuery),
-    responses((status = 200, body = Vec<vsys_app::delivery::DryIceLine>), (status = 403, body = Problem)))]
+    responses((status = 200, description = "Per delivery needing dry ice.", body = Vec<vsys_app::delivery::DryIceLine>), (status = 404, description = "No such cycle.")))]
 pub async fn dry_ice(
     State(s): State<AppState>,
     u: ApiUser,
@@ -300,8 +295,8 @@ pub async fn dry_ice(
 
 /// A deliverer's basic information (the deliverer and the organisations above it). ETag =
 /// version (`"v0"` before the first registration).
-#[utoipa::path(get, path = "/api/v1/orgs/{code}/deliverer-info", tag = "delivery", params(("code" = String, Path)),
-    responses((status = 200, body = Object), (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/orgs/{code}/deliverer-info", tag = "delivery", params(("code" = String, Path, description = "The organisation's code.")),
+    responses((status = 200, description = "The deliverer's information.", body = DelivererInfoOut, headers(("ETag" = String)))))]
 pub async fn get_info(
     State(s): State<AppState>,
     u: ApiUser,
@@ -310,12 +305,16 @@ pub async fn get_info(
     let p = vsys_app::delivery::deliverer_info(&s.app, &u.actor, &code)
         .await
         .map_err(err(u.lang))?;
-    Ok(json_etag(StatusCode::OK, p.version, p))
+    Ok(json_etag(
+        StatusCode::OK,
+        p.version,
+        DelivererInfoOut::from(p),
+    ))
 }
 
 /// Register or change the deliverer's own basic information (If-Match).
-#[utoipa::path(put, path = "/api/v1/orgs/{code}/deliverer-info", tag = "delivery", params(("code" = String, Path)),
-    request_body = vsys_app::delivery::DelivererInfo, responses((status = 200, body = Object), (status = 412, body = Problem), (status = 422, body = Problem)))]
+#[utoipa::path(put, path = "/api/v1/orgs/{code}/deliverer-info", tag = "delivery", params(("code" = String, Path, description = "The organisation's code."), IfMatch),
+    request_body = vsys_app::delivery::DelivererInfo, responses((status = 200, description = "The information as saved.", body = DelivererInfoOut, headers(("ETag" = String)))))]
 pub async fn put_info(
     State(s): State<AppState>,
     u: ApiUser,
@@ -327,5 +326,9 @@ pub async fn put_info(
     let p = vsys_app::delivery::set_deliverer_info(&s.app, &u.actor, &code, v, &b)
         .await
         .map_err(err(u.lang))?;
-    Ok(json_etag(StatusCode::OK, p.version, p))
+    Ok(json_etag(
+        StatusCode::OK,
+        p.version,
+        DelivererInfoOut::from(p),
+    ))
 }

@@ -1,0 +1,218 @@
+//! What the organisation, user, notice and audit operations send: the wire types and their
+//! conversions from the store's rows (the only place this family touches them).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use vsys_app::rows::AuditRow;
+use vsys_app::rows::OrgRow;
+use vsys_app::rows::UserNotice;
+use vsys_app::rows::UserRow;
+
+/// An organisation.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct OrgOut {
+    /// Its code: `JP`, a prefecture (2 digits), a municipality (5 digits), a medical
+    /// institution (10 digits), or an assigned code of another kind.
+    pub code: String,
+    pub kind: vsys_domain::OrgKind,
+    /// The name (Japanese).
+    pub name: String,
+    /// The English name, where one is known.
+    pub name_en: Option<String>,
+    /// The organisation above it (none for the nation).
+    pub parent_code: Option<String>,
+    /// Its place in the hierarchy, e.g. `/JP/13/13103/`.
+    pub path: String,
+    /// The prefecture it lies in (none for the nation and national suppliers).
+    pub prefecture_code: Option<String>,
+    /// Population (municipalities and prefectures).
+    pub population: Option<i64>,
+    /// Latitude of its centre or address, where known.
+    pub lat: Option<f64>,
+    /// Longitude of its centre or address, where known.
+    pub lng: Option<f64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// The version (`ETag` `"vN"`).
+    pub version: i64,
+}
+
+impl From<OrgRow> for OrgOut {
+    fn from(o: OrgRow) -> Self {
+        OrgOut {
+            code: o.code,
+            kind: o.kind,
+            name: o.name,
+            name_en: o.name_en,
+            parent_code: o.parent_code,
+            path: o.path,
+            prefecture_code: o.prefecture_code,
+            population: o.population,
+            lat: o.lat,
+            lng: o.lng,
+            created_at: o.created_at,
+            updated_at: o.updated_at,
+            version: o.version,
+        }
+    }
+}
+
+/// An account (never its password hash or TOTP secret).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UserOut {
+    /// The account's id (UUIDv7).
+    pub id: String,
+    /// The organisation it belongs to.
+    pub org_code: String,
+    pub email: String,
+    pub name: String,
+    pub role: vsys_domain::Role,
+    /// The person must change the password at the next login.
+    pub must_change_password: bool,
+    /// Two-factor authentication is set up.
+    pub totp_enabled: bool,
+    /// Disabled by an administrator: cannot log in.
+    pub disabled: bool,
+    /// Locked by an administrator: cannot log in until unlocked.
+    pub locked: bool,
+    /// The last successful login, if any.
+    pub last_login_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// The version (`ETag` `"vN"`).
+    pub version: i64,
+}
+
+impl From<UserRow> for UserOut {
+    fn from(u: UserRow) -> Self {
+        UserOut {
+            totp_enabled: u.totp_secret.is_some(),
+            id: u.id,
+            org_code: u.org_code,
+            email: u.email,
+            name: u.name,
+            role: u.role,
+            must_change_password: u.must_change_password,
+            disabled: u.disabled,
+            locked: u.locked,
+            last_login_at: u.last_login_at,
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+            version: u.version,
+        }
+    }
+}
+
+/// A notice to the caller, in the caller's language.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct NoticeOut {
+    /// The notice's id (UUIDv7).
+    pub id: String,
+    /// The organisation it was sent to.
+    pub org_code: String,
+    /// What it is about (e.g. `allocation`, `delivery`).
+    pub category: String,
+    pub title: String,
+    pub body: String,
+    /// A path inside vsys the notice points to.
+    pub link: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// When the caller read it; none while unread.
+    pub read_at: Option<DateTime<Utc>>,
+}
+
+impl NoticeOut {
+    /// The notice in English (`en`) or Japanese.
+    pub fn of(n: UserNotice, en: bool) -> NoticeOut {
+        let (title, body) = if en {
+            (n.notice.title_en, n.notice.body_en)
+        } else {
+            (n.notice.title_ja, n.notice.body_ja)
+        };
+        NoticeOut {
+            id: n.notice.id,
+            org_code: n.notice.org_code,
+            category: n.notice.category,
+            title,
+            body,
+            link: n.notice.link,
+            created_at: n.notice.created_at,
+            read_at: n.read_at,
+        }
+    }
+}
+
+/// A notice sent.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct NoticeCreated {
+    /// The new notice's id (UUIDv7).
+    pub id: String,
+}
+
+/// An entry of the audit log.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AuditOut {
+    /// The entry's id (UUIDv7).
+    pub id: String,
+    /// The chain it belongs to: the acting organisation's code, or `system`.
+    pub partition: String,
+    /// Its place in the chain, from 1.
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    /// The acting user's id (none for the system; `cli:<os user>` for commands on the host).
+    pub actor_user: Option<String>,
+    /// The acting organisation's code.
+    pub actor_org: Option<String>,
+    /// The client's address.
+    pub ip: Option<String>,
+    /// What was done, e.g. `user.create`.
+    pub action: String,
+    /// The kind of object acted on.
+    pub object_type: String,
+    /// The object's id or code.
+    pub object_id: String,
+    /// The object before (canonical JSON text), where it existed.
+    pub before: Option<String>,
+    /// The object after (canonical JSON text), where it still exists.
+    pub after: Option<String>,
+    /// `sha256(previous hash ‖ this entry)`, hex.
+    pub hash: String,
+}
+
+impl From<AuditRow> for AuditOut {
+    fn from(e: AuditRow) -> Self {
+        AuditOut {
+            id: e.id,
+            partition: e.partition,
+            seq: e.seq,
+            at: e.at,
+            actor_user: e.actor_user,
+            actor_org: e.actor_org,
+            ip: e.ip,
+            action: e.action,
+            object_type: e.object_type,
+            object_id: e.object_id,
+            before: e.before,
+            after: e.after,
+            hash: e.hash,
+        }
+    }
+}
+
+/// The result of verifying every chain of the audit log.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct VerifyOut {
+    /// Chains checked.
+    pub partitions: usize,
+    /// Entries checked.
+    pub entries: u64,
+    /// Every chain verifies (`breaks` is empty).
+    pub ok: bool,
+    /// Where a chain breaks: an entry edited, missing, moved or truncated.
+    pub breaks: Vec<vsys_domain::audit::ChainBreak>,
+}
+
+super::super::page_type!(OrgPage, OrgOut, "A page of organisations.");
+super::super::page_type!(UserPage, UserOut, "A page of accounts.");
+super::super::page_type!(NoticePage, NoticeOut, "A page of notices.");
+super::super::page_type!(AuditPage, AuditOut, "A page of the audit log.");
