@@ -52,6 +52,10 @@ macro_rules! code_enum {
         }
     ) => {
         $(#[$meta])*
+        // Every code is its variant's name in snake_case: the derives that cannot read the
+        // per-variant names given through a macro (utoipa's) read this; a test holds the two
+        // together.
+        #[serde(rename_all = "snake_case")]
         $vis enum $name {
             $( $(#[$vmeta])* #[serde(rename = $code)] $variant ),+
         }
@@ -76,6 +80,43 @@ macro_rules! code_enum {
 mod tests {
     use crate::chain::{Chain, Level, Status};
     use crate::org::{OrgKind, Role};
+
+    /// The serialised name (what the API document lists) is the stored code, for every value
+    /// of every code set.
+    #[test]
+    fn serialised_names_are_the_codes() {
+        fn check<T: serde::Serialize + Copy>(all: &[T], code: fn(T) -> &'static str) {
+            for v in all {
+                assert_eq!(
+                    serde_json::to_value(v).ok(),
+                    Some(serde_json::json!(code(*v)))
+                );
+            }
+        }
+        check(&OrgKind::ALL, OrgKind::as_str);
+        check(&Level::ALL, Level::as_str);
+        check(&Status::ALL, Status::as_str);
+        check(&Chain::ALL, Chain::as_str);
+        check(&crate::units::Unit::ALL, crate::units::Unit::as_str);
+        check(
+            &crate::ledger::EntryKind::ALL,
+            crate::ledger::EntryKind::as_str,
+        );
+        check(
+            &crate::product::ProductKind::ALL,
+            crate::product::ProductKind::as_str,
+        );
+        check(
+            &crate::site::ContractStatus::ALL,
+            crate::site::ContractStatus::as_str,
+        );
+        check(&crate::site::SiteType::ALL, crate::site::SiteType::as_str);
+        check(
+            &crate::site::Reservation::ALL,
+            crate::site::Reservation::as_str,
+        );
+        check(&crate::access::Stage::ALL, crate::access::Stage::as_str);
+    }
 
     #[test]
     fn unknown_stored_values_are_errors() {

@@ -327,6 +327,31 @@ mod tests {
         }
     }
 
+    /// The document lists the very codes the server sends and stores.
+    #[test]
+    fn enums_list_the_codes() {
+        let doc = doc();
+        let listed = |name: &str| doc["components"]["schemas"][name]["enum"].clone();
+        let codes = |all: Vec<&str>| serde_json::json!(all);
+        use vsys_domain::*;
+        assert_eq!(
+            listed("OrgKind"),
+            codes(OrgKind::ALL.map(OrgKind::as_str).to_vec())
+        );
+        assert_eq!(
+            listed("Status"),
+            codes(Status::ALL.map(Status::as_str).to_vec())
+        );
+        assert_eq!(
+            listed("Reservation"),
+            codes(Reservation::ALL.map(Reservation::as_str).to_vec())
+        );
+        assert_eq!(
+            listed("ProductKind"),
+            codes(ProductKind::ALL.map(ProductKind::as_str).to_vec())
+        );
+    }
+
     #[test]
     fn tuples_are_arrays_of_their_items() {
         let doc = doc();
