@@ -122,10 +122,7 @@ pub async fn subtree(tx: &mut Tx, cycle_id: &str, path: &str) -> StoreResult<Vec
     tx.all(
         &select()
             .and_where(Expr::col(N::CycleId).eq(cycle_id))
-            .and_where(crate::orgs::like(
-                N::Path,
-                format!("{}%", crate::orgs::escape_like(path)),
-            ))
+            .cond_where(crate::orgs::under(N::Path, path))
             .order_by(N::Path, Order::Asc)
             .to_owned(),
     )
@@ -209,10 +206,7 @@ pub async fn set_status_under(
             .cond_where(
                 Cond::all()
                     .add(Expr::col(N::CycleId).eq(cycle_id))
-                    .add(crate::orgs::like(
-                        N::Path,
-                        format!("{}%", crate::orgs::escape_like(path)),
-                    )),
+                    .add(crate::orgs::under(N::Path, path)),
             )
             .to_owned(),
     )

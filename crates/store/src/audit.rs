@@ -209,12 +209,11 @@ fn filtered(f: &AuditFilter) -> SelectStatement {
                 .as_deref()
                 .map(|p| Expr::col(AuditLog::ActorUser).eq(p)),
         )
-        .add_option(f.action_prefix.as_deref().map(|p| {
-            crate::orgs::like(
-                AuditLog::Action,
-                format!("{}%", crate::orgs::escape_like(p)),
-            )
-        }))
+        .add_option(
+            f.action_prefix
+                .as_deref()
+                .map(|p| crate::orgs::under(AuditLog::Action, p)),
+        )
         .add_option(
             f.object_type
                 .as_deref()

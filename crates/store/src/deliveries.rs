@@ -2,7 +2,6 @@
 
 use crate::db::Tx;
 use crate::error::{StoreError, StoreResult};
-use crate::orgs::{escape_like, like};
 use crate::schema::{
     ApiTokens as T, DelivererInbound as I, DelivererProfiles as P, Deliveries as D,
 };
@@ -159,7 +158,7 @@ pub struct DeliveryFilter {
 fn cond(f: &DeliveryFilter) -> Cond {
     let mut c = Cond::all();
     if let Some(p) = &f.site_path {
-        c = c.add(like(D::SitePath, format!("{}%", escape_like(p))));
+        c = c.add(crate::orgs::under(D::SitePath, p));
     }
     if let Some(d) = &f.deliverer_code {
         c = c.add(Expr::col(D::DelivererCode).eq(d.as_str()));

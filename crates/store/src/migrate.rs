@@ -16,6 +16,9 @@ pub struct Migration {
     pub name: &'static str,
     pub tables: fn() -> Vec<TableCreateStatement>,
     pub indexes: fn() -> Vec<IndexCreateStatement>,
+    /// Statements for PostgreSQL alone, run before the indexes (e.g. a column's collation:
+    /// SQLite compares text bytewise already).
+    pub postgres: &'static [&'static str],
 }
 
 fn id(c: impl sea_query::IntoIden) -> ColumnDef {
@@ -858,6 +861,39 @@ fn delivery_indexes() -> Vec<IndexCreateStatement> {
     ]
 }
 
+fn no_tables() -> Vec<TableCreateStatement> {
+    vec![]
+}
+
+fn national_read_indexes() -> Vec<IndexCreateStatement> {
+    vec![
+        Index::create()
+            .name("nodes_cycle_path")
+            .table(AllocationNodes::Table)
+            .col(AllocationNodes::CycleId)
+            .col(AllocationNodes::Path)
+            .to_owned(),
+        Index::create()
+            .name("orgs_parent_code")
+            .table(Orgs::Table)
+            .col(Orgs::ParentCode)
+            .col(Orgs::Code)
+            .to_owned(),
+        Index::create()
+            .name("audit_action_at")
+            .table(AuditLog::Table)
+            .col(AuditLog::Action)
+            .col(AuditLog::At)
+            .to_owned(),
+        Index::create()
+            .name("audit_actor_at")
+            .table(AuditLog::Table)
+            .col(AuditLog::ActorUser)
+            .col(AuditLog::At)
+            .to_owned(),
+    ]
+}
+
 fn no_indexes() -> Vec<IndexCreateStatement> {
     vec![]
 }
@@ -869,42 +905,64 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "foundation",
         tables: foundation_tables,
         indexes: foundation_indexes,
+        postgres: &[],
     },
     Migration {
         version: 2,
         name: "allocation",
         tables: allocation_tables,
         indexes: allocation_indexes,
+        postgres: &[],
     },
     Migration {
         version: 3,
         name: "site_requests",
         tables: site_request_tables,
         indexes: no_indexes,
+        postgres: &[],
     },
     Migration {
         version: 4,
         name: "sites",
         tables: site_tables,
         indexes: site_indexes,
+        postgres: &[],
     },
     Migration {
         version: 5,
         name: "delivery",
         tables: delivery_tables,
         indexes: delivery_indexes,
+        postgres: &[],
     },
     Migration {
         version: 6,
         name: "jobs",
         tables: job_tables,
         indexes: job_indexes,
+        postgres: &[],
     },
     Migration {
         version: 7,
         name: "coordination",
         tables: coordination_tables,
         indexes: no_indexes,
+        postgres: &[],
+    },
+    Migration {
+        version: 8,
+        name: "national_reads",
+        tables: no_tables,
+        indexes: national_read_indexes,
+        // Scopes are path ranges (`path >= '/JP/13/' AND path < '/JP/130'`), which need the
+        // columns to compare as bytes, as SQLite does: the "C" collation, whose index then
+        // serves the range.
+        postgres: &[
+            r#"ALTER TABLE orgs ALTER COLUMN path TYPE varchar COLLATE "C""#,
+            r#"ALTER TABLE allocation_nodes ALTER COLUMN path TYPE varchar COLLATE "C""#,
+            r#"ALTER TABLE deliveries ALTER COLUMN site_path TYPE varchar COLLATE "C""#,
+            r#"ALTER TABLE audit_log ALTER COLUMN action TYPE varchar COLLATE "C""#,
+        ],
     },
 ];
 
@@ -917,6 +975,9 @@ pub fn fingerprint() -> String {
         }
         for i in (m.indexes)() {
             s.push_str(&i.to_string(SqliteQueryBuilder));
+        }
+        for p in m.postgres {
+            s.push_str(p);
         }
     }
     format!("{:016x}", fnv1a(s.as_bytes()))
@@ -990,6 +1051,11 @@ async fn apply(tx: &mut Tx, m: &Migration, now: chrono::DateTime<chrono::Utc>) -
     let backend = tx.backend();
     for t in (m.tables)() {
         tx.raw(&render_table(backend, &t)).await?;
+    }
+    if backend == Backend::Postgres {
+        for p in m.postgres {
+            tx.raw(p).await?;
+        }
     }
     for i in (m.indexes)() {
         tx.raw(&render_index(backend, &i)).await?;

@@ -174,10 +174,7 @@ pub struct OrgFilter {
 }
 
 fn filtered(f: &OrgFilter) -> SelectStatement {
-    let mut cond = Cond::all().add(like(
-        (Orgs::Table, Orgs::Path),
-        format!("{}%", escape_like(&f.scope_path)),
-    ));
+    let mut cond = Cond::all().add(under((Orgs::Table, Orgs::Path), &f.scope_path));
     if let Some(k) = &f.kind {
         cond = cond.add(Expr::col((Orgs::Table, Orgs::Kind)).eq(k.as_str()));
     }
@@ -200,6 +197,24 @@ fn filtered(f: &OrgFilter) -> SelectStatement {
         .from(Orgs::Table)
         .cond_where(cond)
         .to_owned()
+}
+
+/// `col` lies under `prefix`: `col >= prefix AND col < prefix⁺` (prefix⁺ = the prefix with its
+/// last character's successor), a range an index serves on both backends (the path columns
+/// compare bytewise: SQLite's default, the "C" collation on PostgreSQL) — unlike
+/// `LIKE 'prefix%'`, which scans every row.
+pub fn under(col: impl sea_query::IntoColumnRef + Clone, prefix: &str) -> Cond {
+    let mut upper = prefix.to_owned();
+    let cond = Cond::all().add(Expr::col(col.clone()).gte(prefix));
+    match upper.pop() {
+        Some(last) => {
+            let next = char::from_u32(last as u32 + 1).unwrap_or(char::MAX);
+            upper.push(next);
+            cond.add(Expr::col(col).lt(upper))
+        }
+        // Everything is under the empty prefix.
+        None => cond,
+    }
 }
 
 /// Escapes `\\`, `%` and `_` so that a user's text matches literally in [`like`].
@@ -331,4 +346,35 @@ pub async fn set_areas(tx: &mut Tx, org: &str, areas: &[String]) -> StoreResult<
         add_area(tx, org, a).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_query::{Query, SqliteQueryBuilder};
+
+    fn rendered(prefix: &str) -> String {
+        Query::select()
+            .column(Orgs::Code)
+            .from(Orgs::Table)
+            .cond_where(under(Orgs::Path, prefix))
+            .to_string(SqliteQueryBuilder)
+    }
+
+    #[test]
+    fn under_is_a_half_open_range_after_the_prefix() {
+        let sql = rendered("/JP/13/");
+        assert!(sql.contains(r#""path" >= '/JP/13/'"#), "{sql}");
+        // '/' + 1 = '0': '/JP/130…' is the first path not under '/JP/13/'.
+        assert!(sql.contains(r#""path" < '/JP/130'"#), "{sql}");
+        // Characters LIKE would read as wildcards are plain here.
+        let sql = rendered("/JP/1%_");
+        assert!(sql.contains(r#"< '/JP/1%`'"#), "{sql}");
+    }
+
+    #[test]
+    fn the_empty_prefix_takes_everything() {
+        let sql = rendered("");
+        assert!(!sql.contains('<'), "{sql}");
+    }
 }

@@ -124,10 +124,7 @@ pub async fn list(
     page: crate::Page,
 ) -> StoreResult<(Vec<UserRow>, i64)> {
     let cond = Cond::all()
-        .add(crate::orgs::like(
-            (Orgs::Table, Orgs::Path),
-            format!("{}%", crate::orgs::escape_like(scope_path)),
-        ))
+        .add(crate::orgs::under((Orgs::Table, Orgs::Path), scope_path))
         .add_option(org_code.map(|c| Expr::col((Users::Table, Users::OrgCode)).eq(c)));
     let base = Query::select()
         .from(Users::Table)
