@@ -166,7 +166,7 @@ pub async fn verify_on_host(app: &App) -> AppResult<VerifyReport> {
 }
 
 async fn verify_chains(app: &App) -> AppResult<VerifyReport> {
-    let mut tx = app.db.read().await?;
+    let mut tx = app.db.read_long().await?;
     let heads = vsys_store::audit::heads(&mut tx).await?;
     let mut names: Vec<String> = heads.iter().map(|h| h.0.clone()).collect();
     for p in vsys_store::audit::partitions(&mut tx).await? {

@@ -37,6 +37,49 @@ pub struct Config {
     /// Bearer token that `/metrics` requires (`VSYS_METRICS_TOKEN`); unset: `/metrics` is not
     /// served.
     pub metrics_token: Option<String>,
+    /// Connections in the database pool.
+    pub db_max_connections: u32,
+    /// How long a request waits for a free database connection before it is answered 503.
+    pub db_acquire_timeout_ms: u64,
+    /// How long one database call may run (PostgreSQL `statement_timeout`; on SQLite a budget
+    /// per transaction). Bulk work (demo, imports, migrations, audit verification) is exempt.
+    pub db_statement_timeout_ms: u64,
+    pub overload: OverloadPolicy,
+}
+
+/// How the server sheds load it cannot serve in time: rather than letting every request slow
+/// down until all time out, it admits a bounded number at once, queues a bounded number for a
+/// short while, and answers the rest at once — 503 (or 429 to one client holding too many) with
+/// `Retry-After`. `/healthz`, `/readyz` and `/metrics` are never shed.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OverloadPolicy {
+    /// Requests being served at once, at most.
+    pub max_in_flight: usize,
+    /// Requests waiting for a place, at most; beyond, 503 at once.
+    pub max_queued: usize,
+    /// How long a request waits for a place before it is answered 503.
+    pub queue_wait_ms: u64,
+    /// Requests of one client (address) served or waiting at once, at most; beyond, 429.
+    pub per_client: usize,
+    /// A request still running after this long is answered 503 (its work is abandoned, its
+    /// transaction rolled back).
+    pub request_timeout_secs: u64,
+    /// Seconds announced in `Retry-After`.
+    pub retry_after_secs: u64,
+}
+
+impl Default for OverloadPolicy {
+    fn default() -> Self {
+        OverloadPolicy {
+            max_in_flight: 128,
+            max_queued: 512,
+            queue_wait_ms: 2000,
+            per_client: 64,
+            request_timeout_secs: 60,
+            retry_after_secs: 2,
+        }
+    }
 }
 
 impl std::fmt::Debug for Config {
@@ -56,6 +99,10 @@ impl std::fmt::Debug for Config {
             .field("secret_key", &self.secret_key.as_ref().map(|_| "***"))
             .field("secret_key_file", &self.secret_key_file)
             .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
+            .field("db_max_connections", &self.db_max_connections)
+            .field("db_acquire_timeout_ms", &self.db_acquire_timeout_ms)
+            .field("db_statement_timeout_ms", &self.db_statement_timeout_ms)
+            .field("overload", &self.overload)
             .finish_non_exhaustive()
     }
 }
@@ -109,6 +156,13 @@ pub struct SmtpConfig {
     /// `none` (local relay), `starttls` or `tls`.
     #[serde(default = "default_tls")]
     pub tls: String,
+    /// How long connecting to the server and each exchange with it may take.
+    #[serde(default = "default_smtp_timeout")]
+    pub timeout_secs: u64,
+}
+
+fn default_smtp_timeout() -> u64 {
+    10
 }
 
 fn default_smtp_port() -> u16 {
@@ -116,6 +170,19 @@ fn default_smtp_port() -> u16 {
 }
 fn default_tls() -> String {
     "starttls".into()
+}
+
+impl Config {
+    /// The database bounds this configuration asks for.
+    pub fn db_limits(&self) -> vsys_store::db::Limits {
+        vsys_store::db::Limits {
+            max_connections: self.db_max_connections.max(1),
+            acquire_timeout: std::time::Duration::from_millis(self.db_acquire_timeout_ms.max(1)),
+            statement_timeout: std::time::Duration::from_millis(
+                self.db_statement_timeout_ms.max(1),
+            ),
+        }
+    }
 }
 
 impl Default for Config {
@@ -138,6 +205,10 @@ impl Default for Config {
             secret_key_file: "vsys-secret.key".into(),
             metrics_token: None,
             sent_mail_retention_days: 90,
+            db_max_connections: 16,
+            db_acquire_timeout_ms: 5000,
+            db_statement_timeout_ms: 10_000,
+            overload: OverloadPolicy::default(),
         }
     }
 }

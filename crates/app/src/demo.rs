@@ -76,7 +76,7 @@ pub async fn seed(
         }
     }
     let hash = app.hasher.hash(DEMO_PASSWORD).await?;
-    let mut tx = app.db.begin().await?;
+    let mut tx = app.db.begin_long().await?;
     let nation = orgs::get(&mut tx, "JP")
         .await?
         .ok_or_else(|| anyhow::anyhow!("master data missing"))?;

@@ -41,8 +41,13 @@ pub enum AppError {
     State(Msg),
     #[error("csrf rejected")]
     Csrf,
-    #[error("unavailable")]
-    Unavailable,
+    /// The server cannot serve this now (too busy: no place among the requests it serves at
+    /// once, no free database connection, a call past its time budget). Nothing was changed.
+    #[error("busy")]
+    Busy { retry_after_secs: i64 },
+    /// This client has too many requests running at once.
+    #[error("too many requests at once")]
+    TooManyAtOnce { retry_after_secs: i64 },
     /// A file that could not be read or written as CSV (the message names the line or cell).
     #[error("csv: {0}")]
     Csv(crate::csv_files::TableError),
@@ -85,7 +90,8 @@ impl AppError {
             AppError::NotFound => Msg::NotFound,
             AppError::Conflict => Msg::Conflict,
             AppError::Csrf => Msg::CsrfRejected,
-            AppError::Unavailable => Msg::Unavailable,
+            AppError::Busy { .. } => Msg::Busy,
+            AppError::TooManyAtOnce { .. } => Msg::TooManyAtOnce,
             AppError::Internal(_) => Msg::Internal,
         }
     }
@@ -114,11 +120,20 @@ impl AppError {
     }
 }
 
+/// What `Retry-After` announces when the database was too busy.
+pub const BUSY_RETRY_AFTER_SECS: i64 = 2;
+
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => AppError::NotFound,
             StoreError::Conflict => AppError::Conflict,
+            StoreError::Busy(why) => {
+                tracing::warn!(why, "database busy: answering unavailable");
+                AppError::Busy {
+                    retry_after_secs: BUSY_RETRY_AFTER_SECS,
+                }
+            }
             other => AppError::Internal(anyhow::Error::new(other)),
         }
     }

@@ -107,12 +107,14 @@ impl App {
     /// Connects to the configured database (`sqlite:FILE`, created when missing, or
     /// `postgres://…`) and makes the application on the system clock.
     pub async fn connect(config: Config) -> AppResult<App> {
-        let db = Db::connect(&config.database_url).await.map_err(|e| {
-            AppError::Internal(anyhow::anyhow!(
-                "connecting to {}: {e}",
-                vsys_store::db::redact(&config.database_url)
-            ))
-        })?;
+        let db = Db::connect_limited(&config.database_url, config.db_limits())
+            .await
+            .map_err(|e| {
+                AppError::Internal(anyhow::anyhow!(
+                    "connecting to {}: {e}",
+                    vsys_store::db::redact(&config.database_url)
+                ))
+            })?;
         Ok(App::new(db, config, Arc::new(SystemClock)))
     }
 

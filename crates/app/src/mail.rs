@@ -13,7 +13,6 @@ use vsys_store::outbox::{self, MailRow};
 
 /// How long a claimed mail stays leased to its worker. An SMTP exchange times out well before.
 pub const LEASE_SECS: i64 = 300;
-const SMTP_TIMEOUT: StdDuration = StdDuration::from_secs(60);
 
 pub enum Transport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
@@ -33,7 +32,9 @@ impl Transport {
             _ => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&s.host)
                 .map_err(|e| AppError::Internal(e.into()))?,
         };
-        let mut builder = builder.port(s.port).timeout(Some(SMTP_TIMEOUT));
+        let mut builder = builder
+            .port(s.port)
+            .timeout(Some(StdDuration::from_secs(s.timeout_secs.max(1))));
         if let (Some(u), Some(p)) = (&s.username, &s.password) {
             builder = builder.credentials(Credentials::new(u.clone(), p.clone()));
         }

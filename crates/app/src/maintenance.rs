@@ -93,7 +93,7 @@ async fn checkpoint(app: &App) {
 pub async fn retain(app: &App) -> crate::AppResult<Retention> {
     let now = app.clock.now();
     let idle_cutoff = now - Span::seconds(app.config.idle_timeout_secs);
-    let mut tx = app.db.begin().await?;
+    let mut tx = app.db.begin_long().await?;
     let r = Retention {
         sessions: sessions::purge(&mut tx, now, idle_cutoff).await?,
         throttle_rows: throttle::purge(&mut tx, now - Span::days(1)).await?,

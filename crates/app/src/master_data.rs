@@ -136,7 +136,7 @@ pub fn postal_codes() -> AppResult<Vec<(String, String)>> {
 /// Loads the master data into an empty database; does nothing when organisations exist.
 /// Returns whether it loaded.
 pub async fn bootstrap(db: &Db, now: DateTime<Utc>) -> AppResult<bool> {
-    let mut tx = db.begin().await?;
+    let mut tx = db.begin_long().await?;
     if orgs::count(&mut tx).await? > 0 {
         return Ok(false);
     }

@@ -356,7 +356,7 @@ pub async fn import(
     }
     progress(Phase::Reading, total, total);
 
-    let mut tx = app.db.begin().await?;
+    let mut tx = app.db.begin_long().await?;
     if tx.backend() == Backend::Postgres {
         // What is checked is what is overwritten: a concurrent change of one of the rows
         // makes the import fail instead of being lost (SQLite's writer lock does the same).

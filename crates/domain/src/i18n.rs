@@ -139,6 +139,8 @@ catalog! {
         LastAdmin => ("組織の最後の管理者は無効にできません。", "The last administrator of an organisation cannot be disabled."),
         Internal => ("システムエラーが発生しました。時間をおいて再度お試しください。", "Something went wrong. Please try again later."),
         Unavailable => ("現在サービスを利用できません。", "The service is unavailable right now."),
+        Busy => ("ただいま混み合っているため、この操作は実行されていません。しばらくしてから再度お試しください。", "The service is busy right now; your request was not carried out. Please try again in a moment."),
+        TooManyAtOnce => ("同時に送られたリクエストが多すぎます。しばらくしてから再度お試しください。", "Too many requests at once. Please try again in a moment."),
         AllocationOverParent => ("分配量の合計が、分配できる最大量を超えています。", "The total exceeds the amount available to divide."),
         NegativeAmount => ("分配量に負の数は入力できません。", "An amount cannot be negative."),
         DuplicateLine => ("同じ組織が2回入力されています。", "The same organisation appears twice."),

@@ -66,14 +66,75 @@ pub enum Db {
 /// never dropped silently).
 pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Bounds on every database call, so that no request holds a connection for long and a
+/// request that cannot get one is told so quickly (the web layer answers 503 with
+/// `Retry-After`; see [`StoreError::Busy`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Connections in the pool.
+    pub max_connections: u32,
+    /// How long a call waits for a free connection.
+    pub acquire_timeout: Duration,
+    /// How long one use of a connection may run: PostgreSQL's `statement_timeout` (per
+    /// statement); on SQLite, which has none, a progress handler interrupts whatever runs once
+    /// this much time has passed since the connection was taken from the pool (per transaction:
+    /// stricter). Bulk work opts out with [`Db::begin_long`] / [`Db::read_long`].
+    pub statement_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// SQLite virtual-machine steps between two looks at the clock by the progress handler
+/// (a few hundred microseconds of work).
+const SQLITE_PROGRESS_STEPS: i32 = 4096;
+
+/// Gives a SQLite connection a fresh time budget: past `deadline`, whatever it runs is
+/// interrupted (`SQLITE_INTERRUPT`, reported as [`StoreError::Busy`]).
+async fn sqlite_budget(
+    conn: &mut sqlx::SqliteConnection,
+    budget: Option<Duration>,
+) -> Result<(), sqlx::Error> {
+    let mut handle = conn.lock_handle().await?;
+    match budget {
+        Some(b) => {
+            let deadline = std::time::Instant::now() + b;
+            handle.set_progress_handler(SQLITE_PROGRESS_STEPS, move || {
+                std::time::Instant::now() < deadline
+            });
+        }
+        None => handle.remove_progress_handler(),
+    }
+    Ok(())
+}
+
 impl Db {
     /// Connects to `sqlite:PATH` (the file is created when missing; WAL, foreign keys on) or
-    /// `postgres://…`.
+    /// `postgres://…`, with the default [`Limits`].
     pub async fn connect(url: &str) -> StoreResult<Db> {
-        Self::connect_with(url, 16).await
+        Self::connect_limited(url, Limits::default()).await
     }
 
     pub async fn connect_with(url: &str, max_connections: u32) -> StoreResult<Db> {
+        Self::connect_limited(
+            url,
+            Limits {
+                max_connections,
+                ..Limits::default()
+            },
+        )
+        .await
+    }
+
+    pub async fn connect_limited(url: &str, limits: Limits) -> StoreResult<Db> {
+        let budget = limits.statement_timeout;
         match Backend::from_url(url)? {
             Backend::Sqlite => {
                 let opts = SqliteConnectOptions::from_str(url)?
@@ -85,7 +146,8 @@ impl Db {
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
-                    .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                    // A writer waits for the lock as long as it may run at all.
+                    .busy_timeout(budget.min(SQLITE_BUSY_TIMEOUT))
                     // 64 MiB of page cache per connection (the default is 2 MiB): bulk writes
                     // such as a national division touch every page of several indexes.
                     .pragma("cache_size", "-65536")
@@ -96,17 +158,35 @@ impl Db {
                     .pragma("wal_autocheckpoint", "10000")
                     .pragma("temp_store", "memory");
                 let pool = SqlitePoolOptions::new()
-                    .max_connections(max_connections)
-                    .acquire_timeout(Duration::from_secs(60))
+                    .max_connections(limits.max_connections)
+                    .acquire_timeout(limits.acquire_timeout)
+                    // Every time a connection is handed out, it gets a fresh budget.
+                    .after_connect(move |conn, _| {
+                        Box::pin(async move { sqlite_budget(conn, Some(budget)).await })
+                    })
+                    .before_acquire(move |conn, _| {
+                        Box::pin(
+                            async move { sqlite_budget(conn, Some(budget)).await.map(|_| true) },
+                        )
+                    })
                     .connect_with(opts)
                     .await?;
                 Ok(Db::Sqlite(pool))
             }
             Backend::Postgres => {
-                let opts = PgConnectOptions::from_str(url)?.application_name("vsys");
+                let opts = PgConnectOptions::from_str(url)?
+                    .application_name("vsys")
+                    .options([
+                        ("statement_timeout", format!("{}ms", budget.as_millis())),
+                        // A transaction left open by a stuck client frees its locks.
+                        (
+                            "idle_in_transaction_session_timeout",
+                            format!("{}ms", (budget * 3).as_millis()),
+                        ),
+                    ]);
                 let pool = PgPoolOptions::new()
-                    .max_connections(max_connections)
-                    .acquire_timeout(Duration::from_secs(30))
+                    .max_connections(limits.max_connections)
+                    .acquire_timeout(limits.acquire_timeout)
                     .connect_with(opts)
                     .await?;
                 Ok(Db::Postgres(pool))
@@ -139,6 +219,21 @@ impl Db {
         })
     }
 
+    /// [`Db::begin`] for bulk work that may run longer than the statement timeout (seeding the
+    /// demo world, importing a registry, migrations, retention): no time budget.
+    pub async fn begin_long(&self) -> StoreResult<Tx> {
+        let mut tx = self.begin().await?;
+        tx.unbounded().await?;
+        Ok(tx)
+    }
+
+    /// [`Db::read`] without a time budget (verifying the whole audit chain, copies).
+    pub async fn read_long(&self) -> StoreResult<Tx> {
+        let mut tx = self.read().await?;
+        tx.unbounded().await?;
+        Ok(tx)
+    }
+
     /// Copies what the WAL holds into the database file (SQLite `wal_checkpoint(PASSIVE)`:
     /// never waits for readers or writers; what they still need is copied next time). Returns
     /// the WAL's size and how much was copied, in pages; `None` on PostgreSQL, which has
@@ -146,9 +241,11 @@ impl Db {
     pub async fn checkpoint(&self) -> StoreResult<Option<(i64, i64)>> {
         match self {
             Db::Sqlite(p) => {
+                let mut conn = p.acquire().await?;
+                sqlite_budget(&mut conn, None).await?;
                 let (_busy, log, done): (i64, i64, i64) =
                     sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
-                        .fetch_one(p)
+                        .fetch_one(&mut *conn)
                         .await?;
                 Ok(Some((log, done)))
             }
@@ -192,10 +289,13 @@ impl Db {
         let target = path
             .to_str()
             .ok_or_else(|| StoreError::Corrupt("backup path is not UTF-8".into()))?;
+        let mut conn = pool.acquire().await?;
+        sqlite_budget(&mut conn, None).await?;
         sqlx::query("VACUUM INTO ?1")
             .bind(target)
-            .execute(pool)
+            .execute(&mut *conn)
             .await?;
+        drop(conn);
         let copy = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(SqliteConnectOptions::new().filename(path).read_only(true))
@@ -251,6 +351,19 @@ impl Tx {
             Tx::Sqlite(_) => Backend::Sqlite,
             Tx::Postgres(_) => Backend::Postgres,
         }
+    }
+
+    /// Lifts the time budget for the rest of this transaction.
+    async fn unbounded(&mut self) -> StoreResult<()> {
+        match self {
+            Tx::Sqlite(tx) => sqlite_budget(tx, None).await?,
+            Tx::Postgres(tx) => {
+                sqlx::query("SET LOCAL statement_timeout = 0")
+                    .execute(&mut **tx)
+                    .await?;
+            }
+        }
+        Ok(())
     }
 
     /// Runs a statement; returns the number of rows it affected.

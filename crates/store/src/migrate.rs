@@ -1007,7 +1007,7 @@ fn render_index(backend: Backend, i: &IndexCreateStatement) -> String {
 /// PostgreSQL (an advisory lock serialises them) and on SQLite (the write lock does).
 /// Returns the versions applied now.
 pub async fn run(db: &Db, now: chrono::DateTime<chrono::Utc>) -> StoreResult<Vec<i64>> {
-    let mut tx = db.begin().await?;
+    let mut tx = db.begin_long().await?;
     if tx.backend() == Backend::Postgres {
         tx.raw("SELECT pg_advisory_xact_lock(7215001)").await?;
     }

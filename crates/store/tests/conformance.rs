@@ -16,6 +16,8 @@ mod deliveries;
 mod fixture;
 #[path = "conformance/jobs_throttle.rs"]
 mod jobs_throttle;
+#[path = "conformance/limits.rs"]
+mod limits;
 #[path = "conformance/results.rs"]
 mod results;
 #[path = "conformance/sites.rs"]

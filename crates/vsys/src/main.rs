@@ -156,6 +156,11 @@ fn load_config(cli: &Cli) -> anyhow::Result<Config> {
             username: env("VSYS_SMTP_USERNAME"),
             password: env("VSYS_SMTP_PASSWORD"),
             tls: env("VSYS_SMTP_TLS").unwrap_or_else(|| "starttls".into()),
+            timeout_secs: env("VSYS_SMTP_TIMEOUT_SECS")
+                .map(|p| p.parse())
+                .transpose()
+                .context("VSYS_SMTP_TIMEOUT_SECS")?
+                .unwrap_or(10),
         });
     }
     if let Some(url) = &cli.database_url {

@@ -29,7 +29,8 @@ pub fn classify(e: &AppError) -> (StatusCode, &'static str) {
         AppError::Csrf => (StatusCode::FORBIDDEN, "csrf"),
         AppError::NotFound => (StatusCode::NOT_FOUND, "not-found"),
         AppError::Conflict => (StatusCode::PRECONDITION_FAILED, "conflict"),
-        AppError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+        AppError::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
+        AppError::TooManyAtOnce { .. } => (StatusCode::TOO_MANY_REQUESTS, "too-many-requests"),
         AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
     }
 }
@@ -37,7 +38,9 @@ pub fn classify(e: &AppError) -> (StatusCode, &'static str) {
 /// Seconds to announce in `Retry-After` for throttled and locked logins.
 fn retry_after(e: &AppError) -> Option<i64> {
     match e {
-        AppError::Throttled { retry_after_secs } => Some(*retry_after_secs),
+        AppError::Throttled { retry_after_secs }
+        | AppError::Busy { retry_after_secs }
+        | AppError::TooManyAtOnce { retry_after_secs } => Some(*retry_after_secs),
         _ => None,
     }
 }
@@ -199,14 +202,20 @@ impl IntoResponse for PageError {
                 if let AppError::Internal(inner) = &e {
                     tracing::error!(error = %inner, "internal error");
                 }
-                render_status(
+                let mut res = render_status(
                     status,
                     &ErrorPage {
                         l: L(lang),
                         message: e.detail(lang).unwrap_or_else(|| e.text(lang).to_owned()),
                         status: status.as_u16(),
                     },
-                )
+                );
+                if let Some(secs) = retry_after(&e)
+                    && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+                {
+                    res.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+                res
             }
         }
     }

@@ -7,6 +7,7 @@ pub mod download;
 pub mod error;
 pub mod extract;
 pub mod i18n;
+pub mod overload;
 pub mod pages;
 pub mod security;
 pub mod session;
@@ -22,6 +23,8 @@ use vsys_app::App;
 pub struct AppState {
     pub app: App,
     pub metrics: PrometheusHandle,
+    /// The places of this server (load shedding, see [`overload`]).
+    pub admission: overload::Admission,
 }
 
 /// The process-wide Prometheus recorder (installed once, shared by every server in a process).
@@ -40,6 +43,7 @@ pub fn metrics_handle() -> PrometheusHandle {
 /// The whole application: pages, API, documentation, health, static files.
 pub fn router(app: App) -> Router {
     let state = AppState {
+        admission: overload::Admission::new(&app.config.overload),
         app,
         metrics: metrics_handle(),
     };
@@ -54,6 +58,10 @@ pub fn router(app: App) -> Router {
         .fallback(not_found)
         // Innermost first.
         .layer(axum::middleware::from_fn(track))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            overload::admit,
+        ))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             extract::IMPORT_BODY_LIMIT,
         ))

@@ -22,6 +22,7 @@ db_test!(
                 username: None,
                 password: None,
                 tls: "none".into(),
+                timeout_secs: 10,
             });
         };
         let Some(t) = spawn_with(backend, tune).await else {
