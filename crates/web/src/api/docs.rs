@@ -83,9 +83,13 @@ fn problem_description(status: &str) -> &'static str {
             "Refused: `errors` names each field (or CSV row) and why (`/problems/validation`, `/problems/csv`)."
         }
         "428" => "`If-Match` is required (`/problems/precondition-required`).",
-        "429" => "Too many attempts (`/problems/login-throttled`): wait `Retry-After` seconds.",
+        "429" => {
+            "Too many requests of this client at once (`/problems/too-many-requests`), or too many login attempts (`/problems/login-throttled`): wait `Retry-After` seconds."
+        }
         "500" => "Internal error; details go to the server's log only (`/problems/internal`).",
-        "503" => "Unavailable: the database cannot be reached (`/problems/unavailable`).",
+        "503" => {
+            "Busy (`/problems/busy`: the server or its database is at capacity; nothing was done) or unavailable (`/problems/unavailable`): wait `Retry-After` seconds and retry."
+        }
         _ => "A problem document.",
     }
 }
@@ -109,11 +113,19 @@ fn problem_content() -> RefOr<openapi::content::Content> {
 
 /// A problem response; its content is set below, like every error response's.
 fn problem(status: &str) -> RefOr<Response> {
-    RefOr::T(
-        ResponseBuilder::new()
-            .description(problem_description(status))
-            .build(),
-    )
+    let mut r = ResponseBuilder::new().description(problem_description(status));
+    if matches!(status, "429" | "503") {
+        r = r.header(
+            "Retry-After",
+            HeaderBuilder::new()
+                .schema(Some(
+                    openapi::ObjectBuilder::new().schema_type(openapi::Type::Integer),
+                ))
+                .description(Some("Seconds to wait before retrying."))
+                .build(),
+        );
+    }
+    RefOr::T(r.build())
 }
 
 /// A CSV file is bytes (UTF-8 or Shift_JIS), not text in a known encoding.
@@ -187,7 +199,8 @@ fn complete(op: &mut Operation) {
     if json_body {
         wanted.extend(["415", "422"]);
     }
-    wanted.extend(["414", "500", "503"]);
+    // Load shedding (`web::overload`) may answer any operation 429 or 503.
+    wanted.extend(["414", "429", "500", "503"]);
     for status in wanted {
         op.responses
             .responses
