@@ -45,6 +45,12 @@ pub struct Config {
     /// per transaction). Bulk work (demo, imports, migrations, audit verification) is exempt.
     pub db_statement_timeout_ms: u64,
     pub overload: OverloadPolicy,
+    /// After SIGTERM or SIGINT, how long `serve` lets requests in flight finish (and a mail
+    /// being sent complete) before it exits anyway (`VSYS_SHUTDOWN_GRACE_SECS`).
+    pub shutdown_grace_secs: u64,
+    /// How log lines are written to standard error: `text` (for people) or `json` (one object
+    /// per line, for a log collector) (`VSYS_LOG_FORMAT`, `--log-format`).
+    pub log_format: String,
 }
 
 /// How the server sheds load it cannot serve in time: rather than letting every request slow
@@ -103,6 +109,8 @@ impl std::fmt::Debug for Config {
             .field("db_acquire_timeout_ms", &self.db_acquire_timeout_ms)
             .field("db_statement_timeout_ms", &self.db_statement_timeout_ms)
             .field("overload", &self.overload)
+            .field("shutdown_grace_secs", &self.shutdown_grace_secs)
+            .field("log_format", &self.log_format)
             .finish_non_exhaustive()
     }
 }
@@ -209,6 +217,8 @@ impl Default for Config {
             db_acquire_timeout_ms: 5000,
             db_statement_timeout_ms: 10_000,
             overload: OverloadPolicy::default(),
+            shutdown_grace_secs: 30,
+            log_format: "text".into(),
         }
     }
 }

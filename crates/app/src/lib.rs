@@ -20,6 +20,7 @@ pub mod mail;
 pub mod maintenance;
 pub mod master_data;
 pub mod notices;
+pub mod ops;
 pub mod orgs;
 pub mod products;
 pub mod requests;

@@ -9,7 +9,22 @@ use tokio::sync::watch;
 use vsys_store::{coordination, jobs, outbox, sessions, throttle};
 
 /// The lease that names the process running scheduled work.
-const LEASE: &str = "scheduled";
+pub const LEASE: &str = "scheduled";
+
+/// How often the server runs scheduled work (and renews its lease).
+pub const TICK: Duration = Duration::from_secs(1);
+
+/// The lease is taken for this many ticks: another process takes over that long after the
+/// runner stops renewing it.
+pub const LEASE_TICKS: u32 = 5;
+
+/// Seconds since the Unix epoch now (for the `…_timestamp_seconds` gauges).
+fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
 
 /// What one round of retention removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -50,7 +65,11 @@ pub async fn run_scheduled(
         checkpoint(&app).await;
         if last_retention.is_none_or(|t| t.elapsed() >= retention_every) {
             match retain(&app).await {
-                Ok(r) => tracing::info!(?r, "retention"),
+                Ok(r) => {
+                    tracing::info!(?r, "retention");
+                    metrics::gauge!("vsys_job_last_run_timestamp_seconds", "job" => "retention")
+                        .set(unix_now());
+                }
                 Err(e) => tracing::warn!(error = %e, "retention failed; retrying later"),
             }
             last_retention = Some(std::time::Instant::now());
@@ -62,10 +81,10 @@ pub async fn run_scheduled(
     }
 }
 
-/// Takes or renews the lease for five ticks.
+/// Takes or renews the lease for [`LEASE_TICKS`] ticks.
 async fn hold_lease(app: &App, holder: &str, tick: Duration) -> crate::AppResult<bool> {
     let now = app.clock.now();
-    let ttl = Span::from_std(tick * 5).unwrap_or(Span::seconds(5));
+    let ttl = Span::from_std(tick * LEASE_TICKS).unwrap_or(Span::seconds(5));
     let mut tx = app.db.begin().await?;
     let held = coordination::take_lease(&mut tx, LEASE, holder, now, now + ttl).await?;
     tx.commit().await?;
@@ -84,8 +103,12 @@ async fn checkpoint(app: &App) {
             );
         }
         Ok(_) => {}
-        Err(e) => tracing::warn!(error = %e, "checkpoint failed; retrying"),
+        Err(e) => {
+            tracing::warn!(error = %e, "checkpoint failed; retrying");
+            return;
+        }
     }
+    metrics::gauge!("vsys_job_last_run_timestamp_seconds", "job" => "checkpoint").set(unix_now());
 }
 
 /// Removes what is kept no longer: sessions past their expiry or idle timeout, login counters

@@ -103,3 +103,33 @@ pub async fn versions(tx: &mut Tx) -> StoreResult<Vec<(String, i64)>> {
     )
     .await
 }
+
+/// The leases still running at `now`: (name, holder, expiry). A server running scheduled work
+/// renews its lease every tick, so a live row means a live process (see `vsys restore`).
+pub async fn live_leases(
+    tx: &mut Tx,
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<(String, String, DateTime<Utc>)>> {
+    tx.all(
+        &Query::select()
+            .columns([Leases::Name, Leases::Holder, Leases::ExpiresAt])
+            .from(Leases::Table)
+            .and_where(Expr::col(Leases::ExpiresAt).gt(now))
+            .to_owned(),
+    )
+    .await
+}
+
+/// When the lease `name` runs out, if anyone has taken it.
+pub async fn lease_expiry(tx: &mut Tx, name: &str) -> StoreResult<Option<DateTime<Utc>>> {
+    let row: Option<(DateTime<Utc>,)> = tx
+        .opt(
+            &Query::select()
+                .column(Leases::ExpiresAt)
+                .from(Leases::Table)
+                .and_where(Expr::col(Leases::Name).eq(name))
+                .to_owned(),
+        )
+        .await?;
+    Ok(row.map(|(t,)| t))
+}

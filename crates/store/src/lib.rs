@@ -13,6 +13,7 @@ pub mod ledger;
 pub mod master;
 pub mod migrate;
 pub mod notices;
+pub mod ops;
 pub mod orgs;
 pub mod outbox;
 pub mod products;

@@ -213,3 +213,32 @@ pub async fn purge_sent(tx: &mut Tx, before: DateTime<Utc>) -> StoreResult<u64> 
     )
     .await
 }
+
+/// When the oldest unsent mail was due (`next_attempt_at` of the earliest), if any is: how far
+/// behind the mail workers are.
+pub async fn oldest_pending_due(tx: &mut Tx) -> StoreResult<Option<DateTime<Utc>>> {
+    let row: Option<(DateTime<Utc>,)> = tx
+        .opt(
+            &Query::select()
+                .column(Outbox::NextAttemptAt)
+                .from(Outbox::Table)
+                .and_where(Expr::col(Outbox::SentAt).is_null())
+                .order_by(Outbox::NextAttemptAt, Order::Asc)
+                .limit(1)
+                .to_owned(),
+        )
+        .await?;
+    Ok(row.map(|(t,)| t))
+}
+
+/// Mails not sent yet (served by the `outbox_due` index, whatever the sent mail kept).
+pub async fn pending_count(tx: &mut Tx) -> StoreResult<i64> {
+    tx.count(
+        &Query::select()
+            .expr(Expr::col(Outbox::Id).count())
+            .from(Outbox::Table)
+            .and_where(Expr::col(Outbox::SentAt).is_null())
+            .to_owned(),
+    )
+    .await
+}

@@ -19,6 +19,9 @@ struct Cli {
     /// Database URL: `sqlite:FILE` (created when missing) or `postgres://…`.
     #[arg(long, global = true, env = "VSYS_DATABASE_URL")]
     database_url: Option<String>,
+    /// Log lines on standard error: `text` or `json` (one object per line).
+    #[arg(long, global = true, env = "VSYS_LOG_FORMAT", value_parser = ["text", "json"])]
+    log_format: Option<String>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -67,6 +70,19 @@ enum Cmd {
     Backup {
         /// Where to write the copy (must not exist yet).
         file: std::path::PathBuf,
+    },
+    /// Restore the embedded SQLite database from a backup made by `vsys backup`: checks the
+    /// file (integrity, a vsys schema no newer than this build), refuses while a server runs on
+    /// the database and, unless --force, when the database exists (the replaced one is kept
+    /// beside it), swaps the copy in atomically, migrates it and records the restore in its
+    /// audit log. PostgreSQL is restored with its own tools (pg_restore, a base backup with
+    /// point-in-time recovery). Exits 2 if nothing was restored.
+    Restore {
+        /// The backup file.
+        file: std::path::PathBuf,
+        /// Replace the database if it exists (stop every server first).
+        #[arg(long)]
+        force: bool,
     },
     /// Print the API's OpenAPI document (the one served at /api/openapi.json) as JSON and exit;
     /// needs no configuration and no database.
@@ -120,6 +136,7 @@ enum AuditCmd {
 }
 
 /// Reads the configuration: defaults, then the TOML file, then the environment, then flags.
+/// Logs nothing (logging starts with the format read here); see [`finish_config`].
 fn load_config(cli: &Cli) -> anyhow::Result<Config> {
     let mut config: Config = match &cli.config {
         Some(path) => {
@@ -175,6 +192,24 @@ fn load_config(cli: &Cli) -> anyhow::Result<Config> {
     if let Some(v) = env("VSYS_SECRET_KEY_FILE") {
         config.secret_key_file = v;
     }
+    if let Some(v) = env("VSYS_SHUTDOWN_GRACE_SECS") {
+        config.shutdown_grace_secs = v.parse().context("VSYS_SHUTDOWN_GRACE_SECS")?;
+    }
+    if let Some(v) = &cli.log_format {
+        config.log_format = v.clone();
+    }
+    if !matches!(config.log_format.as_str(), "text" | "json") {
+        bail!(
+            "log_format must be \"text\" or \"json\", not {:?}",
+            config.log_format
+        );
+    }
+    Ok(config)
+}
+
+/// Completes the configuration once logging runs: the secret key (read from, or created in,
+/// `secret_key_file` when not given) is checked.
+fn finish_config(config: &mut Config) -> anyhow::Result<()> {
     if config.secret_key.is_none() {
         config.secret_key = Some(key_from_file(&config.secret_key_file)?);
     }
@@ -182,7 +217,48 @@ fn load_config(cli: &Cli) -> anyhow::Result<Config> {
         vsys_app::secrets::Sealer::from_config(k)
             .map_err(|e| anyhow::anyhow!("secret_key / VSYS_SECRET_KEY: {e}"))?;
     }
-    Ok(config)
+    Ok(())
+}
+
+/// Log lines on standard error, as text or as one JSON object per line (with the fields of
+/// the spans they happened in: a request's line carries its `request_id`).
+fn init_logging(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().flatten_event(true).init();
+    } else {
+        builder.init();
+    }
+}
+
+/// Resolves at the first SIGTERM or SIGINT (Ctrl-C), naming it.
+async fn shutdown_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => "SIGINT",
+                    _ = term.recv() => "SIGTERM",
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; only SIGINT stops the server");
+                let _ = tokio::signal::ctrl_c().await;
+                "SIGINT"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "SIGINT"
+    }
 }
 
 /// The sealing key kept in `path`, created (readable by its owner only) when missing. Several
@@ -360,19 +436,14 @@ async fn import_institutions(app: &App, bytes: &[u8], email: &str) -> anyhow::Re
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
     if let Cmd::Openapi = cli.cmd {
         println!("{}", vsys_web::api::openapi().to_pretty_json()?);
         return Ok(());
     }
     let mut config = load_config(&cli)?;
+    init_logging(&config.log_format);
+    finish_config(&mut config)?;
     match cli.cmd {
         Cmd::Serve {
             listen,
@@ -387,6 +458,9 @@ async fn main() -> anyhow::Result<()> {
                 config.cookie_secure = false;
             }
             let listen = config.listen.clone();
+            // A restore never replaces the database under a running server.
+            let _lock =
+                vsys_app::backup::hold_for_serving(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
             let app = open(config).await?;
             if demo {
                 seed_demo(&app, sites).await?;
@@ -396,9 +470,11 @@ async fn main() -> anyhow::Result<()> {
                 .with_context(|| format!("binding {listen}"))?;
             println!("vsys listening on http://{}", listener.local_addr()?);
             vsys_web::serve(app, listener, async {
-                let _ = tokio::signal::ctrl_c().await;
+                let signal = shutdown_signal().await;
+                tracing::info!(signal, "shutdown requested");
             })
             .await?;
+            println!("vsys stopped");
         }
         Cmd::Migrate => {
             let app = open(config).await?;
@@ -484,6 +560,24 @@ async fn main() -> anyhow::Result<()> {
                         "backup failed, nothing written to {}: {e:#}",
                         file.display()
                     );
+                    std::process::exit(2);
+                }
+            }
+        }
+        Cmd::Restore { file, force } => {
+            let by = vsys_app::audit::Who::command_line(&os_user());
+            match vsys_app::backup::restore(&config, &file, force, &by).await {
+                Ok(r) => {
+                    println!(
+                        "restored {} from {} ({} bytes, schema version {}, migrations applied: {:?}), integrity ok",
+                        r.path, r.from, r.bytes, r.backup_schema_version, r.migrated
+                    );
+                    if let Some(p) = r.previous {
+                        println!("the replaced database is kept as {p}");
+                    }
+                }
+                Err(e) => {
+                    eprintln!("{e}");
                     std::process::exit(2);
                 }
             }

@@ -203,3 +203,204 @@ db_test!(backup_copies_the_embedded_database, |backend| async move {
     assert!(text(&out).contains("既にあります"), "{}", text(&out));
     assert_eq!(std::fs::metadata(&copy).map(|m| m.len()).ok(), before);
 });
+
+fn create_user(url: &str, email: &str) -> Output {
+    vsys(
+        url,
+        &[
+            "user",
+            "create",
+            "--org",
+            "13103",
+            "--role",
+            "operator",
+            "--email",
+            email,
+            "--name",
+            "復元 確認",
+            "--password-stdin",
+        ],
+        Some("a long enough password\n"),
+    )
+}
+
+/// Whether the database at `url` has an account with this e-mail.
+async fn has_user(url: &str, email: &str) -> bool {
+    let db = vsys_store::Db::connect(url)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut tx = db.read().await.unwrap_or_else(|e| panic!("{e}"));
+    let found = vsys_store::users::by_email(&mut tx, email)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .is_some();
+    drop(tx);
+    db.close().await;
+    found
+}
+
+/// A server on `url` until dropped (killed).
+struct Serving(std::process::Child);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(url: &str) -> Serving {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vsys"))
+        .args(["serve", "--plain-http", "--listen", "127.0.0.1:0"])
+        .env("VSYS_DATABASE_URL", url)
+        .env("VSYS_SECRET_KEY", vsys_testkit::TEST_SECRET_KEY)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stdout = child.stdout.take().unwrap_or_else(|| panic!("stdout"));
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let started = lines.any(|l| l.is_ok_and(|l| l.starts_with("vsys listening on")));
+    assert!(started, "the server did not start");
+    std::thread::spawn(move || for _ in lines {});
+    Serving(child)
+}
+
+db_test!(restore_brings_a_backup_back, |backend| async move {
+    let Some(t) = fresh_db(backend, "cli_restore", |_| async { Ok(()) }).await else {
+        return;
+    };
+    t.db.close().await;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let copy = dir.path().join("vsys-backup.db");
+    let copy_arg = copy.to_str().unwrap_or_default();
+    let out = vsys(&t.url, &["migrate"], None);
+    assert!(out.status.success(), "{}", text(&out));
+    if backend == vsys_testkit::Backend::Postgres {
+        // PostgreSQL is restored with its own tools; nothing is touched.
+        std::fs::write(&copy, b"anything").unwrap_or_else(|e| panic!("{e}"));
+        let out = vsys(&t.url, &["restore", copy_arg, "--force"], None);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        assert!(text(&out).contains("pg_restore"), "{}", text(&out));
+        return;
+    }
+    let out = create_user(&t.url, "before-backup@example.jp");
+    assert!(out.status.success(), "{}", text(&out));
+    let out = vsys(&t.url, &["backup", copy_arg], None);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = create_user(&t.url, "after-backup@example.jp");
+    assert!(out.status.success(), "{}", text(&out));
+
+    // The database exists: only with --force.
+    let out = vsys(&t.url, &["restore", copy_arg], None);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("--force"), "{}", text(&out));
+    assert!(has_user(&t.url, "after-backup@example.jp").await);
+    // Never under a running server.
+    {
+        let _server = serve(&t.url);
+        let out = vsys(&t.url, &["restore", copy_arg, "--force"], None);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        assert!(text(&out).contains("server is running"), "{}", text(&out));
+    }
+    assert!(has_user(&t.url, "after-backup@example.jp").await);
+    // Only vsys backups this build can run, whole.
+    let junk = dir.path().join("junk.db");
+    std::fs::write(&junk, vec![7u8; 8192]).unwrap_or_else(|e| panic!("{e}"));
+    let out = vsys(
+        &t.url,
+        &["restore", junk.to_str().unwrap_or_default(), "--force"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("not restored"), "{}", text(&out));
+    let other = dir.path().join("other.db");
+    let other_url = format!("sqlite:{}", other.display());
+    let db = vsys_store::Db::connect(&other_url)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut tx = db.begin().await.unwrap_or_else(|e| panic!("{e}"));
+    tx.raw("CREATE TABLE t (x INTEGER)")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
+    db.close().await;
+    let out = vsys(
+        &t.url,
+        &["restore", other.to_str().unwrap_or_default(), "--force"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("not a vsys one"), "{}", text(&out));
+    let newer = dir.path().join("newer.db");
+    std::fs::copy(&copy, &newer).unwrap_or_else(|e| panic!("{e}"));
+    let newer_url = format!("sqlite:{}", newer.display());
+    let db = vsys_store::Db::connect(&newer_url)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut tx = db.begin().await.unwrap_or_else(|e| panic!("{e}"));
+    tx.raw("INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, 'future', '2099-01-01T00:00:00Z')")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
+    db.close().await;
+    let out = vsys(
+        &t.url,
+        &["restore", newer.to_str().unwrap_or_default(), "--force"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("newer"), "{}", text(&out));
+    assert!(has_user(&t.url, "after-backup@example.jp").await);
+
+    // Restored: the data as at the backup, the old database kept, the restore audited.
+    let out = vsys(&t.url, &["restore", copy_arg, "--force"], None);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("kept as"), "{}", text(&out));
+    assert!(has_user(&t.url, "before-backup@example.jp").await);
+    assert!(!has_user(&t.url, "after-backup@example.jp").await);
+    let out = vsys(&t.url, &["audit", "verify"], None);
+    assert!(
+        out.status.success() && text(&out).contains("OK"),
+        "{}",
+        text(&out)
+    );
+    let db = vsys_store::Db::connect(&t.url)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut tx = db.read().await.unwrap_or_else(|e| panic!("{e}"));
+    let (entries, _) = vsys_store::audit::search(
+        &mut tx,
+        &vsys_store::audit::AuditFilter {
+            action_prefix: Some("system.restore".into()),
+            ..Default::default()
+        },
+        vsys_store::Page::first(10),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    drop(tx);
+    db.close().await;
+    assert_eq!(entries.len(), 1);
+    assert_eq!(
+        entries[0].actor_user.as_deref(),
+        Some("cli:vsys-test-operator")
+    );
+    let live = vsys_store::ops::sqlite_path(&t.url).unwrap_or_else(|| panic!("a file"));
+    let kept = std::fs::read_dir(live.parent().unwrap_or_else(|| panic!("a folder")))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().contains(".before-restore-"))
+        .count();
+    assert!(kept >= 1, "the replaced database is kept");
+    // A server starts on the restored database.
+    drop(serve(&t.url));
+
+    // Into a database that does not exist yet, no --force is needed.
+    let fresh_url = format!("sqlite:{}", dir.path().join("fresh.db").display());
+    let out = vsys(&fresh_url, &["restore", copy_arg], None);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(has_user(&fresh_url, "before-backup@example.jp").await);
+});

@@ -7,6 +7,7 @@ pub mod download;
 pub mod error;
 pub mod extract;
 pub mod i18n;
+pub mod observe;
 pub mod overload;
 pub mod pages;
 pub mod security;
@@ -74,7 +75,14 @@ pub fn router(app: App) -> Router {
             state.clone(),
             security::headers,
         ))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http()
+                .make_span_with(observe::span)
+                .on_response(
+                    tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO),
+                ),
+        )
+        .layer(axum::middleware::from_fn(observe::request_id))
         .with_state(state)
 }
 
@@ -158,11 +166,14 @@ async fn metrics_text(
         );
         return res;
     }
+    observe::refresh_gauges(&s).await;
     s.metrics.render().into_response()
 }
 
 /// Serves until `shutdown` resolves, with the mail workers and the WAL checkpointer running
-/// beside the server.
+/// beside the server. Then it stops accepting connections, lets the requests in flight finish
+/// and stops the background work (a mail being sent is finished, the scheduled-work lease is
+/// given up), for at most `shutdown_grace_secs` each before it returns anyway.
 pub async fn serve(
     app: App,
     listener: tokio::net::TcpListener,
@@ -183,23 +194,57 @@ pub async fn serve(
     workers.push(tokio::spawn(vsys_app::maintenance::run_scheduled(
         app.clone(),
         stop_rx.clone(),
-        std::time::Duration::from_secs(1),
+        vsys_app::maintenance::TICK,
         std::time::Duration::from_secs(3600),
     )));
     workers.push(tokio::spawn(vsys_app::signal::run_follower(
         app.clone(),
         stop_rx.clone(),
     )));
+    let grace = std::time::Duration::from_secs(app.config.shutdown_grace_secs);
     let router = router(app);
-    axum::serve(
+    let stop_tx = Arc::new(stop_tx);
+    let (began_tx, mut began_rx) = tokio::sync::watch::channel(false);
+    let stop_work = stop_tx.clone();
+    let signalled = async move {
+        shutdown.await;
+        tracing::info!(
+            grace_secs = grace.as_secs(),
+            "shutting down: no new connections; requests in flight finish"
+        );
+        let _ = began_tx.send(true);
+        // Background work stops beside the drain: a mail being sent is finished first.
+        let _ = stop_work.send(true);
+    };
+    let server = axum::serve(
         listener,
         router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown)
-    .await?;
-    let _ = stop_tx.send(true);
-    for w in workers {
-        let _ = w.await;
+    .with_graceful_shutdown(signalled);
+    let deadline = async move {
+        if began_rx.wait_for(|b| *b).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        served = server.into_future() => served?,
+        () = deadline => tracing::warn!(
+            grace_secs = grace.as_secs(),
+            "grace period over: connections still open are dropped"
+        ),
     }
+    let _ = stop_tx.send(true);
+    let background = async {
+        for w in workers {
+            let _ = w.await;
+        }
+    };
+    if tokio::time::timeout(grace, background).await.is_err() {
+        tracing::warn!(
+            "background work still running after the grace period; a mail being sent keeps its lease and is retried by another worker after it runs out"
+        );
+    }
+    tracing::info!("stopped");
     Ok(())
 }
