@@ -17,21 +17,100 @@ use vsys_domain::validation::{
     Email, MAX_QUANTITY, Page, ascii_digits, check_text, local_link, person_name, quantity,
 };
 use vsys_domain::{
-    Chain, ContractStatus, EntryKind, Formula, Formulas, Level, Msg, OrgCode, OrgKind,
-    ProductKind, Reservation, Role, SiteType, Status, Unit,
+    Chain, ContractStatus, EntryKind, Formula, Formulas, Level, Msg, OrgCode, OrgKind, ProductKind,
+    Reservation, Role, SiteType, Status, Unit,
 };
 
 /// Characters that break naive parsers: NUL and other C0/C1 controls, BOM, bidirectional
 /// overrides, zero-width characters, full-width digits and punctuation, other scripts' digits,
 /// combining marks, characters outside the BMP, quotes, separators and markup.
 const NASTY: &[char] = &[
-    '\0', '\u{1}', '\u{7}', '\u{8}', '\t', '\n', '\r', '\u{b}', '\u{c}', '\u{1b}', '\u{7f}',
-    '\u{85}', '\u{9f}', '\u{a0}', '\u{ad}', '\u{feff}', '\u{200b}', '\u{200d}', '\u{202e}',
-    '\u{2066}', '\u{2028}', '\u{2029}', '\u{3000}', '０', '１', '９', '，', '、', '／', 'ー', '－',
-    '＋', '．', '٣', '߂', '੩', '¹', '½', 'Ⅻ', '\u{301}', '\u{fffd}', '\u{10ffff}', '𠮷', '髙', '﨑',
-    '①', '㈱', '¥', '‾', '−', '"', '\'', ',', ';', '=', '+', '-', '@', '<', '>', '&', '/', '\\',
-    ':', '%', '{', '}', '|', ' ', 'J', 'P', 'M', 'W', 'D', 'N', '0', '1', '2', '4', '7', '9', 'a',
-    'Z', 'é', 'İ', 'ß',
+    '\0',
+    '\u{1}',
+    '\u{7}',
+    '\u{8}',
+    '\t',
+    '\n',
+    '\r',
+    '\u{b}',
+    '\u{c}',
+    '\u{1b}',
+    '\u{7f}',
+    '\u{85}',
+    '\u{9f}',
+    '\u{a0}',
+    '\u{ad}',
+    '\u{feff}',
+    '\u{200b}',
+    '\u{200d}',
+    '\u{202e}',
+    '\u{2066}',
+    '\u{2028}',
+    '\u{2029}',
+    '\u{3000}',
+    '０',
+    '１',
+    '９',
+    '，',
+    '、',
+    '／',
+    'ー',
+    '－',
+    '＋',
+    '．',
+    '٣',
+    '߂',
+    '੩',
+    '¹',
+    '½',
+    'Ⅻ',
+    '\u{301}',
+    '\u{fffd}',
+    '\u{10ffff}',
+    '𠮷',
+    '髙',
+    '﨑',
+    '①',
+    '㈱',
+    '¥',
+    '‾',
+    '−',
+    '"',
+    '\'',
+    ',',
+    ';',
+    '=',
+    '+',
+    '-',
+    '@',
+    '<',
+    '>',
+    '&',
+    '/',
+    '\\',
+    ':',
+    '%',
+    '{',
+    '}',
+    '|',
+    ' ',
+    'J',
+    'P',
+    'M',
+    'W',
+    'D',
+    'N',
+    '0',
+    '1',
+    '2',
+    '4',
+    '7',
+    '9',
+    'a',
+    'Z',
+    'é',
+    'İ',
+    'ß',
 ];
 
 /// Strings worth throwing at a parser: arbitrary Unicode, strings of the nasty characters,
@@ -67,7 +146,10 @@ fn full_width(s: &str) -> String {
 /// A refusal a person can read: a catalogue message with a text in both languages.
 fn clear(m: Msg) {
     for lang in [Lang::Ja, Lang::En] {
-        assert!(!m.text(lang).trim().is_empty(), "{m:?} has no {lang:?} text");
+        assert!(
+            !m.text(lang).trim().is_empty(),
+            "{m:?} has no {lang:?} text"
+        );
     }
 }
 
@@ -76,7 +158,8 @@ fn valid_code() -> impl Strategy<Value = (String, OrgKind)> {
     prop_oneof![
         Just(("JP".to_owned(), OrgKind::Nation)),
         (1..=47_u8).prop_map(|p| (format!("{p:02}"), OrgKind::Prefecture)),
-        (1..=47_u8, 0..1000_u16).prop_map(|(p, n)| (format!("{p:02}{n:03}"), OrgKind::Municipality)),
+        (1..=47_u8, 0..1000_u16)
+            .prop_map(|(p, n)| (format!("{p:02}{n:03}"), OrgKind::Municipality)),
         (0..=8_u8, 0..1_000_000_000_u32)
             .prop_map(|(d, n)| (format!("{d}{n:09}"), OrgKind::Institution)),
         (0..1_000_000_000_u32).prop_map(|n| (format!("9{n:09}"), OrgKind::Site)),
@@ -106,14 +189,21 @@ fn text_parsers_hold(s: &str) {
             }
         }
         Err(m) => {
-            assert!(matches!(m, Msg::Required | Msg::InvalidOrgCode), "{s:?}: {m:?}");
+            assert!(
+                matches!(m, Msg::Required | Msg::InvalidOrgCode),
+                "{s:?}: {m:?}"
+            );
             clear(m);
         }
     }
     // Full-width digits mean their ASCII digits once normalised, as every form does.
     let ascii = ascii_digits(s);
     assert_eq!(ascii_digits(&full_width(&ascii)), ascii);
-    assert_eq!(ascii_digits(&ascii), ascii, "normalising twice changes nothing");
+    assert_eq!(
+        ascii_digits(&ascii),
+        ascii,
+        "normalising twice changes nothing"
+    );
     assert_eq!(ascii.chars().count(), s.chars().count());
     assert!(!ascii.chars().any(|c| ('０'..='９').contains(&c)));
     // Roles, languages and every closed set of codes.
