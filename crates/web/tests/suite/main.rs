@@ -17,3 +17,4 @@ mod security;
 mod site_import;
 mod sites;
 mod web;
+mod xss;
