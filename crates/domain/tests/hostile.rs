@@ -374,10 +374,11 @@ proptest! {
     ) {
         let p = Presentation { doses_per_vial, vials_per_box };
         for unit in Unit::ALL {
-            if let Some(v) = p.to_vials(amount, unit) {
-                if unit == Unit::Box && vials_per_box > 0 {
-                    prop_assert_eq!(p.from_vials_floor(v, unit).amount, amount);
-                }
+            if let Some(v) = p.to_vials(amount, unit)
+                && unit == Unit::Box
+                && vials_per_box > 0
+            {
+                prop_assert_eq!(p.from_vials_floor(v, unit).amount, amount);
             }
             let r = p.from_vials_floor(amount, unit);
             prop_assert!(r.remainder_vials >= 0 || amount < 0);
