@@ -523,13 +523,15 @@ pub fn parse(text: &str, required: &[&str]) -> Result<Table, TableError> {
     let mut controls = Vec::new();
     for (i, rec) in records.enumerate() {
         let row = i + 1;
-        if rec.cells.iter().all(|c| c.trim().is_empty()) {
+        // Blank as read back: a lone tab or line break that `write` defused (`'\t`) is blank too.
+        let blank = |c: &String| restore(c).trim().is_empty();
+        if rec.cells.iter().all(blank) {
             continue;
         }
         let used = rec
             .cells
             .iter()
-            .rposition(|c| !c.trim().is_empty())
+            .rposition(|c| !blank(c))
             .map_or(0, |p| p + 1);
         if used > headers.len() {
             return Err(malformed(
@@ -766,6 +768,18 @@ mod tests {
         // The NEC-selected IBM extension codes (ED/EE rows) decode to the same characters.
         let (text, _) = decode(b"\xEE\xE0\n").expect("cp932");
         assert_eq!(text, "髙\n");
+    }
+
+    #[test]
+    fn rows_of_blank_cells_stay_blank_when_written_and_read_back() {
+        let rows = strings(&[&["\r", "\t", " "], &["x", "", ""]]);
+        for encoding in [Encoding::Utf8, Encoding::ShiftJis] {
+            let bytes = write(&["a", "b", "c"], &rows, encoding).expect("encodable");
+            let (text, _) = decode(&bytes).expect("decodable");
+            let table = parse(&text, &["a"]).expect("parsable");
+            assert_eq!(cells(&table), strings(&[&["x", "", ""]]));
+            assert_eq!(table.rows[0].row, 2);
+        }
     }
 
     #[test]
