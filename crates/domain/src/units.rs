@@ -70,9 +70,9 @@ pub struct RoundedDoses {
 }
 
 impl Presentation {
-    /// Doses in one box (`u32 × u32` always fits in `i64`).
+    /// Doses in one box (saturating: `u32 × u32` does not always fit in `i64`).
     pub fn doses_per_box(&self) -> i64 {
-        i64::from(self.doses_per_vial) * i64::from(self.vials_per_box)
+        i64::from(self.doses_per_vial).saturating_mul(i64::from(self.vials_per_box))
     }
 
     /// An amount in `unit` as vials, exactly: boxes × vials per box; vials as they are; doses

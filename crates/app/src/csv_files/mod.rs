@@ -23,7 +23,8 @@ use std::collections::HashMap;
 use std::fmt;
 
 use encoding_rs::{DecoderResult, SHIFT_JIS};
-use vsys_domain::{FieldError, Lang, catalog};
+use vsys_domain::validation::check_text;
+use vsys_domain::{FieldError, Lang, Msg, catalog};
 
 /// The encodings a user can choose for a download (and that an upload is detected as).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -490,9 +491,11 @@ fn records(text: &str) -> Result<Vec<RawRecord>, TableError> {
 /// not be used; a BOM and spaces around names are ignored). Rows with every cell blank are
 /// skipped but counted, so [`Record::row`] matches the spreadsheet (`row + 1`). A row shorter
 /// than the header reads as empty cells; a row with more non-empty cells than the header is an
-/// error. Structural errors stop at the first (what follows a broken quote cannot be trusted);
-/// validating the values, and reporting every bad cell with [`TableError::Rows`], is the
-/// caller's.
+/// error. Structural errors stop at the first (what follows a broken quote cannot be trusted).
+/// Every cell of a named column passes the one text check of all input
+/// (`domain::validation::check_text`): cells with control characters other than tab and line
+/// breaks are refused here, each named with [`TableError::Rows`]; validating the values, and
+/// reporting every bad cell the same way, is the caller's.
 pub fn parse(text: &str, required: &[&str]) -> Result<Table, TableError> {
     let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
     let mut records = records(text)?.into_iter();
@@ -517,15 +520,18 @@ pub fn parse(text: &str, required: &[&str]) -> Result<Table, TableError> {
     }
 
     let mut rows = Vec::new();
+    let mut controls = Vec::new();
     for (i, rec) in records.enumerate() {
         let row = i + 1;
-        if rec.cells.iter().all(|c| c.trim().is_empty()) {
+        // Blank as read back: a lone tab or line break that `write` defused (`'\t`) is blank too.
+        let blank = |c: &String| restore(c).trim().is_empty();
+        if rec.cells.iter().all(blank) {
             continue;
         }
         let used = rec
             .cells
             .iter()
-            .rposition(|c| !c.trim().is_empty())
+            .rposition(|c| !blank(c))
             .map_or(0, |p| p + 1);
         if used > headers.len() {
             return Err(malformed(
@@ -540,9 +546,17 @@ pub fn parse(text: &str, required: &[&str]) -> Result<Table, TableError> {
                 continue;
             }
             let value = rec.cells.get(j).map(|c| restore(c)).unwrap_or_default();
+            if check_text(&value).is_err() {
+                let mut e = FieldError::new(name, Msg::ControlCharacter);
+                e.row = Some(row);
+                controls.push(e);
+            }
             fields.insert(name.clone(), value);
         }
         rows.push(Record { row, fields });
+    }
+    if !controls.is_empty() {
+        return Err(TableError::Rows(controls));
     }
     Ok(Table { headers, rows })
 }
@@ -754,6 +768,39 @@ mod tests {
         // The NEC-selected IBM extension codes (ED/EE rows) decode to the same characters.
         let (text, _) = decode(b"\xEE\xE0\n").expect("cp932");
         assert_eq!(text, "髙\n");
+    }
+
+    #[test]
+    fn rows_of_blank_cells_stay_blank_when_written_and_read_back() {
+        let rows = strings(&[&["\r", "\t", " "], &["x", "", ""]]);
+        for encoding in [Encoding::Utf8, Encoding::ShiftJis] {
+            let bytes = write(&["a", "b", "c"], &rows, encoding).expect("encodable");
+            let (text, _) = decode(&bytes).expect("decodable");
+            let table = parse(&text, &["a"]).expect("parsable");
+            assert_eq!(cells(&table), strings(&[&["x", "", ""]]));
+            assert_eq!(table.rows[0].row, 2);
+        }
+    }
+
+    #[test]
+    fn refuses_control_characters_in_cells_naming_each() {
+        let text = "a,b,c\r\nx\u{1b}[31m,ok,\r\n\"tab\tand\r\nbreak\",y\u{85},\u{7f}\r\n";
+        let e = parse(text, &["a"]).err();
+        let named = match e {
+            Some(TableError::Rows(errors)) => errors
+                .into_iter()
+                .map(|e| (e.row, e.field, e.msg))
+                .collect::<Vec<_>>(),
+            other => panic!("expected row errors, got {other:?}"),
+        };
+        assert_eq!(
+            named,
+            [
+                (Some(1), "a".to_owned(), Msg::ControlCharacter),
+                (Some(2), "b".to_owned(), Msg::ControlCharacter),
+                (Some(2), "c".to_owned(), Msg::ControlCharacter),
+            ]
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod audit_csv;
 mod auth;
 mod delivery;
 mod delivery_rules;
+mod hostile;
 mod orgs_notices;
 mod permissions;
 mod priority;

@@ -18,3 +18,4 @@ mod security;
 mod site_import;
 mod sites;
 mod web;
+mod xss;
