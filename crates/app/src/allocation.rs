@@ -10,6 +10,7 @@ use crate::error::{AppError, AppResult};
 use crate::notices::{NoticeDraft, notify};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use vsys_domain::allocation::{ChildInput, Explanation, Formula, allocate};
 use vsys_domain::chain::{self, Chain, Divider, Level, Refusal, Status, Transition};
 use vsys_domain::units::{Presentation, Unit};
@@ -260,16 +261,34 @@ pub async fn own_node(app: &App, actor: &Actor, cycle_id: &str) -> AppResult<Opt
         .filter(|n| visible(actor, n)))
 }
 
-/// A node and its division, for the owner and everyone above it.
+/// Divisions kept in each process's read cache (the nation's, every prefecture's and the
+/// busiest municipalities' of the current cycles; a municipality of 2,000 sites is about 2 MB).
+pub const CACHED_DIVISIONS: usize = 1_000;
+
+/// A node and its division, for the owner and everyone above it. Served from the process's
+/// read cache when nothing a division shows has changed since it was read (the `allocations`
+/// signal, read in this transaction; see [`crate::read_cache`]); who may see it is checked on
+/// every call.
 pub async fn division(
     app: &App,
     actor: &Actor,
     cycle_id: &str,
     org_code: &str,
-) -> AppResult<Division> {
+) -> AppResult<Arc<Division>> {
     actor.require_password_changed()?;
     let mut tx = app.db.read().await?;
-    division_in(&mut tx, actor, cycle_id, org_code).await
+    let version =
+        vsys_store::coordination::version(&mut tx, vsys_store::coordination::ALLOCATIONS).await?;
+    let key = (cycle_id.to_owned(), org_code.to_owned());
+    if let Some(d) = app.divisions.get(&key, version) {
+        if !visible(actor, &d.node) {
+            return Err(AppError::NotFound);
+        }
+        return Ok(d);
+    }
+    let d = Arc::new(division_in(&mut tx, actor, cycle_id, org_code).await?);
+    app.divisions.put(key, version, d.clone());
+    Ok(d)
 }
 
 /// One proposed line of an auto-fill or simulation.

@@ -23,6 +23,7 @@ pub mod notices;
 pub mod ops;
 pub mod orgs;
 pub mod products;
+pub mod read_cache;
 pub mod requests;
 pub mod results;
 pub mod rows;
@@ -61,6 +62,8 @@ pub struct App {
     pub signals: signal::Signals,
     /// Sessions read lately (see `session_cache`).
     pub(crate) sessions: Arc<session_cache::SessionCache>,
+    /// Divisions as last read, per (cycle, organisation), under the `allocations` signal.
+    pub(crate) divisions: Arc<read_cache::ReadCache<(String, String), allocation::Division>>,
 }
 
 impl App {
@@ -88,6 +91,7 @@ impl App {
             sealer,
             signals: signal::Signals::default(),
             sessions: Arc::new(session_cache::SessionCache::default()),
+            divisions: Arc::new(read_cache::ReadCache::new(allocation::CACHED_DIVISIONS)),
         }
     }
 

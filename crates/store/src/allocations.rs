@@ -57,12 +57,19 @@ fn select() -> SelectStatement {
     Query::select().columns(COLUMNS).from(N::Table).to_owned()
 }
 
+/// Every write to allocation nodes bumps the [`crate::coordination::ALLOCATIONS`] signal in
+/// the same transaction (read caches of divisions check it).
+async fn changed(tx: &mut Tx) -> StoreResult<()> {
+    crate::coordination::bump(tx, crate::coordination::ALLOCATIONS).await
+}
+
 pub async fn insert(tx: &mut Tx, n: &NodeRow) -> StoreResult<()> {
     insert_many(tx, std::slice::from_ref(n)).await
 }
 
 /// Inserts nodes in batches (a division's new lines).
 pub async fn insert_many(tx: &mut Tx, nodes: &[NodeRow]) -> StoreResult<()> {
+    changed(tx).await?;
     for chunk in nodes.chunks(2000) {
         let mut q = Query::insert()
             .into_table(N::Table)
@@ -140,6 +147,7 @@ pub async fn claim(
     now: DateTime<Utc>,
     by: Option<&str>,
 ) -> StoreResult<i64> {
+    changed(tx).await?;
     let n = tx
         .exec(
             &Query::update()
@@ -166,6 +174,7 @@ pub async fn claim(
 
 /// Writes amounts, status, release and explanation of a node (the caller holds its parent).
 pub async fn write(tx: &mut Tx, n: &NodeRow) -> StoreResult<()> {
+    changed(tx).await?;
     tx.exec(
         &Query::update()
             .table(N::Table)
@@ -195,6 +204,7 @@ pub async fn set_status_under(
     status: &str,
     now: DateTime<Utc>,
 ) -> StoreResult<u64> {
+    changed(tx).await?;
     tx.exec(
         &Query::update()
             .table(N::Table)

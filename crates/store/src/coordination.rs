@@ -64,6 +64,10 @@ pub async fn release_lease(tx: &mut Tx, name: &str, holder: &str) -> StoreResult
 pub const SESSIONS: &str = "sessions";
 /// Sites as the public sees them (registry, reservation status).
 pub const SITES: &str = "sites";
+/// What a division shows: cycles, allocation nodes, sites' requests and the organisations they
+/// name. Bumped by the repositories of those tables themselves (every write), so no use-case
+/// can forget it; read caches of divisions check it on every read.
+pub const ALLOCATIONS: &str = "allocations";
 
 /// The PostgreSQL channel that carries the topics of committed changes.
 pub const CHANNEL: &str = "vsys_changes";
@@ -91,6 +95,20 @@ pub async fn bump(tx: &mut Tx, topic: &str) -> StoreResult<()> {
         tx.notify(CHANNEL, topic).await?;
     }
     Ok(())
+}
+
+/// The counter of one topic now (0 before its first change).
+pub async fn version(tx: &mut Tx, topic: &str) -> StoreResult<i64> {
+    let v: Option<(i64,)> = tx
+        .opt(
+            &Query::select()
+                .column(Changes::Version)
+                .from(Changes::Table)
+                .and_where(Expr::col(Changes::Topic).eq(topic))
+                .to_owned(),
+        )
+        .await?;
+    Ok(v.map_or(0, |(v,)| v))
 }
 
 /// Every topic's counter.

@@ -72,6 +72,8 @@ fn select() -> SelectStatement {
 }
 
 pub async fn insert(tx: &mut Tx, c: &CycleRow) -> StoreResult<()> {
+    // Divisions show their cycle: their read caches follow this signal.
+    crate::coordination::bump(tx, crate::coordination::ALLOCATIONS).await?;
     tx.exec(
         &Query::insert()
             .into_table(Cycles::Table)
@@ -139,6 +141,7 @@ pub async fn update_formulas(
     formulas: &str,
     now: DateTime<Utc>,
 ) -> StoreResult<i64> {
+    crate::coordination::bump(tx, crate::coordination::ALLOCATIONS).await?;
     let n = tx
         .exec(
             &Query::update()
@@ -170,6 +173,7 @@ pub struct SupplyRow {
 }
 
 pub async fn put_supply(tx: &mut Tx, s: &SupplyRow) -> StoreResult<()> {
+    crate::coordination::bump(tx, crate::coordination::ALLOCATIONS).await?;
     tx.exec(
         &Query::insert()
             .into_table(CycleSupply::Table)

@@ -894,6 +894,20 @@ fn national_read_indexes() -> Vec<IndexCreateStatement> {
     ]
 }
 
+fn scoped_list_indexes() -> Vec<IndexCreateStatement> {
+    vec![
+        // A scoped list of one kind (a prefecture's institutions, a municipality's sites):
+        // the kind, then the scope's path range, in one index on both databases. Without it
+        // SQLite filters every organisation of the kind in the country (`orgs_kind`).
+        Index::create()
+            .name("orgs_kind_path")
+            .table(Orgs::Table)
+            .col(Orgs::Kind)
+            .col(Orgs::Path)
+            .to_owned(),
+    ]
+}
+
 fn no_indexes() -> Vec<IndexCreateStatement> {
     vec![]
 }
@@ -963,6 +977,13 @@ pub const MIGRATIONS: &[Migration] = &[
             r#"ALTER TABLE deliveries ALTER COLUMN site_path TYPE varchar COLLATE "C""#,
             r#"ALTER TABLE audit_log ALTER COLUMN action TYPE varchar COLLATE "C""#,
         ],
+    },
+    Migration {
+        version: 9,
+        name: "scoped_lists",
+        tables: no_tables,
+        indexes: scoped_list_indexes,
+        postgres: &[],
     },
 ];
 

@@ -68,6 +68,8 @@ fn values(r: &OrgRow) -> [sea_query::SimpleExpr; 13] {
 
 /// Inserts organisations in batches (master data, demo). Rows must come parents first.
 pub async fn insert_many(tx: &mut Tx, rows: &[OrgRow]) -> StoreResult<()> {
+    // Divisions name organisations: their read caches follow this signal.
+    crate::coordination::bump(tx, crate::coordination::ALLOCATIONS).await?;
     for chunk in rows.chunks(1000) {
         let mut q = Query::insert()
             .into_table(Orgs::Table)
@@ -87,6 +89,7 @@ pub async fn insert_many(tx: &mut Tx, rows: &[OrgRow]) -> StoreResult<()> {
 /// Writes an organisation if its stored version is still `expected` (`row.version` is the
 /// new one).
 pub async fn update(tx: &mut Tx, row: &OrgRow, expected: i64) -> StoreResult<()> {
+    crate::coordination::bump(tx, crate::coordination::ALLOCATIONS).await?;
     let n = tx
         .exec(
             &Query::update()
@@ -116,6 +119,7 @@ pub async fn update(tx: &mut Tx, row: &OrgRow, expected: i64) -> StoreResult<()>
 /// Inserts or replaces (name, parent, path, prefecture, updated_at, version) organisations in
 /// batches: the registry import. Rows must come parents first.
 pub async fn upsert_many(tx: &mut Tx, rows: &[OrgRow]) -> StoreResult<()> {
+    crate::coordination::bump(tx, crate::coordination::ALLOCATIONS).await?;
     for chunk in rows.chunks(1000) {
         let mut q = Query::insert()
             .into_table(Orgs::Table)

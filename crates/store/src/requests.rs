@@ -77,6 +77,8 @@ pub async fn for_orgs(
 
 /// Writes a request if the stored version is still `expected` (`None`: there is none yet).
 pub async fn put(tx: &mut Tx, r: &RequestRow, expected: Option<i64>) -> StoreResult<RequestRow> {
+    // Divisions show requests: their read caches follow this signal.
+    crate::coordination::bump(tx, crate::coordination::ALLOCATIONS).await?;
     let next = expected.map(|v| v + 1).unwrap_or(0);
     match expected {
         None => {

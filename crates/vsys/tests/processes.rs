@@ -225,5 +225,52 @@ db_test!(two_processes_share_one_database, |backend| async move {
     let took = until_me(&http, &a.base, &operator, |g| g.0 == 401).await;
     eprintln!("{backend:?}: the logout reached the other process in {took:?}");
     assert_eq!(me(&http, &b.base, &operator).await.0, 401);
+
+    // A caches the nation's division; B auto-fills it; A's very next read shows B's lines
+    // (the cache checks the change counter in the reader's own transaction: no wait at all).
+    let nation = login(&http, &a.base, "nation-operator@demo.vsys.jp").await;
+    let cycles: Value = http
+        .get(format!("{}/api/v1/cycles", a.base))
+        .bearer_auth(&nation)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let cycle = cycles["items"][0]["id"].as_str().unwrap().to_owned();
+    let division = |base: String| {
+        let (http, nation, cycle) = (http.clone(), nation.clone(), cycle.clone());
+        async move {
+            let res = http
+                .get(format!("{base}/api/v1/cycles/{cycle}/allocations/JP"))
+                .bearer_auth(&nation)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200);
+            let etag = res.headers()["etag"].to_str().unwrap().to_owned();
+            let body: Value = res.json().await.unwrap();
+            (etag, body["allocated_vials"].as_i64().unwrap())
+        }
+    };
+    let (etag_a, divided_a) = division(a.base.clone()).await;
+    assert_eq!(division(a.base.clone()).await, (etag_a.clone(), divided_a));
+    assert_eq!(divided_a, 0, "nothing divided yet");
+    let filled = http
+        .post(format!(
+            "{}/api/v1/cycles/{cycle}/allocations/JP/autofill",
+            b.base
+        ))
+        .bearer_auth(&nation)
+        .header("if-match", &etag_a)
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(filled.status(), 200, "{:?}", filled.text().await);
+    let (etag_after, divided_after) = division(a.base.clone()).await;
+    assert_ne!(etag_after, etag_a, "A serves the division B saved");
+    assert!(divided_after > 0, "A shows B's lines");
     drop((a, b));
 });

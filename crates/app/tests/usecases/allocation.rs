@@ -573,7 +573,8 @@ db_test!(
         let before = allocation::division(app, &nation, &c.id, "JP")
             .await
             .unwrap()
-            .node;
+            .node
+            .clone();
         let pfizer = w.actor("pfizer", "operator").await;
         let r = cycles::register_supply(
             app,
@@ -602,7 +603,8 @@ db_test!(
         let after = allocation::division(app, &nation, &c.id, "JP")
             .await
             .unwrap()
-            .node;
+            .node
+            .clone();
         assert_eq!((after.vials, after.needles), (before.vials, before.needles));
     }
 );

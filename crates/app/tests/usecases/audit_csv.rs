@@ -113,7 +113,7 @@ db_test!(
 );
 
 /// The nation's division of a new cycle, auto-filled (not finished).
-async fn nation_division(w: &World, number: i64) -> allocation::Division {
+async fn nation_division(w: &World, number: i64) -> std::sync::Arc<allocation::Division> {
     let c = w.cycle_with_supply(number).await;
     let nation = w.actor("nation", "operator").await;
     let v = w.version(&nation, &c.id, "JP").await;

@@ -220,7 +220,7 @@ pub async fn get_division(
     Ok(json_etag(
         StatusCode::OK,
         d.node.version,
-        DivisionOut::from(&d),
+        DivisionOut::from(&*d),
     ))
 }
 
@@ -251,7 +251,7 @@ pub async fn save_lines(
     Ok(json_etag(
         StatusCode::OK,
         d.node.version,
-        DivisionOut::from(&d),
+        DivisionOut::from(&*d),
     ))
 }
 
@@ -317,7 +317,7 @@ pub async fn autofill(
     Ok(json_etag(
         StatusCode::OK,
         d.node.version,
-        DivisionOut::from(&d),
+        DivisionOut::from(&*d),
     ))
 }
 
@@ -433,7 +433,7 @@ pub async fn import_csv(
     Ok(json_etag(
         StatusCode::OK,
         d.node.version,
-        DivisionOut::from(&d),
+        DivisionOut::from(&*d),
     ))
 }
 

@@ -92,7 +92,7 @@ fn quad(
 async fn division_page(
     s: &AppState,
     u: &WebUser,
-    d: Division,
+    d: std::sync::Arc<Division>,
     errs: Errs,
 ) -> Result<Response, PageError> {
     let lang = u.lang;
@@ -211,7 +211,7 @@ async fn division_page(
         base_cycle,
         lines,
         errs,
-        cycle: d.cycle,
+        cycle: d.cycle.clone(),
     };
     Ok(render_status(page.errs.status(), &page))
 }
