@@ -38,6 +38,9 @@ B="http://127.0.0.1:$PORT/api/v1"
 TOKYO=$(curl -fs -X POST -H 'content-type: application/json' \
   -d '{"email":"tokyo-operator@demo.vsys.jp","password":"vsys-demo-password"}' \
   "$B/session" | sed 's/.*"token":"\([^"]*\)".*/\1/')
+ADMIN=$(curl -fs -X POST -H 'content-type: application/json' \
+  -d '{"email":"minato-admin@demo.vsys.jp","password":"vsys-demo-password"}' \
+  "$B/session" | sed 's/.*"token":"\([^"]*\)".*/\1/')
 WHOLESALER=$(curl -fs -X POST -H 'content-type: application/json' \
   -d '{"email":"wholesaler-operator@demo.vsys.jp","password":"vsys-demo-password"}' \
   "$B/session" | sed 's/.*"token":"\([^"]*\)".*/\1/')
@@ -59,16 +62,17 @@ LUA
 run() { # name path [wrk args…]
   local name=$1 path=$2; shift 2
   wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency "$@" "http://127.0.0.1:$PORT$path" >"$WORK/$name.txt"
-  local rps p99
+  local rps p99 bad
   rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/$name.txt")
   p99=$(awk '$1=="99%" {print $2}' "$WORK/$name.txt")
-  echo "$name $rps $p99"
+  bad=$(awk '/Non-2xx/ {print $NF}' "$WORK/$name.txt")
+  echo "$name $rps $p99 ${bad:-0}"
 }
 
 echo "backend: ${URL%%:*}, $SITES sites, ${DURATION}s per endpoint, $CONNS connections, 2 wrk threads, $(nproc) cores shared with the server"
 base=$(run healthz /healthz)
 base_rps=$(echo "$base" | awk '{print $2}')
-printf '%-28s %12s %10s %8s\n' endpoint req/s p99 ratio
+printf '%-28s %12s %10s %8s %8s\n' endpoint req/s p99 ratio non-2xx
 for line in "$base" \
   "$(run api_me /api/v1/me -H "Authorization: Bearer $TOKEN")" \
   "$(run api_orgs_page '/api/v1/orgs?kind=institution&per_page=50' -H "Authorization: Bearer $TOKEN")" \
@@ -79,11 +83,10 @@ for line in "$base" \
   "$(run api_division_setagaya "/api/v1/cycles/$CYCLE/allocations/13112" -H "Authorization: Bearer $TOKYO")" \
   "$(run api_orgs_page_prefecture '/api/v1/orgs?kind=institution&per_page=50' -H "Authorization: Bearer $TOKYO")" \
   "$(run api_sites_page_prefecture '/api/v1/sites?per_page=50' -H "Authorization: Bearer $TOKYO")" \
-  "$(run api_deliveries_page '/api/v1/deliveries?per_page=50' -H "Authorization: Bearer $WHOLESALER")" \
+  "$(run api_deliveries_page_empty '/api/v1/deliveries?per_page=50' -H "Authorization: Bearer $WHOLESALER")" \
   "$(run api_idle_stock '/api/v1/stock/idle' -H "Authorization: Bearer $TOKYO")" \
-  "$(run api_audit_page '/api/v1/audit?per_page=50' -H "Authorization: Bearer $TOKYO")" \
-  "$(run page_sites '/sites' -H "Cookie: vsys_session=$TOKEN")" \
+  "$(run api_audit_page '/api/v1/audit?per_page=50' -H "Authorization: Bearer $ADMIN")" \
   "$(run api_login /api/v1/session -s "$WORK/login.lua")"; do
   set -- $line
-  printf '%-28s %12s %10s %8.3f\n' "$1" "$2" "$3" "$(echo "$2 / $base_rps" | bc -l)"
+  printf '%-28s %12s %10s %8.3f %8s\n' "$1" "$2" "$3" "$(echo "$2 / $base_rps" | bc -l)" "$4"
 done

@@ -16,7 +16,7 @@ use vsys_domain::Capability;
 use vsys_domain::Msg;
 use vsys_domain::ledger::{self, EntryKind, LedgerError, LotBalance, Movement, WasteReason};
 use vsys_store::ledger::{self as store, LedgerRow};
-use vsys_store::orgs::{self, OrgFilter, OrgRow};
+use vsys_store::orgs::{self, OrgRow};
 use vsys_store::{Page, Tx, results};
 
 /// Usage is measured over the last two weeks (one cycle).
@@ -440,13 +440,14 @@ pub(crate) async fn demand(tx: &mut Tx, codes: &[String], now: DateTime<Utc>) ->
 pub async fn idle_sites(app: &App, actor: &Actor) -> AppResult<Vec<IdleSite>> {
     actor.require_can(Capability::OverseeArea)?;
     let mut tx = app.db.read().await?;
-    let f = OrgFilter {
-        scope_path: actor.principal.org_path.clone(),
-        kinds: vec!["institution".into(), "site".into()],
-        ..OrgFilter::default()
-    };
-    let (sites, _) = orgs::list(&mut tx, &f, Page::all()).await?;
-    let codes: Vec<String> = sites.iter().map(|s| s.code.clone()).collect();
+    // Only a site holding stock can be idle: start from those (by index), not from every site.
+    let holders = store::holders_under(&mut tx, &actor.principal.org_path).await?;
+    let codes: Vec<String> = holders.into_iter().map(|(code, _)| code).collect();
+    let sites: Vec<OrgRow> = orgs::get_many(&mut tx, &codes)
+        .await?
+        .into_iter()
+        .filter(|o| o.kind.is_site())
+        .collect();
     let d = demand(&mut tx, &codes, app.clock.now()).await?;
     let mut out: Vec<IdleSite> = sites
         .into_iter()

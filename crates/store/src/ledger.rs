@@ -116,6 +116,30 @@ pub async fn unreversed_for_reference(
     .await
 }
 
+/// The sites under `path` that hold stock (a positive balance in doses), with that balance:
+/// the organisations of the scope by their path index, each one's entries by the ledger's
+/// organisation index — never a list of every site of a prefecture.
+pub async fn holders_under(tx: &mut Tx, path: &str) -> StoreResult<Vec<(String, i64)>> {
+    use crate::schema::Orgs;
+    let sum = Expr::col((L::Table, L::Doses)).sum();
+    tx.all(
+        &Query::select()
+            .column((L::Table, L::OrgCode))
+            .expr(sum.clone().cast_as("int8"))
+            .from(Orgs::Table)
+            .inner_join(
+                L::Table,
+                Expr::col((L::Table, L::OrgCode)).equals((Orgs::Table, Orgs::Code)),
+            )
+            .cond_where(crate::orgs::under((Orgs::Table, Orgs::Path), path))
+            .group_by_col((L::Table, L::OrgCode))
+            .and_having(sum.gt(0))
+            .order_by((L::Table, L::OrgCode), Order::Asc)
+            .to_owned(),
+    )
+    .await
+}
+
 /// Stock on hand in doses per site, for the given sites (sites with no entries are left out).
 pub async fn doses_by_org(tx: &mut Tx, codes: &[String]) -> StoreResult<Vec<(String, i64)>> {
     sum_doses(tx, codes, &[]).await
