@@ -38,8 +38,9 @@ B="http://127.0.0.1:$PORT/api/v1"
 TOKYO=$(curl -fs -X POST -H 'content-type: application/json' \
   -d '{"email":"tokyo-operator@demo.vsys.jp","password":"vsys-demo-password"}' \
   "$B/session" | sed 's/.*"token":"\([^"]*\)".*/\1/')
+CODE=$(RUST_LOG=error "$BIN" --database-url "$URL" user totp-code --email nation-admin@demo.vsys.jp)
 ADMIN=$(curl -fs -X POST -H 'content-type: application/json' \
-  -d '{"email":"minato-admin@demo.vsys.jp","password":"vsys-demo-password"}' \
+  -d "{\"email\":\"nation-admin@demo.vsys.jp\",\"password\":\"vsys-demo-password\",\"totp\":\"$CODE\"}" \
   "$B/session" | sed 's/.*"token":"\([^"]*\)".*/\1/')
 WHOLESALER=$(curl -fs -X POST -H 'content-type: application/json' \
   -d '{"email":"wholesaler-operator@demo.vsys.jp","password":"vsys-demo-password"}' \

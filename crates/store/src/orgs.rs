@@ -239,37 +239,21 @@ pub async fn list(
     f: &OrgFilter,
     page: crate::Page,
 ) -> StoreResult<(Vec<OrgRow>, i64)> {
-    // The page and the number of matches in one statement (a window count over the filtered
-    // rows, before LIMIT): one round trip to the database instead of two.
+    // Two statements: the count reads only the index (kind, path); one statement with a window
+    // count would materialise every matching row (measured: a prefecture's page 4x slower).
+    let total = tx
+        .count(
+            &filtered(f)
+                .expr(Expr::col((Orgs::Table, Orgs::Code)).count())
+                .to_owned(),
+        )
+        .await?;
     let mut q = filtered(f);
     q.columns(COLUMNS.map(|c| (Orgs::Table, c)))
-        .expr_as(Expr::cust("COUNT(*) OVER ()"), "total")
         .order_by((Orgs::Table, Orgs::Code), Order::Asc)
         .limit(page.limit())
         .offset(page.offset());
-    let rows: Vec<Counted> = tx.all(&q).await?;
-    let total = match rows.first() {
-        Some(r) => r.total,
-        // A page past the end says nothing of the total: count.
-        None if page.offset() > 0 => {
-            tx.count(
-                &filtered(f)
-                    .expr(Expr::col((Orgs::Table, Orgs::Code)).count())
-                    .to_owned(),
-            )
-            .await?
-        }
-        None => 0,
-    };
-    Ok((rows.into_iter().map(|r| r.row).collect(), total))
-}
-
-/// An organisation with the number of rows its query matched.
-#[derive(sqlx::FromRow)]
-struct Counted {
-    #[sqlx(flatten)]
-    row: OrgRow,
-    total: i64,
+    Ok((tx.all(&q).await?, total))
 }
 
 /// Does the organisation have an enabled administrator?
