@@ -71,6 +71,20 @@ async fn login_at(base: &str) -> reqwest::Response {
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// Once the held requests are gone, a login is served again (until then it may still be
+/// refused with `refused`, while the server notices the closed connections).
+async fn served_again(t: &TestApp, refused: StatusCode) {
+    for _ in 0..500 {
+        let res = login(t).await;
+        if res.status() == StatusCode::CREATED {
+            return;
+        }
+        assert_eq!(res.status(), refused);
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("not served again once the held requests were gone");
+}
+
 /// `n` logins at once; each answer's status and `Retry-After`.
 async fn at_once(t: &TestApp, n: usize) -> Vec<(StatusCode, i64)> {
     let mut set = tokio::task::JoinSet::new();
@@ -136,17 +150,7 @@ db_test!(
 
         // The load gone, the server serves again.
         drop(held);
-        let mut served = false;
-        for _ in 0..500 {
-            let res = login(&t).await;
-            if res.status() == StatusCode::CREATED {
-                served = true;
-                break;
-            }
-            assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-        assert!(served, "served again once the held requests are gone");
+        served_again(&t, StatusCode::SERVICE_UNAVAILABLE).await;
 
         // A storm of real work at many times capacity: only admitted answers or busy ones.
         let answers = at_once(&t, 60).await;
@@ -186,15 +190,5 @@ db_test!(one_client_holds_only_its_share, |backend| async move {
         "English title: {p}"
     );
     drop(held);
-    let mut served = false;
-    for _ in 0..500 {
-        let res = login(&t).await;
-        if res.status() == StatusCode::CREATED {
-            served = true;
-            break;
-        }
-        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    assert!(served, "the client's places are given back");
+    served_again(&t, StatusCode::TOO_MANY_REQUESTS).await;
 });
