@@ -701,7 +701,7 @@ pub async fn save_division(
     }
     inv.into_result()?;
     let who: Who = actor.into();
-    let mut new_nodes = Vec::new();
+    let (mut new_nodes, mut changed_nodes) = (Vec::new(), Vec::new());
     let (mut before_lines, mut after_lines) = (Vec::new(), Vec::new());
     for (_, l, vials, child) in &planned {
         let needles = l.needles.unwrap_or(0);
@@ -743,9 +743,9 @@ pub async fn save_division(
                     updated_by: Some(actor.user_id.clone()),
                     ..n.clone()
                 };
-                allocations::write(&mut tx, &after).await?;
                 before_lines.push(AuditedLine::of(n));
                 after_lines.push(AuditedLine::of(&after));
+                changed_nodes.push(after);
             }
             None => {
                 let n = NodeRow {
@@ -770,6 +770,7 @@ pub async fn save_division(
             }
         }
     }
+    allocations::write_many(&mut tx, &changed_nodes).await?;
     match allocations::insert_many(&mut tx, &new_nodes).await {
         Err(StoreError::Unique(_)) => return Err(AppError::Conflict),
         other => other?,
@@ -963,15 +964,17 @@ async fn transition(
         notify(&mut tx, app, &who, now, &parent.org_code, None, &d).await?;
     }
     if t == Transition::FinishDivision {
+        let released: Vec<NodeRow> = children
+            .iter()
+            .filter(|c| !c.released)
+            .map(|c| NodeRow {
+                released: true,
+                updated_at: now,
+                ..c.clone()
+            })
+            .collect();
+        allocations::write_many(&mut tx, &released).await?;
         for child in children {
-            if !child.released {
-                let released = NodeRow {
-                    released: true,
-                    updated_at: now,
-                    ..child.clone()
-                };
-                allocations::write(&mut tx, &released).await?;
-            }
             let pres = presentation(&cycle);
             let unit = unit_of(&cycle, child.level);
             let amount = pres.from_vials_floor(child.vials, unit).amount;
@@ -1087,18 +1090,16 @@ pub async fn withdraw(
     }
     let after = move_status(&mut tx, actor, now, &node, next).await?;
     let mut held_back = Vec::new();
+    let mut held = Vec::new();
     for child in children.into_iter().filter(|c| c.released) {
-        allocations::write(
-            &mut tx,
-            &NodeRow {
-                released: false,
-                updated_at: now,
-                ..child.clone()
-            },
-        )
-        .await?;
+        held.push(NodeRow {
+            released: false,
+            updated_at: now,
+            ..child.clone()
+        });
         held_back.push(child.org_code);
     }
+    allocations::write_many(&mut tx, &held).await?;
     let who: Who = actor.into();
     #[derive(Serialize)]
     struct Withdrawn<'a> {
@@ -1200,19 +1201,19 @@ pub async fn finalise(
     if priority && d.node.level == Level::Nation {
         // Priority programme: the nation fixes the municipality level. Each municipality's
         // amount is handed to its prefecture, which now divides it among institutions.
-        let mut fixed = 0;
-        for n in allocations::subtree(&mut tx, cycle_id, &d.node.path).await? {
-            if n.level == Level::Municipality && n.status == Status::Unconfirmed {
-                let after = NodeRow {
-                    status: Status::Confirmed,
-                    released: true,
-                    updated_at: now,
-                    ..n.clone()
-                };
-                allocations::write(&mut tx, &after).await?;
-                fixed += 1;
-            }
-        }
+        let handed: Vec<NodeRow> = allocations::subtree(&mut tx, cycle_id, &d.node.path)
+            .await?
+            .into_iter()
+            .filter(|n| n.level == Level::Municipality && n.status == Status::Unconfirmed)
+            .map(|n| NodeRow {
+                status: Status::Confirmed,
+                released: true,
+                updated_at: now,
+                ..n
+            })
+            .collect();
+        allocations::write_many(&mut tx, &handed).await?;
+        let fixed = handed.len();
         let after = NodeRow {
             status: Status::Final,
             updated_at: now,

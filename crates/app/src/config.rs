@@ -71,7 +71,8 @@ pub struct OverloadPolicy {
     /// A request still running after this long is answered 503 (its work is abandoned, its
     /// transaction rolled back).
     pub request_timeout_secs: u64,
-    /// Seconds announced in `Retry-After`.
+    /// Seconds announced in `Retry-After` when a request is shed (a busy database announces
+    /// the default, [`crate::error::BUSY_RETRY_AFTER_SECS`]).
     pub retry_after_secs: u64,
 }
 
@@ -83,7 +84,7 @@ impl Default for OverloadPolicy {
             queue_wait_ms: 2000,
             per_client: 64,
             request_timeout_secs: 60,
-            retry_after_secs: 2,
+            retry_after_secs: crate::error::BUSY_RETRY_AFTER_SECS.unsigned_abs(),
         }
     }
 }

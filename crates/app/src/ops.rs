@@ -5,22 +5,11 @@ use crate::App;
 use crate::error::AppResult;
 use vsys_store::{coordination, outbox};
 
-/// The database pool's connections now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Pool {
-    pub in_use: u32,
-    pub idle: u32,
-    pub max: u32,
-}
+pub use vsys_store::ops::PoolStats;
 
 /// The pool's use (no database call).
-pub fn pool(app: &App) -> Pool {
-    let s = app.db.pool_stats();
-    Pool {
-        in_use: s.in_use(),
-        idle: s.idle,
-        max: s.max,
-    }
+pub fn pool(app: &App) -> PoolStats {
+    app.db.pool_stats()
 }
 
 /// What the database says about background work.

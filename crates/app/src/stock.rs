@@ -412,13 +412,12 @@ pub struct IdleSite {
     pub last_entry_at: Option<DateTime<Utc>>,
 }
 
-/// Stock on hand, doses given in the window, doses received, and last entry per site, for the
-/// sites given (the allocation formula's inputs and the idle list).
+/// Stock on hand, doses given in the window and doses received per site, for the sites given
+/// (the allocation formula's inputs).
 pub(crate) struct Demand {
     pub stock: HashMap<String, i64>,
     pub administered: HashMap<String, i64>,
     pub received: HashMap<String, i64>,
-    pub last: HashMap<String, DateTime<Utc>>,
 }
 
 pub(crate) async fn demand(tx: &mut Tx, codes: &[String], now: DateTime<Utc>) -> AppResult<Demand> {
@@ -429,10 +428,6 @@ pub(crate) async fn demand(tx: &mut Tx, codes: &[String], now: DateTime<Utc>) ->
             .await?
             .into_iter()
             .collect(),
-        last: store::last_entry_by_org(tx, codes)
-            .await?
-            .into_iter()
-            .collect(),
     })
 }
 
@@ -440,25 +435,34 @@ pub(crate) async fn demand(tx: &mut Tx, codes: &[String], now: DateTime<Utc>) ->
 pub async fn idle_sites(app: &App, actor: &Actor) -> AppResult<Vec<IdleSite>> {
     actor.require_can(Capability::OverseeArea)?;
     let mut tx = app.db.read().await?;
-    // Only a site holding stock can be idle: start from those (by index), not from every site.
-    let holders = store::holders_under(&mut tx, &actor.principal.org_path).await?;
-    let codes: Vec<String> = holders.into_iter().map(|(code, _)| code).collect();
+    // Only a site holding stock can be idle: start from those (by index, with their balance),
+    // not from every site of the scope.
+    let stock: HashMap<String, i64> = store::holders_under(&mut tx, &actor.principal.org_path)
+        .await?
+        .into_iter()
+        .collect();
+    let codes: Vec<String> = stock.keys().cloned().collect();
     let sites: Vec<OrgRow> = orgs::get_many(&mut tx, &codes)
         .await?
         .into_iter()
         .filter(|o| o.kind.is_site())
         .collect();
-    let d = demand(&mut tx, &codes, app.clock.now()).await?;
+    let codes: Vec<String> = sites.iter().map(|s| s.code.clone()).collect();
+    let administered = administered_in_window(&mut tx, &codes, app.clock.now()).await?;
+    let last: HashMap<String, DateTime<Utc>> = store::last_entry_by_org(&mut tx, &codes)
+        .await?
+        .into_iter()
+        .collect();
     let mut out: Vec<IdleSite> = sites
         .into_iter()
         .filter_map(|s| {
-            let doses = d.stock.get(&s.code).copied().unwrap_or(0);
-            let used = d.administered.get(&s.code).copied().unwrap_or(0);
+            let doses = stock.get(&s.code).copied().unwrap_or(0);
+            let used = administered.get(&s.code).copied().unwrap_or(0);
             ledger::is_idle(doses, used, WINDOW_DAYS, IDLE_AFTER_DAYS).then(|| IdleSite {
                 doses,
                 administered_in_window: used,
                 days_of_supply: ledger::days_of_supply(doses, used, WINDOW_DAYS),
-                last_entry_at: d.last.get(&s.code).copied(),
+                last_entry_at: last.get(&s.code).copied(),
                 code: s.code,
                 name: s.name,
                 municipality_code: s.parent_code,

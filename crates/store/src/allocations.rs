@@ -174,7 +174,22 @@ pub async fn claim(
 
 /// Writes amounts, status, release and explanation of a node (the caller holds its parent).
 pub async fn write(tx: &mut Tx, n: &NodeRow) -> StoreResult<()> {
+    write_many(tx, std::slice::from_ref(n)).await
+}
+
+/// [`write`] for several nodes (a division's lines): one bump of the signal for all of them.
+pub async fn write_many(tx: &mut Tx, nodes: &[NodeRow]) -> StoreResult<()> {
+    if nodes.is_empty() {
+        return Ok(());
+    }
     changed(tx).await?;
+    for n in nodes {
+        write_one(tx, n).await?;
+    }
+    Ok(())
+}
+
+async fn write_one(tx: &mut Tx, n: &NodeRow) -> StoreResult<()> {
     tx.exec(
         &Query::update()
             .table(N::Table)

@@ -283,31 +283,14 @@ impl Db {
         let Db::Sqlite(pool) = self else {
             return Err(StoreError::Unsupported("backup of PostgreSQL"));
         };
-        if path.exists() {
-            return Err(StoreError::Unique(path.display().to_string()));
-        }
-        let target = path
-            .to_str()
-            .ok_or_else(|| StoreError::Corrupt("backup path is not UTF-8".into()))?;
         let mut conn = pool.acquire().await?;
         sqlite_budget(&mut conn, None).await?;
-        sqlx::query("VACUUM INTO ?1")
-            .bind(target)
-            .execute(&mut *conn)
-            .await?;
+        let bytes = crate::ops::vacuum_into(&mut *conn, path).await?;
         drop(conn);
-        let copy = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(SqliteConnectOptions::new().filename(path).read_only(true))
-            .await?;
-        let verdict: (String,) = sqlx::query_as("PRAGMA integrity_check")
-            .fetch_one(&copy)
-            .await?;
-        copy.close().await;
-        if verdict.0 != "ok" {
-            return Err(StoreError::Corrupt(format!("backup copy: {}", verdict.0)));
-        }
-        Ok(std::fs::metadata(path).map(|m| m.len()).unwrap_or(0))
+        crate::ops::check_sqlite_file(path)
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("backup copy: {e}")))?;
+        Ok(bytes)
     }
 
     pub async fn close(&self) {

@@ -151,22 +151,32 @@ pub async fn check_sqlite_file(path: &Path) -> Result<FileCheck, FileRefusal> {
 /// from a read-only connection: whatever `from`'s WAL holds is included), and forces it to
 /// disk. Refuses an existing `to`.
 pub async fn copy_sqlite_file(from: &Path, to: &Path) -> StoreResult<u64> {
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(SqliteConnectOptions::new().filename(from).read_only(true))
+        .await?;
+    let done = vacuum_into(&pool, to).await;
+    pool.close().await;
+    done
+}
+
+/// `VACUUM INTO` the new file `to` over `conn` (one snapshot of its database, compacted), then
+/// forces the copy to disk; its size in bytes. Refuses an existing `to`. The one copy behind
+/// `vsys backup` and `vsys restore`.
+pub(crate) async fn vacuum_into<'c, E>(conn: E, to: &Path) -> StoreResult<u64>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Sqlite>,
+{
     if to.exists() {
         return Err(StoreError::Unique(to.display().to_string()));
     }
     let target = to
         .to_str()
         .ok_or_else(|| StoreError::Corrupt("target path is not UTF-8".into()))?;
-    let pool = SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect_with(SqliteConnectOptions::new().filename(from).read_only(true))
-        .await?;
-    let done = sqlx::query("VACUUM INTO ?1")
+    sqlx::query("VACUUM INTO ?1")
         .bind(target)
-        .execute(&pool)
-        .await;
-    pool.close().await;
-    done?;
+        .execute(conn)
+        .await?;
     let file = std::fs::File::open(to).map_err(io)?;
     file.sync_all().map_err(io)?;
     Ok(file.metadata().map(|m| m.len()).unwrap_or(0))

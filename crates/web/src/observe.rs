@@ -68,7 +68,7 @@ pub async fn refresh_gauges(s: &AppState) {
     gauge!("vsys_http_max_in_flight").set(policy.max_in_flight as f64);
     gauge!("vsys_http_max_queued").set(policy.max_queued as f64);
     let pool = vsys_app::ops::pool(&s.app);
-    gauge!("vsys_db_pool_connections", "state" => "in_use").set(f64::from(pool.in_use));
+    gauge!("vsys_db_pool_connections", "state" => "in_use").set(f64::from(pool.in_use()));
     gauge!("vsys_db_pool_connections", "state" => "idle").set(f64::from(pool.idle));
     gauge!("vsys_db_pool_max_connections").set(f64::from(pool.max));
     match vsys_app::ops::backlog(&s.app).await {

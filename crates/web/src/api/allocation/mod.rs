@@ -214,7 +214,18 @@ pub async fn get_division(
     u: ApiUser,
     Path((id, org)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let d = vsys_app::allocation::division(&s.app, &u.actor, &id, &org)
+    division_answer(&s, &u, &id, &org).await
+}
+
+/// The division as it stands now, with its version as `ETag` (what every read and save of a
+/// division answers).
+async fn division_answer(
+    s: &AppState,
+    u: &ApiUser,
+    id: &str,
+    org: &str,
+) -> Result<Response, ApiError> {
+    let d = vsys_app::allocation::division(&s.app, &u.actor, id, org)
         .await
         .map_err(err(u.lang))?;
     Ok(json_etag(
@@ -245,14 +256,7 @@ pub async fn save_lines(
     vsys_app::allocation::save_division(&s.app, &u.actor, &id, &org, v, &b.lines, None)
         .await
         .map_err(err(u.lang))?;
-    let d = vsys_app::allocation::division(&s.app, &u.actor, &id, &org)
-        .await
-        .map_err(err(u.lang))?;
-    Ok(json_etag(
-        StatusCode::OK,
-        d.node.version,
-        DivisionOut::from(&*d),
-    ))
+    division_answer(&s, &u, &id, &org).await
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -311,14 +315,7 @@ pub async fn autofill(
     vsys_app::allocation::apply_autofill(&s.app, &u.actor, &id, &org, v, b.formula.as_ref())
         .await
         .map_err(err(u.lang))?;
-    let d = vsys_app::allocation::division(&s.app, &u.actor, &id, &org)
-        .await
-        .map_err(err(u.lang))?;
-    Ok(json_etag(
-        StatusCode::OK,
-        d.node.version,
-        DivisionOut::from(&*d),
-    ))
+    division_answer(&s, &u, &id, &org).await
 }
 
 macro_rules! transition {
@@ -427,14 +424,7 @@ pub async fn import_csv(
     vsys_app::csv_files::allocation::import(&s.app, &u.actor, &id, &org, v, &body)
         .await
         .map_err(err(u.lang))?;
-    let d = vsys_app::allocation::division(&s.app, &u.actor, &id, &org)
-        .await
-        .map_err(err(u.lang))?;
-    Ok(json_etag(
-        StatusCode::OK,
-        d.node.version,
-        DivisionOut::from(&*d),
-    ))
+    division_answer(&s, &u, &id, &org).await
 }
 
 /// A site's capacity and request for a cycle (接種可能量・納品希望量, in doses).
