@@ -12,6 +12,7 @@ pub mod overload;
 pub mod pages;
 pub mod security;
 pub mod session;
+pub mod wrap;
 
 use axum::Router;
 use axum::routing::get;
@@ -57,8 +58,9 @@ pub fn router(app: App) -> Router {
         .route("/metrics", get(metrics_text))
         .route("/static/{*file}", get(assets::serve))
         .fallback(not_found)
-        // Innermost first.
-        .layer(axum::middleware::from_fn(track))
+        // Innermost first. Layers that act before and after the rest are `wrap::Wrap`s (no
+        // clone of the stack per request); only admission waits before calling the rest.
+        .layer(wrap::WrapLayer(Track))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             overload::admit,
@@ -66,15 +68,12 @@ pub fn router(app: App) -> Router {
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             extract::IMPORT_BODY_LIMIT,
         ))
-        .layer(axum::middleware::from_fn(security::api_problems))
-        .layer(axum::middleware::from_fn(security::uri_limit))
+        .layer(wrap::WrapLayer(security::ApiProblems))
+        .layer(wrap::WrapLayer(security::UriLimit))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             error::panic_response,
         ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            security::headers,
-        ))
+        .layer(wrap::WrapLayer(security::Headers))
         .layer(
             tower_http::trace::TraceLayer::new_for_http()
                 .make_span_with(observe::span)
@@ -82,28 +81,41 @@ pub fn router(app: App) -> Router {
                     tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO),
                 ),
         )
-        .layer(axum::middleware::from_fn(observe::request_id))
+        .layer(wrap::WrapLayer(observe::RequestIds))
         .with_state(state)
 }
 
 /// Counts requests and their duration by route template (never by raw path: bounded labels).
-async fn track(
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let route = req
-        .extensions()
-        .get::<axum::extract::MatchedPath>()
-        .map(|m| m.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".into());
-    let method = req.method().to_string();
-    let start = std::time::Instant::now();
-    let res = next.run(req).await;
-    let status = res.status().as_u16().to_string();
-    metrics::counter!("vsys_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status).increment(1);
-    metrics::histogram!("vsys_http_request_duration_seconds", "method" => method, "route" => route)
-        .record(start.elapsed().as_secs_f64());
-    res
+#[derive(Clone, Copy, Debug, Default)]
+struct Track;
+
+impl wrap::Wrap for Track {
+    /// Method, route template, start.
+    type Carry = (String, String, std::time::Instant);
+
+    fn before(
+        &self,
+        req: &mut axum::extract::Request,
+    ) -> Result<Self::Carry, Box<axum::response::Response>> {
+        let route = req
+            .extensions()
+            .get::<axum::extract::MatchedPath>()
+            .map(|m| m.as_str().to_owned())
+            .unwrap_or_else(|| "unmatched".into());
+        Ok((req.method().to_string(), route, std::time::Instant::now()))
+    }
+
+    async fn after(
+        self,
+        (method, route, start): Self::Carry,
+        res: axum::response::Response,
+    ) -> axum::response::Response {
+        let status = res.status().as_u16().to_string();
+        metrics::counter!("vsys_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status).increment(1);
+        metrics::histogram!("vsys_http_request_duration_seconds", "method" => method, "route" => route)
+            .record(start.elapsed().as_secs_f64());
+        res
+    }
 }
 
 /// Unknown paths: problem details under `/api/`, a friendly page elsewhere.

@@ -4,9 +4,9 @@
 //! (admission, database pool, mail outbox, scheduled work).
 
 use crate::AppState;
+use crate::wrap::Wrap;
 use axum::extract::Request;
 use axum::http::HeaderValue;
-use axum::middleware::Next;
 use axum::response::Response;
 
 /// The header that carries a request's id, both ways.
@@ -25,23 +25,35 @@ fn well_formed(v: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
 }
 
-/// The middleware (outermost): names the request, answers its id.
-pub async fn request_id(mut req: Request, next: Next) -> Response {
-    let id = req
-        .headers()
-        .get(REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| well_formed(v))
-        .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::now_v7().simple().to_string());
-    if let Ok(v) = HeaderValue::from_str(&id) {
-        req.headers_mut().insert(REQUEST_ID, v.clone());
-        req.extensions_mut().insert(RequestId(id));
-        let mut res = next.run(req).await;
-        res.headers_mut().insert(REQUEST_ID, v);
-        return res;
+/// The layer (outermost: `WrapLayer(RequestIds)`): names the request, answers its id.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RequestIds;
+
+impl Wrap for RequestIds {
+    type Carry = Option<HeaderValue>;
+
+    fn before(&self, req: &mut Request) -> Result<Self::Carry, Box<Response>> {
+        let id = req
+            .headers()
+            .get(REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| well_formed(v))
+            .map(str::to_owned)
+            .unwrap_or_else(|| uuid::Uuid::now_v7().simple().to_string());
+        let value = HeaderValue::from_str(&id).ok();
+        if let Some(v) = &value {
+            req.headers_mut().insert(REQUEST_ID, v.clone());
+            req.extensions_mut().insert(RequestId(id));
+        }
+        Ok(value)
     }
-    next.run(req).await
+
+    async fn after(self, value: Self::Carry, mut res: Response) -> Response {
+        if let Some(v) = value {
+            res.headers_mut().insert(REQUEST_ID, v);
+        }
+        res
+    }
 }
 
 /// The span every line logged while serving a request belongs to (see `TraceLayer`).

@@ -1,11 +1,12 @@
 //! Security headers on every response, and the client address behind trusted proxies.
 
 use crate::AppState;
-use axum::extract::{ConnectInfo, Request, State};
+use crate::wrap::Wrap;
+use axum::extract::{ConnectInfo, Request};
 use axum::http::{HeaderMap, HeaderValue, header};
-use axum::middleware::Next;
 use axum::response::Response;
 use std::net::{IpAddr, SocketAddr};
+use vsys_domain::Lang;
 
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
                    font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
@@ -13,35 +14,45 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
 const CSP_DOCS: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
                         connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-pub async fn headers(State(_s): State<AppState>, req: Request, next: Next) -> Response {
-    let docs = req.uri().path().starts_with("/api/docs");
-    let mut res = next.run(req).await;
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(if docs { CSP_DOCS } else { CSP }),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
-    h.insert(
-        "permissions-policy",
-        HeaderValue::from_static("camera=(), microphone=(), geolocation=(self)"),
-    );
-    h.insert(
-        "cross-origin-opener-policy",
-        HeaderValue::from_static("same-origin"),
-    );
-    if !h.contains_key(header::CACHE_CONTROL) {
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Headers;
+
+impl Wrap for Headers {
+    /// Whether the request is for the API's documentation (its own CSP).
+    type Carry = bool;
+
+    fn before(&self, req: &mut Request) -> Result<bool, Box<Response>> {
+        Ok(req.uri().path().starts_with("/api/docs"))
     }
-    res
+
+    async fn after(self, docs: bool, mut res: Response) -> Response {
+        let h = res.headers_mut();
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(if docs { CSP_DOCS } else { CSP }),
+        );
+        h.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        h.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        );
+        h.insert(
+            "permissions-policy",
+            HeaderValue::from_static("camera=(), microphone=(), geolocation=(self)"),
+        );
+        h.insert(
+            "cross-origin-opener-policy",
+            HeaderValue::from_static("same-origin"),
+        );
+        if !h.contains_key(header::CACHE_CONTROL) {
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+        res
+    }
 }
 
 /// The longest request target (path and query) served: 8 KiB. Longer is a 414. (hyper refuses
@@ -50,50 +61,77 @@ pub async fn headers(State(_s): State<AppState>, req: Request, next: Next) -> Re
 pub const MAX_URI_BYTES: usize = 8 * 1024;
 
 /// Refuses request targets over [`MAX_URI_BYTES`] with 414.
-pub async fn uri_limit(req: Request, next: Next) -> Response {
-    let len = req
-        .uri()
-        .path_and_query()
-        .map(|p| p.as_str().len())
-        .unwrap_or(0);
-    if len > MAX_URI_BYTES {
-        let lang = crate::i18n::lang_of(req.headers());
-        return crate::error::status_problem(axum::http::StatusCode::URI_TOO_LONG, lang, None);
+#[derive(Clone, Copy, Debug, Default)]
+pub struct UriLimit;
+
+impl Wrap for UriLimit {
+    type Carry = ();
+
+    fn before(&self, req: &mut Request) -> Result<(), Box<Response>> {
+        let len = req
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str().len())
+            .unwrap_or(0);
+        if len > MAX_URI_BYTES {
+            let lang = crate::i18n::lang_of(req.headers());
+            return Err(Box::new(crate::error::status_problem(
+                axum::http::StatusCode::URI_TOO_LONG,
+                lang,
+                None,
+            )));
+        }
+        Ok(())
     }
-    next.run(req).await
+
+    async fn after(self, (): (), res: Response) -> Response {
+        res
+    }
 }
 
 /// Under `/api/`, every error is a problem document: whatever answered with another content
 /// type (the router's 405, a layer's 413, a framework rejection this crate's extractors do not
 /// cover) is rewritten into one, in the caller's language, keeping the original text as its
 /// detail.
-pub async fn api_problems(req: Request, next: Next) -> Response {
-    if !req.uri().path().starts_with("/api/") {
-        return next.run(req).await;
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ApiProblems;
+
+impl Wrap for ApiProblems {
+    /// The caller's language, for requests under `/api/`.
+    type Carry = Option<Lang>;
+
+    fn before(&self, req: &mut Request) -> Result<Option<Lang>, Box<Response>> {
+        Ok(req
+            .uri()
+            .path()
+            .starts_with("/api/")
+            .then(|| crate::i18n::lang_of(req.headers())))
     }
-    let lang = crate::i18n::lang_of(req.headers());
-    let res = next.run(req).await;
-    let status = res.status();
-    let is_problem = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_problem {
-        return res;
-    }
-    let (parts, body) = res.into_parts();
-    let detail = axum::body::to_bytes(body, 4096)
-        .await
-        .ok()
-        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
-        .filter(|t| !t.is_empty());
-    let mut out = crate::error::status_problem(status, lang, detail);
-    for name in [header::ALLOW, header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
-        if let Some(v) = parts.headers.get(&name) {
-            out.headers_mut().insert(name, v.clone());
+
+    async fn after(self, lang: Option<Lang>, res: Response) -> Response {
+        let Some(lang) = lang else { return res };
+        let status = res.status();
+        let is_problem = res
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+        if !(status.is_client_error() || status.is_server_error()) || is_problem {
+            return res;
         }
+        let (parts, body) = res.into_parts();
+        let detail = axum::body::to_bytes(body, 4096)
+            .await
+            .ok()
+            .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+            .filter(|t| !t.is_empty());
+        let mut out = crate::error::status_problem(status, lang, detail);
+        for name in [header::ALLOW, header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
+            if let Some(v) = parts.headers.get(&name) {
+                out.headers_mut().insert(name, v.clone());
+            }
+        }
+        out
     }
-    out
 }
 
 /// The client's address: the peer, or — only when the peer is a configured trusted proxy — the
@@ -172,8 +210,8 @@ mod tests {
                 "/api/v1/text",
                 axum::routing::get(|| async { (axum::http::StatusCode::IM_A_TEAPOT, "plain") }),
             )
-            .layer(axum::middleware::from_fn(api_problems))
-            .layer(axum::middleware::from_fn(uri_limit))
+            .layer(crate::wrap::WrapLayer(ApiProblems))
+            .layer(crate::wrap::WrapLayer(UriLimit))
             .layer(tower_http::catch_panic::CatchPanicLayer::custom(
                 crate::error::panic_response,
             ));
