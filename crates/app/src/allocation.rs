@@ -267,8 +267,8 @@ pub const CACHED_DIVISIONS: usize = 1_000;
 
 /// A node and its division, for the owner and everyone above it. Served from the process's
 /// read cache when nothing a division shows has changed since it was read (the `allocations`
-/// signal, read in this transaction; see [`crate::read_cache`]); who may see it is checked on
-/// every call.
+/// counter, read first, so the division read after it is at least as new; see
+/// [`crate::read_cache`]); who may see it is checked on every call.
 pub async fn division(
     app: &App,
     actor: &Actor,
@@ -276,16 +276,16 @@ pub async fn division(
     org_code: &str,
 ) -> AppResult<Arc<Division>> {
     actor.require_password_changed()?;
-    let mut tx = app.db.read().await?;
     let version =
-        vsys_store::coordination::version(&mut tx, vsys_store::coordination::ALLOCATIONS).await?;
+        vsys_store::coordination::version(&app.db, vsys_store::coordination::ALLOCATIONS).await?;
     let key = (cycle_id.to_owned(), org_code.to_owned());
-    if let Some(d) = app.divisions.get(&key, version) {
+    if let Some(d) = app.divisions.get(&key, &version) {
         if !visible(actor, &d.node) {
             return Err(AppError::NotFound);
         }
         return Ok(d);
     }
+    let mut tx = app.db.read().await?;
     let d = Arc::new(division_in(&mut tx, actor, cycle_id, org_code).await?);
     app.divisions.put(key, version, d.clone());
     Ok(d)

@@ -1,7 +1,7 @@
 //! What several processes sharing one database agree on: who runs a piece of scheduled work
 //! (leases), and what changed since they last looked (a counter per topic).
 
-use crate::db::{Backend, Tx};
+use crate::db::{Backend, Db, Tx};
 use crate::error::StoreResult;
 use crate::schema::{Changes, Leases};
 use chrono::{DateTime, Utc};
@@ -97,10 +97,12 @@ pub async fn bump(tx: &mut Tx, topic: &str) -> StoreResult<()> {
     Ok(())
 }
 
-/// The counter of one topic now (0 before its first change).
-pub async fn version(tx: &mut Tx, topic: &str) -> StoreResult<i64> {
-    let v: Option<(i64,)> = tx
-        .opt(
+/// The counter of one topic now (0 before its first change), read on its own (one statement,
+/// no transaction): a read cache checks it before anything else, and whatever it reads after
+/// is at least as new.
+pub async fn version(db: &Db, topic: &str) -> StoreResult<i64> {
+    let v: Option<(i64,)> = db
+        .opt_now(
             &Query::select()
                 .column(Changes::Version)
                 .from(Changes::Table)

@@ -219,6 +219,26 @@ impl Db {
         })
     }
 
+    /// One read statement on its own, outside any transaction (no `BEGIN`/`COMMIT`: on SQLite
+    /// each is a hand-off to the connection's thread). For a single value whose snapshot need
+    /// not match anything else's, such as a change counter checked before a cached read.
+    pub async fn opt_now<T: Row, S: SqlxBinder>(&self, stmt: &S) -> StoreResult<Option<T>> {
+        Ok(match self {
+            Db::Sqlite(p) => {
+                let (sql, values) = stmt.build_sqlx(SqliteQueryBuilder);
+                sqlx::query_as_with::<_, T, _>(sqlx::AssertSqlSafe(sql), values)
+                    .fetch_optional(p)
+                    .await?
+            }
+            Db::Postgres(p) => {
+                let (sql, values) = stmt.build_sqlx(PostgresQueryBuilder);
+                sqlx::query_as_with::<_, T, _>(sqlx::AssertSqlSafe(sql), values)
+                    .fetch_optional(p)
+                    .await?
+            }
+        })
+    }
+
     /// [`Db::begin`] for bulk work that may run longer than the statement timeout (seeding the
     /// demo world, importing a registry, migrations, retention): no time budget.
     pub async fn begin_long(&self) -> StoreResult<Tx> {

@@ -9,6 +9,8 @@ mod docs;
 mod session;
 mod sites;
 
+pub use allocation::DivisionJson;
+
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::Json;
@@ -212,7 +214,24 @@ pub struct PageQuery {
 
 /// A JSON body with its version as `ETag`.
 pub fn json_etag<T: Serialize>(status: StatusCode, version: i64, body: T) -> Response {
-    let mut res = (status, Json(body)).into_response();
+    with_etag((status, Json(body)).into_response(), version)
+}
+
+/// [`json_etag`] of a body already serialised (a cached answer).
+pub fn json_bytes_etag(status: StatusCode, version: i64, body: axum::body::Bytes) -> Response {
+    let res = (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response();
+    with_etag(res, version)
+}
+
+fn with_etag(mut res: Response, version: i64) -> Response {
     if let Ok(v) = HeaderValue::from_str(&etag(version)) {
         res.headers_mut().insert(header::ETAG, v);
     }

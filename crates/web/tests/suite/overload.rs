@@ -6,7 +6,8 @@
 //!
 //! Places are held deterministically: a raw connection sends a request's head announcing a body
 //! it never sends, so the request is admitted and then waits for its body for as long as the
-//! test keeps the connection open.
+//! test keeps the connection open (one refused because a probe had the place at that moment is
+//! replaced).
 
 use crate::common::*;
 use reqwest::{StatusCode, header};
@@ -38,10 +39,23 @@ fn retry_after(res: &reqwest::Response) -> i64 {
         .unwrap_or(-1)
 }
 
-/// `GET /api/v1/me` without a session until it is refused with `want` (the held requests have
-/// been admitted by then; before, the probe itself is admitted and answered 401).
-async fn refused_with(t: &TestApp, want: StatusCode) -> Value {
+/// Holds `n` places and returns them with the problem of a probe refused with `want`:
+/// `GET /api/v1/me` without a session is asked until the server refuses it (before that, the
+/// probe itself is admitted and answered 401). A probe may take a place at the moment a held
+/// request arrives, which is then refused itself: such a held request, answered, is replaced.
+async fn hold_until_refused(t: &TestApp, n: usize, want: StatusCode) -> (Vec<TcpStream>, Value) {
+    let mut held = Vec::new();
+    for _ in 0..n {
+        held.push(hold(t).await);
+    }
     for _ in 0..500 {
+        for h in held.iter_mut() {
+            let mut byte = [0u8; 1];
+            if !matches!(h.try_read(&mut byte), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+            {
+                *h = hold(t).await;
+            }
+        }
         let res = client()
             .get(t.url("/api/v1/me"))
             .send()
@@ -50,7 +64,7 @@ async fn refused_with(t: &TestApp, want: StatusCode) -> Value {
         let status = res.status();
         if status == want {
             assert!(retry_after(&res) >= 1, "Retry-After on {status}");
-            return res.json().await.unwrap_or_else(|e| panic!("{e}"));
+            return (held, res.json().await.unwrap_or_else(|e| panic!("{e}")));
         }
         assert_eq!(status, StatusCode::UNAUTHORIZED, "admitted probe");
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
@@ -112,8 +126,7 @@ db_test!(
             return;
         };
         // Every place taken: a request waits in the queue, then is refused.
-        let held = vec![hold(&t).await, hold(&t).await];
-        let p = refused_with(&t, StatusCode::SERVICE_UNAVAILABLE).await;
+        let (held, p) = hold_until_refused(&t, 2, StatusCode::SERVICE_UNAVAILABLE).await;
         assert_eq!(p["type"], "/problems/busy", "{p}");
         assert!(p["title"].as_str().is_some_and(|s| !s.is_empty()), "{p}");
 
@@ -173,8 +186,7 @@ db_test!(one_client_holds_only_its_share, |backend| async move {
     else {
         return;
     };
-    let held = vec![hold(&t).await, hold(&t).await];
-    let p = refused_with(&t, StatusCode::TOO_MANY_REQUESTS).await;
+    let (held, p) = hold_until_refused(&t, 2, StatusCode::TOO_MANY_REQUESTS).await;
     assert_eq!(p["type"], "/problems/too-many-requests", "{p}");
     // In English when asked.
     let res = client()
