@@ -1,28 +1,15 @@
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 //! The `vsys` binary's administration commands, on both backends.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+mod common;
+
+use std::process::{Output, Stdio};
 use vsys_testkit::{db_test, fresh_db};
 
 fn vsys(url: &str, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vsys"))
-        .args(args)
-        .env("VSYS_DATABASE_URL", url)
-        .env("RUST_LOG", "warn")
-        .env("VSYS_SECRET_KEY", vsys_testkit::TEST_SECRET_KEY)
-        .env("USER", "vsys-test-operator")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
-    if let Some(input) = stdin
-        && let Some(mut s) = child.stdin.take()
-    {
-        let _ = s.write_all(input.as_bytes());
-    }
-    child.wait_with_output().unwrap_or_else(|e| panic!("{e}"))
+    let mut cmd = common::vsys(url, args);
+    cmd.env("USER", "vsys-test-operator");
+    common::output(cmd, stdin)
 }
 
 fn text(o: &Output) -> String {
@@ -240,32 +227,10 @@ async fn has_user(url: &str, email: &str) -> bool {
 }
 
 /// A server on `url` until dropped (killed).
-struct Serving(std::process::Child);
-
-impl Drop for Serving {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve(url: &str) -> Serving {
-    use std::io::BufRead;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vsys"))
-        .args(["serve", "--plain-http", "--listen", "127.0.0.1:0"])
-        .env("VSYS_DATABASE_URL", url)
-        .env("VSYS_SECRET_KEY", vsys_testkit::TEST_SECRET_KEY)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let stdout = child.stdout.take().unwrap_or_else(|| panic!("stdout"));
-    let mut lines = std::io::BufReader::new(stdout).lines();
-    let started = lines.any(|l| l.is_ok_and(|l| l.starts_with("vsys listening on")));
-    assert!(started, "the server did not start");
-    std::thread::spawn(move || for _ in lines {});
-    Serving(child)
+fn serve(url: &str) -> common::Server {
+    let mut cmd = common::vsys(url, &common::serve_args(&[]));
+    cmd.stderr(Stdio::null());
+    common::start(cmd)
 }
 
 db_test!(restore_brings_a_backup_back, |backend| async move {

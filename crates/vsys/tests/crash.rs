@@ -8,10 +8,12 @@
 //! SQLite's `PRAGMA integrity_check` must answer ok. `VSYS_CRASH_ROUNDS` rounds (default 3);
 //! `bench/crash.sh` runs many more.
 
+mod common;
+
+use common::{Server, login, output, serve_args, vsys};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -19,70 +21,24 @@ use vsys_testkit::{Backend, db_test, fresh_db};
 
 const PASSWORD: &str = vsys_app::demo::DEMO_PASSWORD;
 
-/// A server process, killed when dropped.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn start(url: &str, demo: bool) -> Server {
-    let mut args = vec!["serve", "--plain-http", "--listen", "127.0.0.1:0"];
-    if demo {
-        args.extend(["--demo", "--sites", "20"]);
-    }
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vsys"))
-        .args(&args)
-        .env("VSYS_DATABASE_URL", url)
-        .env("VSYS_SECRET_KEY", vsys_testkit::TEST_SECRET_KEY)
-        .env(
-            "VSYS_MAIL_DIR",
-            std::env::temp_dir().join("vsys-crash-mail"),
-        )
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(addr) = line.strip_prefix("vsys listening on ") {
-                let _ = tx.send(addr.trim().to_owned());
-            }
-        }
+    let args = serve_args(if demo {
+        &["--demo", "--sites", "20"]
+    } else {
+        &[]
     });
-    let base = rx
-        .recv_timeout(Duration::from_secs(300))
-        .unwrap_or_else(|e| panic!("the server did not start: {e}"));
-    Server { child, base }
+    let mut cmd = vsys(url, &args);
+    cmd.env(
+        "VSYS_MAIL_DIR",
+        std::env::temp_dir().join("vsys-crash-mail"),
+    )
+    .env("RUST_LOG", "error")
+    .stderr(Stdio::inherit());
+    common::start(cmd)
 }
 
 fn run_vsys(url: &str, args: &[&str], stdin: Option<&str>) -> std::process::Output {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vsys"))
-        .args(args)
-        .env("VSYS_DATABASE_URL", url)
-        .env("VSYS_SECRET_KEY", vsys_testkit::TEST_SECRET_KEY)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
-    if let Some(input) = stdin
-        && let Some(mut s) = child.stdin.take()
-    {
-        let _ = s.write_all(input.as_bytes());
-    }
-    child.wait_with_output().unwrap_or_else(|e| panic!("{e}"))
+    output(vsys(url, args), stdin)
 }
 
 /// A small deterministic generator (the seed is printed, so a failing round can be replayed).
@@ -146,18 +102,6 @@ async fn ok(
         .unwrap_or_else(|e| panic!("{path}: {e}"));
     assert!((200..300).contains(&s), "{path}: {s} {v}");
     v
-}
-
-async fn login(http: &reqwest::Client, base: &str, email: &str) -> String {
-    let r = http
-        .post(format!("{base}/api/v1/session"))
-        .json(&json!({"email": email, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201, "login {email}");
-    let v: Value = r.json().await.unwrap();
-    v["token"].as_str().unwrap().to_owned()
 }
 
 /// What the stream knows of one object: its last acknowledged version and value, and the

@@ -4,9 +4,12 @@
 //! on; and a graceful shutdown on SIGTERM that lets every admitted request finish, gives up
 //! the scheduled-work lease and exits 0.
 
+mod common;
+
+use common::{serve_args, vsys};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use vsys_testkit::{db_test, fresh_db};
@@ -14,17 +17,22 @@ use vsys_testkit::{db_test, fresh_db};
 const TOKEN: &str = "operations-test-metrics-token";
 
 struct Server {
-    child: Child,
-    base: String,
+    server: common::Server,
     /// Every line the server wrote to standard error.
     log: Arc<Mutex<Vec<String>>>,
     _dir: tempfile::TempDir,
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+impl std::ops::Deref for Server {
+    type Target = common::Server;
+    fn deref(&self) -> &common::Server {
+        &self.server
+    }
+}
+
+impl std::ops::DerefMut for Server {
+    fn deref_mut(&mut self) -> &mut common::Server {
+        &mut self.server
     }
 }
 
@@ -33,52 +41,28 @@ fn start(url: &str) -> Server {
     // One password hash at a time: a burst of logins stays in flight for a while.
     let config = dir.path().join("vsys.toml");
     std::fs::write(&config, "hash_concurrency = 1\n").unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vsys"))
-        .args([
-            "serve",
-            "--plain-http",
-            "--listen",
-            "127.0.0.1:0",
-            "--demo",
-            "--sites",
-            "20",
-            "--log-format",
-            "json",
-        ])
-        .env("VSYS_CONFIG", &config)
-        .env("VSYS_DATABASE_URL", url)
-        .env("VSYS_SECRET_KEY", vsys_testkit::TEST_SECRET_KEY)
+    let mut cmd = vsys(
+        url,
+        &serve_args(&["--demo", "--sites", "20", "--log-format", "json"]),
+    );
+    cmd.env("VSYS_CONFIG", &config)
         .env("VSYS_METRICS_TOKEN", TOKEN)
         .env("VSYS_SHUTDOWN_GRACE_SECS", "120")
         .env("VSYS_MAIL_DIR", dir.path().join("mail"))
         .env("RUST_LOG", "info,sqlx=warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let stdout = child.stdout.take().expect("stdout");
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(addr) = line.strip_prefix("vsys listening on ") {
-                let _ = tx.send(addr.trim().to_owned());
-            }
-        }
-    });
+        .stderr(Stdio::piped());
     let log = Arc::new(Mutex::new(Vec::new()));
     let sink = log.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            sink.lock().unwrap().push(line);
-        }
+    let server = common::start_with(cmd, move |child| {
+        let stderr = child.stderr.take().expect("stderr");
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
     });
-    let base = rx
-        .recv_timeout(Duration::from_secs(300))
-        .unwrap_or_else(|e| panic!("the server did not start: {e}"));
     Server {
-        child,
-        base,
+        server,
         log,
         _dir: dir,
     }

@@ -5,70 +5,27 @@
 //! SQLite) well before the cache's own expiry; a mail is sent once although both run a mail
 //! worker; a logout on one ends the session on the other at once.
 
+mod common;
+
+use common::{Server, login, serve_args, vsys};
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 use vsys_testkit::smtp::SmtpReceiver;
 use vsys_testkit::{db_test, fresh_db};
 
-/// A server process, killed when dropped.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn start(url: &str, smtp_port: u16, demo: bool) -> Server {
-    let mut args = vec!["serve", "--plain-http", "--listen", "127.0.0.1:0"];
-    if demo {
-        args.extend(["--demo", "--sites", "20"]);
-    }
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vsys"))
-        .args(&args)
-        .env("VSYS_DATABASE_URL", url)
-        .env("VSYS_SECRET_KEY", vsys_testkit::TEST_SECRET_KEY)
-        .env("VSYS_SMTP_HOST", "127.0.0.1")
+    let args = serve_args(if demo {
+        &["--demo", "--sites", "20"]
+    } else {
+        &[]
+    });
+    let mut cmd = vsys(url, &args);
+    cmd.env("VSYS_SMTP_HOST", "127.0.0.1")
         .env("VSYS_SMTP_PORT", smtp_port.to_string())
         .env("VSYS_SMTP_TLS", "none")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    // Reads the whole output (so the process never blocks on a full pipe), passing on the
-    // address it listens on.
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(addr) = line.strip_prefix("vsys listening on ") {
-                let _ = tx.send(addr.trim().to_owned());
-            }
-        }
-    });
-    let base = rx
-        .recv_timeout(Duration::from_secs(300))
-        .unwrap_or_else(|e| panic!("the server did not start: {e}"));
-    Server { child, base }
-}
-
-async fn login(http: &reqwest::Client, base: &str, email: &str) -> String {
-    let r = http
-        .post(format!("{base}/api/v1/session"))
-        .json(&json!({"email": email, "password": "vsys-demo-password"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201, "login {email} on {base}");
-    let v: Value = r.json().await.unwrap();
-    v["token"].as_str().unwrap().to_owned()
+        .stderr(Stdio::inherit());
+    common::start(cmd)
 }
 
 /// `GET /api/v1/me`: the status and, when 200, the role.
@@ -264,7 +221,7 @@ db_test!(two_processes_share_one_database, |backend| async move {
         ))
         .bearer_auth(&nation)
         .header("if-match", &etag_a)
-        .json(&serde_json::json!({}))
+        .json(&json!({}))
         .send()
         .await
         .unwrap();
