@@ -104,6 +104,11 @@ async fn ok(
     v
 }
 
+/// A state change (`POST` without a body) that must succeed.
+async fn post(http: &reqwest::Client, base: &str, path: &str, token: &str) -> Value {
+    ok(http, base, reqwest::Method::POST, path, token, None, None).await
+}
+
 /// What the stream knows of one object: its last acknowledged version and value, and the
 /// value of a write sent but not answered (the server died under it).
 #[derive(Clone, Debug, Default)]
@@ -337,26 +342,8 @@ async fn set_up(url: &str, base: &str) -> World {
         Some(json!({})),
     )
     .await;
-    ok(
-        &http,
-        base,
-        M::POST,
-        &format!("{}/finish", div("JP")),
-        &nation,
-        None,
-        None,
-    )
-    .await;
-    ok(
-        &http,
-        base,
-        M::POST,
-        &format!("{}/confirm", div("13")),
-        &tokyo,
-        None,
-        None,
-    )
-    .await;
+    post(&http, base, &format!("{}/finish", div("JP")), &nation).await;
+    post(&http, base, &format!("{}/confirm", div("13")), &tokyo).await;
     let d = ok(&http, base, M::GET, &div("13"), &tokyo, None, None).await;
     ok(
         &http,
@@ -368,26 +355,8 @@ async fn set_up(url: &str, base: &str) -> World {
         Some(json!({"lines": [{"org_code": "13103", "amount": d["amount"]}]})),
     )
     .await;
-    ok(
-        &http,
-        base,
-        M::POST,
-        &format!("{}/finish", div("13")),
-        &tokyo,
-        None,
-        None,
-    )
-    .await;
-    ok(
-        &http,
-        base,
-        M::POST,
-        &format!("{}/confirm", div("13103")),
-        &minato,
-        None,
-        None,
-    )
-    .await;
+    post(&http, base, &format!("{}/finish", div("13")), &tokyo).await;
+    post(&http, base, &format!("{}/confirm", div("13103")), &minato).await;
     let d = ok(&http, base, M::GET, &div("13103"), &minato, None, None).await;
     ok(
         &http,
@@ -399,26 +368,8 @@ async fn set_up(url: &str, base: &str) -> World {
         Some(json!({})),
     )
     .await;
-    ok(
-        &http,
-        base,
-        M::POST,
-        &format!("{}/finish", div("13103")),
-        &minato,
-        None,
-        None,
-    )
-    .await;
-    ok(
-        &http,
-        base,
-        M::POST,
-        &format!("{}/finalise", div("13")),
-        &tokyo,
-        None,
-        None,
-    )
-    .await;
+    post(&http, base, &format!("{}/finish", div("13103")), &minato).await;
+    post(&http, base, &format!("{}/finalise", div("13")), &tokyo).await;
     let wholesaler_token = login(&http, base, "wholesaler-operator@demo.vsys.jp").await;
     let mine = ok(
         &http,
@@ -439,16 +390,7 @@ async fn set_up(url: &str, base: &str) -> World {
         .collect();
     assert!(!deliveries.is_empty(), "{mine}");
     let osaka_token = login(&http, base, "osaka-crash@example.jp").await;
-    ok(
-        &http,
-        base,
-        M::POST,
-        &format!("{}/confirm", div("27")),
-        &osaka_token,
-        None,
-        None,
-    )
-    .await;
+    post(&http, base, &format!("{}/confirm", div("27")), &osaka_token).await;
     let osaka = ok(&http, base, M::GET, &div("27"), &osaka_token, None, None).await;
     let osaka_municipality = osaka["lines"][0]["org_code"].as_str().unwrap().to_owned();
     let site_token = login(&http, base, "clinic-operator@demo.vsys.jp").await;
