@@ -226,6 +226,28 @@ async fn has_user(url: &str, email: &str) -> bool {
     found
 }
 
+/// Runs one statement on the database at `url`.
+async fn sql_on(url: &str, sql: &str) {
+    let db = vsys_store::Db::connect(url)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut tx = db.begin().await.unwrap_or_else(|e| panic!("{e}"));
+    tx.raw(sql).await.unwrap_or_else(|e| panic!("{e}"));
+    tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
+    db.close().await;
+}
+
+/// `vsys restore FILE --force` refuses (exit 2), saying `why`.
+fn restore_refused(url: &str, file: &std::path::Path, why: &str) {
+    let out = vsys(
+        url,
+        &["restore", file.to_str().unwrap_or_default(), "--force"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains(why), "{}", text(&out));
+}
+
 /// A server on `url` until dropped (killed).
 fn serve(url: &str) -> common::Server {
     let mut cmd = common::vsys(url, &common::serve_args(&[]));
@@ -274,50 +296,16 @@ db_test!(restore_brings_a_backup_back, |backend| async move {
     // Only vsys backups this build can run, whole.
     let junk = dir.path().join("junk.db");
     std::fs::write(&junk, vec![7u8; 8192]).unwrap_or_else(|e| panic!("{e}"));
-    let out = vsys(
-        &t.url,
-        &["restore", junk.to_str().unwrap_or_default(), "--force"],
-        None,
-    );
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(text(&out).contains("not restored"), "{}", text(&out));
+    restore_refused(&t.url, &junk, "not restored");
     let other = dir.path().join("other.db");
     let other_url = format!("sqlite:{}", other.display());
-    let db = vsys_store::Db::connect(&other_url)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let mut tx = db.begin().await.unwrap_or_else(|e| panic!("{e}"));
-    tx.raw("CREATE TABLE t (x INTEGER)")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
-    db.close().await;
-    let out = vsys(
-        &t.url,
-        &["restore", other.to_str().unwrap_or_default(), "--force"],
-        None,
-    );
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(text(&out).contains("not a vsys one"), "{}", text(&out));
+    sql_on(&other_url, "CREATE TABLE t (x INTEGER)").await;
+    restore_refused(&t.url, &other, "not a vsys one");
     let newer = dir.path().join("newer.db");
     std::fs::copy(&copy, &newer).unwrap_or_else(|e| panic!("{e}"));
     let newer_url = format!("sqlite:{}", newer.display());
-    let db = vsys_store::Db::connect(&newer_url)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let mut tx = db.begin().await.unwrap_or_else(|e| panic!("{e}"));
-    tx.raw("INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, 'future', '2099-01-01T00:00:00Z')")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
-    db.close().await;
-    let out = vsys(
-        &t.url,
-        &["restore", newer.to_str().unwrap_or_default(), "--force"],
-        None,
-    );
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(text(&out).contains("newer"), "{}", text(&out));
+    sql_on(&newer_url, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, 'future', '2099-01-01T00:00:00Z')").await;
+    restore_refused(&t.url, &newer, "newer");
     assert!(has_user(&t.url, "after-backup@example.jp").await);
 
     // Restored: the data as at the backup, the old database kept, the restore audited.
