@@ -27,7 +27,7 @@ fn unix_now() -> f64 {
 }
 
 /// What one round of retention removed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Retention {
     pub sessions: u64,
     pub throttle_rows: u64,
@@ -127,6 +127,21 @@ pub async fn retain(app: &App) -> crate::AppResult<Retention> {
         .await?,
         jobs: jobs::purge(&mut tx, now - Span::days(1)).await?,
     };
+    // Deleting is a write like any other: a round that removed something says so in the audit
+    // log, in the same transaction.
+    if r != Retention::default() {
+        crate::audit::record(
+            &mut tx,
+            &crate::audit::Who::system(),
+            now,
+            "system.retention",
+            "database",
+            "retention",
+            None::<&()>,
+            Some(&r),
+        )
+        .await?;
+    }
     tx.commit().await?;
     app.changed().await;
     Ok(r)

@@ -345,3 +345,26 @@ db_test!(
             .unwrap();
     }
 );
+
+db_test!(
+    retention_removes_ended_sessions_and_says_so,
+    |backend| async move {
+        let Some(w) = world(backend).await else {
+            return;
+        };
+        let app = &w.app;
+        let me = email("minato", "operator");
+        auth::login(app, req(&me, PASSWORD)).await.unwrap();
+        // Past every session's end, a round of retention removes it, in one audited write.
+        w.clock.advance(Duration::days(2));
+        let r = vsys_app::maintenance::retain(app).await.unwrap();
+        assert!(r.sessions >= 1, "{r:?}");
+        let entries = w.audit("system.retention").await;
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].actor_user, None, "the system acted");
+        // A round with nothing to remove writes nothing.
+        let again = vsys_app::maintenance::retain(app).await.unwrap();
+        assert_eq!(again, vsys_app::maintenance::Retention::default());
+        assert_eq!(w.audit("system.retention").await.len(), 1);
+    }
+);
