@@ -21,6 +21,21 @@ use vsys_domain::{Invalid, Lang, Msg};
 /// The largest CSV file an import route takes: 100,000 registry rows with room to spare.
 pub const IMPORT_BODY_LIMIT: usize = 64 * 1024 * 1024;
 
+/// The largest JSON body an API operation takes: axum's default body limit, which reading
+/// the body enforces again for bodies sent without a length.
+pub const JSON_BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// True when the request declares a body longer than `limit`: such a request is refused
+/// from its head, before a byte of the body is read, so a client that waits for
+/// `100 Continue` (or reads while it writes) gets its 413 rather than a reset connection.
+fn declares_more_than(headers: &axum::http::HeaderMap, limit: usize) -> bool {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .is_some_and(|n| n > limit as u64)
+}
+
 /// A refusal of the request's shape, as a problem document.
 fn refusal(
     status: StatusCode,
@@ -105,6 +120,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
                 Some("Content-Type must be application/json".into()),
                 vec![],
             ));
+        }
+        if declares_more_than(req.headers(), JSON_BODY_LIMIT) {
+            return Err(body_rejection(StatusCode::PAYLOAD_TOO_LARGE, lang));
         }
         let bytes = Bytes::from_request(req, state)
             .await

@@ -720,19 +720,6 @@ db_test!(
                 "impossible date in the path",
             ),
             (
-                raw(
-                    Method::POST,
-                    "/api/v1/orgs/13/notices",
-                    &nation,
-                    Some("application/json"),
-                    vec![b' '; 3 * 1024 * 1024],
-                )
-                .await
-                .unwrap_or_else(|e| panic!("{e}")),
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body over the limit",
-            ),
-            (
                 raw(Method::GET, &long, &nation, None, vec![])
                     .await
                     .unwrap_or_else(|e| panic!("{e}")),
@@ -761,6 +748,27 @@ db_test!(
             assert_eq!(p["status"], status.as_u16(), "{what}: {p}");
             assert!(p["title"].as_str().is_some_and(|s| !s.is_empty()), "{what}");
         }
+        // A JSON body over its limit (2 MiB) is refused from the announced length. (Sending
+        // the 3 MiB as well would race: the server answers and closes while the client still
+        // writes, and the client may see the reset rather than the answer.)
+        let answer = announce_only(
+            &t,
+            "/api/v1/orgs/13/notices",
+            &nation,
+            "application/json",
+            3 << 20,
+        )
+        .await;
+        assert!(
+            answer.starts_with("HTTP/1.1 413"),
+            "body over the limit: {answer}"
+        );
+        assert!(
+            answer
+                .to_ascii_lowercase()
+                .contains("content-type: application/problem+json"),
+            "body over the limit: {answer}"
+        );
         // In the caller's language.
         let res = client()
             .get(t.url("/api/v1/orgs?page=x"))
@@ -773,6 +781,26 @@ db_test!(
         assert_eq!(p["title"], "A parameter has an invalid value.");
     }
 );
+
+/// Sends only the head of a POST that announces a body of `len` bytes, and reads the
+/// answer: a body over the limit is refused from its announced length, before any of it is
+/// read (a client that waits for `100 Continue` never has to send it).
+async fn announce_only(t: &TestApp, path: &str, token: &str, ctype: &str, len: usize) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = t.base.trim_start_matches("http://").to_owned();
+    let mut sock = tokio::net::TcpStream::connect(&addr)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: {ctype}\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n"
+    );
+    sock.write_all(head.as_bytes())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut answer = Vec::new();
+    let _ = sock.read_to_end(&mut answer).await;
+    String::from_utf8_lossy(&answer).into_owned()
+}
 
 /// A registry file of `n` institutions in 港区 (UTF-8).
 fn registry(n: usize) -> Vec<u8> {
@@ -812,21 +840,7 @@ db_test!(
         assert_eq!(v["created"], 25_000, "{v}");
         // Beyond the import limit (64 MiB): refused from the announced length alone, before
         // any of it is read, with a problem document.
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let addr = t.base.trim_start_matches("http://").to_owned();
-        let mut sock = tokio::net::TcpStream::connect(&addr)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let head = format!(
-            "POST /api/v1/site-imports HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {nation}\r\nContent-Type: text/csv\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-            65 * 1024 * 1024
-        );
-        sock.write_all(head.as_bytes())
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let mut answer = Vec::new();
-        let _ = sock.read_to_end(&mut answer).await;
-        let answer = String::from_utf8_lossy(&answer);
+        let answer = announce_only(&t, "/api/v1/site-imports", &nation, "text/csv", 65 << 20).await;
         assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
         assert!(
             answer
