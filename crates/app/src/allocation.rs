@@ -276,18 +276,18 @@ pub async fn division(
     org_code: &str,
 ) -> AppResult<Arc<Division>> {
     actor.require_password_changed()?;
-    let version =
-        vsys_store::coordination::version(&app.db, vsys_store::coordination::ALLOCATIONS).await?;
     let key = (cycle_id.to_owned(), org_code.to_owned());
-    if let Some(d) = app.divisions.get(&key, &version) {
-        if !visible(actor, &d.node) {
-            return Err(AppError::NotFound);
-        }
-        return Ok(d);
+    let d = app
+        .divisions
+        .through(app, vsys_store::coordination::ALLOCATIONS, key, || async {
+            let mut tx = app.db.read().await?;
+            division_in(&mut tx, actor, cycle_id, org_code).await
+        })
+        .await?;
+    // A division read by someone else: who may see it is checked for this caller.
+    if !visible(actor, &d.node) {
+        return Err(AppError::NotFound);
     }
-    let mut tx = app.db.read().await?;
-    let d = Arc::new(division_in(&mut tx, actor, cycle_id, org_code).await?);
-    app.divisions.put(key, version, d.clone());
     Ok(d)
 }
 

@@ -50,6 +50,10 @@ use vsys_store::Db;
 
 /// Everything a use-case needs. Cheap to clone. The database handle is the use-cases' alone:
 /// screens, the API and the command line reach data only through them.
+/// Pages of each registry list kept in each process's read cache (a page of 50 is about
+/// 15 KB: at most ~30 MB each).
+pub const CACHED_LIST_PAGES: usize = 2_000;
+
 #[derive(Clone)]
 pub struct App {
     pub(crate) db: Db,
@@ -64,6 +68,11 @@ pub struct App {
     pub(crate) sessions: Arc<session_cache::SessionCache>,
     /// Divisions as last read, per (cycle, organisation), under the `allocations` signal.
     pub(crate) divisions: Arc<read_cache::ReadCache<(String, String), allocation::Division>>,
+    /// Pages of organisation lists as last read, per filter (which holds the caller's scope)
+    /// and page, under the `registry` signal.
+    pub(crate) org_lists: Arc<read_cache::ReadCache<orgs::ListKey, orgs::ListPage>>,
+    /// Pages of site lists, likewise.
+    pub(crate) site_lists: Arc<read_cache::ReadCache<sites::ListKey, sites::ListPage>>,
 }
 
 impl App {
@@ -92,6 +101,8 @@ impl App {
             signals: signal::Signals::default(),
             sessions: Arc::new(session_cache::SessionCache::default()),
             divisions: Arc::new(read_cache::ReadCache::new(allocation::CACHED_DIVISIONS)),
+            org_lists: Arc::new(read_cache::ReadCache::new(CACHED_LIST_PAGES)),
+            site_lists: Arc::new(read_cache::ReadCache::new(CACHED_LIST_PAGES)),
         }
     }
 

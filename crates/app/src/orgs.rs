@@ -45,8 +45,9 @@ pub struct OrgQuery {
     pub per_page: Option<u64>,
 }
 
-/// Organisations in the caller's scope; prefectures and municipalities of the whole country
-/// when those kinds are asked for.
+/// A page of the organisations in the caller's scope (prefectures and municipalities of the
+/// whole country when those kinds are asked for), served from the process's read cache while the registry has not changed
+/// (see [`crate::read_cache`]).
 pub async fn list(app: &App, actor: &Actor, q: &OrgQuery) -> AppResult<(Vec<OrgRow>, i64)> {
     actor.require_password_changed()?;
     let master = q
@@ -65,9 +66,27 @@ pub async fn list(app: &App, actor: &Actor, q: &OrgQuery) -> AppResult<(Vec<OrgR
         parent_code: q.parent.clone(),
         q: q.q.clone(),
     };
-    let mut tx = app.db.read().await?;
-    Ok(orgs::list(&mut tx, &f, crate::page(q.page, q.per_page)?).await?)
+    let page = crate::page(q.page, q.per_page)?;
+    let found = app
+        .org_lists
+        .through(
+            app,
+            vsys_store::coordination::REGISTRY,
+            (f.clone(), page),
+            || async {
+                let mut tx = app.db.read().await?;
+                Ok(orgs::list(&mut tx, &f, page).await?)
+            },
+        )
+        .await?;
+    Ok(found.as_ref().clone())
 }
+
+/// What a page of an organisation list is cached under: the filter (with the caller's scope)
+/// and the page.
+pub(crate) type ListKey = (OrgFilter, vsys_domain::validation::Page);
+/// A page of organisations and the number of all that match.
+pub(crate) type ListPage = (Vec<OrgRow>, i64);
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct NewOrg {

@@ -67,6 +67,31 @@ impl<K: Eq + Hash, V, T: PartialEq> ReadCache<K, V, T> {
     }
 }
 
+impl<K: Eq + Hash, V> ReadCache<K, V> {
+    /// The value of `key` as of the counter of `topic` now: read first (one statement, no
+    /// transaction), then the entry made under it, or else `read` — which runs after the
+    /// counter was read, so what it reads is at least as new — and is kept.
+    pub(crate) async fn through<F, Fut>(
+        &self,
+        app: &crate::App,
+        topic: &str,
+        key: K,
+        read: F,
+    ) -> crate::AppResult<Arc<V>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = crate::AppResult<V>>,
+    {
+        let version = vsys_store::coordination::version(&app.db, topic).await?;
+        if let Some(v) = self.get(&key, &version) {
+            return Ok(v);
+        }
+        let v = Arc::new(read().await?);
+        self.put(key, version, v.clone());
+        Ok(v)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tokio::sync::watch;
 
-pub use vsys_store::coordination::{SESSIONS, SITES};
+pub use vsys_store::coordination::{REGISTRY, SESSIONS};
 
 /// How often the counters are read when nothing woke us (SQLite has no notifications).
 const POLL_SQLITE: Duration = Duration::from_millis(250);

@@ -165,12 +165,12 @@ pub struct SiteSummary {
 }
 
 /// Sites in the actor's scope. The `pending` and `unconfirmed` filters look at every site in
-/// scope (a municipality has at most a few thousand).
+/// scope (a municipality has at most a few thousand). Served from the process's read cache
+/// while the registry has not changed (see [`crate::read_cache`]).
 pub async fn list(app: &App, actor: &Actor, q: &SiteQuery) -> AppResult<(Vec<SiteSummary>, i64)> {
     actor.require_password_changed()?;
-    let mut tx = app.db.read().await?;
     let page = crate::page(q.page, q.per_page)?;
-    let filtering = q.filter.as_deref().is_some_and(|f| !f.is_empty());
+    let filter = q.filter.clone().filter(|f| !f.is_empty());
     let f = OrgFilter {
         scope_path: actor.principal.org_path.clone(),
         kinds: vec!["institution".into(), "site".into()],
@@ -188,6 +188,30 @@ pub async fn list(app: &App, actor: &Actor, q: &SiteQuery) -> AppResult<(Vec<Sit
         q: q.q.clone(),
         ..OrgFilter::default()
     };
+    let key = (f.clone(), filter.clone(), page);
+    let found = app
+        .site_lists
+        .through(app, vsys_store::coordination::REGISTRY, key, || {
+            list_in(app, f, filter, page)
+        })
+        .await?;
+    Ok(found.as_ref().clone())
+}
+
+/// What a page of a site list is cached under: the filter (with the caller's scope), the
+/// `pending`/`unconfirmed` filter and the page.
+pub(crate) type ListKey = (OrgFilter, Option<String>, Page);
+/// A page of sites and the number of all that match.
+pub(crate) type ListPage = (Vec<SiteSummary>, i64);
+
+async fn list_in(
+    app: &App,
+    f: OrgFilter,
+    filter: Option<String>,
+    page: Page,
+) -> AppResult<ListPage> {
+    let mut tx = app.db.read().await?;
+    let filtering = filter.is_some();
     let (out, mut total) =
         orgs::list(&mut tx, &f, if filtering { Page::all() } else { page }).await?;
     let codes: Vec<String> = out.iter().map(|o| o.code.clone()).collect();
@@ -223,7 +247,7 @@ pub async fn list(app: &App, actor: &Actor, q: &SiteQuery) -> AppResult<(Vec<Sit
             }
         })
         .collect();
-    match q.filter.as_deref() {
+    match filter.as_deref() {
         Some("pending") => rows.retain(|r| r.pending_changes > 0),
         Some("unconfirmed") => rows.retain(|r| {
             r.kind == OrgKind::Institution

@@ -165,7 +165,7 @@ pub fn quantity(v: i64) -> Result<i64, Msg> {
 
 /// A page of a list as asked for: page 1–[`Page::MAX_PAGE`], page size 1–[`Page::MAX_PER_PAGE`].
 /// A value out of range is refused with the parameter's name, never clamped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Page {
     pub page: u64,
     pub per_page: u64,

@@ -62,8 +62,11 @@ pub async fn release_lease(tx: &mut Tx, name: &str, holder: &str) -> StoreResult
 /// Accounts and sessions: whatever changes who a session token stands for. Bumped by the
 /// repositories of sessions and users themselves, so no use-case can forget it.
 pub const SESSIONS: &str = "sessions";
-/// Sites as the public sees them (registry, reservation status).
-pub const SITES: &str = "sites";
+/// The registry: organisations, sites' profiles (details, reservation status, confirmation)
+/// and their pending changes. Bumped by the repositories of those tables themselves (every
+/// write); the read caches of organisation and site lists check it on every read, and the
+/// public site's snapshot follows it.
+pub const REGISTRY: &str = "registry";
 /// What a division shows: cycles, allocation nodes, sites' requests and the organisations they
 /// name. Bumped by the repositories of those tables themselves (every write), so no use-case
 /// can forget it; read caches of divisions check it on every read.
@@ -75,24 +78,37 @@ pub const CHANNEL: &str = "vsys_changes";
 /// Bumps the counter of `topic` in the caller's transaction (so the bump commits with the
 /// change, or not at all); on PostgreSQL also NOTIFYs the topic, delivered at commit.
 pub async fn bump(tx: &mut Tx, topic: &str) -> StoreResult<()> {
+    bump_each(tx, &[topic]).await
+}
+
+/// [`bump`] for several topics in one statement (a write that more than one cache shows).
+pub async fn bump_each(tx: &mut Tx, topics: &[&str]) -> StoreResult<()> {
+    if topics.is_empty() {
+        return Ok(());
+    }
+    let mut q = Query::insert()
+        .into_table(Changes::Table)
+        .columns([Changes::Topic, Changes::Version])
+        .to_owned();
+    for topic in topics {
+        q.values_panic([(*topic).into(), 1i64.into()]);
+    }
     tx.exec(
-        &Query::insert()
-            .into_table(Changes::Table)
-            .columns([Changes::Topic, Changes::Version])
-            .values_panic([topic.into(), 1i64.into()])
-            .on_conflict(
-                OnConflict::column(Changes::Topic)
-                    .value(
-                        Changes::Version,
-                        Expr::col((Changes::Table, Changes::Version)).add(1i64),
-                    )
-                    .to_owned(),
-            )
-            .to_owned(),
+        &q.on_conflict(
+            OnConflict::column(Changes::Topic)
+                .value(
+                    Changes::Version,
+                    Expr::col((Changes::Table, Changes::Version)).add(1i64),
+                )
+                .to_owned(),
+        )
+        .to_owned(),
     )
     .await?;
     if tx.backend() == Backend::Postgres {
-        tx.notify(CHANNEL, topic).await?;
+        for topic in topics {
+            tx.notify(CHANNEL, topic).await?;
+        }
     }
     Ok(())
 }

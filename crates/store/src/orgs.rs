@@ -66,10 +66,17 @@ fn values(r: &OrgRow) -> [sea_query::SimpleExpr; 13] {
     ]
 }
 
+/// Tells the read caches of divisions (which name organisations) and of the registry's lists
+/// that organisations change in this transaction.
+async fn bump(tx: &mut Tx) -> StoreResult<()> {
+    use crate::coordination::{ALLOCATIONS, REGISTRY, bump_each};
+    bump_each(tx, &[ALLOCATIONS, REGISTRY]).await
+}
+
 /// Inserts organisations in batches (master data, demo). Rows must come parents first.
 pub async fn insert_many(tx: &mut Tx, rows: &[OrgRow]) -> StoreResult<()> {
-    // Divisions name organisations: their read caches follow this signal.
-    crate::coordination::bump(tx, crate::coordination::ALLOCATIONS).await?;
+    // Divisions name organisations, lists show them: their read caches follow these signals.
+    bump(tx).await?;
     for chunk in rows.chunks(1000) {
         let mut q = Query::insert()
             .into_table(Orgs::Table)
@@ -89,7 +96,7 @@ pub async fn insert_many(tx: &mut Tx, rows: &[OrgRow]) -> StoreResult<()> {
 /// Writes an organisation if its stored version is still `expected` (`row.version` is the
 /// new one).
 pub async fn update(tx: &mut Tx, row: &OrgRow, expected: i64) -> StoreResult<()> {
-    crate::coordination::bump(tx, crate::coordination::ALLOCATIONS).await?;
+    bump(tx).await?;
     let n = tx
         .exec(
             &Query::update()
@@ -119,7 +126,7 @@ pub async fn update(tx: &mut Tx, row: &OrgRow, expected: i64) -> StoreResult<()>
 /// Inserts or replaces (name, parent, path, prefecture, updated_at, version) organisations in
 /// batches: the registry import. Rows must come parents first.
 pub async fn upsert_many(tx: &mut Tx, rows: &[OrgRow]) -> StoreResult<()> {
-    crate::coordination::bump(tx, crate::coordination::ALLOCATIONS).await?;
+    bump(tx).await?;
     for chunk in rows.chunks(1000) {
         let mut q = Query::insert()
             .into_table(Orgs::Table)
@@ -165,7 +172,7 @@ pub async fn count(tx: &mut Tx) -> StoreResult<i64> {
 }
 
 /// A filter over the organisations inside one scope.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct OrgFilter {
     /// Only organisations whose path starts with this (the caller's scope).
     pub scope_path: String,

@@ -149,6 +149,7 @@ pub async fn satellites(tx: &mut Tx, hub_code: &str) -> StoreResult<Vec<ProfileR
 
 /// Inserts profiles in batches (import, demo); a profile that exists is replaced.
 pub async fn upsert_many(tx: &mut Tx, rows: &[ProfileRow]) -> StoreResult<()> {
+    crate::coordination::bump(tx, crate::coordination::REGISTRY).await?;
     for chunk in rows.chunks(1000) {
         let mut q = Query::insert()
             .into_table(P::Table)
@@ -169,6 +170,7 @@ pub async fn upsert_many(tx: &mut Tx, rows: &[ProfileRow]) -> StoreResult<()> {
 
 /// Writes a profile if the stored version is still `r.version - 1`.
 pub async fn update(tx: &mut Tx, r: &ProfileRow) -> StoreResult<()> {
+    crate::coordination::bump(tx, crate::coordination::REGISTRY).await?;
     let n = tx
         .exec(
             &Query::update()
@@ -214,6 +216,7 @@ const CHANGE_COLUMNS: [C; 9] = [
 ];
 
 pub async fn insert_change(tx: &mut Tx, c: &ChangeRow) -> StoreResult<()> {
+    crate::coordination::bump(tx, crate::coordination::REGISTRY).await?;
     tx.exec(
         &Query::insert()
             .into_table(C::Table)
@@ -278,6 +281,7 @@ pub async fn decide_change(
     at: DateTime<Utc>,
     by: &str,
 ) -> StoreResult<()> {
+    crate::coordination::bump(tx, crate::coordination::REGISTRY).await?;
     let n = tx
         .exec(
             &Query::update()
@@ -382,6 +386,7 @@ pub async fn set_reservation(
     status: &str,
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
+    crate::coordination::bump(tx, crate::coordination::REGISTRY).await?;
     let n = tx
         .exec(
             &Query::update()

@@ -504,3 +504,110 @@ db_test!(
         );
     }
 );
+
+db_test!(
+    lists_follow_every_registry_write_of_any_process,
+    |backend| async move {
+        let Some(w) = world(backend).await else {
+            return;
+        };
+        // Two processes on one database: A reads (and caches) the lists, B writes.
+        let a = &w.app;
+        let b = &vsys_app::App::new(w.db.db.clone(), config(), w.clock.clone());
+        let code = w.clinic().await;
+        let me = w.actor("clinic", "operator").await;
+        let minato = w.actor("minato", "operator").await;
+        let tokyo = w.actor("tokyo", "operator").await;
+        let on_a = |q: SiteQuery| {
+            let minato = minato.clone();
+            async move { sites::list(a, &minato, &q).await.unwrap() }
+        };
+        let entry = |page: &(Vec<sites::SiteSummary>, i64)| {
+            page.0
+                .iter()
+                .find(|s| s.code == code)
+                .cloned()
+                .unwrap_or_else(|| panic!("{code} not listed"))
+        };
+        let all = || SiteQuery {
+            per_page: Some(500),
+            ..Default::default()
+        };
+        let before = on_a(all()).await;
+        assert_eq!(on_a(all()).await.1, before.1, "read twice: the same");
+        let first = entry(&before);
+        assert!(!first.details_registered);
+        // Details registered on B: A's next list says so.
+        let version = sites::get(b, &me, &code).await.unwrap().profile.version;
+        sites::put_details(b, &me, &code, version, &details(Some("03-1234-5678")))
+            .await
+            .unwrap();
+        assert!(entry(&on_a(all()).await).details_registered);
+        // One click on the reservation status.
+        sites::set_reservation(b, &me, &code, Reservation::Available)
+            .await
+            .unwrap();
+        assert_eq!(
+            entry(&on_a(all()).await).reservation,
+            Reservation::Available
+        );
+        // A change waits for 港区, then is approved: the count of pending changes, the
+        // `pending` filter and finally the name follow.
+        let view = sites::get(b, &me, &code).await.unwrap();
+        let renamed = RegistryInput {
+            name: "キャッシュ確認クリニック".into(),
+            ..sites::registry_of(&view.org, &view.profile)
+        };
+        let change_id = match sites::change_registry(b, &me, &code, &renamed)
+            .await
+            .unwrap()
+        {
+            ChangeOutcome::Pending { change_id } => change_id,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(entry(&on_a(all()).await).pending_changes, 1);
+        let pending = || SiteQuery {
+            filter: Some("pending".into()),
+            ..Default::default()
+        };
+        assert_eq!(on_a(pending()).await.1, 1);
+        sites::decide_change(b, &minato, &change_id, true)
+            .await
+            .unwrap();
+        let after = entry(&on_a(all()).await);
+        assert_eq!(
+            (after.name.as_str(), after.pending_changes),
+            ("キャッシュ確認クリニック", 0)
+        );
+        assert_eq!(on_a(pending()).await.1, 0);
+        // The organisation list (東京都's, on A) shows the new name too; a new site of 港区
+        // created on B appears in both lists on A.
+        let orgs_of = |q: vsys_app::orgs::OrgQuery| {
+            let tokyo = tokyo.clone();
+            async move { vsys_app::orgs::list(a, &tokyo, &q).await.unwrap() }
+        };
+        let named = |q: &str| vsys_app::orgs::OrgQuery {
+            q: Some(q.into()),
+            ..Default::default()
+        };
+        assert_eq!(orgs_of(named("キャッシュ確認")).await.1, 1);
+        assert_eq!(orgs_of(named("キャッシュ会場")).await.1, 0);
+        let sites_before = on_a(all()).await.1;
+        let created = vsys_app::orgs::create(
+            b,
+            &w.actor("minato", "admin").await,
+            &vsys_app::orgs::NewOrg {
+                kind: "site".into(),
+                parent_code: "13103".into(),
+                code: None,
+                name: "キャッシュ会場".into(),
+                name_en: None,
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(orgs_of(named("キャッシュ会場")).await.1, 1);
+        assert_eq!(on_a(all()).await.1, sites_before + 1);
+        assert!(on_a(all()).await.0.iter().any(|s| s.code == created.code));
+    }
+);
