@@ -6,6 +6,7 @@ use crate::audit::record;
 use crate::context::Actor;
 use crate::error::{AppError, AppResult};
 use serde::Deserialize;
+use std::sync::Arc;
 use vsys_domain::org::child_path;
 use vsys_domain::{Action, Msg, OrgCode, OrgKind, Role};
 use vsys_store::orgs::{OrgFilter, OrgRow};
@@ -48,7 +49,13 @@ pub struct OrgQuery {
 /// A page of the organisations in the caller's scope (prefectures and municipalities of the
 /// whole country when those kinds are asked for), served from the process's read cache while the registry has not changed
 /// (see [`crate::read_cache`]).
-pub async fn list(app: &App, actor: &Actor, q: &OrgQuery) -> AppResult<(Vec<OrgRow>, i64)> {
+pub async fn list(app: &App, actor: &Actor, q: &OrgQuery) -> AppResult<ListPage> {
+    Ok(list_shared(app, actor, q).await?.as_ref().clone())
+}
+
+/// [`list`] as the cache holds it: the same `Arc` while the registry has not changed (for
+/// callers that keep what they make of it, such as its JSON).
+pub async fn list_shared(app: &App, actor: &Actor, q: &OrgQuery) -> AppResult<Arc<ListPage>> {
     actor.require_password_changed()?;
     let master = q
         .kind
@@ -67,8 +74,7 @@ pub async fn list(app: &App, actor: &Actor, q: &OrgQuery) -> AppResult<(Vec<OrgR
         q: q.q.clone(),
     };
     let page = crate::page(q.page, q.per_page)?;
-    let found = app
-        .org_lists
+    app.org_lists
         .through(
             app,
             vsys_store::coordination::REGISTRY,
@@ -78,15 +84,14 @@ pub async fn list(app: &App, actor: &Actor, q: &OrgQuery) -> AppResult<(Vec<OrgR
                 Ok(orgs::list(&mut tx, &f, page).await?)
             },
         )
-        .await?;
-    Ok(found.as_ref().clone())
+        .await
 }
 
 /// What a page of an organisation list is cached under: the filter (with the caller's scope)
 /// and the page.
 pub(crate) type ListKey = (OrgFilter, vsys_domain::validation::Page);
 /// A page of organisations and the number of all that match.
-pub(crate) type ListPage = (Vec<OrgRow>, i64);
+pub type ListPage = (Vec<OrgRow>, i64);
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct NewOrg {

@@ -11,6 +11,7 @@ use crate::notices::{NoticeDraft, notify};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use vsys_domain::org::child_path;
 use vsys_domain::{
     Action, ContractStatus, Invalid, Msg, OrgCode, OrgKind, Reservation, Role, SiteType,
@@ -167,7 +168,12 @@ pub struct SiteSummary {
 /// Sites in the actor's scope. The `pending` and `unconfirmed` filters look at every site in
 /// scope (a municipality has at most a few thousand). Served from the process's read cache
 /// while the registry has not changed (see [`crate::read_cache`]).
-pub async fn list(app: &App, actor: &Actor, q: &SiteQuery) -> AppResult<(Vec<SiteSummary>, i64)> {
+pub async fn list(app: &App, actor: &Actor, q: &SiteQuery) -> AppResult<ListPage> {
+    Ok(list_shared(app, actor, q).await?.as_ref().clone())
+}
+
+/// [`list`] as the cache holds it: the same `Arc` while the registry has not changed.
+pub async fn list_shared(app: &App, actor: &Actor, q: &SiteQuery) -> AppResult<Arc<ListPage>> {
     actor.require_password_changed()?;
     let page = crate::page(q.page, q.per_page)?;
     let filter = q.filter.clone().filter(|f| !f.is_empty());
@@ -189,20 +195,18 @@ pub async fn list(app: &App, actor: &Actor, q: &SiteQuery) -> AppResult<(Vec<Sit
         ..OrgFilter::default()
     };
     let key = (f.clone(), filter.clone(), page);
-    let found = app
-        .site_lists
+    app.site_lists
         .through(app, vsys_store::coordination::REGISTRY, key, || {
             list_in(app, f, filter, page)
         })
-        .await?;
-    Ok(found.as_ref().clone())
+        .await
 }
 
 /// What a page of a site list is cached under: the filter (with the caller's scope), the
 /// `pending`/`unconfirmed` filter and the page.
 pub(crate) type ListKey = (OrgFilter, Option<String>, Page);
 /// A page of sites and the number of all that match.
-pub(crate) type ListPage = (Vec<SiteSummary>, i64);
+pub type ListPage = (Vec<SiteSummary>, i64);
 
 async fn list_in(
     app: &App,

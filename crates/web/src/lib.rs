@@ -27,8 +27,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// The places of this server (load shedding, see [`overload`]).
     pub admission: overload::Admission,
-    /// Divisions' JSON as last served (see [`api::DivisionJson`]).
-    pub division_json: std::sync::Arc<api::DivisionJson>,
+    /// The JSON of cached divisions and lists as last served (see [`api::JsonOf`]).
+    pub json: std::sync::Arc<api::JsonCaches>,
 }
 
 /// The process-wide Prometheus recorder (installed once, shared by every server in a process).
@@ -48,7 +48,7 @@ pub fn metrics_handle() -> PrometheusHandle {
 pub fn router(app: App) -> Router {
     let state = AppState {
         admission: overload::Admission::new(&app.config.overload),
-        division_json: Default::default(),
+        json: Default::default(),
         app,
         metrics: metrics_handle(),
     };

@@ -9,7 +9,9 @@ mod docs;
 mod session;
 mod sites;
 
-pub use allocation::DivisionJson;
+mod json_cache;
+
+pub use json_cache::{JsonCaches, JsonOf};
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -219,16 +221,21 @@ pub fn json_etag<T: Serialize>(status: StatusCode, version: i64, body: T) -> Res
 
 /// [`json_etag`] of a body already serialised (a cached answer).
 pub fn json_bytes_etag(status: StatusCode, version: i64, body: axum::body::Bytes) -> Response {
-    let res = (
-        status,
+    let mut res = json_bytes(body);
+    *res.status_mut() = status;
+    with_etag(res, version)
+}
+
+/// A 200 answer of a JSON body already serialised (a cached answer).
+pub fn json_bytes(body: axum::body::Bytes) -> Response {
+    (
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         )],
         body,
     )
-        .into_response();
-    with_etag(res, version)
+        .into_response()
 }
 
 fn with_etag(mut res: Response, version: i64) -> Response {

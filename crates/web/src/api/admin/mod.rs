@@ -3,7 +3,7 @@
 pub mod wire;
 
 use super::docs::IfMatch;
-use super::{PageQuery, err, if_match, json_etag};
+use super::{PageQuery, err, if_match, json_bytes, json_etag};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{Json, Path, Query};
@@ -28,12 +28,17 @@ pub async fn list_orgs(
     State(s): State<AppState>,
     u: ApiUser,
     Query(q): Query<OrgQuery>,
-) -> Result<Json<OrgPage>, ApiError> {
+) -> Result<Response, ApiError> {
     let page = vsys_app::page(q.page, q.per_page).map_err(err(u.lang))?;
-    let (rows, total) = vsys_app::orgs::list(&s.app, &u.actor, &q)
+    let found = vsys_app::orgs::list_shared(&s.app, &u.actor, &q)
         .await
         .map_err(err(u.lang))?;
-    Ok(Json(OrgPage::of(rows, total, page)))
+    let body = s.json.org_lists.get_or_make(
+        &found,
+        |(rows, total)| OrgPage::of(rows.clone(), *total, page),
+        u.lang,
+    )?;
+    Ok(json_bytes(body))
 }
 
 /// One organisation.

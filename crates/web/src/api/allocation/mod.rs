@@ -8,17 +8,13 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{Json, Path, Query};
 use crate::session::ApiUser;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
-use std::sync::Arc;
-use vsys_app::allocation::{Division, LineInput, Proposal};
+use vsys_app::allocation::{LineInput, Proposal};
 use vsys_app::cycles::{CycleInput, SupplyInput};
 use vsys_app::products::{ProductInput, RulesInput};
-use vsys_app::read_cache::{Made, ReadCache};
-use vsys_domain::Lang;
 use vsys_domain::allocation::Formula;
 use wire::{
     CycleOut, CyclePage, DivisionOut, NodeOut, ProductDetailOut, ProductOut, RequestOut, SupplyOut,
@@ -223,7 +219,7 @@ pub async fn get_division(
 
 /// The division as it stands now, with its version as `ETag` (what every read and save of a
 /// division answers). Its JSON is serialised once per division the application hands out (see
-/// [`DivisionJson`]).
+/// [`super::JsonOf`]).
 async fn division_answer(
     s: &AppState,
     u: &ApiUser,
@@ -233,34 +229,11 @@ async fn division_answer(
     let d = vsys_app::allocation::division(&s.app, &u.actor, id, org)
         .await
         .map_err(err(u.lang))?;
-    let body = s.division_json.get_or_make(&d, u.lang)?;
+    let body = s
+        .json
+        .divisions
+        .get_or_make(&d, |d| DivisionOut::from(d), u.lang)?;
     Ok(json_bytes_etag(StatusCode::OK, d.node.version, body))
-}
-
-/// The JSON of each division as last served, tagged with the division it was made from. The
-/// application's read cache hands out the same `Arc` until something a division shows changes,
-/// so while the `Arc` is the same the JSON is too.
-pub struct DivisionJson(ReadCache<(String, String), Bytes, Made<Division>>);
-
-impl Default for DivisionJson {
-    fn default() -> Self {
-        DivisionJson(ReadCache::new(vsys_app::allocation::CACHED_DIVISIONS))
-    }
-}
-
-impl DivisionJson {
-    fn get_or_make(&self, d: &Arc<Division>, lang: Lang) -> Result<Bytes, ApiError> {
-        let key = (d.cycle.id.clone(), d.org.code.clone());
-        if let Some(body) = self.0.get(&key, &Made(d.clone())) {
-            return Ok((*body).clone());
-        }
-        let body = Bytes::from(
-            serde_json::to_vec(&DivisionOut::from(&**d))
-                .map_err(|e| ApiError::new(vsys_app::AppError::Internal(e.into()), lang))?,
-        );
-        self.0.put(key, Made(d.clone()), Arc::new(body.clone()));
-        Ok(body)
-    }
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

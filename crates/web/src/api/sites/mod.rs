@@ -5,7 +5,7 @@
 pub mod wire;
 
 use super::docs::{IfMatch, IfMatchOptional};
-use super::{err, if_match, json_etag};
+use super::{err, if_match, json_bytes, json_etag};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{Json, Path, Query};
@@ -30,12 +30,17 @@ pub async fn list_sites(
     State(s): State<AppState>,
     u: ApiUser,
     Query(q): Query<SiteQuery>,
-) -> Result<Json<SitePage>, ApiError> {
-    let (items, total) = vsys_app::sites::list(&s.app, &u.actor, &q)
+) -> Result<Response, ApiError> {
+    let found = vsys_app::sites::list_shared(&s.app, &u.actor, &q)
         .await
         .map_err(err(u.lang))?;
     let p = vsys_app::page(q.page, q.per_page).map_err(|e| ApiError::new(e, u.lang))?;
-    Ok(Json(SitePage::of(items, total, p)))
+    let body = s.json.site_lists.get_or_make(
+        &found,
+        |(items, total)| SitePage::of(items.clone(), *total, p),
+        u.lang,
+    )?;
+    Ok(json_bytes(body))
 }
 
 /// A site: registry entry, details, reservation status and pending changes. ETag = profile
