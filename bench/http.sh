@@ -54,6 +54,9 @@ divide() { # token org: confirm (if needed), auto-fill with the cycle's formula,
 }
 divide "$NATION" JP
 divide "$TOKYO" 13
+# Let the server's background checkpoint copy the divisions' WAL into the database before
+# measuring (otherwise the first endpoints share the cores with it).
+sleep "${SETTLE:-10}"
 cat >"$WORK/login.lua" <<'LUA'
 wrk.method = "POST"
 wrk.body = '{"email":"tokyo-operator@demo.vsys.jp","password":"vsys-demo-password"}'
