@@ -119,7 +119,8 @@ pub async fn search(
     page: Page,
 ) -> AppResult<(Vec<AuditRow>, i64)> {
     actor.require(Action::ReadAudit, &actor.principal.org_path)?;
-    let mut tx = app.db.read().await?;
+    // A page and its count: each may see its own snapshot (see `Db::read_each`).
+    let mut tx = app.db.read_each().await?;
     Ok(vsys_store::audit::search(&mut tx, f, page).await?)
 }
 

@@ -239,7 +239,8 @@ pub async fn list(
 ) -> AppResult<(Vec<DeliveryRow>, i64)> {
     actor.require_password_changed()?;
     let f = filter(app, actor, q)?;
-    let mut tx = app.db.read().await?;
+    // A page and its count: each may see its own snapshot (see `Db::read_each`).
+    let mut tx = app.db.read_each().await?;
     Ok(deliveries::list(&mut tx, &f, crate::page(q.page, q.per_page)?).await?)
 }
 

@@ -80,7 +80,9 @@ pub async fn list_shared(app: &App, actor: &Actor, q: &OrgQuery) -> AppResult<Ar
             vsys_store::coordination::REGISTRY,
             (f.clone(), page),
             || async {
-                let mut tx = app.db.read().await?;
+                // A page and its count; a write between them also moves the counter, so
+                // this value is not served again after it.
+                let mut tx = app.db.read_each().await?;
                 Ok(orgs::list(&mut tx, &f, page).await?)
             },
         )

@@ -214,7 +214,9 @@ async fn list_in(
     filter: Option<String>,
     page: Page,
 ) -> AppResult<ListPage> {
-    let mut tx = app.db.read().await?;
+    // Organisations, profiles and pending changes, each statement on its own snapshot: a
+    // write between them also moves the counter, so this value is not served again after it.
+    let mut tx = app.db.read_each().await?;
     let filtering = filter.is_some();
     let (out, mut total) =
         orgs::list(&mut tx, &f, if filtering { Page::all() } else { page }).await?;

@@ -206,16 +206,28 @@ impl Db {
     /// lock upgrade half-way.
     pub async fn begin(&self) -> StoreResult<Tx> {
         Ok(match self {
-            Db::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
-            Db::Postgres(p) => Tx::Postgres(p.begin().await?),
+            Db::Sqlite(p) => Tx::Sqlite(Conn::Tx(p.begin_with("BEGIN IMMEDIATE").await?)),
+            Db::Postgres(p) => Tx::Postgres(Conn::Tx(p.begin().await?)),
         })
     }
 
     /// Starts a transaction for reading only (a consistent snapshot that takes no write lock).
     pub async fn read(&self) -> StoreResult<Tx> {
         Ok(match self {
-            Db::Sqlite(p) => Tx::Sqlite(p.begin().await?),
-            Db::Postgres(p) => Tx::Postgres(p.begin().await?),
+            Db::Sqlite(p) => Tx::Sqlite(Conn::Tx(p.begin().await?)),
+            Db::Postgres(p) => Tx::Postgres(Conn::Tx(p.begin().await?)),
+        })
+    }
+
+    /// A read whose statements each see the database as of their own start: no `BEGIN` and
+    /// `COMMIT` (on SQLite two hand-offs to the connection's thread fewer, on PostgreSQL two
+    /// round trips). For a page of a list and its count, where a write landing between them
+    /// costs at most a total that is off by that write; never for reads that must agree with
+    /// each other. Writes on it are refused.
+    pub async fn read_each(&self) -> StoreResult<Tx> {
+        Ok(match self {
+            Db::Sqlite(p) => Tx::Sqlite(Conn::Plain(p.acquire().await?)),
+            Db::Postgres(p) => Tx::Postgres(Conn::Plain(p.acquire().await?)),
         })
     }
 
@@ -344,8 +356,52 @@ fn fnv1a(bytes: &[u8]) -> i64 {
 
 /// A transaction of either backend. Dropped without [`Tx::commit`], it rolls back.
 pub enum Tx {
-    Sqlite(Transaction<'static, Sqlite>),
-    Postgres(Transaction<'static, Postgres>),
+    Sqlite(Conn<Sqlite>),
+    Postgres(Conn<Postgres>),
+}
+
+/// What a [`Tx`] runs its statements on: a transaction, or — for [`Db::read_each`] — a plain
+/// connection, on which each statement sees the database as of its own start and nothing may
+/// be written.
+pub enum Conn<DB: sqlx::Database> {
+    Tx(Transaction<'static, DB>),
+    Plain(sqlx::pool::PoolConnection<DB>),
+}
+
+impl<DB: sqlx::Database> std::ops::Deref for Conn<DB> {
+    type Target = DB::Connection;
+    fn deref(&self) -> &DB::Connection {
+        match self {
+            Conn::Tx(t) => t,
+            Conn::Plain(c) => c,
+        }
+    }
+}
+
+impl<DB: sqlx::Database> std::ops::DerefMut for Conn<DB> {
+    fn deref_mut(&mut self) -> &mut DB::Connection {
+        match self {
+            Conn::Tx(t) => t,
+            Conn::Plain(c) => c,
+        }
+    }
+}
+
+impl<DB: sqlx::Database> Conn<DB> {
+    async fn commit(self) -> StoreResult<()> {
+        match self {
+            Conn::Tx(t) => Ok(t.commit().await?),
+            Conn::Plain(_) => Ok(()),
+        }
+    }
+
+    /// Writes belong in a transaction: refused on a plain connection.
+    fn writable(&self) -> StoreResult<()> {
+        match self {
+            Conn::Tx(_) => Ok(()),
+            Conn::Plain(_) => Err(StoreError::Unsupported("a write outside a transaction")),
+        }
+    }
 }
 
 impl Tx {
@@ -373,6 +429,7 @@ impl Tx {
     pub async fn exec<S: SqlxBinder>(&mut self, stmt: &S) -> StoreResult<u64> {
         Ok(match self {
             Tx::Sqlite(tx) => {
+                tx.writable()?;
                 let (sql, values) = stmt.build_sqlx(SqliteQueryBuilder);
                 sqlx::query_with(sqlx::AssertSqlSafe(sql), values)
                     .execute(&mut **tx)
@@ -380,6 +437,7 @@ impl Tx {
                     .rows_affected()
             }
             Tx::Postgres(tx) => {
+                tx.writable()?;
                 let (sql, values) = stmt.build_sqlx(PostgresQueryBuilder);
                 sqlx::query_with(sqlx::AssertSqlSafe(sql), values)
                     .execute(&mut **tx)
@@ -452,6 +510,7 @@ impl Tx {
     /// PostgreSQL `NOTIFY channel, payload`, delivered when the transaction commits.
     pub async fn notify(&mut self, channel: &str, payload: &str) -> StoreResult<()> {
         if let Tx::Postgres(tx) = self {
+            tx.writable()?;
             sqlx::query("SELECT pg_notify($1, $2)")
                 .bind(channel)
                 .bind(payload)
@@ -468,6 +527,7 @@ impl Tx {
         let Tx::Postgres(tx) = self else {
             return Ok(());
         };
+        tx.writable()?;
         let mut ids: Vec<i64> = names.iter().map(|n| fnv1a(n.as_bytes())).collect();
         ids.sort_unstable();
         ids.dedup();

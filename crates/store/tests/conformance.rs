@@ -158,6 +158,51 @@ db_test!(orgs_round_trip_and_scope, |backend| async move {
     assert_eq!((rows.len(), total), (1, 4));
 });
 
+db_test!(
+    a_read_of_single_statements_sees_each_write_and_writes_nothing,
+    |backend| async move {
+        let Some(t) = migrated(backend).await else {
+            return;
+        };
+        seed(&t.db).await;
+        let scope = OrgFilter {
+            scope_path: "/JP/".into(),
+            ..Default::default()
+        };
+        let mut each = t.db.read_each().await.unwrap_or_else(|e| panic!("{e}"));
+        let total = |r: StoreResult<(Vec<OrgRow>, i64)>| r.map(|r| r.1).ok();
+        assert_eq!(
+            total(orgs::list(&mut each, &scope, Page::first(50)).await),
+            Some(4)
+        );
+        // Writes are refused on it, and leave nothing behind.
+        assert!(matches!(
+            orgs::insert_many(&mut each, &[org("27", "prefecture", Some("JP"), "/JP/27/")]).await,
+            Err(StoreError::Unsupported(_))
+        ));
+        assert!(matches!(
+            coordination::bump(&mut each, coordination::REGISTRY).await,
+            Err(StoreError::Unsupported(_))
+        ));
+        // Each statement sees what was committed before it began (no snapshot held).
+        let mut w = t.db.begin().await.unwrap_or_else(|e| panic!("{e}"));
+        orgs::insert_many(&mut w, &[org("27", "prefecture", Some("JP"), "/JP/27/")])
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        w.commit().await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            total(orgs::list(&mut each, &scope, Page::first(50)).await),
+            Some(5)
+        );
+        each.commit().await.unwrap_or_else(|e| panic!("{e}"));
+        let mut tx = t.db.read().await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            total(orgs::list(&mut tx, &scope, Page::first(50)).await),
+            Some(5)
+        );
+    }
+);
+
 db_test!(users_unique_email_and_version_check, |backend| async move {
     let Some(t) = migrated(backend).await else {
         return;
