@@ -63,6 +63,19 @@ wrk.body = '{"email":"tokyo-operator@demo.vsys.jp","password":"vsys-demo-passwor
 wrk.headers["Content-Type"] = "application/json"
 LUA
 
+# Cold pages: a random page of a random size of 東京都's lists, so that nearly every request
+# misses the read caches (about 7,700 distinct pages per list against 2,000 kept).
+cat >"$WORK/cold_orgs.lua" <<'LUA'
+request = function()
+  return wrk.format(nil, "/api/v1/orgs?kind=institution&per_page=" .. math.random(10, 60) .. "&page=" .. math.random(1, 120))
+end
+LUA
+cat >"$WORK/cold_sites.lua" <<'LUA'
+request = function()
+  return wrk.format(nil, "/api/v1/sites?per_page=" .. math.random(10, 60) .. "&page=" .. math.random(1, 120))
+end
+LUA
+
 run() { # name path [wrk args…]
   local name=$1 path=$2; shift 2
   wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency "$@" "http://127.0.0.1:$PORT$path" >"$WORK/$name.txt"
@@ -87,6 +100,8 @@ for line in "$base" \
   "$(run api_division_setagaya "/api/v1/cycles/$CYCLE/allocations/13112" -H "Authorization: Bearer $TOKYO")" \
   "$(run api_orgs_page_prefecture '/api/v1/orgs?kind=institution&per_page=50' -H "Authorization: Bearer $TOKYO")" \
   "$(run api_sites_page_prefecture '/api/v1/sites?per_page=50' -H "Authorization: Bearer $TOKYO")" \
+  "$(run api_orgs_cold_prefecture /api/v1/orgs -s "$WORK/cold_orgs.lua" -H "Authorization: Bearer $TOKYO")" \
+  "$(run api_sites_cold_prefecture /api/v1/sites -s "$WORK/cold_sites.lua" -H "Authorization: Bearer $TOKYO")" \
   "$(run api_deliveries_page_empty '/api/v1/deliveries?per_page=50' -H "Authorization: Bearer $WHOLESALER")" \
   "$(run api_idle_stock '/api/v1/stock/idle' -H "Authorization: Bearer $TOKYO")" \
   "$(run api_audit_page '/api/v1/audit?per_page=50' -H "Authorization: Bearer $ADMIN")" \

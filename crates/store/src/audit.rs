@@ -237,21 +237,13 @@ pub async fn search(
     f: &AuditFilter,
     page: crate::Page,
 ) -> StoreResult<(Vec<AuditRow>, i64)> {
-    let total = tx
-        .count(&filtered(f).expr(Expr::col(AuditLog::Id).count()).to_owned())
-        .await?;
-    let rows = tx
-        .all(
-            &filtered(f)
-                .columns(COLUMNS)
-                .order_by(AuditLog::At, Order::Desc)
-                .order_by(AuditLog::Id, Order::Desc)
-                .limit(page.limit())
-                .offset(page.offset())
-                .to_owned(),
-        )
-        .await?;
-    Ok((rows, total))
+    let count = filtered(f).expr(Expr::col(AuditLog::Id).count()).to_owned();
+    let rows = filtered(f)
+        .columns(COLUMNS)
+        .order_by(AuditLog::At, Order::Desc)
+        .order_by(AuditLog::Id, Order::Desc)
+        .to_owned();
+    tx.page(rows, count, page).await
 }
 
 /// Every partition with its head (seq, hash).

@@ -55,6 +55,35 @@ pub trait Row: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Sen
 impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
 {}
 
+/// The column that carries the count of a [`Tx::page`].
+const PAGE_TOTAL: &str = "page_total";
+
+/// A row of a [`Tx::page`] with the count beside it.
+struct Counted<T> {
+    row: T,
+    total: i64,
+}
+
+impl<'r, T: FromRow<'r, SqliteRow>> FromRow<'r, SqliteRow> for Counted<T> {
+    fn from_row(r: &'r SqliteRow) -> Result<Self, sqlx::Error> {
+        use sqlx::Row as _;
+        Ok(Counted {
+            row: T::from_row(r)?,
+            total: r.try_get(PAGE_TOTAL)?,
+        })
+    }
+}
+
+impl<'r, T: FromRow<'r, PgRow>> FromRow<'r, PgRow> for Counted<T> {
+    fn from_row(r: &'r PgRow) -> Result<Self, sqlx::Error> {
+        use sqlx::Row as _;
+        Ok(Counted {
+            row: T::from_row(r)?,
+            total: r.try_get(PAGE_TOTAL)?,
+        })
+    }
+}
+
 /// Connection pool of either backend. Cheap to clone.
 #[derive(Clone, Debug)]
 pub enum Db {
@@ -484,6 +513,31 @@ impl Tx {
     /// Exactly one row, or [`StoreError::NotFound`].
     pub async fn one<T: Row, S: SqlxBinder>(&mut self, stmt: &S) -> StoreResult<T> {
         self.opt(stmt).await?.ok_or(StoreError::NotFound)
+    }
+
+    /// A page of `rows` (filtered and ordered; the page's limit and offset are added here)
+    /// and the number of all rows `count` counts, in one statement: the count rides along as
+    /// a scalar subquery, which both databases evaluate once. Only a page past the end asks
+    /// for the count again, alone.
+    pub async fn page<T: Row>(
+        &mut self,
+        mut rows: sea_query::SelectStatement,
+        count: sea_query::SelectStatement,
+        page: crate::Page,
+    ) -> StoreResult<(Vec<T>, i64)> {
+        rows.expr_as(
+            sea_query::Expr::SubQuery(None, Box::new(count.clone().into())),
+            sea_query::Alias::new(PAGE_TOTAL),
+        )
+        .limit(page.limit())
+        .offset(page.offset());
+        let found: Vec<Counted<T>> = self.all(&rows).await?;
+        let total = match found.first() {
+            Some(first) => first.total,
+            None if page.offset() == 0 => 0,
+            None => self.count(&count).await?,
+        };
+        Ok((found.into_iter().map(|c| c.row).collect(), total))
     }
 
     /// A single integer (e.g. `COUNT(*)`).

@@ -203,29 +203,19 @@ pub async fn list(
     f: &DeliveryFilter,
     page: crate::Page,
 ) -> StoreResult<(Vec<DeliveryRow>, i64)> {
-    let total = tx
-        .count(
-            &Query::select()
-                .expr(Expr::col(D::Id).count())
-                .from(D::Table)
-                .cond_where(cond(f))
-                .to_owned(),
-        )
-        .await?;
-    let rows = tx
-        .all(
-            &select()
-                .cond_where(cond(f))
-                // Undated lines first, the same on both databases.
-                .order_by_with_nulls(D::ScheduledOn, Order::Asc, sea_query::NullOrdering::First)
-                .order_by(D::SiteCode, Order::Asc)
-                .order_by(D::Item, Order::Asc)
-                .limit(page.limit())
-                .offset(page.offset())
-                .to_owned(),
-        )
-        .await?;
-    Ok((rows, total))
+    let count = Query::select()
+        .expr(Expr::col(D::Id).count())
+        .from(D::Table)
+        .cond_where(cond(f))
+        .to_owned();
+    let rows = select()
+        .cond_where(cond(f))
+        // Undated lines first, the same on both databases.
+        .order_by_with_nulls(D::ScheduledOn, Order::Asc, sea_query::NullOrdering::First)
+        .order_by(D::SiteCode, Order::Asc)
+        .order_by(D::Item, Order::Asc)
+        .to_owned();
+    tx.page(rows, count, page).await
 }
 
 /// Counts by a date column (`scheduled_on` or `delivered_on`) of the filtered deliveries.

@@ -156,6 +156,27 @@ db_test!(orgs_round_trip_and_scope, |backend| async move {
     .await
     .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((rows.len(), total), (1, 4));
+    // Past the end: no rows, and still the count; nothing matching: zero.
+    let everything = OrgFilter {
+        scope_path: "/JP/".into(),
+        ..Default::default()
+    };
+    let past = Page {
+        page: 3,
+        per_page: 3,
+    };
+    let (rows, total) = orgs::list(&mut tx, &everything, past)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((rows.len(), total), (0, 4));
+    let nothing = OrgFilter {
+        q: Some("該当なし".into()),
+        ..everything
+    };
+    let (rows, total) = orgs::list(&mut tx, &nothing, Page::first(50))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((rows.len(), total), (0, 0));
 });
 
 db_test!(
