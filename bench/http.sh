@@ -52,6 +52,11 @@ divide() { # token org: confirm (if needed), auto-fill with the cycle's formula,
   curl -fs -o /dev/null -X POST -H "Authorization: Bearer $tok" -H "If-Match: $etag" -H 'content-type: application/json' -d '{}' "$B/cycles/$CYCLE/allocations/$org/autofill"
   curl -fs -o /dev/null -X POST -H "Authorization: Bearer $tok" "$B/cycles/$CYCLE/allocations/$org/finish"
 }
+CLINIC=$(curl -fs -X POST -H 'content-type: application/json' \
+  -d '{"email":"clinic-operator@demo.vsys.jp","password":"vsys-demo-password"}' \
+  "$B/session" | sed 's/.*"token":"\([^"]*\)".*/\1/')
+SITE=$(curl -fs -H "Authorization: Bearer $CLINIC" "$B/me" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["org_code"])')
 divide "$NATION" JP
 divide "$TOKYO" 13
 # Let the server's background checkpoint copy the divisions' WAL into the database before
@@ -104,6 +109,8 @@ for line in "$base" \
   "$(run api_sites_cold_prefecture /api/v1/sites -s "$WORK/cold_sites.lua" -H "Authorization: Bearer $TOKYO")" \
   "$(run api_deliveries_page_empty '/api/v1/deliveries?per_page=50' -H "Authorization: Bearer $WHOLESALER")" \
   "$(run api_idle_stock '/api/v1/stock/idle' -H "Authorization: Bearer $TOKYO")" \
+  "$(run api_site_results_90d "/api/v1/sites/$SITE/results?days=90" -H "Authorization: Bearer $TOKEN")" \
+  "$(run api_site_stock "/api/v1/sites/$SITE/stock" -H "Authorization: Bearer $TOKEN")" \
   "$(run api_audit_page '/api/v1/audit?per_page=50' -H "Authorization: Bearer $ADMIN")" \
   "$(run api_login /api/v1/session -s "$WORK/login.lua")"; do
   set -- $line
