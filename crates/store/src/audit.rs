@@ -237,7 +237,7 @@ pub async fn search(
     f: &AuditFilter,
     page: crate::Page,
 ) -> StoreResult<(Vec<AuditRow>, i64)> {
-    let count = filtered(f).expr(Expr::col(AuditLog::Id).count()).to_owned();
+    let count = filtered(f).expr(crate::db::count_rows()).to_owned();
     let rows = filtered(f)
         .columns(COLUMNS)
         .order_by(AuditLog::At, Order::Desc)

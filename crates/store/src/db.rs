@@ -55,6 +55,12 @@ pub trait Row: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Sen
 impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
 {}
 
+/// `COUNT(*)`: counts rows from whatever index finds them (counting a column, even one that
+/// is never null, makes both databases read it from every row).
+pub fn count_rows() -> sea_query::Expr {
+    sea_query::Func::count(sea_query::Expr::col(sea_query::Asterisk)).into()
+}
+
 /// The column that carries the count of a [`Tx::page`].
 const PAGE_TOTAL: &str = "page_total";
 

@@ -204,7 +204,7 @@ pub async fn list(
     page: crate::Page,
 ) -> StoreResult<(Vec<DeliveryRow>, i64)> {
     let count = Query::select()
-        .expr(Expr::col(D::Id).count())
+        .expr(crate::db::count_rows())
         .from(D::Table)
         .cond_where(cond(f))
         .to_owned();

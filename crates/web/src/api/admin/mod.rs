@@ -21,7 +21,8 @@ use wire::{
     AuditPage, NoticeCreated, NoticeOut, NoticePage, OrgOut, OrgPage, UserOut, UserPage, VerifyOut,
 };
 
-/// Organisations in my scope (prefectures and municipalities: the whole country).
+/// Organisations in my scope (prefectures and municipalities: the whole country), in the
+/// order of the hierarchy: each after its parent, siblings by code.
 #[utoipa::path(get, path = "/api/v1/orgs", tag = "orgs", params(OrgQuery),
     responses((status = 200, description = "A page of organisations.", body = OrgPage)))]
 pub async fn list_orgs(

@@ -23,7 +23,8 @@ use wire::{
     SiteOut, SitePage, StockOut, TransferOut,
 };
 
-/// Sites in the caller's scope (filters: `pending` changes, `unconfirmed` institutions).
+/// Sites in the caller's scope (filters: `pending` changes, `unconfirmed` institutions), by
+/// municipality, then by code.
 #[utoipa::path(get, path = "/api/v1/sites", tag = "sites", params(SiteQuery),
     responses((status = 200, description = "A page of sites.", body = SitePage)))]
 pub async fn list_sites(
