@@ -91,6 +91,11 @@ run() { # name path [wrk args…]
   echo "$name $rps $p99 ${bad:-0}"
 }
 
+# Warm up (not recorded): the pool opens its connections as concurrency rises, each prepares
+# its statements and fills its page cache; measured cold, the first endpoints ran ~25 % slower.
+for warm in /api/v1/me '/api/v1/orgs?kind=institution&per_page=50' '/api/v1/deliveries?per_page=50'; do
+  wrk -t2 -c"$CONNS" -d"${WARMUP:-3}s" -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT$warm" >/dev/null
+done
 echo "backend: ${URL%%:*}, $SITES sites, ${DURATION}s per endpoint, $CONNS connections, 2 wrk threads, $(nproc) cores shared with the server"
 base=$(run healthz /healthz)
 base_rps=$(echo "$base" | awk '{print $2}')
