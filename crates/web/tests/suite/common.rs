@@ -107,6 +107,20 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
+    /// A raw connection on which `request_line` and `rest` (more header lines, the blank line,
+    /// perhaps the start of a body) have been sent, with the `Host` header between them.
+    pub async fn send_raw(&self, request_line: &str, rest: &str) -> tokio::net::TcpStream {
+        use tokio::io::AsyncWriteExt;
+        let addr = self.base.trim_start_matches("http://");
+        let mut s = tokio::net::TcpStream::connect(addr)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        s.write_all(format!("{request_line}\r\nHost: {addr}\r\n{rest}").as_bytes())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        s
+    }
+
     /// The current TOTP code of a user (from the secret in the database).
     pub async fn totp(&self, email: &str) -> String {
         let u = self.user(email).await;

@@ -12,23 +12,16 @@
 use crate::common::*;
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
-use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use vsys_testkit::db_test;
 
 /// A request holding a place until dropped (see the module's documentation).
 async fn hold(t: &TestApp) -> TcpStream {
-    let addr = t.base.trim_start_matches("http://");
-    let mut s = TcpStream::connect(addr)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let head = format!(
-        "POST /api/v1/session HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: 4096\r\n\r\n{{"
-    );
-    s.write_all(head.as_bytes())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    s
+    t.send_raw(
+        "POST /api/v1/session HTTP/1.1",
+        "Content-Type: application/json\r\nContent-Length: 4096\r\n\r\n{",
+    )
+    .await
 }
 
 fn retry_after(res: &reqwest::Response) -> i64 {

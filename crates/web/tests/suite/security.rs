@@ -786,17 +786,15 @@ db_test!(
 /// answer: a body over the limit is refused from its announced length, before any of it is
 /// read (a client that waits for `100 Continue` never has to send it).
 async fn announce_only(t: &TestApp, path: &str, token: &str, ctype: &str, len: usize) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let addr = t.base.trim_start_matches("http://").to_owned();
-    let mut sock = tokio::net::TcpStream::connect(&addr)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: {ctype}\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n"
-    );
-    sock.write_all(head.as_bytes())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    use tokio::io::AsyncReadExt;
+    let mut sock = t
+        .send_raw(
+            &format!("POST {path} HTTP/1.1"),
+            &format!(
+                "Authorization: Bearer {token}\r\nContent-Type: {ctype}\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n"
+            ),
+        )
+        .await;
     let mut answer = Vec::new();
     let _ = sock.read_to_end(&mut answer).await;
     String::from_utf8_lossy(&answer).into_owned()
