@@ -23,6 +23,7 @@ pub mod notices;
 pub mod ops;
 pub mod orgs;
 pub mod products;
+pub mod public;
 pub mod read_cache;
 pub mod requests;
 pub mod results;
@@ -73,6 +74,8 @@ pub struct App {
     pub(crate) org_lists: Arc<read_cache::ReadCache<orgs::ListKey, orgs::ListPage>>,
     /// Pages of site lists, likewise.
     pub(crate) site_lists: Arc<read_cache::ReadCache<sites::ListKey, sites::ListPage>>,
+    /// The public site's snapshot (see [`public`]).
+    pub(crate) public: Arc<public::Holder>,
 }
 
 impl App {
@@ -103,6 +106,7 @@ impl App {
             divisions: Arc::new(read_cache::ReadCache::new(allocation::CACHED_DIVISIONS)),
             org_lists: Arc::new(read_cache::ReadCache::new(CACHED_LIST_PAGES)),
             site_lists: Arc::new(read_cache::ReadCache::new(CACHED_LIST_PAGES)),
+            public: Arc::default(),
         }
     }
 

@@ -404,3 +404,79 @@ pub async fn set_reservation(
     }
     Ok(())
 }
+
+/// A site as the public sees it: its organisation's name and place and the public fields of
+/// its profile — never a representative, doctors, accounts, stock or results.
+#[derive(Debug, Clone, sqlx::FromRow, PartialEq)]
+pub struct PublicRow {
+    pub code: String,
+    #[sqlx(try_from = "String")]
+    pub kind: vsys_domain::OrgKind,
+    pub name: String,
+    pub name_en: Option<String>,
+    pub municipality_code: Option<String>,
+    pub lat: Option<f64>,
+    pub lng: Option<f64>,
+    pub postal_code: Option<String>,
+    pub address: Option<String>,
+    pub phone: Option<String>,
+    pub website: Option<String>,
+    pub hours: Option<String>,
+    pub vaccines: Option<String>,
+    pub accepts_non_regular: bool,
+    pub access: Option<String>,
+    pub parking: Option<String>,
+    #[sqlx(try_from = "String")]
+    pub reservation: vsys_domain::site::Reservation,
+    pub reservation_at: Option<DateTime<Utc>>,
+}
+
+/// Every site the public may see — municipal sites and institutions that are contracted and
+/// that their municipality confirmed — in path order (by municipality). One statement: the
+/// public site's snapshot is built from it.
+pub async fn public_rows(tx: &mut Tx) -> StoreResult<Vec<PublicRow>> {
+    use crate::schema::Orgs as O;
+    use sea_query::Alias;
+    use vsys_domain::OrgKind;
+    use vsys_domain::site::ContractStatus;
+    let mut q = Query::select();
+    q.columns([O::Code, O::Kind, O::Name, O::NameEn].map(|c| (O::Table, c)))
+        .expr_as(
+            Expr::col((O::Table, O::ParentCode)),
+            Alias::new("municipality_code"),
+        )
+        .columns([O::Lat, O::Lng].map(|c| (O::Table, c)))
+        .columns(
+            [
+                P::PostalCode,
+                P::Address,
+                P::Phone,
+                P::Website,
+                P::Hours,
+                P::Vaccines,
+                P::AcceptsNonRegular,
+                P::Access,
+                P::Parking,
+                P::Reservation,
+                P::ReservationAt,
+            ]
+            .map(|c| (P::Table, c)),
+        )
+        .from(P::Table)
+        .inner_join(
+            O::Table,
+            Expr::col((O::Table, O::Code)).equals((P::Table, P::OrgCode)),
+        )
+        .and_where(Expr::col((P::Table, P::ContractStatus)).eq(ContractStatus::Contracted.as_str()))
+        .cond_where(
+            sea_query::Cond::any()
+                .add(Expr::col((O::Table, O::Kind)).eq(OrgKind::Site.as_str()))
+                .add(
+                    sea_query::Cond::all()
+                        .add(Expr::col((O::Table, O::Kind)).eq(OrgKind::Institution.as_str()))
+                        .add(Expr::col((P::Table, P::ConfirmedAt)).is_not_null()),
+                ),
+        )
+        .order_by((O::Table, O::Path), Order::Asc);
+    tx.all(&q).await
+}

@@ -185,8 +185,8 @@ async fn metrics_text(
     s.metrics.render().into_response()
 }
 
-/// Serves until `shutdown` resolves, with the mail workers and the WAL checkpointer running
-/// beside the server. Then it stops accepting connections, lets the requests in flight finish
+/// Serves until `shutdown` resolves, with the mail workers, the WAL checkpointer and the public
+/// site's snapshot follower running beside the server. Then it stops accepting connections, lets the requests in flight finish
 /// and stops the background work (a mail being sent is finished, the scheduled-work lease is
 /// given up), for at most `shutdown_grace_secs` each before it returns anyway.
 pub async fn serve(
@@ -213,6 +213,15 @@ pub async fn serve(
         std::time::Duration::from_secs(3600),
     )));
     workers.push(tokio::spawn(vsys_app::signal::run_follower(
+        app.clone(),
+        stop_rx.clone(),
+    )));
+    // The public site answers from its snapshot: the first is built before any request, the
+    // next ones in the background after each change of the registry.
+    vsys_app::public::prepare(&app)
+        .await
+        .map_err(|e| anyhow::anyhow!("building the public site's snapshot: {e}"))?;
+    workers.push(tokio::spawn(vsys_app::public::run_follower(
         app.clone(),
         stop_rx.clone(),
     )));

@@ -211,11 +211,21 @@ db_test!(
         let code = w.clinic().await;
         let me = w.actor("clinic", "operator").await;
         let minato = w.actor("minato", "operator").await;
-        let public = |list: &[sites::PublicSite]| -> Vec<String> {
+        let public = |list: &[vsys_app::public::PublicSite]| -> Vec<String> {
             list.iter().map(|s| s.code.clone()).collect()
         };
+        // The public site answers from a snapshot that the server rebuilds in the background
+        // after a change (`public::run_follower`); here the rebuild is asked for directly.
+        let rebuilt = || async {
+            vsys_app::public::refresh(app).await.unwrap();
+            vsys_app::public::municipality_sites(app, "13103")
+                .await
+                .unwrap()
+        };
         // Before 港区 confirms the clinic, the public sees only the municipal site.
-        let before = sites::public_list(app, "13103").await.unwrap();
+        let before = vsys_app::public::municipality_sites(app, "13103")
+            .await
+            .unwrap();
         assert!(!public(&before).contains(&code));
         let muni_site = w.municipal_site().await;
         assert!(
@@ -258,11 +268,20 @@ db_test!(
             .unwrap();
         assert_eq!(p.reservation, Reservation::Available);
         assert!(p.reservation_at.is_some());
-        let listed = sites::public_list(app, "13103").await.unwrap();
+        // The snapshot read before the click still holds the clinic as it was; rebuilt, it
+        // shows the click.
+        let held = vsys_app::public::municipality_sites(app, "13103")
+            .await
+            .unwrap();
+        assert!(
+            !public(&held).contains(&code),
+            "not confirmed when the snapshot was built"
+        );
+        let listed = rebuilt().await;
         let entry = listed.iter().find(|s| s.code == code).unwrap();
         assert_eq!(entry.reservation, Reservation::Available);
-        not_found(sites::public_list(app, "13").await);
-        not_found(sites::public_list(app, "99999").await);
+        not_found(vsys_app::public::municipality_sites(app, "13").await);
+        not_found(vsys_app::public::municipality_sites(app, "99999").await);
         // A site that is not contracted cannot be confirmed, and leaves the public list.
         let view = sites::get(app, &minato, &code).await.unwrap();
         sites::change_registry(
@@ -288,7 +307,7 @@ db_test!(
             ),
             Msg::NotContracted
         );
-        assert!(!public(&sites::public_list(app, "13103").await.unwrap()).contains(&code));
+        assert!(!public(&rebuilt().await).contains(&code));
         assert_eq!(w.audit("site.reservation").await.len(), 1);
     }
 );
@@ -609,5 +628,62 @@ db_test!(
         assert_eq!(orgs_of(named("キャッシュ会場")).await.1, 1);
         assert_eq!(on_a(all()).await.1, sites_before + 1);
         assert!(on_a(all()).await.0.iter().any(|s| s.code == created.code));
+    }
+);
+
+db_test!(
+    the_public_snapshot_follows_changes_and_outlives_the_database,
+    |backend| async move {
+        let Some(w) = world(backend).await else {
+            return;
+        };
+        let app = &w.app;
+        use vsys_app::public;
+        // As the server runs them: the change signal's follower and the snapshot's.
+        let (stop_signal, signal_stopped) = tokio::sync::watch::channel(false);
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let signal = tokio::spawn(vsys_app::signal::run_follower(app.clone(), signal_stopped));
+        let follower = tokio::spawn(public::run_follower(app.clone(), stopped));
+        let first = public::snapshot(app).await.unwrap();
+        let site = w.municipal_site().await;
+        let status_of = |list: Vec<public::PublicSite>| {
+            list.into_iter()
+                .find(|s| s.code == site)
+                .map(|s| s.reservation)
+        };
+        let shown = status_of(public::municipality_sites(app, "13103").await.unwrap());
+        assert!(shown.is_some(), "the municipal site is public");
+        assert_ne!(shown, Some(Reservation::Few));
+        // A click on the site's reservation status reaches the public site by itself.
+        let me = w.actor("site", "operator").await;
+        sites::set_reservation(app, &me, &site, Reservation::Few)
+            .await
+            .unwrap();
+        let mut seen = None;
+        for _ in 0..100 {
+            seen = status_of(public::municipality_sites(app, "13103").await.unwrap());
+            if seen == Some(Reservation::Few) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(seen, Some(Reservation::Few), "rebuilt after the change");
+        let rebuilt = public::snapshot(app).await.unwrap();
+        assert!(rebuilt.version > first.version);
+        // The database goes away (the signal's follower first lets go of its PostgreSQL
+        // listener, which would keep the pool from closing): a rebuild fails, the public site
+        // keeps answering from the snapshot it has, which says when it was read.
+        let _ = stop_signal.send(true);
+        signal.await.unwrap();
+        w.db.db.close().await;
+        assert!(public::refresh(app).await.is_err());
+        let still = public::snapshot(app).await.unwrap();
+        assert_eq!(still.built_at, rebuilt.built_at);
+        assert_eq!(
+            status_of(public::municipality_sites(app, "13103").await.unwrap()),
+            Some(Reservation::Few)
+        );
+        let _ = stop.send(true);
+        follower.await.unwrap();
     }
 );

@@ -9,23 +9,25 @@ use std::sync::Arc;
 use vsys_app::read_cache::{Made, ReadCache};
 use vsys_domain::Lang;
 
-/// Serialised forms of cached values of type `X`, keyed by the value's address; each entry's
-/// tag holds the value itself, so that address is not reused while the entry lives.
-pub struct JsonOf<X>(ReadCache<usize, Bytes, Made<X>>);
+/// Serialised forms of cached values of type `X` (or of a part `K` of one), keyed by the
+/// value's address and the part; each entry's tag holds the value itself, so that address is
+/// not reused while the entry lives.
+pub struct JsonOf<X, K = ()>(ReadCache<(usize, K), Bytes, Made<X>>);
 
-impl<X> JsonOf<X> {
+impl<X, K: Eq + std::hash::Hash> JsonOf<X, K> {
     pub fn new(max_entries: usize) -> Self {
         JsonOf(ReadCache::new(max_entries))
     }
 
-    /// The JSON of `x` as `wire` makes it, made once per value.
-    pub fn get_or_make<W: Serialize>(
+    /// The JSON of the part `part` of `x` as `wire` makes it, made once per value and part.
+    pub fn get_or_make_part<W: Serialize>(
         &self,
         x: &Arc<X>,
+        part: K,
         wire: impl FnOnce(&X) -> W,
         lang: Lang,
     ) -> Result<Bytes, ApiError> {
-        let key = Arc::as_ptr(x) as usize;
+        let key = (Arc::as_ptr(x) as usize, part);
         if let Some(body) = self.0.get(&key, &Made(x.clone())) {
             return Ok((*body).clone());
         }
@@ -38,6 +40,18 @@ impl<X> JsonOf<X> {
     }
 }
 
+impl<X> JsonOf<X> {
+    /// The JSON of `x` as `wire` makes it, made once per value.
+    pub fn get_or_make<W: Serialize>(
+        &self,
+        x: &Arc<X>,
+        wire: impl FnOnce(&X) -> W,
+        lang: Lang,
+    ) -> Result<Bytes, ApiError> {
+        self.get_or_make_part(x, (), wire, lang)
+    }
+}
+
 /// The JSON caches of the API, one per kind of cached value.
 pub struct JsonCaches {
     pub divisions: JsonOf<vsys_app::allocation::Division>,
@@ -46,6 +60,8 @@ pub struct JsonCaches {
     pub org_lists: JsonOf<vsys_app::orgs::ListPage>,
     /// A page of sites, likewise.
     pub site_lists: JsonOf<vsys_app::sites::ListPage>,
+    /// A municipality's public sites, per snapshot of the public site.
+    pub public_sites: JsonOf<vsys_app::public::Snapshot, String>,
 }
 
 impl Default for JsonCaches {
@@ -54,6 +70,8 @@ impl Default for JsonCaches {
             divisions: JsonOf::new(vsys_app::allocation::CACHED_DIVISIONS),
             org_lists: JsonOf::new(vsys_app::CACHED_LIST_PAGES),
             site_lists: JsonOf::new(vsys_app::CACHED_LIST_PAGES),
+            // Every municipality's answer of one snapshot (1,741) with room for the next.
+            public_sites: JsonOf::new(4_000),
         }
     }
 }

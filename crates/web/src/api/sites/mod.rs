@@ -472,16 +472,25 @@ pub struct PublicQuery {
 /// the public site and booking portals. Only contracted sites; institutions once confirmed
 /// by the municipality. No personal data.
 #[utoipa::path(get, path = "/api/v1/public/sites", tag = "sites", params(PublicQuery), security(()),
-    responses((status = 200, description = "The municipality's sites.", body = Vec<vsys_app::sites::PublicSite>), (status = 404, description = "No such municipality.")))]
+    responses((status = 200, description = "The municipality's sites.", body = Vec<vsys_app::public::PublicSite>), (status = 404, description = "No such municipality.")))]
 pub async fn public_sites(
     State(s): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<PublicQuery>,
-) -> Result<Json<Vec<vsys_app::sites::PublicSite>>, ApiError> {
+) -> Result<Response, ApiError> {
     let lang = crate::i18n::lang_of(&headers);
-    Ok(Json(
-        vsys_app::sites::public_list(&s.app, &q.municipality)
-            .await
-            .map_err(err(lang))?,
-    ))
+    let snapshot = vsys_app::public::snapshot(&s.app)
+        .await
+        .map_err(err(lang))?;
+    let code = q.municipality.trim();
+    if snapshot.municipality(code).is_none() {
+        return Err(ApiError::new(vsys_app::AppError::NotFound, lang));
+    }
+    let body = s.json.public_sites.get_or_make_part(
+        &snapshot,
+        code.to_owned(),
+        |snap| snap.municipality(code).unwrap_or_default().to_vec(),
+        lang,
+    )?;
+    Ok(json_bytes(body))
 }
