@@ -21,7 +21,7 @@ pub async fn backup(app: &App, path: &Path) -> AppResult<Backup> {
     if path.exists() {
         return Err(AppError::invalid("file", Msg::BackupTargetExists));
     }
-    let bytes = app.db.backup_into(path).await?;
+    let bytes = vsys_store::ops::backup_into(&app.db, path).await?;
     let done = Backup {
         path: path.display().to_string(),
         bytes,

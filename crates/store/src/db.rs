@@ -133,7 +133,7 @@ const SQLITE_PROGRESS_STEPS: i32 = 4096;
 
 /// Gives a SQLite connection a fresh time budget: past `deadline`, whatever it runs is
 /// interrupted (`SQLITE_INTERRUPT`, reported as [`StoreError::Busy`]).
-async fn sqlite_budget(
+pub(crate) async fn sqlite_budget(
     conn: &mut sqlx::SqliteConnection,
     budget: Option<Duration>,
 ) -> Result<(), sqlx::Error> {
@@ -339,25 +339,6 @@ impl Db {
             Db::Postgres(p) => sqlx::query("SELECT 1").execute(p).await.map(|_| ())?,
         }
         Ok(())
-    }
-
-    /// Writes a consistent, compacted copy of an SQLite database to `path` (`VACUUM INTO`,
-    /// which reads one snapshot while the server keeps running), then checks the copy with
-    /// `PRAGMA integrity_check`. Returns the copy's size in bytes. Refuses an existing file.
-    /// PostgreSQL is backed up with its own tools (`pg_dump`, `pg_basebackup`):
-    /// [`StoreError::Unsupported`].
-    pub async fn backup_into(&self, path: &std::path::Path) -> StoreResult<u64> {
-        let Db::Sqlite(pool) = self else {
-            return Err(StoreError::Unsupported("backup of PostgreSQL"));
-        };
-        let mut conn = pool.acquire().await?;
-        sqlite_budget(&mut conn, None).await?;
-        let bytes = crate::ops::vacuum_into(&mut *conn, path).await?;
-        drop(conn);
-        crate::ops::check_sqlite_file(path)
-            .await
-            .map_err(|e| StoreError::Corrupt(format!("backup copy: {e}")))?;
-        Ok(bytes)
     }
 
     pub async fn close(&self) {

@@ -160,6 +160,25 @@ pub async fn copy_sqlite_file(from: &Path, to: &Path) -> StoreResult<u64> {
     done
 }
 
+/// Writes a consistent, compacted copy of an SQLite database to `path` (`VACUUM INTO`,
+/// which reads one snapshot while the server keeps running), then checks the copy with
+/// `PRAGMA integrity_check`. Returns the copy's size in bytes. Refuses an existing file.
+/// PostgreSQL is backed up with its own tools (`pg_dump`, `pg_basebackup`):
+/// [`StoreError::Unsupported`].
+pub async fn backup_into(db: &Db, path: &Path) -> StoreResult<u64> {
+    let Db::Sqlite(pool) = db else {
+        return Err(StoreError::Unsupported("backup of PostgreSQL"));
+    };
+    let mut conn = pool.acquire().await?;
+    crate::db::sqlite_budget(&mut conn, None).await?;
+    let bytes = vacuum_into(&mut *conn, path).await?;
+    drop(conn);
+    check_sqlite_file(path)
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("backup copy: {e}")))?;
+    Ok(bytes)
+}
+
 /// `VACUUM INTO` the new file `to` over `conn` (one snapshot of its database, compacted), then
 /// forces the copy to disk; its size in bytes. Refuses an existing `to`. The one copy behind
 /// `vsys backup` and `vsys restore`.
