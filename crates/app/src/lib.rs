@@ -49,12 +49,12 @@ pub fn is_postgres_url(url: &str) -> bool {
 use std::sync::Arc;
 use vsys_store::Db;
 
-/// Everything a use-case needs. Cheap to clone. The database handle is the use-cases' alone:
-/// screens, the API and the command line reach data only through them.
 /// Pages of each registry list kept in each process's read cache (a page of 50 is about
 /// 15 KB: at most ~30 MB each).
 pub const CACHED_LIST_PAGES: usize = 2_000;
 
+/// Everything a use-case needs. Cheap to clone. The database handle is the use-cases' alone:
+/// screens, the API and the command line reach data only through them.
 #[derive(Clone)]
 pub struct App {
     pub(crate) db: Db,

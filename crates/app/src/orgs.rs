@@ -47,8 +47,8 @@ pub struct OrgQuery {
 }
 
 /// A page of the organisations in the caller's scope (prefectures and municipalities of the
-/// whole country when those kinds are asked for), served from the process's read cache while the registry has not changed
-/// (see [`crate::read_cache`]).
+/// whole country when those kinds are asked for), served from the process's read cache while
+/// the registry has not changed (see [`crate::read_cache`]).
 pub async fn list(app: &App, actor: &Actor, q: &OrgQuery) -> AppResult<ListPage> {
     Ok(list_shared(app, actor, q).await?.as_ref().clone())
 }

@@ -56,15 +56,6 @@ impl Snapshot {
             .get(code)
             .map(|r| &self.sites[r.clone()])
     }
-
-    /// How many public sites there are.
-    pub fn len(&self) -> usize {
-        self.sites.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.sites.is_empty()
-    }
 }
 
 /// The snapshot a process holds, and the lock that lets one build run at a time.
@@ -158,7 +149,7 @@ pub async fn refresh(app: &App) -> AppResult<Arc<Snapshot>> {
 }
 
 /// The snapshot this process holds; the first call of a process that has none builds it (the
-/// server builds it before it listens, see [`prepare`]).
+/// server builds it with [`refresh`] before it listens).
 pub async fn snapshot(app: &App) -> AppResult<Arc<Snapshot>> {
     match app.public.get() {
         Some(s) => Ok(s),
@@ -166,18 +157,21 @@ pub async fn snapshot(app: &App) -> AppResult<Arc<Snapshot>> {
     }
 }
 
-/// Builds the first snapshot (the server calls it before it takes requests).
-pub async fn prepare(app: &App) -> AppResult<()> {
-    refresh(app).await.map(|_| ())
+/// The snapshot, for a municipality's public list (no login: citizens look here): `NotFound`
+/// when `code` is no municipality. Its sites are `snapshot.municipality(code)`.
+pub async fn for_municipality(app: &App, code: &str) -> AppResult<Arc<Snapshot>> {
+    let s = snapshot(app).await?;
+    if s.municipality(code).is_none() {
+        return Err(AppError::NotFound);
+    }
+    Ok(s)
 }
 
-/// The public list of one municipality's sites (no login: citizens look here), from the
-/// snapshot.
+/// The public list of one municipality's sites, from the snapshot (see [`for_municipality`]).
 pub async fn municipality_sites(app: &App, code: &str) -> AppResult<Vec<PublicSite>> {
-    let s = snapshot(app).await?;
-    s.municipality(code.trim())
-        .map(<[PublicSite]>::to_vec)
-        .ok_or(AppError::NotFound)
+    let code = code.trim();
+    let s = for_municipality(app, code).await?;
+    Ok(s.municipality(code).unwrap_or_default().to_vec())
 }
 
 /// How long the follower waits after a change before it rebuilds (changes that come together,
@@ -195,7 +189,7 @@ pub async fn run_follower(app: App, mut stop: watch::Receiver<bool>) {
     let mut changes = app.signals.subscribe();
     loop {
         let held = app.public.get().map_or(-1, |s| s.version);
-        if app.signals.version(signal::REGISTRY) > held || held < 0 {
+        if app.signals.version(signal::REGISTRY) > held {
             tokio::select! {
                 () = tokio::time::sleep(DEBOUNCE) => {}
                 _ = stop.changed() => return,

@@ -70,19 +70,14 @@ struct Counted<T> {
     total: i64,
 }
 
-impl<'r, T: FromRow<'r, SqliteRow>> FromRow<'r, SqliteRow> for Counted<T> {
-    fn from_row(r: &'r SqliteRow) -> Result<Self, sqlx::Error> {
-        use sqlx::Row as _;
-        Ok(Counted {
-            row: T::from_row(r)?,
-            total: r.try_get(PAGE_TOTAL)?,
-        })
-    }
-}
-
-impl<'r, T: FromRow<'r, PgRow>> FromRow<'r, PgRow> for Counted<T> {
-    fn from_row(r: &'r PgRow) -> Result<Self, sqlx::Error> {
-        use sqlx::Row as _;
+impl<'r, R, T> FromRow<'r, R> for Counted<T>
+where
+    R: sqlx::Row,
+    T: FromRow<'r, R>,
+    &'r str: sqlx::ColumnIndex<R>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    fn from_row(r: &'r R) -> Result<Self, sqlx::Error> {
         Ok(Counted {
             row: T::from_row(r)?,
             total: r.try_get(PAGE_TOTAL)?,

@@ -66,16 +66,16 @@ fn values(r: &OrgRow) -> [sea_query::SimpleExpr; 13] {
     ]
 }
 
-/// Tells the read caches of divisions (which name organisations) and of the registry's lists
-/// that organisations change in this transaction.
+/// Tells everything that caches organisations that they change in this transaction: divisions
+/// (which name them), the registry's lists, and sessions (an organisation's name and place are
+/// part of who its users are). One statement; a write that fails rolls it back with itself.
 async fn bump(tx: &mut Tx) -> StoreResult<()> {
-    use crate::coordination::{ALLOCATIONS, REGISTRY, bump_each};
-    bump_each(tx, &[ALLOCATIONS, REGISTRY]).await
+    use crate::coordination::{ALLOCATIONS, REGISTRY, SESSIONS, bump_each};
+    bump_each(tx, &[ALLOCATIONS, REGISTRY, SESSIONS]).await
 }
 
 /// Inserts organisations in batches (master data, demo). Rows must come parents first.
 pub async fn insert_many(tx: &mut Tx, rows: &[OrgRow]) -> StoreResult<()> {
-    // Divisions name organisations, lists show them: their read caches follow these signals.
     bump(tx).await?;
     for chunk in rows.chunks(1000) {
         let mut q = Query::insert()
@@ -86,9 +86,6 @@ pub async fn insert_many(tx: &mut Tx, rows: &[OrgRow]) -> StoreResult<()> {
             q.values_panic(values(r));
         }
         tx.exec(&q).await?;
-    }
-    if !rows.is_empty() {
-        crate::coordination::bump(tx, crate::coordination::SESSIONS).await?;
     }
     Ok(())
 }
@@ -118,8 +115,6 @@ pub async fn update(tx: &mut Tx, row: &OrgRow, expected: i64) -> StoreResult<()>
     if n == 0 {
         return Err(crate::StoreError::Conflict);
     }
-    // An organisation's name and place are part of who its users are.
-    crate::coordination::bump(tx, crate::coordination::SESSIONS).await?;
     Ok(())
 }
 

@@ -413,19 +413,13 @@ pub struct PublicRow {
     #[sqlx(try_from = "String")]
     pub kind: vsys_domain::OrgKind,
     pub name: String,
-    pub name_en: Option<String>,
     pub municipality_code: Option<String>,
-    pub lat: Option<f64>,
-    pub lng: Option<f64>,
     pub postal_code: Option<String>,
     pub address: Option<String>,
     pub phone: Option<String>,
     pub website: Option<String>,
     pub hours: Option<String>,
-    pub vaccines: Option<String>,
     pub accepts_non_regular: bool,
-    pub access: Option<String>,
-    pub parking: Option<String>,
     #[sqlx(try_from = "String")]
     pub reservation: vsys_domain::site::Reservation,
     pub reservation_at: Option<DateTime<Utc>>,
@@ -440,12 +434,11 @@ pub async fn public_rows(tx: &mut Tx) -> StoreResult<Vec<PublicRow>> {
     use vsys_domain::OrgKind;
     use vsys_domain::site::ContractStatus;
     let mut q = Query::select();
-    q.columns([O::Code, O::Kind, O::Name, O::NameEn].map(|c| (O::Table, c)))
+    q.columns([O::Code, O::Kind, O::Name].map(|c| (O::Table, c)))
         .expr_as(
             Expr::col((O::Table, O::ParentCode)),
             Alias::new("municipality_code"),
         )
-        .columns([O::Lat, O::Lng].map(|c| (O::Table, c)))
         .columns(
             [
                 P::PostalCode,
@@ -453,10 +446,7 @@ pub async fn public_rows(tx: &mut Tx) -> StoreResult<Vec<PublicRow>> {
                 P::Phone,
                 P::Website,
                 P::Hours,
-                P::Vaccines,
                 P::AcceptsNonRegular,
-                P::Access,
-                P::Parking,
                 P::Reservation,
                 P::ReservationAt,
             ]

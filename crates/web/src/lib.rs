@@ -218,7 +218,7 @@ pub async fn serve(
     )));
     // The public site answers from its snapshot: the first is built before any request, the
     // next ones in the background after each change of the registry.
-    vsys_app::public::prepare(&app)
+    vsys_app::public::refresh(&app)
         .await
         .map_err(|e| anyhow::anyhow!("building the public site's snapshot: {e}"))?;
     workers.push(tokio::spawn(vsys_app::public::run_follower(

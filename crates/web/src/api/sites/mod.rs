@@ -479,13 +479,10 @@ pub async fn public_sites(
     Query(q): Query<PublicQuery>,
 ) -> Result<Response, ApiError> {
     let lang = crate::i18n::lang_of(&headers);
-    let snapshot = vsys_app::public::snapshot(&s.app)
+    let code = q.municipality.trim();
+    let snapshot = vsys_app::public::for_municipality(&s.app, code)
         .await
         .map_err(err(lang))?;
-    let code = q.municipality.trim();
-    if snapshot.municipality(code).is_none() {
-        return Err(ApiError::new(vsys_app::AppError::NotFound, lang));
-    }
     let body = s.json.public_sites.get_or_make_part(
         &snapshot,
         code.to_owned(),
