@@ -51,6 +51,37 @@ pub struct Config {
     /// How log lines are written to standard error: `text` (for people) or `json` (one object
     /// per line, for a log collector) (`VSYS_LOG_FORMAT`, `--log-format`).
     pub log_format: String,
+    /// The public site (コロナワクチンナビ) and open data.
+    pub public: PublicPolicy,
+}
+
+/// The public site's settings (`[public]` in the configuration file).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PublicPolicy {
+    /// A reservation status set longer ago than this is shown as possibly out of date
+    /// (`VSYS_PUBLIC_STALE_AFTER_HOURS`).
+    pub stale_after_hours: i64,
+    /// Requests one client (address; behind `trusted_proxies`, the forwarded one) may make to
+    /// the public site and open data at once before it is refused with 429 (a token bucket per
+    /// process: this many at once, refilled at `rate_per_second`) (`VSYS_PUBLIC_RATE_BURST`).
+    pub rate_burst: u32,
+    /// Requests a second one client may make in the long run (`VSYS_PUBLIC_RATE_PER_SECOND`);
+    /// 0 turns the limit off.
+    pub rate_per_second: u32,
+    /// `Cache-Control: public, max-age=` of the public answers, seconds.
+    pub max_age_secs: u32,
+}
+
+impl Default for PublicPolicy {
+    fn default() -> Self {
+        PublicPolicy {
+            stale_after_hours: 72,
+            rate_burst: 120,
+            rate_per_second: 20,
+            max_age_secs: 60,
+        }
+    }
 }
 
 /// How the server sheds load it cannot serve in time: rather than letting every request slow
@@ -112,6 +143,7 @@ impl std::fmt::Debug for Config {
             .field("overload", &self.overload)
             .field("shutdown_grace_secs", &self.shutdown_grace_secs)
             .field("log_format", &self.log_format)
+            .field("public", &self.public)
             .finish_non_exhaustive()
     }
 }
@@ -220,6 +252,7 @@ impl Default for Config {
             overload: OverloadPolicy::default(),
             shutdown_grace_secs: 30,
             log_format: "text".into(),
+            public: PublicPolicy::default(),
         }
     }
 }

@@ -904,14 +904,11 @@ pub async fn set_deliverer_info(
         }
         Some(s.to_owned())
     };
-    let postal_code =
-        clean(&input.postal_code, "postal_code", 8, &mut inv).map(|p| p.replace(['-', '－'], ""));
-    if postal_code
-        .as_deref()
-        .is_some_and(|p| p.len() != 7 || !p.bytes().all(|b| b.is_ascii_digit()))
-    {
-        inv.push("postal_code", Msg::InvalidPostalCode);
-    }
+    let postal_code = clean(&input.postal_code, "postal_code", 12, &mut inv).and_then(|p| {
+        vsys_domain::place::postal_code(&p)
+            .map_err(|m| inv.push("postal_code", m))
+            .ok()
+    });
     let address = clean(&input.address, "address", 300, &mut inv);
     let phone = clean(&input.phone, "phone", 20, &mut inv);
     if phone.as_deref().is_some_and(|p| {

@@ -46,6 +46,7 @@ pub async fn notify(
         link: d.link.clone(),
         created_at: now,
         created_by: who.user_id.clone(),
+        audience: vsys_domain::notice::Audience::Staff,
     };
     notices::insert(tx, &row).await?;
     let recipients: Vec<UserRow> = users::list(tx, "/", Some(org_code), Page::all())

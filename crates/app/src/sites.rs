@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use vsys_domain::org::child_path;
 use vsys_domain::{
-    Action, ContractStatus, Invalid, Msg, OrgCode, OrgKind, Reservation, Role, SiteType,
+    Action, Booking, ContractStatus, Invalid, Msg, OrgCode, OrgKind, Reservation, Role, SiteType,
 };
 use vsys_store::orgs::{self, OrgFilter, OrgRow};
 use vsys_store::sites::{self, ChangeRow, DoctorRow, ProfileRow};
@@ -27,6 +27,8 @@ pub struct SiteView {
     pub profile: ProfileRow,
     /// Changes of controlled fields waiting for the municipality.
     pub pending: Vec<ChangeRow>,
+    /// The vaccines the site handles (product ids).
+    pub vaccines: Vec<String>,
 }
 
 /// The profile a site has before anything was registered for it.
@@ -43,7 +45,6 @@ pub fn blank_profile(org_code: &str, now: DateTime<Utc>) -> ProfileRow {
         phone: None,
         website: None,
         hours: None,
-        vaccines: None,
         accepts_non_regular: false,
         access: None,
         parking: None,
@@ -58,6 +59,10 @@ pub fn blank_profile(org_code: &str, now: DateTime<Utc>) -> ProfileRow {
         updated_at: now,
         updated_by: None,
         version: 0,
+        latitude: None,
+        longitude: None,
+        booking: None,
+        booking_url: None,
     }
 }
 
@@ -93,10 +98,12 @@ async fn profile(tx: &mut Tx, org: &OrgRow, now: DateTime<Utc>) -> AppResult<Pro
 async fn view(tx: &mut Tx, org: OrgRow, now: DateTime<Utc>) -> AppResult<SiteView> {
     let profile = profile(tx, &org, now).await?;
     let pending = sites::changes_for(tx, std::slice::from_ref(&org.code), "pending").await?;
+    let vaccines = sites::vaccines(tx, &org.code).await?;
     Ok(SiteView {
         org,
         profile,
         pending,
+        vaccines,
     })
 }
 
@@ -280,8 +287,17 @@ pub struct DetailsInput {
     pub website: Option<String>,
     /// 診療時間・接種時間.
     pub hours: Option<String>,
-    /// Vaccines handled (free text, e.g. "コミナティ, スパイクバックス").
-    pub vaccines: Option<String>,
+    /// Vaccines handled: ids of vaccine products (`GET /api/v1/products`).
+    #[serde(default)]
+    pub vaccines: Vec<String>,
+    /// The site's own point (WGS 84), both or neither; the finder measures distance from it
+    /// (without it, the municipality's point stands in).
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    /// 予約方法.
+    pub booking: Option<Booking>,
+    /// The booking page (needed for web booking).
+    pub booking_url: Option<String>,
     /// Whether people who are not regular patients are vaccinated (かかりつけ以外の受入).
     #[serde(default)]
     pub accepts_non_regular: bool,
@@ -305,6 +321,52 @@ fn clean(v: &Option<String>, field: &str, max: usize, inv: &mut Invalid) -> Opti
     Some(s.to_owned())
 }
 
+fn url_ok(s: &str) -> bool {
+    s.starts_with("https://") || s.starts_with("http://")
+}
+
+/// A site's point as entered: both coordinates inside Japan, or neither.
+pub fn site_point(
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    inv: &mut Invalid,
+) -> Option<vsys_domain::place::Point> {
+    match (latitude, longitude) {
+        (None, None) => None,
+        (Some(lat), Some(lng)) => match vsys_domain::place::Point::in_japan(lat, lng) {
+            Ok(p) => Some(p),
+            Err((field, msg)) => {
+                inv.push(field, msg);
+                None
+            }
+        },
+        (None, Some(_)) => {
+            inv.push("latitude", Msg::CoordinatesTogether);
+            None
+        }
+        (Some(_), None) => {
+            inv.push("longitude", Msg::CoordinatesTogether);
+            None
+        }
+    }
+}
+
+/// The vaccine products among `ids` (deduplicated, in order); an id that is no vaccine is
+/// reported on `vaccines`.
+async fn vaccine_ids(tx: &mut Tx, ids: &[String], inv: &mut Invalid) -> AppResult<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for id in ids.iter().map(|i| i.trim()).filter(|i| !i.is_empty()) {
+        if out.iter().any(|o| o == id) {
+            continue;
+        }
+        match vsys_store::products::get(tx, id).await? {
+            Some(p) if p.kind == vsys_domain::ProductKind::Vaccine => out.push(id.to_owned()),
+            _ => inv.push("vaccines", Msg::UnknownVaccine),
+        }
+    }
+    Ok(out)
+}
+
 fn phone_ok(s: &str) -> bool {
     let digits = s.chars().filter(char::is_ascii_digit).count();
     (10..=11).contains(&digits) && s.chars().all(|c| c.is_ascii_digit() || c == '-')
@@ -325,14 +387,18 @@ pub async fn put_details(
         inv.push("phone", Msg::InvalidPhone);
     }
     let website = clean(&d.website, "website", 300, &mut inv);
-    if website
-        .as_deref()
-        .is_some_and(|w| !(w.starts_with("https://") || w.starts_with("http://")))
-    {
+    if website.as_deref().is_some_and(|w| !url_ok(w)) {
         inv.push("website", Msg::InvalidUrl);
     }
+    let booking_url = clean(&d.booking_url, "booking_url", 300, &mut inv);
+    if booking_url.as_deref().is_some_and(|w| !url_ok(w)) {
+        inv.push("booking_url", Msg::InvalidUrl);
+    }
+    if d.booking == Some(Booking::Web) && booking_url.is_none() {
+        inv.push("booking_url", Msg::BookingUrlRequired);
+    }
+    let point = site_point(d.latitude, d.longitude, &mut inv);
     let hours = clean(&d.hours, "hours", 500, &mut inv);
-    let vaccines = clean(&d.vaccines, "vaccines", 300, &mut inv);
     let access = clean(&d.access, "access", 500, &mut inv);
     let parking = clean(&d.parking, "parking", 200, &mut inv);
     let storage_location = clean(&d.storage_location, "storage_location", 200, &mut inv);
@@ -347,15 +413,20 @@ pub async fn put_details(
     if phone.is_none() {
         inv.push("phone", Msg::Required);
     }
-    inv.into_result()?;
     let mut tx = app.db.begin().await?;
+    let vaccines = vaccine_ids(&mut tx, &d.vaccines, &mut inv).await?;
+    inv.into_result()?;
     let org = writable_site(&mut tx, actor, code).await?;
     let before = profile(&mut tx, &org, now).await?;
+    let vaccines_before = sites::vaccines(&mut tx, &org.code).await?;
     let after = ProfileRow {
         phone,
         website,
         hours,
-        vaccines,
+        latitude: point.map(|p| p.lat),
+        longitude: point.map(|p| p.lng),
+        booking: d.booking.map(|b| b.as_str().to_owned()),
+        booking_url,
         accepts_non_regular: d.accepts_non_regular,
         access,
         parking,
@@ -368,6 +439,11 @@ pub async fn put_details(
         ..before.clone()
     };
     let after = save(&mut tx, &after, version).await?;
+    let mut vaccines_sorted = vaccines.clone();
+    vaccines_sorted.sort();
+    if vaccines_sorted != vaccines_before {
+        sites::set_vaccines(&mut tx, &org.code, &vaccines).await?;
+    }
     record(
         &mut tx,
         &actor.into(),
@@ -375,8 +451,8 @@ pub async fn put_details(
         "site.details",
         "site",
         &org.code,
-        Some(&before),
-        Some(&after),
+        Some(&serde_json::json!({"profile": before, "vaccines": vaccines_before})),
+        Some(&serde_json::json!({"profile": after, "vaccines": vaccines_sorted})),
     )
     .await?;
     let v = view(&mut tx, org, now).await?;
@@ -409,17 +485,12 @@ pub fn validate_registry(r: &RegistryInput) -> Result<RegistryInput, Invalid> {
     } else if name.chars().count() > 200 {
         inv.push("name", Msg::TooLong);
     }
-    let postal_code = r
-        .postal_code
-        .as_deref()
-        .map(|p| p.trim().replace(['-', '‐', '－', 'ー'], ""))
-        .filter(|p| !p.is_empty());
-    if postal_code
-        .as_deref()
-        .is_some_and(|p| p.len() != 7 || !p.bytes().all(|b| b.is_ascii_digit()))
-    {
-        inv.push("postal_code", Msg::InvalidPostalCode);
-    }
+    let postal_code = match r.postal_code.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(p) => vsys_domain::place::postal_code(p)
+            .map_err(|m| inv.push("postal_code", m))
+            .ok(),
+    };
     let municipality_code = r.municipality_code.trim().to_owned();
     if OrgCode::parse(&municipality_code).map(|c| c.kind()) != Ok(OrgKind::Municipality) {
         inv.push("municipality_code", Msg::UnknownOrg);

@@ -79,3 +79,35 @@ impl Reservation {
         }
     }
 }
+
+crate::code_enum! {
+    /// 予約方法: how a citizen books at the site.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+    pub enum Booking as "booking method" {
+        /// By telephone to the site.
+        Phone = "phone",
+        /// On the site's own booking web page (`booking_url`).
+        Web = "web",
+        /// No booking: walk in (予約不要).
+        WalkIn = "walk_in",
+        /// Through the municipality's booking system (コールセンター・予約システム).
+        Municipal = "municipal",
+    }
+}
+
+impl Booking {
+    pub fn label(self, lang: Lang) -> &'static str {
+        match (self, lang) {
+            (Booking::Phone, Lang::Ja) => "電話で予約",
+            (Booking::Web, Lang::Ja) => "Webで予約",
+            (Booking::WalkIn, Lang::Ja) => "予約不要（直接来院）",
+            (Booking::Municipal, Lang::Ja) => "市町村の予約システム・コールセンターで予約",
+            (Booking::Phone, Lang::En) => "Book by phone",
+            (Booking::Web, Lang::En) => "Book online",
+            (Booking::WalkIn, Lang::En) => "No booking: walk in",
+            (Booking::Municipal, Lang::En) => {
+                "Book through the municipality's booking system or call centre"
+            }
+        }
+    }
+}

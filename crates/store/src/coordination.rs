@@ -63,7 +63,8 @@ pub async fn release_lease(tx: &mut Tx, name: &str, holder: &str) -> StoreResult
 /// repositories of sessions and users themselves, so no use-case can forget it.
 pub const SESSIONS: &str = "sessions";
 /// The registry: organisations, sites' profiles (details, reservation status, confirmation)
-/// and their pending changes. Bumped by the repositories of those tables themselves (every
+/// and their pending changes, the vaccines sites handle, and citizens' notices. Bumped by the
+/// repositories of those tables themselves (every
 /// write); the read caches of organisation and site lists check it on every read, and the
 /// public site's snapshot follows it.
 pub const REGISTRY: &str = "registry";

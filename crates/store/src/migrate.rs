@@ -7,7 +7,7 @@ use crate::error::StoreResult;
 use crate::schema::*;
 use sea_query::{
     ColumnDef, ForeignKey, ForeignKeyAction, Index, IndexCreateStatement, PostgresQueryBuilder,
-    Query, SqliteQueryBuilder, Table, TableCreateStatement,
+    Query, SqliteQueryBuilder, Table, TableAlterStatement, TableCreateStatement,
 };
 
 /// One schema step.
@@ -16,6 +16,9 @@ pub struct Migration {
     pub name: &'static str,
     pub tables: fn() -> Vec<TableCreateStatement>,
     pub indexes: fn() -> Vec<IndexCreateStatement>,
+    /// Changes to tables of earlier migrations, one column each (SQLite alters one at a time),
+    /// run after the new tables.
+    pub alters: fn() -> Vec<TableAlterStatement>,
     /// Statements for PostgreSQL alone, run before the indexes (e.g. a column's collation:
     /// SQLite compares text bytewise already).
     pub postgres: &'static [&'static str],
@@ -912,6 +915,73 @@ fn no_indexes() -> Vec<IndexCreateStatement> {
     vec![]
 }
 
+fn no_alters() -> Vec<TableAlterStatement> {
+    vec![]
+}
+
+fn public_site_tables() -> Vec<TableCreateStatement> {
+    vec![
+        // The vaccines a site handles, as references to the product master.
+        Table::create()
+            .table(SiteVaccines::Table)
+            .col(string(SiteVaccines::OrgCode))
+            .col(string(SiteVaccines::ProductId))
+            .primary_key(
+                Index::create()
+                    .col(SiteVaccines::OrgCode)
+                    .col(SiteVaccines::ProductId),
+            )
+            .foreign_key(&mut org_fk(SiteVaccines::Table, SiteVaccines::OrgCode))
+            .foreign_key(
+                &mut ForeignKey::create()
+                    .from(SiteVaccines::Table, SiteVaccines::ProductId)
+                    .to(Products::Table, Products::Id)
+                    .on_delete(ForeignKeyAction::Restrict)
+                    .to_owned(),
+            )
+            .to_owned(),
+    ]
+}
+
+fn public_site_alters() -> Vec<TableAlterStatement> {
+    use SiteProfiles as P;
+    let add = |c: ColumnDef| Table::alter().table(P::Table).add_column(c).to_owned();
+    vec![
+        add(ColumnDef::new(P::Latitude).double().null().to_owned()),
+        add(ColumnDef::new(P::Longitude).double().null().to_owned()),
+        add(text_null(P::Booking)),
+        add(text_null(P::BookingUrl)),
+        // Vaccines were free text; they are references now (`site_vaccines`).
+        Table::alter()
+            .table(P::Table)
+            .drop_column(P::Vaccines)
+            .to_owned(),
+        // Who a notice is for: `staff` (an organisation's users, as before) or `citizens`
+        // (the public site's notices, FAQ and guide, written by the nation).
+        Table::alter()
+            .table(Notices::Table)
+            .add_column(
+                ColumnDef::new(Notices::Audience)
+                    .text()
+                    .not_null()
+                    .default("staff")
+                    .to_owned(),
+            )
+            .to_owned(),
+    ]
+}
+
+fn public_site_indexes() -> Vec<IndexCreateStatement> {
+    vec![
+        Index::create()
+            .name("notices_audience_created")
+            .table(Notices::Table)
+            .col(Notices::Audience)
+            .col(Notices::CreatedAt)
+            .to_owned(),
+    ]
+}
+
 /// All migrations, in order. Append only: never edit one that has shipped.
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
@@ -919,6 +989,7 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "foundation",
         tables: foundation_tables,
         indexes: foundation_indexes,
+        alters: no_alters,
         postgres: &[],
     },
     Migration {
@@ -926,6 +997,7 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "allocation",
         tables: allocation_tables,
         indexes: allocation_indexes,
+        alters: no_alters,
         postgres: &[],
     },
     Migration {
@@ -933,6 +1005,7 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "site_requests",
         tables: site_request_tables,
         indexes: no_indexes,
+        alters: no_alters,
         postgres: &[],
     },
     Migration {
@@ -940,6 +1013,7 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "sites",
         tables: site_tables,
         indexes: site_indexes,
+        alters: no_alters,
         postgres: &[],
     },
     Migration {
@@ -947,6 +1021,7 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "delivery",
         tables: delivery_tables,
         indexes: delivery_indexes,
+        alters: no_alters,
         postgres: &[],
     },
     Migration {
@@ -954,6 +1029,7 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "jobs",
         tables: job_tables,
         indexes: job_indexes,
+        alters: no_alters,
         postgres: &[],
     },
     Migration {
@@ -961,6 +1037,7 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "coordination",
         tables: coordination_tables,
         indexes: no_indexes,
+        alters: no_alters,
         postgres: &[],
     },
     Migration {
@@ -968,6 +1045,7 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "national_reads",
         tables: no_tables,
         indexes: national_read_indexes,
+        alters: no_alters,
         // Scopes are path ranges (`path >= '/JP/13/' AND path < '/JP/130'`), which need the
         // columns to compare as bytes, as SQLite does: the "C" collation, whose index then
         // serves the range.
@@ -983,6 +1061,15 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "scoped_lists",
         tables: no_tables,
         indexes: scoped_list_indexes,
+        alters: no_alters,
+        postgres: &[],
+    },
+    Migration {
+        version: 10,
+        name: "public_site",
+        tables: public_site_tables,
+        indexes: public_site_indexes,
+        alters: public_site_alters,
         postgres: &[],
     },
 ];
@@ -996,6 +1083,9 @@ pub fn fingerprint() -> String {
         }
         for i in (m.indexes)() {
             s.push_str(&i.to_string(SqliteQueryBuilder));
+        }
+        for a in (m.alters)() {
+            s.push_str(&a.to_string(SqliteQueryBuilder));
         }
         for p in m.postgres {
             s.push_str(p);
@@ -1072,6 +1162,13 @@ async fn apply(tx: &mut Tx, m: &Migration, now: chrono::DateTime<chrono::Utc>) -
     let backend = tx.backend();
     for t in (m.tables)() {
         tx.raw(&render_table(backend, &t)).await?;
+    }
+    for a in (m.alters)() {
+        tx.raw(&match backend {
+            Backend::Sqlite => a.to_string(SqliteQueryBuilder),
+            Backend::Postgres => a.to_string(PostgresQueryBuilder),
+        })
+        .await?;
     }
     if backend == Backend::Postgres {
         for p in m.postgres {

@@ -6,6 +6,7 @@ use crate::schema::{NoticeReads, Notices};
 use chrono::{DateTime, Utc};
 use sea_query::{Cond, Expr, ExprTrait, OnConflict, Order, Query, SelectStatement};
 use serde::Serialize;
+use vsys_domain::notice::Audience;
 
 #[derive(Debug, Clone, sqlx::FromRow, Serialize, PartialEq)]
 pub struct NoticeRow {
@@ -20,6 +21,9 @@ pub struct NoticeRow {
     pub link: Option<String>,
     pub created_at: DateTime<Utc>,
     pub created_by: Option<String>,
+    /// `staff` (the organisation's users) or `citizens` (the public site).
+    #[sqlx(try_from = "String")]
+    pub audience: vsys_domain::notice::Audience,
 }
 
 /// A notice as one user sees it.
@@ -31,7 +35,7 @@ pub struct UserNotice {
     pub read_at: Option<DateTime<Utc>>,
 }
 
-const COLUMNS: [Notices; 11] = [
+const COLUMNS: [Notices; 12] = [
     Notices::Id,
     Notices::OrgCode,
     Notices::UserId,
@@ -43,9 +47,15 @@ const COLUMNS: [Notices; 11] = [
     Notices::Link,
     Notices::CreatedAt,
     Notices::CreatedBy,
+    Notices::Audience,
 ];
 
+/// Writes a notice; a citizens' notice moves the `registry` counter, which the public
+/// snapshot follows.
 pub async fn insert(tx: &mut Tx, n: &NoticeRow) -> StoreResult<()> {
+    if n.audience == Audience::Citizens {
+        crate::coordination::bump(tx, crate::coordination::REGISTRY).await?;
+    }
     tx.exec(
         &Query::insert()
             .into_table(Notices::Table)
@@ -62,6 +72,7 @@ pub async fn insert(tx: &mut Tx, n: &NoticeRow) -> StoreResult<()> {
                 n.link.clone().into(),
                 n.created_at.into(),
                 n.created_by.clone().into(),
+                n.audience.as_str().into(),
             ])
             .to_owned(),
     )
@@ -82,6 +93,7 @@ fn for_user(org_code: &str, user_id: &str) -> SelectStatement {
                 .add(Expr::col((NoticeReads::Table, NoticeReads::UserId)).eq(user_id)),
         )
         .and_where(Expr::col((Notices::Table, Notices::OrgCode)).eq(org_code))
+        .and_where(Expr::col((Notices::Table, Notices::Audience)).eq(Audience::Staff.as_str()))
         .cond_where(
             Cond::any()
                 .add(Expr::col((Notices::Table, Notices::UserId)).is_null())
@@ -165,4 +177,37 @@ pub async fn mark_read(
         )
         .await?;
     Ok(n > 0)
+}
+
+/// The citizens' notices, FAQ and guide pages, newest first (at most `limit`; the public
+/// snapshot holds them).
+pub async fn for_citizens(tx: &mut Tx, limit: u64) -> StoreResult<Vec<NoticeRow>> {
+    tx.all(
+        &Query::select()
+            .columns(COLUMNS)
+            .from(Notices::Table)
+            .and_where(Expr::col(Notices::Audience).eq(Audience::Citizens.as_str()))
+            .order_by(Notices::CreatedAt, Order::Desc)
+            .order_by(Notices::Id, Order::Desc)
+            .limit(limit)
+            .to_owned(),
+    )
+    .await
+}
+
+/// Deletes a citizens' notice (the nation withdraws it); `NotFound` for any other notice.
+pub async fn delete_for_citizens(tx: &mut Tx, id: &str) -> StoreResult<NoticeRow> {
+    let row = get(tx, id)
+        .await?
+        .filter(|n| n.audience == Audience::Citizens)
+        .ok_or(crate::error::StoreError::NotFound)?;
+    crate::coordination::bump(tx, crate::coordination::REGISTRY).await?;
+    tx.exec(
+        &Query::delete()
+            .from_table(Notices::Table)
+            .and_where(Expr::col(Notices::Id).eq(id))
+            .to_owned(),
+    )
+    .await?;
+    Ok(row)
 }

@@ -125,6 +125,7 @@ pub enum Notices {
     Link,
     CreatedAt,
     CreatedBy,
+    Audience,
 }
 
 #[derive(Iden, Clone, Copy)]
@@ -290,6 +291,18 @@ pub enum SiteProfiles {
     UpdatedAt,
     UpdatedBy,
     Version,
+    Latitude,
+    Longitude,
+    Booking,
+    BookingUrl,
+}
+
+/// The vaccines a site handles (references to `products`).
+#[derive(Iden, Clone, Copy)]
+pub enum SiteVaccines {
+    Table,
+    OrgCode,
+    ProductId,
 }
 
 #[derive(Iden, Clone, Copy)]

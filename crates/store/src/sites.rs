@@ -3,7 +3,7 @@
 
 use crate::db::Tx;
 use crate::error::{StoreError, StoreResult};
-use crate::schema::{Doctors as D, SiteChanges as C, SiteProfiles as P};
+use crate::schema::{Doctors as D, SiteChanges as C, SiteProfiles as P, SiteVaccines as V};
 use chrono::{DateTime, Utc};
 use sea_query::{Expr, ExprTrait, OnConflict, Order, Query, SelectStatement, SimpleExpr};
 use serde::Serialize;
@@ -26,7 +26,6 @@ pub struct ProfileRow {
     pub phone: Option<String>,
     pub website: Option<String>,
     pub hours: Option<String>,
-    pub vaccines: Option<String>,
     pub accepts_non_regular: bool,
     pub access: Option<String>,
     pub parking: Option<String>,
@@ -45,9 +44,16 @@ pub struct ProfileRow {
     pub updated_at: DateTime<Utc>,
     pub updated_by: Option<String>,
     pub version: i64,
+    /// The site's own point (WGS 84), for the public finder's map link and distance.
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    /// 予約方法: a `vsys_domain::Booking` code.
+    pub booking: Option<String>,
+    /// The booking page, for web booking.
+    pub booking_url: Option<String>,
 }
 
-const COLUMNS: [P; 26] = [
+const COLUMNS: [P; 29] = [
     P::OrgCode,
     P::FacilityCode,
     P::PostalCode,
@@ -59,7 +65,6 @@ const COLUMNS: [P; 26] = [
     P::Phone,
     P::Website,
     P::Hours,
-    P::Vaccines,
     P::AcceptsNonRegular,
     P::Access,
     P::Parking,
@@ -74,9 +79,13 @@ const COLUMNS: [P; 26] = [
     P::UpdatedAt,
     P::UpdatedBy,
     P::Version,
+    P::Latitude,
+    P::Longitude,
+    P::Booking,
+    P::BookingUrl,
 ];
 
-fn values(r: &ProfileRow) -> [SimpleExpr; 26] {
+fn values(r: &ProfileRow) -> [SimpleExpr; 29] {
     [
         r.org_code.clone().into(),
         r.facility_code.clone().into(),
@@ -89,7 +98,6 @@ fn values(r: &ProfileRow) -> [SimpleExpr; 26] {
         r.phone.clone().into(),
         r.website.clone().into(),
         r.hours.clone().into(),
-        r.vaccines.clone().into(),
         r.accepts_non_regular.into(),
         r.access.clone().into(),
         r.parking.clone().into(),
@@ -104,6 +112,10 @@ fn values(r: &ProfileRow) -> [SimpleExpr; 26] {
         r.updated_at.into(),
         r.updated_by.clone().into(),
         r.version.into(),
+        r.latitude.into(),
+        r.longitude.into(),
+        r.booking.clone().into(),
+        r.booking_url.clone().into(),
     ]
 }
 
@@ -386,23 +398,85 @@ pub async fn set_reservation(
     status: &str,
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
+    set_reservations(tx, &[(org_code, status)], at).await
+}
+
+/// Sets the reservation statuses of several sites (a booking system's or a municipality's
+/// bulk update), as [`set_reservation`] does for one; `NotFound` if any site has no profile.
+pub async fn set_reservations(
+    tx: &mut Tx,
+    statuses: &[(&str, &str)],
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
     crate::coordination::bump(tx, crate::coordination::REGISTRY).await?;
-    let n = tx
-        .exec(
-            &Query::update()
-                .table(P::Table)
-                .values([
-                    (P::Reservation, status.into()),
-                    (P::ReservationAt, at.into()),
-                ])
-                .and_where(Expr::col(P::OrgCode).eq(org_code))
+    for (org_code, status) in statuses {
+        let n = tx
+            .exec(
+                &Query::update()
+                    .table(P::Table)
+                    .values([
+                        (P::Reservation, (*status).into()),
+                        (P::ReservationAt, at.into()),
+                    ])
+                    .and_where(Expr::col(P::OrgCode).eq(*org_code))
+                    .to_owned(),
+            )
+            .await?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+    }
+    Ok(())
+}
+
+/// The vaccines (product ids) a site handles.
+pub async fn vaccines(tx: &mut Tx, org_code: &str) -> StoreResult<Vec<String>> {
+    let rows: Vec<(String,)> = tx
+        .all(
+            &Query::select()
+                .column(V::ProductId)
+                .from(V::Table)
+                .and_where(Expr::col(V::OrgCode).eq(org_code))
+                .order_by(V::ProductId, Order::Asc)
                 .to_owned(),
         )
         .await?;
-    if n == 0 {
-        return Err(StoreError::NotFound);
+    Ok(rows.into_iter().map(|(id,)| id).collect())
+}
+
+/// Replaces the vaccines a site handles (product ids of vaccines; the caller checks them).
+pub async fn set_vaccines(tx: &mut Tx, org_code: &str, product_ids: &[String]) -> StoreResult<()> {
+    crate::coordination::bump(tx, crate::coordination::REGISTRY).await?;
+    tx.exec(
+        &Query::delete()
+            .from_table(V::Table)
+            .and_where(Expr::col(V::OrgCode).eq(org_code))
+            .to_owned(),
+    )
+    .await?;
+    if product_ids.is_empty() {
+        return Ok(());
     }
+    let mut q = Query::insert()
+        .into_table(V::Table)
+        .columns([V::OrgCode, V::ProductId])
+        .to_owned();
+    for id in product_ids {
+        q.values_panic([org_code.into(), id.clone().into()]);
+    }
+    tx.exec(&q).await?;
     Ok(())
+}
+
+/// Every (site, vaccine product id) pair (for the public snapshot).
+pub async fn all_vaccines(tx: &mut Tx) -> StoreResult<Vec<(String, String)>> {
+    tx.all(
+        &Query::select()
+            .columns([V::OrgCode, V::ProductId])
+            .from(V::Table)
+            .to_owned(),
+    )
+    .await
 }
 
 /// A site as the public sees it: its organisation's name and place and the public fields of
@@ -420,6 +494,12 @@ pub struct PublicRow {
     pub website: Option<String>,
     pub hours: Option<String>,
     pub accepts_non_regular: bool,
+    pub access: Option<String>,
+    pub parking: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub booking: Option<String>,
+    pub booking_url: Option<String>,
     #[sqlx(try_from = "String")]
     pub reservation: vsys_domain::site::Reservation,
     pub reservation_at: Option<DateTime<Utc>>,
@@ -447,6 +527,12 @@ pub async fn public_rows(tx: &mut Tx) -> StoreResult<Vec<PublicRow>> {
                 P::Website,
                 P::Hours,
                 P::AcceptsNonRegular,
+                P::Access,
+                P::Parking,
+                P::Latitude,
+                P::Longitude,
+                P::Booking,
+                P::BookingUrl,
                 P::Reservation,
                 P::ReservationAt,
             ]

@@ -430,6 +430,7 @@ db_test!(notices_read_state, |backend| async move {
                 link: None,
                 created_at: t0(),
                 created_by: None,
+                audience: vsys_domain::notice::Audience::Staff,
             },
         )
         .await

@@ -192,6 +192,15 @@ fn load_config(cli: &Cli) -> anyhow::Result<Config> {
     if let Some(v) = env("VSYS_SECRET_KEY_FILE") {
         config.secret_key_file = v;
     }
+    if let Some(v) = env("VSYS_PUBLIC_STALE_AFTER_HOURS") {
+        config.public.stale_after_hours = v.parse().context("VSYS_PUBLIC_STALE_AFTER_HOURS")?;
+    }
+    if let Some(v) = env("VSYS_PUBLIC_RATE_BURST") {
+        config.public.rate_burst = v.parse().context("VSYS_PUBLIC_RATE_BURST")?;
+    }
+    if let Some(v) = env("VSYS_PUBLIC_RATE_PER_SECOND") {
+        config.public.rate_per_second = v.parse().context("VSYS_PUBLIC_RATE_PER_SECOND")?;
+    }
     if let Some(v) = env("VSYS_SHUTDOWN_GRACE_SECS") {
         config.shutdown_grace_secs = v.parse().context("VSYS_SHUTDOWN_GRACE_SECS")?;
     }

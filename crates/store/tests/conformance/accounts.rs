@@ -259,6 +259,7 @@ db_test!(users_logins_totp_steps_and_sessions, |backend| async move {
         link: Some("/allocations".into()),
         created_at: t0(),
         created_by: None,
+        audience: vsys_domain::notice::Audience::Staff,
     };
     notices::insert(&mut tx, &n).await.unwrap();
     assert_eq!(notices::get(&mut tx, "n1").await.unwrap(), Some(n));

@@ -21,7 +21,6 @@ fn profile(code: &str) -> ProfileRow {
         phone: None,
         website: None,
         hours: None,
-        vaccines: None,
         accepts_non_regular: false,
         access: None,
         parking: None,
@@ -36,6 +35,10 @@ fn profile(code: &str) -> ProfileRow {
         updated_at: t0(),
         updated_by: None,
         version: 0,
+        latitude: None,
+        longitude: None,
+        booking: None,
+        booking_url: None,
     }
 }
 
@@ -80,7 +83,10 @@ db_test!(
             phone: Some("03-1234-5678".into()),
             website: Some("https://example.jp/".into()),
             hours: Some("9:00-17:00".into()),
-            vaccines: Some("コミナティ".into()),
+            latitude: Some(35.6586),
+            longitude: Some(139.7454),
+            booking: Some("web".into()),
+            booking_url: Some("https://example.jp/book".into()),
             accepts_non_regular: true,
             access: Some("駅から徒歩5分".into()),
             parking: Some("10台".into()),

@@ -33,8 +33,6 @@ pub struct ProfileOut {
     pub website: Option<String>,
     /// 診療時間・接種時間.
     pub hours: Option<String>,
-    /// Vaccines handled (free text).
-    pub vaccines: Option<String>,
     /// People who are not regular patients are vaccinated (かかりつけ以外の受入).
     pub accepts_non_regular: bool,
     pub access: Option<String>,
@@ -59,6 +57,13 @@ pub struct ProfileOut {
     pub updated_by: Option<String>,
     /// The profile's version (`ETag` `"vN"`; `"v0"` before the first registration).
     pub version: i64,
+    /// The site's own point (WGS 84), when registered.
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    /// 予約方法: `phone`, `web`, `walk_in` or `municipal`.
+    pub booking: Option<String>,
+    /// The booking page, for web booking.
+    pub booking_url: Option<String>,
 }
 
 impl From<ProfileRow> for ProfileOut {
@@ -75,7 +80,6 @@ impl From<ProfileRow> for ProfileOut {
             phone: p.phone,
             website: p.website,
             hours: p.hours,
-            vaccines: p.vaccines,
             accepts_non_regular: p.accepts_non_regular,
             access: p.access,
             parking: p.parking,
@@ -90,6 +94,10 @@ impl From<ProfileRow> for ProfileOut {
             updated_at: p.updated_at,
             updated_by: p.updated_by,
             version: p.version,
+            latitude: p.latitude,
+            longitude: p.longitude,
+            booking: p.booking,
+            booking_url: p.booking_url,
         }
     }
 }
@@ -139,6 +147,8 @@ pub struct SiteOut {
     pub profile: ProfileOut,
     /// Changes of controlled fields waiting for the municipality.
     pub pending: Vec<ChangeOut>,
+    /// The vaccines the site handles (product ids).
+    pub vaccines: Vec<String>,
 }
 
 impl From<SiteView> for SiteOut {
@@ -147,6 +157,7 @@ impl From<SiteView> for SiteOut {
             org: v.org.into(),
             profile: v.profile.into(),
             pending: v.pending.into_iter().map(Into::into).collect(),
+            vaccines: v.vaccines,
         }
     }
 }

@@ -13,7 +13,9 @@ mod shown;
 mod vals;
 
 pub use errs::{Errs, label};
-pub use fields::{FormMap, ascii_digits, date, day, digits, number, opt, text, version, whole};
+pub use fields::{
+    FormMap, ascii_digits, date, day, decimal, digits, number, opt, text, version, whole,
+};
 pub use flash::{Flash, FlashQuery, done};
 pub use shown::Shown;
 pub use vals::Vals;

@@ -12,8 +12,8 @@ use crate::i18n::{L, Ui, int, jst};
 use crate::pages::Chrome;
 use crate::pages::display::fragment;
 use crate::pages::form::{
-    Errs, Flash, FlashQuery, FormMap, Shown, Vals, ascii_digits, digits, done, number, opt, text,
-    version,
+    Errs, Flash, FlashQuery, FormMap, Shown, Vals, ascii_digits, decimal, digits, done, number,
+    opt, text, version,
 };
 use crate::session::WebUser;
 use askama::Template;
@@ -214,7 +214,19 @@ async fn site_page(
     vals.set("details.phone", opt_s(&p.phone));
     vals.set("details.website", opt_s(&p.website));
     vals.set("details.hours", opt_s(&p.hours));
-    vals.set("details.vaccines", opt_s(&p.vaccines));
+    for v in &site.vaccines {
+        vals.set(&format!("details.vaccine.{v}"), "on");
+    }
+    vals.set(
+        "details.latitude",
+        p.latitude.map(|v| v.to_string()).unwrap_or_default(),
+    );
+    vals.set(
+        "details.longitude",
+        p.longitude.map(|v| v.to_string()).unwrap_or_default(),
+    );
+    vals.set("details.booking", opt_s(&p.booking));
+    vals.set("details.booking_url", opt_s(&p.booking_url));
     if p.accepts_non_regular {
         vals.set("details.accepts_non_regular", "on");
     }
@@ -477,7 +489,24 @@ pub async fn details(
         phone: digits(&f, "phone"),
         website: opt(&f, "website"),
         hours: opt(&f, "hours"),
-        vaccines: opt(&f, "vaccines"),
+        vaccines: f
+            .keys()
+            .filter_map(|k| k.strip_prefix("vaccine."))
+            .map(str::to_owned)
+            .collect(),
+        latitude: decimal(&f, "latitude", &mut inv),
+        longitude: decimal(&f, "longitude", &mut inv),
+        booking: match opt(&f, "booking") {
+            None => None,
+            Some(b) => {
+                let parsed = vsys_domain::Booking::parse(&b);
+                if parsed.is_none() {
+                    inv.push("booking", Msg::InvalidBooking);
+                }
+                parsed
+            }
+        },
+        booking_url: opt(&f, "booking_url"),
         accepts_non_regular: f.contains_key("accepts_non_regular"),
         access: opt(&f, "access"),
         parking: opt(&f, "parking"),
