@@ -10,6 +10,7 @@ pub mod i18n;
 pub mod observe;
 pub mod overload;
 pub mod pages;
+pub mod public;
 pub mod security;
 pub mod session;
 pub mod wrap;
@@ -54,6 +55,7 @@ pub fn router(app: App) -> Router {
     };
     Router::new()
         .merge(pages::routes(state.clone()))
+        .merge(public::routes())
         .merge(api::routes(state.clone()))
         .merge(api::docs())
         .route("/healthz", get(health))

@@ -110,7 +110,6 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(allocation::export_csv, allocation::import_csv))
         .routes(routes!(allocation::get_request, allocation::put_request))
         .routes(routes!(sites::list_sites))
-        .routes(routes!(sites::public_sites))
         .routes(routes!(sites::import_sites))
         .routes(routes!(sites::get_site))
         .routes(routes!(sites::put_details))
@@ -143,6 +142,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(delivery::reassign))
         .routes(routes!(delivery::list_tokens, delivery::create_token))
         .routes(routes!(delivery::revoke_token))
+        .merge(crate::public::open_data::api())
 }
 
 /// The OpenAPI document of every API operation, each completed with the failures common to
