@@ -373,11 +373,22 @@ async fn seed_sites(
     clinic: Option<&str>,
     cycle: &vsys_store::cycles::CycleRow,
 ) -> AppResult<()> {
-    let profiles: Vec<_> = site_rows
-        .iter()
-        .map(|o| crate::sites::blank_profile(&o.code, now))
+    let vaccines: Vec<String> = vsys_store::products::list(tx, Some(ProductKind::Vaccine.as_str()))
+        .await?
+        .into_iter()
+        .map(|p| p.id)
         .collect();
+    let mut profiles = Vec::with_capacity(site_rows.len());
+    let mut handled = Vec::new();
+    for o in site_rows {
+        let (p, v) = public_profile(o, now, &vaccines);
+        profiles.push(p);
+        for id in v {
+            handled.push((o.code.clone(), id));
+        }
+    }
     vsys_store::sites::upsert_many(tx, &profiles).await?;
+    vsys_store::sites::add_vaccines(tx, &handled).await?;
     let today = crate::clock::japan_date(now);
     vsys_store::results::insert_period(
         tx,
@@ -407,4 +418,93 @@ async fn seed_sites(
         .await?;
     }
     Ok(())
+}
+
+/// A number from a site's code, the same on every run (FNV-1a): the demo's choices per site.
+fn dice(code: &str, salt: u64) -> u64 {
+    code.bytes().fold(0xcbf29ce484222325u64 ^ salt, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+    })
+}
+
+/// A site's demo profile and the vaccines it handles, so that the public finder shows
+/// hundreds of sites with varied statuses: each placed within about 3 km of its
+/// municipality's office; about 70% of institutions confirmed by their municipality (public);
+/// details, 予約方法 and reservation statuses varied, some set days ago (stale). 港区's sites
+/// (13103) stay as sites find them before their first login, for the walkthroughs of the
+/// manual and the tests.
+fn public_profile(
+    o: &OrgRow,
+    now: chrono::DateTime<chrono::Utc>,
+    vaccines: &[String],
+) -> (vsys_store::sites::ProfileRow, Vec<String>) {
+    use vsys_domain::{Booking, Reservation};
+    let mut p = crate::sites::blank_profile(&o.code, now);
+    if o.parent_code.as_deref() == Some("13103") {
+        return (p, Vec::new());
+    }
+    let d = |salt: u64| dice(&o.code, salt);
+    if let (Some(lat), Some(lng)) = (o.lat, o.lng) {
+        let at = vsys_domain::place::Point { lat, lng }.offset_km(
+            (d(1) % 6000) as f64 / 1000.0 - 3.0,
+            (d(2) % 6000) as f64 / 1000.0 - 3.0,
+        );
+        p.latitude = Some((at.lat * 1e6).round() / 1e6);
+        p.longitude = Some((at.lng * 1e6).round() / 1e6);
+    }
+    let municipal = o.kind == OrgKind::Site;
+    p.phone = Some(format!(
+        "0{}-{:04}-{:04}",
+        3 + d(3) % 6,
+        d(4) % 10_000,
+        d(5) % 10_000
+    ));
+    p.hours = Some(if municipal {
+        "土日 9:00〜17:00（接種日は市町村のお知らせをご覧ください）".into()
+    } else {
+        "月〜金 9:00〜12:00, 14:00〜17:00（接種は火・木の午後）".into()
+    });
+    p.access = Some(format!("最寄り駅から徒歩{}分", 3 + d(6) % 15));
+    p.parking = Some(match d(7) % 3 {
+        0 => "なし".into(),
+        1 => format!("あり（{}台）", 5 + d(8) % 40),
+        _ => "近隣のコインパーキングをご利用ください".into(),
+    });
+    p.accepts_non_regular = municipal || d(9) % 10 < 6;
+    let booking = if municipal {
+        Booking::Municipal
+    } else {
+        match d(10) % 4 {
+            0 => Booking::Web,
+            1 => Booking::Municipal,
+            _ => Booking::Phone,
+        }
+    };
+    p.booking = Some(booking.as_str().into());
+    if booking == Booking::Web {
+        p.booking_url = Some(format!("https://yoyaku.example.jp/{}", o.code));
+        p.website = Some(format!("https://clinic.example.jp/{}", o.code));
+    }
+    p.details_at = Some(now);
+    if !municipal && d(11) % 10 < 7 {
+        p.confirmed_at = Some(now);
+    }
+    p.reservation = match d(12) % 20 {
+        0..=7 => Reservation::Available,
+        8..=11 => Reservation::Few,
+        12..=14 => Reservation::None,
+        15 => Reservation::NotNeeded,
+        _ => Reservation::Unregistered,
+    };
+    if p.reservation != Reservation::Unregistered {
+        p.reservation_at = Some(now - chrono::Duration::minutes((d(13) % (6 * 24 * 60)) as i64));
+    }
+    p.version = 1;
+    let handled = match (vaccines, d(14) % 4) {
+        ([], _) => Vec::new(),
+        ([one], _) | ([one, ..], 0 | 1) => vec![one.clone()],
+        ([_, two, ..], 2) => vec![two.clone()],
+        (all, _) => all.to_vec(),
+    };
+    (p, handled)
 }

@@ -468,6 +468,28 @@ pub async fn set_vaccines(tx: &mut Tx, org_code: &str, product_ids: &[String]) -
     Ok(())
 }
 
+/// Adds (site, vaccine product id) pairs in batches (imports, the demo); pairs already there
+/// are left as they are.
+pub async fn add_vaccines(tx: &mut Tx, pairs: &[(String, String)]) -> StoreResult<()> {
+    crate::coordination::bump(tx, crate::coordination::REGISTRY).await?;
+    for chunk in pairs.chunks(1000) {
+        let mut q = Query::insert()
+            .into_table(V::Table)
+            .columns([V::OrgCode, V::ProductId])
+            .on_conflict(
+                OnConflict::columns([V::OrgCode, V::ProductId])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .to_owned();
+        for (site, product) in chunk {
+            q.values_panic([site.clone().into(), product.clone().into()]);
+        }
+        tx.exec(&q).await?;
+    }
+    Ok(())
+}
+
 /// Every (site, vaccine product id) pair (for the public snapshot).
 pub async fn all_vaccines(tx: &mut Tx) -> StoreResult<Vec<(String, String)>> {
     tx.all(

@@ -45,7 +45,7 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 }
 
 pub async fn spawn_with(backend: Backend, tune: impl FnOnce(&mut Config)) -> Option<TestApp> {
-    let db = fresh_db(backend, "web_demo_v5", |db| async move {
+    let db = fresh_db(backend, "web_demo_v6", |db| async move {
         let config = Config {
             secret_key: Some(vsys_testkit::TEST_SECRET_KEY.into()),
             ..Config::default()
