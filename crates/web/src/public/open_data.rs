@@ -4,7 +4,8 @@
 use crate::AppState;
 use crate::api::{err, json_bytes};
 use crate::error::ApiError;
-use axum::extract::{Query, State};
+use crate::extract::Query;
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
