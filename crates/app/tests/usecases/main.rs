@@ -14,6 +14,7 @@ mod hostile;
 mod orgs_notices;
 mod permissions;
 mod priority;
+mod public;
 mod results_stock;
 mod site_import;
 mod sites;
