@@ -4,11 +4,12 @@
 # Every figure there is a ratio to a baseline measured in the same run.
 #
 #   bench/all.sh                 # everything (about an hour on 2 cores)
-#   SKIP=criterion,fuzz bench/all.sh   # leave some out (criterion, http, http-pg, overload, crash, fuzz)
+#   SKIP=criterion,fuzz bench/all.sh   # leave some out (criterion, http, http-pg, public, overload, crash, fuzz)
 #
 # Steps: criterion (algorithms: audit, allocation, persist, site import; ratios to each group's
 # baseline), http (wrk on the 70,000-site world, SQLite; ratios to /healthz), http-pg (the same
-# on PostgreSQL when VSYS_BENCH_PG_URL names an empty database), overload (admitted latency at
+# on PostgreSQL when VSYS_BENCH_PG_URL names an empty database), public (the finder and open
+# data on the same world; ratios to /healthz and the issue's goals), overload (admitted latency at
 # 2x capacity), crash (SIGKILL rounds), fuzz (short cargo-fuzz runs, when cargo-fuzz exists).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -45,6 +46,7 @@ step http env SITES=70000 DURATION="${DURATION:-10}" bench/http.sh
 if [ -n "${VSYS_BENCH_PG_URL:-}" ]; then
   step http-pg env SITES=70000 DURATION="${DURATION:-10}" bench/http.sh "$VSYS_BENCH_PG_URL"
 fi
+step public env SITES=70000 DURATION="${DURATION:-10}" bench/public.sh
 step overload env SITES=70000 DURATION="${DURATION:-10}" bench/overload.sh
 step crash bench/crash.sh "${CRASH_ROUNDS:-100}"
 if cargo fuzz --version >/dev/null 2>&1; then
