@@ -2,6 +2,7 @@
 //! PostgreSQL (cloned from a prepared template), the `db_test!` macro that runs one test body on
 //! both backends, a local SMTP receiver and a minimal WebDriver client.
 
+pub mod proxy;
 pub mod smtp;
 pub mod webdriver;
 
