@@ -81,15 +81,7 @@ request = function()
 end
 LUA
 
-run() { # name path [wrk args…]
-  local name=$1 path=$2; shift 2
-  wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency "$@" "http://127.0.0.1:$PORT$path" >"$WORK/$name.txt"
-  local rps p99 bad
-  rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/$name.txt")
-  p99=$(awk '$1=="99%" {print $2}' "$WORK/$name.txt")
-  bad=$(awk '/Non-2xx/ {print $NF}' "$WORK/$name.txt")
-  echo "$name $rps $p99 ${bad:-0}"
-}
+. bench/wrk.sh
 
 # Warm up (not recorded): the pool opens its connections as concurrency rises, each prepares
 # its statements and fills its page cache; measured cold, the first endpoints ran ~25 % slower.

@@ -52,15 +52,7 @@ request = function()
 end
 LUA
 
-run() { # name path [wrk args…]
-  local name=$1 path=$2; shift 2
-  wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency "$@" "$B$path" >"$WORK/$name.txt"
-  local rps p99 bad
-  rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/$name.txt")
-  p99=$(awk '$1=="99%" {print $2}' "$WORK/$name.txt")
-  bad=$(awk '/Non-2xx/ {print $NF}' "$WORK/$name.txt")
-  echo "$name $rps $p99 ${bad:-0}"
-}
+. bench/wrk.sh
 ms() { # wrk latency (e.g. 1.20ms, 850.00us, 1.02s) → milliseconds
   echo "$1" | awk '/us$/ {sub("us",""); print $1/1000; next} /ms$/ {sub("ms",""); print $1; next} /s$/ {sub("s",""); print $1*1000}'
 }
