@@ -1,6 +1,7 @@
-//! Organisation API tokens: a deliverer's own system posts dates with one. Created and revoked
-//! by the organisation's administrators; the plain token is shown once and only its SHA-256
-//! is kept. A token acts as an operator of its organisation.
+//! Organisation API tokens: a deliverer's own system posts dates with one, a municipality's
+//! booking system the reservation statuses of its sites. Created and revoked by the
+//! organisation's administrators; the plain token is shown once and only its SHA-256 is kept.
+//! A token acts as an operator of its organisation.
 
 use crate::App;
 use crate::audit::record;
@@ -32,7 +33,8 @@ async fn admin_of(app: &App, actor: &Actor, org_code: &str) -> AppResult<orgs::O
     if !actor.principal.may(Action::Read, &org.path) {
         return Err(AppError::NotFound);
     }
-    // Tokens are for deliverers' own systems, made by their own administrators.
+    // Tokens are for an organisation's own systems (deliverers, municipalities), made by its
+    // own administrators.
     if !actor.principal.is_own(&org.path) {
         return Err(AppError::Forbidden);
     }

@@ -8,6 +8,9 @@
 //!   values differ is updated (the site's own details, reservation status and the
 //!   municipality's confirmation are kept), and a row identical to what is stored is counted as
 //!   unchanged and not written.
+//! * 緯度 and 経度 (optional columns) give the site's own point (the public finder measures
+//!   distance from it): both or neither, inside Japan, full-width digits accepted; a row that
+//!   leaves them empty keeps the point stored.
 //! * What is stored is read in bulk (chunks of 1,000 codes) and looked up in hash maps; the
 //!   writes are batched; everything happens in one transaction with one audit entry
 //!   (`site.import`) that records the file's SHA-256 and the codes created and updated.
@@ -17,13 +20,15 @@ use crate::audit::record;
 use crate::context::Actor;
 use crate::csv_files::{self, Encoding, TableError};
 use crate::error::{AppError, AppResult};
-use crate::sites::{RegistryInput, blank_profile, validate_registry};
+use crate::sites::{RegistryInput, blank_profile, site_point, validate_registry};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use vsys_domain::Capability;
 use vsys_domain::org::child_path;
-use vsys_domain::{Action, ContractStatus, FieldError, Msg, OrgCode, OrgKind, SiteType};
+use vsys_domain::place::Point;
+use vsys_domain::validation::decimal;
+use vsys_domain::{Action, ContractStatus, FieldError, Invalid, Msg, OrgCode, OrgKind, SiteType};
 use vsys_store::orgs::{self, OrgFilter, OrgRow};
 use vsys_store::sites::{self, ProfileRow};
 use vsys_store::{Backend, Page};
@@ -38,10 +43,13 @@ pub const COL_REPRESENTATIVE: &str = "代表者";
 pub const COL_CONTRACT: &str = "契約状況";
 pub const COL_TYPE: &str = "種別";
 pub const COL_HUB: &str = "基本型コード";
+pub const COL_LAT: &str = "緯度";
+pub const COL_LNG: &str = "経度";
 
 /// The columns of the file, in the order of the template. The first eight are required;
-/// 種別 (blank = 基本型) and 基本型コード (for サテライト型 only) may be left out.
-pub const HEADERS: [&str; 10] = [
+/// 種別 (blank = 基本型), 基本型コード (for サテライト型 only), and 緯度・経度 (the site's own
+/// point, both or neither) may be left out.
+pub const HEADERS: [&str; 12] = [
     COL_CODE,
     COL_FACILITY,
     COL_NAME,
@@ -52,6 +60,8 @@ pub const HEADERS: [&str; 10] = [
     COL_CONTRACT,
     COL_TYPE,
     COL_HUB,
+    COL_LAT,
+    COL_LNG,
 ];
 
 /// Rows written per batch (and per progress report while writing).
@@ -174,6 +184,8 @@ pub fn template() -> Vec<u8> {
         "契約済",
         "基本型",
         "",
+        "35.658581",
+        "139.745433",
     ]
     .into_iter()
     .map(str::to_owned)
@@ -193,6 +205,8 @@ fn column_of(field: &str) -> &'static str {
         "representative" => COL_REPRESENTATIVE,
         "contract_status" => COL_CONTRACT,
         "facility_code" => COL_FACILITY,
+        "latitude" => COL_LAT,
+        "longitude" => COL_LNG,
         _ => "",
     }
 }
@@ -238,6 +252,8 @@ struct Raw {
     contract: String,
     site_type: String,
     hub: String,
+    lat: String,
+    lng: String,
 }
 
 impl Raw {
@@ -259,6 +275,8 @@ impl Raw {
             contract: cell(COL_CONTRACT),
             site_type: cell(COL_TYPE),
             hub: cell(COL_HUB),
+            lat: cell(COL_LAT),
+            lng: cell(COL_LNG),
             row: r.row,
         }
     }
@@ -276,6 +294,8 @@ struct Checked<'a> {
     municipality: Option<&'a OrgRow>,
     site_type: Option<SiteType>,
     hub_code: Option<String>,
+    /// The site's own point, when the row gives one.
+    point: Option<Point>,
 }
 
 /// Collects row errors, at most one per row and column.
@@ -322,6 +342,30 @@ fn prefecture_of(m: &OrgRow) -> &str {
     m.prefecture_code
         .as_deref()
         .unwrap_or_else(|| m.code.get(..2).unwrap_or_default())
+}
+
+/// The point of a row: 緯度 and 経度 both or neither, numbers as typed (full-width digits
+/// too), inside Japan — checked by the one rule of a site's point ([`site_point`]).
+fn row_point(row: usize, lat: &str, lng: &str, errors: &mut Errors) -> Option<Point> {
+    let mut number = |cell: &str, column: &'static str, msg: Msg| match decimal(cell) {
+        Ok(v) => Some(v),
+        Err(_) => {
+            errors.push(row, column, msg);
+            None
+        }
+    };
+    let (Some(lat), Some(lng)) = (
+        number(lat, COL_LAT, Msg::InvalidLatitude),
+        number(lng, COL_LNG, Msg::InvalidLongitude),
+    ) else {
+        return None;
+    };
+    let mut inv = Invalid::default();
+    let point = site_point(lat, lng, &mut inv);
+    for e in inv.0 {
+        errors.push(row, column_of(&e.field), e.msg);
+    }
+    point
 }
 
 /// Imports the institution registry (see the module documentation). Nation and prefecture
@@ -474,6 +518,7 @@ pub async fn import(
         let hub_code = (site_type == Some(SiteType::Satellite))
             .then(|| r.hub.clone())
             .filter(|h| !h.is_empty());
+        let point = row_point(row, &r.lat, &r.lng, &mut errors);
         checked.push(Checked {
             row,
             code: r.code.clone(),
@@ -482,6 +527,7 @@ pub async fn import(
             municipality,
             site_type,
             hub_code,
+            point,
         });
         if (i + 1) % REPORT_EVERY == 0 {
             progress(Phase::Checking, i + 1, total);
@@ -585,6 +631,8 @@ pub async fn import(
                     contract_status: reg.contract_status,
                     site_type,
                     hub_code: c.hub_code.clone(),
+                    latitude: c.point.map(|p| p.lat),
+                    longitude: c.point.map(|p| p.lng),
                     updated_by: Some(actor.user_id.clone()),
                     version: 1,
                     ..blank_profile(&c.code, now)
@@ -607,6 +655,10 @@ pub async fn import(
                     contract_status: reg.contract_status,
                     site_type,
                     hub_code: c.hub_code.clone(),
+                    // A row without a point keeps the one stored (the site may have
+                    // registered its own).
+                    latitude: c.point.map_or(before.latitude, |p| Some(p.lat)),
+                    longitude: c.point.map_or(before.longitude, |p| Some(p.lng)),
                     ..before.clone()
                 };
                 let profile_changed = after != before;
@@ -701,6 +753,38 @@ mod tests {
             Some(ContractStatus::Contracted)
         );
         assert_eq!(site_type(r.get(COL_TYPE)), Some(SiteType::Hub));
+        let mut errors = Errors::default();
+        assert!(row_point(1, r.get(COL_LAT), r.get(COL_LNG), &mut errors).is_some());
+        assert!(errors.list.is_empty());
+    }
+
+    #[test]
+    fn points_both_or_neither_inside_japan() {
+        let mut errors = Errors::default();
+        let p = row_point(1, "３５．６５８５８１", "１３９．７４５４３３", &mut errors);
+        assert_eq!(p.map(|p| (p.lat, p.lng)), Some((35.658581, 139.745433)));
+        assert_eq!(row_point(2, "", "", &mut errors), None);
+        assert!(errors.list.is_empty());
+        assert_eq!(row_point(3, "35.65", "", &mut errors), None);
+        assert_eq!(row_point(4, "51.5", "-0.12", &mut errors), None);
+        assert_eq!(row_point(5, "北緯35度", "139.7", &mut errors), None);
+        let got: Vec<(usize, &str, Msg)> = errors
+            .into_sorted()
+            .iter()
+            .map(|e| (e.row.unwrap_or(0), column_name(&e.field), e.msg))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (3, COL_LNG, Msg::CoordinatesTogether),
+                (4, COL_LAT, Msg::InvalidLatitude),
+                (5, COL_LAT, Msg::InvalidLatitude),
+            ]
+        );
+    }
+
+    fn column_name(f: &str) -> &'static str {
+        HEADERS.into_iter().find(|h| *h == f).unwrap_or("")
     }
 
     #[test]

@@ -4,17 +4,18 @@
 //! satellites, reservation status, and doctors.
 
 use crate::App;
-use crate::audit::{Who, record};
+use crate::audit::{Who, entry, record, record_many};
 use crate::context::Actor;
 use crate::error::{AppError, AppResult};
 use crate::notices::{NoticeDraft, notify};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use vsys_domain::org::child_path;
 use vsys_domain::{
-    Action, Booking, ContractStatus, Invalid, Msg, OrgCode, OrgKind, Reservation, Role, SiteType,
+    Action, Booking, ContractStatus, FieldError, Invalid, Msg, OrgCode, OrgKind, Reservation, Role,
+    SiteType,
 };
 use vsys_store::orgs::{self, OrgFilter, OrgRow};
 use vsys_store::sites::{self, ChangeRow, DoctorRow, ProfileRow};
@@ -70,23 +71,33 @@ fn is_site(org: &OrgRow) -> bool {
     org.kind.is_site()
 }
 
+/// The one rule of which sites an actor may read: a site (institution or municipal site) in
+/// the actor's scope. Anything else is `NotFound`: its existence is not revealed.
+fn readable(actor: &Actor, org: Option<OrgRow>) -> AppResult<OrgRow> {
+    match org {
+        Some(org) if actor.principal.may(Action::Read, &org.path) && is_site(&org) => Ok(org),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+/// The one rule of which sites an actor may change: readable, and writable by the actor's role
+/// (operators of the site or of an organisation above it).
+fn writable(actor: &Actor, org: Option<OrgRow>) -> AppResult<OrgRow> {
+    let org = readable(actor, org)?;
+    actor.require(Action::Write, &org.path)?;
+    Ok(org)
+}
+
 /// Loads a site the actor may read (`NotFound` otherwise: its existence is not revealed).
 pub(crate) async fn site_in_scope(tx: &mut Tx, actor: &Actor, code: &str) -> AppResult<OrgRow> {
     actor.require_password_changed()?;
-    let org = orgs::get(tx, code.trim())
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if !actor.principal.may(Action::Read, &org.path) || !is_site(&org) {
-        return Err(AppError::NotFound);
-    }
-    Ok(org)
+    readable(actor, orgs::get(tx, code.trim()).await?)
 }
 
 /// Loads a site the actor may change (operators of the site or of an organisation above it).
 pub(crate) async fn writable_site(tx: &mut Tx, actor: &Actor, code: &str) -> AppResult<OrgRow> {
-    let org = site_in_scope(tx, actor, code).await?;
-    actor.require(Action::Write, &org.path)?;
-    Ok(org)
+    actor.require_password_changed()?;
+    writable(actor, orgs::get(tx, code.trim()).await?)
 }
 
 async fn profile(tx: &mut Tx, org: &OrgRow, now: DateTime<Utc>) -> AppResult<ProfileRow> {
@@ -884,31 +895,144 @@ pub async fn set_reservation(
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
     let org = writable_site(&mut tx, actor, code).await?;
-    let before = profile(&mut tx, &org, now).await?;
-    if sites::get(&mut tx, &org.code).await?.is_none() {
-        save(&mut tx, &before, 0).await?;
-    }
-    sites::set_reservation(&mut tx, &org.code, status.as_str(), now).await?;
-    let after = ProfileRow {
-        reservation: status,
-        reservation_at: Some(now),
-        ..sites::get(&mut tx, &org.code)
-            .await?
-            .ok_or(AppError::NotFound)?
-    };
-    record(
-        &mut tx,
-        &actor.into(),
-        now,
-        "site.reservation",
-        "site",
-        &org.code,
-        Some(&serde_json::json!({"reservation": before.reservation})),
-        Some(&serde_json::json!({"reservation": after.reservation})),
-    )
-    .await?;
+    let after = write_reservations(&mut tx, actor, now, &[(org, status)]).await?;
     tx.commit().await?;
     app.changed().await;
+    after.into_iter().next().ok_or(AppError::NotFound)
+}
+
+/// The most sites one bulk update of reservation statuses takes.
+pub const MAX_RESERVATION_ITEMS: usize = 5_000;
+
+/// One site's status in a bulk update, as sent.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct ReservationItem {
+    /// The site's code (医療機関等コード: an institution's or a municipal site's).
+    pub code: String,
+    /// `available` (○ 予約可能), `few` (△ 残り少数), `none` (× 予約受付不可), `not_needed`
+    /// (● 予約不要) or `unregistered` (未登録); the Japanese words and the marks are read too.
+    pub reservation: String,
+}
+
+/// Sets the reservation statuses of many sites at once (a municipality or its booking system),
+/// all or nothing: every site must be one the actor may change, as [`set_reservation`] asks of
+/// one. A refused item is reported with its row (from 1), its code and what is wrong; nothing
+/// is written unless every item is accepted. One transaction, one audit entry per site
+/// (`site.reservation`). Returns how many sites were set.
+pub async fn set_reservations(
+    app: &App,
+    actor: &Actor,
+    items: &[ReservationItem],
+) -> AppResult<usize> {
+    actor.require_password_changed()?;
+    // Every site in reach is the actor's own organisation or below it: a role that may not
+    // write there may write nowhere.
+    actor.require(Action::Write, &actor.principal.org_path)?;
+    if items.is_empty() {
+        return Err(AppError::invalid("items", Msg::NoItems));
+    }
+    if items.len() > MAX_RESERVATION_ITEMS {
+        return Err(AppError::invalid("items", Msg::TooManyItems));
+    }
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    let codes: Vec<String> = items.iter().map(|i| i.code.trim().to_owned()).collect();
+    let mut stored: HashMap<String, OrgRow> = orgs::get_many(&mut tx, &codes)
+        .await?
+        .into_iter()
+        .map(|o| (o.code.clone(), o))
+        .collect();
+    let mut inv = Invalid::default();
+    let mut seen: HashSet<&str> = HashSet::with_capacity(items.len());
+    let mut sites: Vec<(OrgRow, Reservation)> = Vec::with_capacity(items.len());
+    for (i, (item, code)) in items.iter().zip(&codes).enumerate() {
+        let row = i + 1;
+        let mut refuse = |field: &str, msg: Msg| {
+            let e = FieldError::at_row(row, field, msg);
+            inv.0.push(if code.is_empty() { e } else { e.about(code) });
+        };
+        let status = Reservation::read(&item.reservation);
+        if status.is_none() {
+            refuse("reservation", Msg::InvalidReservationWord);
+        }
+        if code.is_empty() {
+            refuse("code", Msg::Required);
+            continue;
+        }
+        if !seen.insert(code.as_str()) {
+            refuse("code", Msg::DuplicateSite);
+            continue;
+        }
+        match (writable(actor, stored.remove(code)), status) {
+            (Ok(org), Some(status)) => sites.push((org, status)),
+            (Ok(_), None) => {}
+            (Err(AppError::Forbidden), _) => refuse("code", Msg::Forbidden),
+            (Err(_), _) => refuse("code", Msg::UnknownSite),
+        }
+    }
+    inv.into_result()?;
+    let n = write_reservations(&mut tx, actor, now, &sites).await?.len();
+    tx.commit().await?;
+    app.changed().await;
+    Ok(n)
+}
+
+/// Sets the reservation status of sites the actor may change (the caller checked that), in
+/// `tx`, with one audit entry each (`site.reservation`). The status is set alone (the latest
+/// wins; the profile's version is left alone, so a details form open at the same time still
+/// saves); a site with no profile yet gets its blank profile first. Returns the profiles after.
+async fn write_reservations(
+    tx: &mut Tx,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    sites: &[(OrgRow, Reservation)],
+) -> AppResult<Vec<ProfileRow>> {
+    let codes: Vec<String> = sites.iter().map(|(o, _)| o.code.clone()).collect();
+    let mut stored: HashMap<String, ProfileRow> = sites::for_orgs(tx, &codes)
+        .await?
+        .into_iter()
+        .map(|p| (p.org_code.clone(), p))
+        .collect();
+    let missing: Vec<ProfileRow> = codes
+        .iter()
+        .filter(|c| !stored.contains_key(*c))
+        .map(|c| ProfileRow {
+            version: 1,
+            ..blank_profile(c, now)
+        })
+        .collect();
+    if !missing.is_empty() {
+        sites::upsert_many(tx, &missing).await?;
+        stored.extend(missing.into_iter().map(|p| (p.org_code.clone(), p)));
+    }
+    let statuses: Vec<(&str, &str)> = sites
+        .iter()
+        .map(|(o, r)| (o.code.as_str(), r.as_str()))
+        .collect();
+    sites::set_reservations(tx, &statuses, now).await?;
+    let who: Who = actor.into();
+    let mut entries = Vec::with_capacity(sites.len());
+    let mut after = Vec::with_capacity(sites.len());
+    for (org, status) in sites {
+        let before = stored
+            .remove(&org.code)
+            .ok_or_else(|| anyhow::anyhow!("no profile of {} after writing it", org.code))?;
+        entries.push(entry(
+            &who,
+            now,
+            "site.reservation",
+            "site",
+            &org.code,
+            Some(&serde_json::json!({"reservation": before.reservation})),
+            Some(&serde_json::json!({"reservation": status})),
+        )?);
+        after.push(ProfileRow {
+            reservation: *status,
+            reservation_at: Some(now),
+            ..before
+        });
+    }
+    record_many(tx, entries).await?;
     Ok(after)
 }
 

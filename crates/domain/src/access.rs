@@ -77,7 +77,9 @@ pub enum Capability {
     /// See where dry ice is needed: dry-ice makers (their areas), the nation, prefectures and
     /// municipalities (theirs).
     SeeDryIce,
-    /// Manage the organisation's API tokens for its own systems: deliverers' administrators.
+    /// Manage the organisation's API tokens for its own systems: deliverers' administrators
+    /// (a delivery system enters dates) and municipalities' (a booking system sets the
+    /// reservation statuses of their sites).
     ManageApiTokens,
     /// Maintain products and register their supply for a cycle: operators of the nation,
     /// manufacturers (vaccines) and needle/syringe warehouses.
@@ -117,7 +119,9 @@ impl Principal {
             ),
             RecordInbound => self.can(KeepDelivererStock) && operator,
             SeeDryIce => kind == OrgKind::DryIceMaker || kind.is_government(),
-            ManageApiTokens => kind.is_deliverer() && self.role == Role::Admin,
+            ManageApiTokens => {
+                (kind.is_deliverer() || kind == OrgKind::Municipality) && self.role == Role::Admin
+            }
             SupplyProducts => {
                 matches!(
                     kind,
@@ -208,6 +212,11 @@ mod tests {
         assert!(!pref.can(ManageProgramme) && !pref.can(SeeUpstream));
         let muni = p("13103", "/JP/13/13103/", Role::Operator);
         assert!(muni.can(ReviewSites) && !muni.can(ImportRegistry) && !muni.can(RunSite));
+        // A municipality's administrators make tokens for its booking system; a prefecture
+        // has none.
+        assert!(!muni.can(ManageApiTokens));
+        assert!(p("13103", "/JP/13/13103/", Role::Admin).can(ManageApiTokens));
+        assert!(!p("13", "/JP/13/", Role::Admin).can(ManageApiTokens));
         let clinic = p("1310300001", "/JP/13/13103/1310300001/", Role::Viewer);
         assert!(clinic.can(RunSite) && !clinic.can(OverseeArea));
         let wholesaler = p("W13001", "/JP/13/W13001/", Role::Admin);

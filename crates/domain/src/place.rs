@@ -43,8 +43,12 @@ impl Point {
     }
 
     /// A site's own point (entered by staff): as [`Point::parse`], and inside Japan.
+    /// The field named is `latitude` or `longitude` (as the site's forms call them).
     pub fn in_japan(lat: f64, lng: f64) -> Result<Point, (&'static str, Msg)> {
-        let p = Point::parse(lat, lng)?;
+        let p = Point::parse(lat, lng).map_err(|(field, msg)| match field {
+            "lat" => ("latitude", msg),
+            _ => ("longitude", msg),
+        })?;
         if !LAT.contains(&p.lat) {
             return Err(("latitude", Msg::InvalidLatitude));
         }
@@ -132,6 +136,19 @@ mod tests {
             Err(("lng", Msg::InvalidLongitude))
         );
         assert!(Point::in_japan(51.5, -0.1).is_err());
+        // A site's forms name the field as they call it, also when it is no coordinate at all.
+        assert_eq!(
+            Point::in_japan(95.0, 139.0).map_err(|e| e.0),
+            Err("latitude")
+        );
+        assert_eq!(
+            Point::in_japan(35.0, 190.0).map_err(|e| e.0),
+            Err("longitude")
+        );
+        assert_eq!(
+            Point::in_japan(35.0, 100.0).map_err(|e| e.0),
+            Err("longitude")
+        );
         let tokyo = Point::in_japan(35.681, 139.767).unwrap_or(Point { lat: 0.0, lng: 0.0 });
         let osaka = Point {
             lat: 34.702,

@@ -78,6 +78,23 @@ impl Reservation {
             (Reservation::Unregistered, Lang::En) => ("-", "Not registered"),
         }
     }
+
+    /// A status as a person or a booking system writes it: the code (`available`, any case),
+    /// the Japanese words (予約可能, 残り少数, 予約受付不可, 予約不要, 未登録), the marks (○ or 〇,
+    /// △, × or ✕, ●, -) or the English words, with spaces around it ignored.
+    pub fn read(raw: &str) -> Option<Reservation> {
+        let s = raw.trim();
+        let s = match s {
+            "〇" => "○",
+            "✕" => "×",
+            other => other,
+        };
+        Reservation::ALL.iter().copied().find(|r| {
+            let (mark, ja) = r.label(Lang::Ja);
+            let (_, en) = r.label(Lang::En);
+            s.eq_ignore_ascii_case(r.as_str()) || s == mark || s == ja || s.eq_ignore_ascii_case(en)
+        })
+    }
 }
 
 crate::code_enum! {
@@ -109,5 +126,35 @@ impl Booking {
                 "Book through the municipality's booking system or call centre"
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reservation_statuses_as_written() {
+        for r in Reservation::ALL {
+            assert_eq!(Reservation::read(r.as_str()), Some(r));
+            assert_eq!(Reservation::read(r.label(Lang::Ja).0), Some(r));
+            assert_eq!(Reservation::read(r.label(Lang::Ja).1), Some(r));
+            assert_eq!(Reservation::read(r.label(Lang::En).1), Some(r));
+        }
+        assert_eq!(
+            Reservation::read(" 予約可能 "),
+            Some(Reservation::Available)
+        );
+        assert_eq!(Reservation::read("〇"), Some(Reservation::Available));
+        assert_eq!(Reservation::read("✕"), Some(Reservation::None));
+        assert_eq!(
+            Reservation::read("NOT_NEEDED"),
+            Some(Reservation::NotNeeded)
+        );
+        assert_eq!(Reservation::read("●"), Some(Reservation::NotNeeded));
+        assert_eq!(Reservation::read("未登録"), Some(Reservation::Unregistered));
+        assert_eq!(Reservation::read(""), None);
+        assert_eq!(Reservation::read("予約"), None);
+        assert_eq!(Reservation::read("maybe"), None);
     }
 }

@@ -9,6 +9,8 @@ pub struct FieldError {
     pub row: Option<usize>,
     pub field: String,
     pub msg: Msg,
+    /// What the row of a bulk body or file is about (a site's code), when it names one.
+    pub item: Option<String>,
 }
 
 impl FieldError {
@@ -17,24 +19,43 @@ impl FieldError {
             row: None,
             field: field.to_owned(),
             msg,
+            item: None,
         }
+    }
+    /// The error about `field` of row `row` (1-based) of a file or a bulk body.
+    pub fn at_row(row: usize, field: &str, msg: Msg) -> Self {
+        FieldError {
+            row: Some(row),
+            ..FieldError::new(field, msg)
+        }
+    }
+    /// Names what the row is about (a site's code).
+    pub fn about(mut self, item: &str) -> Self {
+        self.item = Some(item.to_owned());
+        self
     }
     pub fn localized(&self, lang: Lang) -> LocalizedFieldError {
         LocalizedFieldError {
             row: self.row,
+            item: self.item.clone(),
             field: self.field.clone(),
             message: self.msg.text(lang).to_owned(),
         }
     }
 }
 
-/// The serialisable form of a field error (`{row?, field, message}` in problem details).
+/// The serialisable form of a field error (`{row?, item?, field, message}` in problem details).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct LocalizedFieldError {
     /// The row of a file (CSV imports) or list (bulk bodies), from 1; absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(minimum = 1, nullable = false)]
     pub row: Option<usize>,
+    /// What that row is about (a site's code in a bulk update of reservation statuses);
+    /// absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub item: Option<String>,
     /// The field or parameter (`lines[3].amount`, `page`, a CSV column).
     pub field: String,
     /// What is wrong with it, in the caller's language.
@@ -127,6 +148,28 @@ pub fn ascii_digits(s: &str) -> String {
             other => other,
         })
         .collect()
+}
+
+/// A decimal number as typed (a coordinate): full-width digits, `．` and `−` as ASCII, spaces
+/// around it ignored. `Ok(None)` when empty; [`Msg::InvalidInput`] when it is not a finite
+/// number.
+pub fn decimal(raw: &str) -> Result<Option<f64>, Msg> {
+    let t: String = ascii_digits(raw.trim())
+        .chars()
+        .map(|c| match c {
+            '．' => '.',
+            '−' | '‐' => '-',
+            '＋' => '+',
+            other => other,
+        })
+        .collect();
+    if t.is_empty() {
+        return Ok(None);
+    }
+    match t.parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(Some(v)),
+        _ => Err(Msg::InvalidInput),
+    }
 }
 
 /// A link inside vsys (a notice's "open" link): a path starting with one `/`, never a scheme
@@ -253,6 +296,17 @@ pub fn person_name(raw: &str) -> Result<String, Msg> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimals_as_typed() {
+        assert_eq!(decimal(" 35.6581 "), Ok(Some(35.6581)));
+        assert_eq!(decimal("３５．６５８１"), Ok(Some(35.6581)));
+        assert_eq!(decimal("−１２．５"), Ok(Some(-12.5)));
+        assert_eq!(decimal(""), Ok(None));
+        assert_eq!(decimal("35.6581, 139.7"), Err(Msg::InvalidInput));
+        assert_eq!(decimal("NaN"), Err(Msg::InvalidInput));
+        assert_eq!(decimal("inf"), Err(Msg::InvalidInput));
+    }
 
     #[test]
     fn emails() {

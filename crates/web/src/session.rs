@@ -317,6 +317,11 @@ impl<S: Send + Sync> FromRequestParts<S> for SignedIn {
     }
 }
 
+/// What an organisation API token reaches: the delivery API (deliverers' systems) and the bulk
+/// update of reservation statuses (municipalities' booking systems). What a token may do
+/// there is the use-cases' question, as for anyone.
+const TOKEN_PATHS: [&str; 2] = ["/api/v1/deliveries", "/api/v1/reservations"];
+
 /// An API caller with a bearer token.
 pub struct ApiUser {
     pub actor: Actor,
@@ -340,8 +345,10 @@ impl FromRequestParts<AppState> for ApiUser {
             .ok_or(ApiError::App(AppError::NotLoggedIn, lang))?;
         let ip = request_ip(state, parts);
         if token.starts_with(vsys_app::api_tokens::PREFIX) {
-            // An organisation token (a deliverer's system) reaches the delivery API only.
-            if !parts.uri.path().starts_with("/api/v1/deliveries") {
+            // An organisation token (a deliverer's delivery system, a municipality's booking
+            // system) reaches the operations of those systems only.
+            let path = parts.uri.path();
+            if !TOKEN_PATHS.iter().any(|p| path.starts_with(p)) {
                 return Err(ApiError::App(AppError::Forbidden, lang));
             }
             let actor = vsys_app::api_tokens::authenticate(&state.app, token, ip)

@@ -18,6 +18,7 @@
 
 pub mod allocation;
 pub mod delivery;
+pub mod reservations;
 
 use std::collections::HashMap;
 use std::fmt;

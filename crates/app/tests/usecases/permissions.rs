@@ -61,6 +61,7 @@ fn expected(slug: &str) -> (OrgKind, Vec<(Capability, Role)>) {
                 (ReviewSites, Operator),
                 (SeeDryIce, Viewer),
                 (CreateMunicipalSites, Operator),
+                (ManageApiTokens, Admin),
             ],
         ),
         "clinic" => (

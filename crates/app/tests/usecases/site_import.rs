@@ -215,3 +215,69 @@ db_test!(a_finished_job_reports_rows_of_rows, |backend| async move {
     // Phase::Done is documented as "Committed (rows / rows)".
     assert_eq!((job.done, job.total), (3, 3));
 });
+
+db_test!(
+    coordinates_both_or_neither_inside_japan,
+    |backend| async move {
+        let Some(w) = world(backend).await else {
+            return;
+        };
+        let app = &w.app;
+        let nation = w.actor("nation", "operator").await;
+        let header = format!("{HEADER},緯度,経度");
+        let file = |rows: &[&str]| format!("{header}\n{}\n", rows.join("\n")).into_bytes();
+        // One row with its point (full-width digits, as typed in Japanese), one without.
+        let with_point = "1350000011,,芝公園クリニック,105-0011,13103,東京都港区芝公園4-2-8,芝 一郎,契約済,基本型,,３５．６５８５８１,１３９．７４５４３３";
+        let without =
+            "1350000012,,六本木医院,1060032,13103,東京都港区六本木1-1-1,六本木 花子,契約済,,,,";
+        let s = site_import::import(app, &nation, &file(&[with_point, without]), &|_, _, _| {})
+            .await
+            .unwrap();
+        assert_eq!(s, summary(2, 2, 0, 0));
+        let p = vsys_app::sites::get(app, &nation, "1350000011")
+            .await
+            .unwrap()
+            .profile;
+        assert_eq!(
+            (p.latitude, p.longitude),
+            (Some(35.658581), Some(139.745433))
+        );
+        let p = vsys_app::sites::get(app, &nation, "1350000012")
+            .await
+            .unwrap()
+            .profile;
+        assert_eq!((p.latitude, p.longitude), (None, None));
+        // Without the columns (the old template) the stored point stays: nothing changes.
+        let old = with_point.rsplitn(3, ',').nth(2).unwrap_or_default();
+        assert_eq!(
+            site_import::import(app, &nation, &utf8(&[old]), &|_, _, _| {})
+                .await
+                .unwrap(),
+            summary(1, 0, 0, 1)
+        );
+        // Latitude without longitude, a point in London, a word: each row named, nothing
+        // imported (the good row's new code is not created).
+        let lonely =
+            "1350000013,,緯度だけ医院,105-0011,13103,東京都港区芝公園1-1-1,港 次郎,契約済,,,35.66,";
+        let london = "1350000014,,ロンドン医院,105-0011,13103,東京都港区芝公園1-1-2,港 三郎,契約済,,,51.5074,-0.1278";
+        let words = "1350000015,,北緯医院,105-0011,13103,東京都港区芝公園1-1-3,港 四郎,契約済,,,北緯35度,139.7";
+        let good = "1350000016,,よい医院,105-0011,13103,東京都港区芝公園1-1-4,港 五郎,契約済,,,35.65,139.74";
+        assert_eq!(
+            row_errors(
+                site_import::import(
+                    app,
+                    &nation,
+                    &file(&[lonely, london, words, good]),
+                    &|_, _, _| {}
+                )
+                .await
+            ),
+            [
+                (1, "経度".to_owned(), Msg::CoordinatesTogether),
+                (2, "緯度".to_owned(), Msg::InvalidLatitude),
+                (3, "緯度".to_owned(), Msg::InvalidLatitude),
+            ]
+        );
+        not_found(vsys_app::orgs::get(app, &nation, "1350000016").await);
+    }
+);

@@ -687,3 +687,237 @@ db_test!(
         follower.await.unwrap();
     }
 );
+
+/// A site outside 港区 (the demo's sites of 横浜市 and the other big cities).
+async fn site_elsewhere(w: &World) -> String {
+    let mut tx = w.db.db.read().await.unwrap();
+    let f = vsys_store::orgs::OrgFilter {
+        scope_path: "/JP/14/".into(),
+        kinds: vec!["institution".into(), "site".into()],
+        ..Default::default()
+    };
+    let (found, _) = vsys_store::orgs::list(&mut tx, &f, vsys_store::Page::first(1))
+        .await
+        .unwrap();
+    found[0].code.clone()
+}
+
+fn item(code: &str, reservation: &str) -> sites::ReservationItem {
+    sites::ReservationItem {
+        code: code.into(),
+        reservation: reservation.into(),
+    }
+}
+
+/// The (row, site code, field, message) of every refused item.
+#[track_caller]
+fn refused_items(r: vsys_app::AppResult<usize>) -> Vec<(usize, String, String, Msg)> {
+    match r {
+        Err(vsys_app::AppError::Invalid(inv)) => inv
+            .0
+            .into_iter()
+            .map(|e| {
+                (
+                    e.row.unwrap_or(0),
+                    e.item.unwrap_or_default(),
+                    e.field,
+                    e.msg,
+                )
+            })
+            .collect(),
+        other => panic!("expected refused items, got {other:?}"),
+    }
+}
+
+db_test!(
+    reservations_in_bulk_all_or_nothing_in_scope,
+    |backend| async move {
+        let Some(w) = world(backend).await else {
+            return;
+        };
+        let app = &w.app;
+        let (clinic, muni_site) = (w.clinic().await, w.municipal_site().await);
+        let elsewhere = site_elsewhere(&w).await;
+        let minato = w.actor("minato", "operator").await;
+        let status = |code: String| {
+            let minato = minato.clone();
+            async move {
+                sites::get(app, &minato, &code)
+                    .await
+                    .unwrap()
+                    .profile
+                    .reservation
+            }
+        };
+        assert_eq!(status(clinic.clone()).await, Reservation::Unregistered);
+        // A site outside 港区 is refused like an unknown one, and nothing is set.
+        let r = sites::set_reservations(
+            app,
+            &minato,
+            &[
+                item(&clinic, "available"),
+                item(&elsewhere, "few"),
+                item("9999999999", "few"),
+                item("", "few"),
+            ],
+        )
+        .await;
+        assert_eq!(
+            refused_items(r),
+            [
+                (2, elsewhere.clone(), "code".into(), Msg::UnknownSite),
+                (3, "9999999999".into(), "code".into(), Msg::UnknownSite),
+                (4, String::new(), "code".into(), Msg::Required),
+            ]
+        );
+        assert_eq!(status(clinic.clone()).await, Reservation::Unregistered);
+        // A bad status, or a site twice: nothing set either.
+        let r = sites::set_reservations(
+            app,
+            &minato,
+            &[
+                item(&clinic, "予約可能"),
+                item(&muni_site, "たぶん"),
+                item(&clinic, "few"),
+            ],
+        )
+        .await;
+        assert_eq!(
+            refused_items(r),
+            [
+                (
+                    2,
+                    muni_site.clone(),
+                    "reservation".into(),
+                    Msg::InvalidReservationWord
+                ),
+                (3, clinic.clone(), "code".into(), Msg::DuplicateSite),
+            ]
+        );
+        assert_eq!(status(clinic.clone()).await, Reservation::Unregistered);
+        assert_eq!(status(muni_site.clone()).await, Reservation::Unregistered);
+        assert!(w.audit("site.reservation").await.is_empty());
+        // Empty, or more than 5,000: refused as a whole.
+        assert_eq!(
+            invalid(sites::set_reservations(app, &minato, &[]).await, "items"),
+            Msg::NoItems
+        );
+        let many: Vec<_> = (0..=sites::MAX_RESERVATION_ITEMS)
+            .map(|_| item(&clinic, "few"))
+            .collect();
+        assert_eq!(
+            invalid(sites::set_reservations(app, &minato, &many).await, "items"),
+            Msg::TooManyItems
+        );
+        // A viewer changes nothing.
+        let viewer = w.actor("minato", "viewer").await;
+        forbidden(sites::set_reservations(app, &viewer, &[item(&clinic, "few")]).await);
+
+        // Accepted: every status set in one go, with the words and marks as written, one
+        // audit entry per site.
+        w.clock.advance(chrono::Duration::minutes(5));
+        let set_from = app.clock.now();
+        let n = sites::set_reservations(
+            app,
+            &minato,
+            &[item(&clinic, " 予約可能 "), item(&muni_site, "△")],
+        )
+        .await
+        .unwrap();
+        assert_eq!(n, 2);
+        let v = sites::get(app, &minato, &clinic).await.unwrap();
+        assert_eq!(v.profile.reservation, Reservation::Available);
+        assert!(v.profile.reservation_at.is_some_and(|at| at >= set_from));
+        assert_eq!(status(muni_site.clone()).await, Reservation::Few);
+        let entries = w.audit("site.reservation").await;
+        let mut audited: Vec<&str> = entries.iter().map(|e| e.object_id.as_str()).collect();
+        audited.sort_unstable();
+        let mut expected = vec![clinic.as_str(), muni_site.as_str()];
+        expected.sort_unstable();
+        assert_eq!(audited, expected);
+        assert!(
+            entries
+                .iter()
+                .all(|e| e.actor_org.as_deref() == Some("13103"))
+        );
+        // 東京都 (above 港区) may too; a site sets itself only.
+        let tokyo = w.actor("tokyo", "operator").await;
+        assert_eq!(
+            sites::set_reservations(app, &tokyo, &[item(&clinic, "none")])
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(status(clinic.clone()).await, Reservation::None);
+        let me = w.actor("clinic", "operator").await;
+        assert_eq!(
+            refused_items(
+                sites::set_reservations(app, &me, &[item(&clinic, "few"), item(&muni_site, "few")])
+                    .await
+            ),
+            [(2, muni_site.clone(), "code".into(), Msg::UnknownSite)]
+        );
+        assert_eq!(
+            sites::set_reservations(app, &me, &[item(&clinic, "not_needed")])
+                .await
+                .unwrap(),
+            1
+        );
+        // The one-click update follows the same rule.
+        not_found(sites::set_reservation(app, &me, &muni_site, Reservation::Few).await);
+        assert_eq!(w.audit("site.reservation").await.len(), 4);
+    }
+);
+
+db_test!(reservations_from_a_csv_file, |backend| async move {
+    let Some(w) = world(backend).await else {
+        return;
+    };
+    let app = &w.app;
+    let (clinic, muni_site) = (w.clinic().await, w.municipal_site().await);
+    let minato = w.actor("minato", "operator").await;
+    use vsys_app::csv_files::{TableError, reservations};
+    // The template lists 港区's sites with their current status.
+    let template = String::from_utf8(reservations::template(app, &minato).await.unwrap()).unwrap();
+    assert!(
+        template.starts_with("\u{feff}医療機関等コード,名称,予約状況"),
+        "{template}"
+    );
+    assert!(template.contains(&format!("{muni_site},")), "{template}");
+    assert!(template.contains("未登録"), "{template}");
+    // Shift_JIS with a bad row: the row and column named, nothing set.
+    let text = format!("医療機関等コード,予約状況\r\n{clinic},○\r\n{muni_site},？\r\n");
+    let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode(&text);
+    match reservations::import(app, &minato, &sjis).await {
+        Err(vsys_app::AppError::Csv(TableError::Rows(errors))) => {
+            let got: Vec<_> = errors
+                .iter()
+                .map(|e| (e.row, e.field.as_str(), e.msg))
+                .collect();
+            assert_eq!(got, [(Some(2), "予約状況", Msg::InvalidReservationWord)]);
+        }
+        other => panic!("expected row errors, got {other:?}"),
+    }
+    let get = |code: String| {
+        let minato = minato.clone();
+        async move {
+            sites::get(app, &minato, &code)
+                .await
+                .unwrap()
+                .profile
+                .reservation
+        }
+    };
+    assert_eq!(get(clinic.clone()).await, Reservation::Unregistered);
+    // The template's own shape, in UTF-8 with a BOM: set.
+    let good =
+        format!("\u{feff}医療機関等コード,名称,予約状況\n{clinic},,○\n{muni_site},会場,予約不要\n");
+    assert_eq!(
+        reservations::import(app, &minato, good.as_bytes())
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(get(clinic.clone()).await, Reservation::Available);
+    assert_eq!(get(muni_site.clone()).await, Reservation::NotNeeded);
+});

@@ -117,6 +117,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(sites::decide_change))
         .routes(routes!(sites::confirm_site))
         .routes(routes!(sites::put_reservation))
+        .routes(routes!(sites::put_reservations))
         .routes(routes!(sites::put_hub))
         .routes(routes!(sites::create_municipal_site))
         .routes(routes!(sites::list_doctors, sites::add_doctor))

@@ -88,7 +88,7 @@ async fn tokens_page(
     .await
     .with_flash(shown.flash.as_deref());
     if created.is_some() {
-        c.flash = Some(Ui::TokenCreated.text(lang));
+        c.flash = Some(Ui::TokenCreated.text(lang).to_owned());
     }
     Ok(render_status(
         shown.errs.status(),

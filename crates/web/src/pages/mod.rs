@@ -137,6 +137,15 @@ pub fn routes(state: AppState) -> Router<AppState> {
             get(sites::import::import_template),
         )
         .route("/sites/import/{job}", get(sites::import::import_status))
+        .route(
+            "/sites/reservations",
+            post(sites::reservation::bulk_upload)
+                .layer(DefaultBodyLimit::max(crate::extract::IMPORT_BODY_LIMIT)),
+        )
+        .route(
+            "/sites/reservations.csv",
+            get(sites::reservation::bulk_template),
+        )
         .route("/sites/{code}", get(sites::site::detail))
         .route(
             "/sites/{code}/reservation",
@@ -233,7 +242,7 @@ pub struct Chrome {
     pub user: Option<UserChrome>,
     pub csrf: String,
     pub path: String,
-    pub flash: Option<&'static str>,
+    pub flash: Option<String>,
 }
 
 impl Chrome {
@@ -283,7 +292,7 @@ impl Chrome {
     pub fn with_flash(mut self, flash: Option<&str>) -> Chrome {
         self.flash = flash
             .and_then(form::Flash::parse)
-            .map(|f| f.ui().text(self.l.0));
+            .map(|f| f.ui().text(self.l.0).to_owned());
         self
     }
 }

@@ -68,6 +68,14 @@ db_test!(
             b.fill("#freezers_ultra_cold", "1").await?;
             b.fill("#freezers_minus20", "2").await?;
             b.fill("#storage_location", "1階処置室").await?;
+            // A vaccine, 予約方法 and the point pasted as the map service shows it.
+            b.click("#vaccines input[type=checkbox]").await?;
+            b.execute(
+                "document.querySelector('#booking').value = 'phone';",
+                serde_json::json!([]),
+            )
+            .await?;
+            b.fill("#latitude", "35.658581, 139.745433").await?;
             b.click("#details-save").await?;
             b.wait_text(".alert-success", |s| {
                 s.contains("医療機関情報を保存しました")
@@ -224,6 +232,17 @@ db_test!(
         assert!(p.details_at.is_some());
         assert_eq!(p.phone.as_deref(), Some("03-1234-5678"));
         assert_eq!(p.freezers_ultra_cold, 1);
+        assert_eq!(
+            (p.latitude, p.longitude, p.booking.as_deref()),
+            (Some(35.658581), Some(139.745433), Some("phone"))
+        );
+        assert_eq!(
+            vsys_store::sites::vaccines(&mut tx, &clinic)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
         assert_eq!(p.reservation, vsys_domain::Reservation::Few);
         assert!(p.reservation_at.is_some());
         let r = vsys_store::results::get(&mut tx, &clinic, today)

@@ -280,6 +280,11 @@ fn case(method: &str, path: &str, f: &Fixture) -> Option<Case> {
             Some(json!({"status": "available"})),
             None,
         ),
+        ("put", "/api/v1/reservations") => minato(
+            path.to_owned(),
+            Some(json!({"items": [{"code": f.clinic, "reservation": "available"}]})),
+            None,
+        ),
         ("put", "/api/v1/sites/{code}/hub") => {
             minato(site("/hub"), Some(json!({"site_type": "hub"})), None)
         }
@@ -769,8 +774,11 @@ db_test!(
                             ),
                             "{method} {p}: outsider got {s}: {text}"
                         );
+                        // A bulk body's refused item is named by the code the caller sent
+                        // (`"item"`): that echo tells nothing; anything else would.
+                        let unechoed = text.replace(&format!("\"item\":\"{}\"", f.clinic), "");
                         assert!(
-                            !text.contains("minato-viewer") && !text.contains(&f.clinic),
+                            !unechoed.contains("minato-viewer") && !unechoed.contains(&f.clinic),
                             "{method} {p} leaked: {text}"
                         );
                         if method != "get" {

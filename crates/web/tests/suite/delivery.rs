@@ -322,16 +322,15 @@ db_test!(
         let cycle = finalised_cycle(&t).await;
         let admin = t.token("wholesaler-admin@demo.vsys.jp").await;
         let operator = t.token("wholesaler-operator@demo.vsys.jp").await;
-        // Tokens are for deliverers' systems: a municipality's administrator gets none.
-        let muni_admin = t
-            .make_user("13103", "admin", "minato-admin-tokens@example.jp")
-            .await;
-        let muni_admin = t.token(&muni_admin).await;
+        // Tokens are for deliverers' and municipalities' systems: a clinic's administrator
+        // gets none.
+        let clinic = t.user("clinic-admin@demo.vsys.jp").await.org_code;
+        let clinic_admin = t.token("clinic-admin@demo.vsys.jp").await;
         let (s, _) = t
             .api(
                 Method::POST,
-                "/api/v1/orgs/13103/api-tokens",
-                &muni_admin,
+                &format!("/api/v1/orgs/{clinic}/api-tokens"),
+                &clinic_admin,
                 Some(json!({"name": "x"})),
             )
             .await;

@@ -333,3 +333,65 @@ db_test!(
         }
     }
 );
+
+db_test!(
+    coordinates_through_the_api_both_or_neither,
+    |backend| async move {
+        let Some(t) = spawn_app(backend).await else {
+            return;
+        };
+        let nation = t.token("nation-operator@demo.vsys.jp").await;
+        let post = |csv: String| {
+            let token = nation.clone();
+            let url = t.url("/api/v1/site-imports");
+            async move {
+                let res = client()
+                    .post(url)
+                    .bearer_auth(token)
+                    .header("content-type", "text/csv")
+                    .body(csv)
+                    .send()
+                    .await
+                    .unwrap();
+                let status = res.status();
+                let v: serde_json::Value = res.json().await.unwrap_or_default();
+                (status, v)
+            }
+        };
+        let header = format!("{HEADER},緯度,経度");
+        // A row with its point (as the map service shows it) and one refused: outside Japan.
+        let refused = format!(
+            "{header}\n1350000021,,芝公園クリニック,105-0011,13103,東京都港区芝公園4-2-8,芝 一郎,契約済,基本型,,35.658581,139.745433\n\
+             1350000022,,海外医院,105-0011,13103,東京都港区芝公園1-1-1,港 次郎,契約済,,,35.66,-120.5\n"
+        );
+        let (s, v) = post(refused).await;
+        assert_eq!(s, reqwest::StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        let detail = v["detail"].as_str().unwrap_or_default();
+        assert!(
+            detail.contains("2行目") && detail.contains("「経度」"),
+            "{v}"
+        );
+        assert!(org(&t, "1350000021").await.is_none(), "nothing imported");
+        let good = format!(
+            "{header}\n1350000021,,芝公園クリニック,105-0011,13103,東京都港区芝公園4-2-8,芝 一郎,契約済,基本型,,35.658581,139.745433\n"
+        );
+        let (s, v) = post(good).await;
+        assert_eq!(s, reqwest::StatusCode::OK, "{v}");
+        assert_eq!(v["created"], 1);
+        let p = profile(&t, "1350000021").await.unwrap();
+        assert_eq!(
+            (p.latitude, p.longitude),
+            (Some(35.658581), Some(139.745433))
+        );
+        let (_, site) = t
+            .api(
+                reqwest::Method::GET,
+                "/api/v1/sites/1350000021",
+                &nation,
+                None,
+            )
+            .await;
+        assert_eq!(site["profile"]["latitude"], 35.658581, "{site}");
+        assert_eq!(site["profile"]["longitude"], 139.745433, "{site}");
+    }
+);

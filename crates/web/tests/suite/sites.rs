@@ -578,3 +578,224 @@ db_test!(
         assert_eq!(t.audit_actions("doctor.read").await.len(), before + 1);
     }
 );
+
+/// Posts the details form of the site's page (its CSRF token and version read from the page).
+async fn post_details(
+    t: &TestApp,
+    c: &reqwest::Client,
+    code: &str,
+    fields: &[(&str, &str)],
+) -> (StatusCode, String) {
+    let html = t.page(c, &format!("/sites/{code}")).await;
+    let marker = format!("action=\"/sites/{code}/details\"");
+    let form = &html[html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no details form"))..];
+    let key = "name=\"version\" value=\"";
+    let version = form[form.find(key).unwrap_or(0) + key.len()..]
+        .split('"')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let csrf = csrf_of(&html);
+    let mut body: Vec<(&str, &str)> = vec![("_csrf", csrf.as_str()), ("version", version.as_str())];
+    body.extend_from_slice(fields);
+    let res = c
+        .post(t.url(&format!("/sites/{code}/details")))
+        .form(&body)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let status = res.status();
+    (status, res.text().await.unwrap_or_default())
+}
+
+db_test!(
+    details_form_saves_vaccines_point_and_booking,
+    |backend| async move {
+        use vsys_domain::{Lang, Msg};
+        let Some(t) = spawn_app(backend).await else {
+            return;
+        };
+        let clinic = clinic_code(&t).await;
+        let me = t.token("clinic-operator@demo.vsys.jp").await;
+        let (_, products) = t
+            .api(Method::GET, "/api/v1/products?kind=vaccine", &me, None)
+            .await;
+        let vaccines: Vec<(String, String)> = products
+            .as_array()
+            .map(|l| {
+                l.iter()
+                    .map(|p| {
+                        (
+                            p["id"].as_str().unwrap_or_default().to_owned(),
+                            p["name"].as_str().unwrap_or_default().to_owned(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert!(vaccines.len() >= 2, "{products}");
+        let (v0, v1) = (&vaccines[0], &vaccines[1]);
+        let c = t.web_login("clinic-operator@demo.vsys.jp").await;
+        // The form offers a box per vaccine product, 予約方法 and the point; no free text.
+        let html = t.page(&c, &format!("/sites/{clinic}")).await;
+        for (id, name) in &vaccines {
+            assert!(
+                html.contains(&format!("name=\"vaccine.{id}\"")) && html.contains(name.as_str()),
+                "{id}"
+            );
+        }
+        for id in [
+            "id=\"booking\"",
+            "id=\"booking_url\"",
+            "id=\"latitude\"",
+            "id=\"longitude\"",
+        ] {
+            assert!(html.contains(id), "{id}");
+        }
+        assert!(html.contains("この場所について") && !html.contains("name=\"vaccines\""));
+
+        // Each refusal names its field next to it and keeps what was typed; nothing is saved.
+        let box0 = format!("vaccine.{}", v0.0);
+        let phone = ("phone", "03-1234-5678");
+        for (fields, field, msg) in [
+            (
+                vec![phone, ("latitude", "51.5074"), ("longitude", "-0.1278")],
+                "latitude",
+                Msg::InvalidLatitude,
+            ),
+            (
+                vec![phone, ("latitude", "35.658581")],
+                "longitude",
+                Msg::CoordinatesTogether,
+            ),
+            (
+                vec![phone, ("booking", "web")],
+                "booking_url",
+                Msg::BookingUrlRequired,
+            ),
+            (
+                vec![
+                    phone,
+                    (box0.as_str(), "on"),
+                    ("vaccine.no-such-vaccine", "on"),
+                ],
+                "vaccines",
+                Msg::UnknownVaccine,
+            ),
+        ] {
+            let (s, page) = post_details(&t, &c, &clinic, &fields).await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{field}");
+            let at = page
+                .find(&format!("id=\"details-{field}-error\""))
+                .unwrap_or_else(|| panic!("no error next to {field}"));
+            assert!(
+                page[at..].contains(msg.text(Lang::Ja)),
+                "{field}: {}",
+                &page[at..at + 300]
+            );
+            if field == "vaccines" {
+                assert!(
+                    page.contains(&format!("id=\"vaccine-{}\" checked", v0.0)),
+                    "the ticked box stays ticked"
+                );
+            }
+        }
+        let (_, v) = t
+            .api(Method::GET, &format!("/api/v1/sites/{clinic}"), &me, None)
+            .await;
+        assert!(v["profile"]["details_at"].is_null(), "{v}");
+
+        // Saved: two vaccines, the point pasted as the map service shows it, web booking.
+        let box1 = format!("vaccine.{}", v1.0);
+        let (s, _) = post_details(
+            &t,
+            &c,
+            &clinic,
+            &[
+                phone,
+                (box0.as_str(), "on"),
+                (box1.as_str(), "on"),
+                ("latitude", "３５．６５８５８１, １３９．７４５４３３"),
+                ("booking", "web"),
+                ("booking_url", "https://yoyaku.example.jp/clinic"),
+            ],
+        )
+        .await;
+        assert_eq!(s, StatusCode::SEE_OTHER);
+        let (_, v) = t
+            .api(Method::GET, &format!("/api/v1/sites/{clinic}"), &me, None)
+            .await;
+        let mut want = vec![v0.0.clone(), v1.0.clone()];
+        want.sort();
+        assert_eq!(v["vaccines"], json!(want), "{v}");
+        assert_eq!(v["profile"]["latitude"], 35.658581, "{v}");
+        assert_eq!(v["profile"]["longitude"], 139.745433, "{v}");
+        assert_eq!(v["profile"]["booking"], "web");
+        assert_eq!(
+            v["profile"]["booking_url"],
+            "https://yoyaku.example.jp/clinic"
+        );
+        // The form shows them again; 港区's viewer reads them.
+        let html = t.page(&c, &format!("/sites/{clinic}")).await;
+        assert!(html.contains(&format!("id=\"vaccine-{}\" checked", v1.0)));
+        assert!(html.contains("value=\"web\" selected") && html.contains("value=\"35.658581\""));
+        let viewer = t.web_login("minato-viewer@demo.vsys.jp").await;
+        let html = t.page(&viewer, &format!("/sites/{clinic}")).await;
+        assert!(!html.contains("id=\"details-form\""));
+        let shown = |id: &str| {
+            let at = html.find(id).unwrap_or_else(|| panic!("no {id}"));
+            html[at..]
+                .split("</dd>")
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert!(shown("id=\"vaccines-shown\"").contains(v0.1.as_str()));
+        assert!(shown("id=\"booking-shown\"").contains("Webで予約"));
+        assert!(shown("id=\"point-shown\"").contains("35.658581, 139.745433"));
+
+        // The API takes the same body, and refuses the same things naming the same fields.
+        let version = v["profile"]["version"].as_i64().unwrap_or(-1);
+        let path = format!("/api/v1/sites/{clinic}/details");
+        for (body, field) in [
+            (
+                json!({"phone": "03-1234-5678", "latitude": 51.5, "longitude": -0.12}),
+                "latitude",
+            ),
+            (
+                json!({"phone": "03-1234-5678", "latitude": 35.6}),
+                "longitude",
+            ),
+            (
+                json!({"phone": "03-1234-5678", "booking": "web"}),
+                "booking_url",
+            ),
+            (
+                json!({"phone": "03-1234-5678", "vaccines": ["no-such-vaccine"]}),
+                "vaccines",
+            ),
+        ] {
+            let (s, p) = with_version(&t, Method::PUT, &path, &me, version, body).await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+            assert_eq!(p["errors"][0]["field"], field, "{p}");
+        }
+        let (s, v) = with_version(
+            &t,
+            Method::PUT,
+            &path,
+            &me,
+            version,
+            json!({"phone": "03-1234-5678", "vaccines": [v1.0], "latitude": 35.66,
+                   "longitude": 139.75, "booking": "phone"}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["vaccines"], json!([v1.0]));
+        assert_eq!(
+            (&v["profile"]["booking"], &v["profile"]["booking_url"]),
+            (&json!("phone"), &Value::Null)
+        );
+    }
+);

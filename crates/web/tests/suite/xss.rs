@@ -267,6 +267,24 @@ db_test!(
             &format!("action=\"/sites/{clinic_code}/details\""),
             "version",
         );
+        // A hostile vaccine id, booking URL and latitude: refused, what was typed shown inert.
+        let hostile_vaccine = format!("vaccine.{SVG}");
+        let (status, _) = post(
+            &t,
+            &clinic,
+            &page,
+            &format!("/sites/{clinic_code}/details"),
+            &[
+                ("version", version.as_str()),
+                ("phone", "03-1234-5678"),
+                (hostile_vaccine.as_str(), "on"),
+                ("booking", "web"),
+                ("booking_url", PAYLOAD),
+                ("latitude", SVG),
+            ],
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "hostile details");
         let (status, _) = post(
             &t,
             &clinic,
@@ -277,7 +295,6 @@ db_test!(
                 ("phone", "03-1234-5678"),
                 ("website", "https://example.jp/"),
                 ("hours", PAYLOAD),
-                ("vaccines", SVG),
                 ("access", PAYLOAD),
                 ("parking", PAYLOAD),
                 ("storage_location", PAYLOAD),

@@ -1,6 +1,6 @@
 //! Sites: registry and details, pending changes, doctors, reservation status, daily results,
 //! reporting periods, the stock ledger and idle stock. Clinic and booking systems post results
-//! and reservation status here.
+//! and reservation status here (one site, or many at once).
 
 pub mod wire;
 
@@ -16,11 +16,13 @@ use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use vsys_app::results::DayInput;
-use vsys_app::sites::{DetailsInput, NewDoctor, NewMunicipalSite, RegistryInput, SiteQuery};
+use vsys_app::sites::{
+    DetailsInput, NewDoctor, NewMunicipalSite, RegistryInput, ReservationItem, SiteQuery,
+};
 use vsys_app::stock::{IdleSite, ReceiptInput, TransferInput};
 use wire::{
     ChangeOut, ChangeOutcomeOut, DayResultOut, DoctorOut, LedgerEntryOut, PeriodOut, ProfileOut,
-    SiteOut, SitePage, StockOut, TransferOut,
+    ReservationsOut, SiteOut, SitePage, StockOut, TransferOut,
 };
 
 /// Sites in the caller's scope (filters: `pending` changes, `unconfirmed` institutions), by
@@ -64,7 +66,11 @@ pub async fn get_site(
 }
 
 /// Register or change the site's details (If-Match: the profile version; `"v0"` the first
-/// time).
+/// time): contact, hours, access, freezers, the vaccines handled (`vaccines`: ids of vaccine
+/// products, `GET /api/v1/products?kind=vaccine`), the site's own point (`latitude` and
+/// `longitude`, both or neither, inside Japan), 予約方法 (`booking`: `phone`, `web`,
+/// `walk_in`, `municipal`) and the booking page (`booking_url`, needed for `web`). The fields
+/// are replaced as sent: a field left out is cleared.
 #[utoipa::path(put, path = "/api/v1/sites/{code}/details", tag = "sites", params(("code" = String, Path, description = "The site's (or municipality's) code."), IfMatch),
     request_body = DetailsInput, responses((status = 200, description = "The site with its details.", body = SiteOut, headers(("ETag" = String)))))]
 pub async fn put_details(
@@ -163,6 +169,33 @@ pub async fn put_reservation(
         .await
         .map_err(err(u.lang))?;
     Ok(json_etag(StatusCode::OK, p.version, ProfileOut::from(p)))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct ReservationsBody {
+    /// The sites and their statuses: 1 to 5,000 items, each site once.
+    #[schema(min_items = 1, max_items = 5000)]
+    items: Vec<ReservationItem>,
+}
+
+/// Set the reservation statuses of many sites at once: a municipality's booking system (with
+/// the municipality's organisation API token, `vsys_…`) or a staff member's token. Each item
+/// names a site by its code (医療機関等コード) and its status (`available` ○, `few` △, `none` ×,
+/// `not_needed` ●, `unregistered`; the Japanese words such as 予約可能 and the marks are read
+/// too). Every site must be one the caller may change (its municipality's, or an organisation
+/// above it). All or nothing: one refused item and nothing is set. The public site shows the
+/// new statuses within seconds.
+#[utoipa::path(put, path = "/api/v1/reservations", tag = "sites",
+    request_body = ReservationsBody, responses((status = 200, description = "Every status was set.", body = ReservationsOut), (status = 422, description = "Nothing was set: each refused item is named by its `row` (from 1), its site code (`item`) and the `field` (`code` or `reservation`); `items` itself when it is empty or longer than 5,000.")))]
+pub async fn put_reservations(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Json(b): Json<ReservationsBody>,
+) -> Result<Json<ReservationsOut>, ApiError> {
+    let updated = vsys_app::sites::set_reservations(&s.app, &u.actor, &b.items)
+        .await
+        .map_err(err(u.lang))?;
+    Ok(Json(ReservationsOut { updated }))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -162,6 +162,13 @@ impl From<SiteView> for SiteOut {
     }
 }
 
+/// What a bulk update of reservation statuses did.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ReservationsOut {
+    /// How many sites' statuses were set.
+    pub updated: usize,
+}
+
 /// What happened to a change of the registry entry.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(tag = "outcome", rename_all = "snake_case")]

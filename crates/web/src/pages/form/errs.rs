@@ -284,11 +284,7 @@ mod tests {
     fn field_errors_with_labels_rows_and_status() {
         let mut inv = Invalid::default();
         inv.push("lot", Msg::Required);
-        inv.0.push(FieldError {
-            row: Some(2),
-            field: "note".into(),
-            msg: Msg::InvalidInput,
-        });
+        inv.0.push(FieldError::at_row(2, "note", Msg::InvalidInput));
         let e = Errs::of("bulk", &AppError::Invalid(inv), Lang::Ja);
         assert_eq!(e.status(), StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(e.title(), Msg::InvalidInput.text(Lang::Ja));
@@ -335,11 +331,7 @@ mod tests {
         let mut inv = Invalid::default();
         inv.push("name", Msg::Required);
         inv.push("received_on", Msg::FutureDay);
-        inv.0.push(FieldError {
-            row: Some(1),
-            field: "areas".into(),
-            msg: Msg::UnknownOrg,
-        });
+        inv.0.push(FieldError::at_row(1, "areas", Msg::UnknownOrg));
         let e = Errs::of("f", &AppError::Invalid(inv), Lang::Ja)
             .label("name", Ui::DoctorName)
             .reword("received_on", Msg::FutureDay, Ui::InboundFuture)

@@ -59,20 +59,13 @@ pub fn number(f: &FormMap, k: &str, empty: Option<i64>, inv: &mut Invalid) -> i6
     }
 }
 
-/// A decimal number of a form (a coordinate): `None` when empty; what is wrong is noted in
-/// `inv`.
+/// A decimal number of a form (a coordinate; full-width digits allowed): `None` when empty;
+/// what is wrong is noted in `inv`.
 pub fn decimal(f: &FormMap, k: &str, inv: &mut Invalid) -> Option<f64> {
-    let t = ascii_digits(&text(f, k)).replace('．', ".");
-    if t.is_empty() {
-        return None;
-    }
-    match t.parse::<f64>() {
-        Ok(v) if v.is_finite() => Some(v),
-        _ => {
-            inv.push(k, Msg::InvalidInput);
-            None
-        }
-    }
+    vsys_domain::validation::decimal(&text(f, k)).unwrap_or_else(|m| {
+        inv.push(k, m);
+        None
+    })
 }
 
 /// A required date of a form; what is wrong is noted in `inv`.

@@ -48,6 +48,7 @@ flashes! {
     Reset = "reset" => PasswordResetDone,
     LoggedOut = "logged_out" => LoggedOut,
     Reservation = "reservation" => ReservationSaved,
+    ReservationsUpdated = "reservations_updated" => ReservationsUpdated,
     SiteCreated = "site_created" => SiteCreated,
     ChangeApplied = "change_applied" => ChangeApplied,
     ChangeFiled = "change_filed" => ChangeFiled,

@@ -1,10 +1,11 @@
-//! The list of sites (with filters), 集団接種会場の登録 by the municipality, and the form that
-//! starts a bulk registration (`import`).
+//! The list of sites (with filters), 集団接種会場の登録 by the municipality, the form that
+//! starts a bulk registration (`import`), and the upload of reservation statuses
+//! (予約状況の一括更新, `reservation`).
 
 use crate::AppState;
 use crate::error::{PageError, render_status};
 use crate::extract::{Form, ScreenQuery as Query};
-use crate::i18n::{L, Ui};
+use crate::i18n::{L, Ui, int};
 use crate::pages::form::{Errs, Flash, FormMap, Shown, Vals, digits, done, opt, text};
 use crate::pages::{Chrome, Pager};
 use crate::session::WebUser;
@@ -15,7 +16,7 @@ use serde::Deserialize;
 use vsys_app::rows::Page;
 use vsys_app::sites::{NewMunicipalSite, SiteQuery};
 use vsys_app::{Actor, AppError};
-use vsys_domain::{Capability, OrgKind};
+use vsys_domain::{Action, Capability, OrgKind};
 
 pub struct SiteLine {
     pub code: String,
@@ -47,6 +48,8 @@ pub struct SitesPage {
     pub pager: Pager,
     pub can_create: bool,
     pub can_import: bool,
+    /// 予約状況の一括更新: operators of the area.
+    pub can_update_reservations: bool,
     pub errs: Errs,
     pub vals: Vals,
 }
@@ -58,6 +61,8 @@ pub struct ListQuery {
     filter: Option<String>,
     page: Option<u64>,
     flash: Option<String>,
+    /// How many statuses a bulk update set (said with its message).
+    updated: Option<u64>,
 }
 
 pub(super) fn may_import(a: &Actor) -> bool {
@@ -66,6 +71,12 @@ pub(super) fn may_import(a: &Actor) -> bool {
 
 fn may_create(a: &Actor) -> bool {
     a.can(Capability::CreateMunicipalSites)
+}
+
+/// Whether the actor may set the statuses of the sites of its area (its role writes there).
+pub(super) fn may_update_reservations(a: &Actor) -> bool {
+    let p = a.principal();
+    p.may(Action::Write, &p.org_path)
 }
 
 /// The list; after a refused form, with the reasons and what was typed into it.
@@ -167,9 +178,17 @@ pub(super) async fn sites_page(
         ),
     ];
     let vals = shown.vals(Vals::default(), &[]);
-    let c = Chrome::for_actor(&s.app, a, lang, l.t(Ui::Sites), "/sites")
+    let mut c = Chrome::for_actor(&s.app, a, lang, l.t(Ui::Sites), "/sites")
         .await
         .with_flash(q.flash.as_deref());
+    if let (Some(Flash::ReservationsUpdated), Some(n)) =
+        (q.flash.as_deref().and_then(Flash::parse), q.updated)
+    {
+        c.flash = Some(
+            l.t(Ui::ReservationsUpdatedCount)
+                .replace("{n}", &int(n.try_into().unwrap_or(i64::MAX))),
+        );
+    }
     Ok(render_status(
         shown.errs.status(),
         &SitesPage {
@@ -184,6 +203,7 @@ pub(super) async fn sites_page(
             rows,
             can_create: may_create(a),
             can_import: may_import(a),
+            can_update_reservations: may_update_reservations(a),
             errs: shown.errs,
             vals,
         },

@@ -1,15 +1,18 @@
-//! 予約受付状況: a site's reservation status, set with one click (on its home page and its page).
+//! 予約受付状況: a site's reservation status, set with one click (on its home page and its
+//! page), and the statuses of many sites set at once from a CSV file (予約状況の一括更新, on the
+//! list of sites).
 
+use super::list::{ListQuery, may_update_reservations, sites_page};
 use crate::AppState;
 use crate::error::{PageError, render};
 use crate::extract::{Form, ScreenPath as Path};
 use crate::i18n::{L, Ui, jst};
 use crate::pages::display::is_htmx;
-use crate::pages::form::{Flash, done};
+use crate::pages::form::{Flash, FormMap, Shown, done};
 use crate::pages::local_path;
 use crate::session::WebUser;
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Multipart, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
@@ -102,4 +105,51 @@ pub async fn reservation(
         return Ok(render(&reservation_block(&u.actor, lang, &p, true, back)));
     }
     Ok(done(back, Flash::Reservation, "#reservation"))
+}
+
+/// The CSV template of 予約状況の一括更新: the sites of the caller's area with their current
+/// status (UTF-8 with a BOM, which Excel opens).
+pub async fn bulk_template(State(s): State<AppState>, u: WebUser) -> Result<Response, PageError> {
+    let bytes = vsys_app::csv_files::reservations::template(&s.app, &u.actor)
+        .await
+        .map_err(|e| PageError(e, u.lang))?;
+    Ok(crate::download::csv(
+        bytes,
+        "reservations.csv",
+        vsys_app::csv_files::Encoding::Utf8,
+    ))
+}
+
+/// 予約状況の一括更新 from an uploaded CSV file: all or nothing, every bad row named on the
+/// list of sites; done, the list says how many statuses were set.
+pub async fn bulk_upload(
+    State(s): State<AppState>,
+    u: WebUser,
+    mut mp: Multipart,
+) -> Result<Response, PageError> {
+    let lang = u.lang;
+    if !may_update_reservations(&u.actor) {
+        return Err(PageError(AppError::Forbidden, lang));
+    }
+    let mut file: Option<Vec<u8>> = None;
+    while let Ok(Some(field)) = mp.next_field().await {
+        if field.name() == Some("file") {
+            file = field.bytes().await.ok().map(|b| b.to_vec());
+        }
+    }
+    let result = match file.filter(|b| !b.is_empty()) {
+        Some(bytes) => vsys_app::csv_files::reservations::import(&s.app, &u.actor, &bytes).await,
+        None => Err(AppError::invalid("file", Msg::Required)),
+    };
+    match result {
+        Ok(n) => Ok(done(
+            &format!("/sites?updated={n}"),
+            Flash::ReservationsUpdated,
+            "",
+        )),
+        Err(e) => {
+            let shown = Shown::after("reservations", e, FormMap::new(), lang)?;
+            sites_page(&s, &u, &ListQuery::default(), shown).await
+        }
+    }
 }

@@ -53,6 +53,13 @@ pub struct EntryLine {
     pub corrected: bool,
 }
 
+/// A vaccine product the details form offers.
+pub struct VaccineOption {
+    pub id: String,
+    pub name: String,
+    pub checked: bool,
+}
+
 /// The most ledger entries a page shows (newest first).
 const LEDGER_ROWS: usize = 200;
 
@@ -81,6 +88,14 @@ pub struct SitePage {
     pub is_hub: bool,
     pub type_options: Vec<(&'static str, &'static str)>,
     pub reservation_html: String,
+    /// Every vaccine product, ticked where the site (or the refused form) has it.
+    pub vaccine_options: Vec<VaccineOption>,
+    /// 予約方法: code, label.
+    pub booking_options: Vec<(&'static str, &'static str)>,
+    /// What the read-only view shows: the vaccines' names, 予約方法 and the point.
+    pub vaccines_shown: String,
+    pub booking_shown: String,
+    pub point_shown: String,
     pub doctors: Option<Vec<DoctorLine>>,
     pub stock: StockSummary,
     /// lot, vials, doses
@@ -240,7 +255,39 @@ async fn site_page(
     vals.set("details.storage_location", opt_s(&p.storage_location));
     vals.set("hub.site_type", p.site_type.as_str());
     vals.set("hub.hub_code", opt_s(&p.hub_code));
-    let vals = shown.vals(vals, &["accepts_non_regular"]);
+    let vaccines = vsys_app::products::list(&s.app, a, Some("vaccine"))
+        .await
+        .map_err(err)?;
+    // Boxes send nothing when unticked: a refused form's unticked boxes stay unticked.
+    let boxes: Vec<String> = std::iter::once("accepts_non_regular".to_owned())
+        .chain(vaccines.iter().map(|v| format!("vaccine.{}", v.id)))
+        .collect();
+    let boxes: Vec<&str> = boxes.iter().map(String::as_str).collect();
+    let vals = shown.vals(vals, &boxes);
+    let vaccine_options: Vec<VaccineOption> = vaccines
+        .iter()
+        .map(|v| VaccineOption {
+            checked: vals.ticked(&format!("details.vaccine.{}", v.id)),
+            id: v.id.clone(),
+            name: v.name.clone(),
+        })
+        .collect();
+    let vaccines_shown = vaccines
+        .iter()
+        .filter(|v| site.vaccines.contains(&v.id))
+        .map(|v| v.name.as_str())
+        .collect::<Vec<_>>()
+        .join("、");
+    let booking_shown = p
+        .booking
+        .as_deref()
+        .and_then(vsys_domain::Booking::parse)
+        .map(|b| b.label(lang).to_owned())
+        .unwrap_or_default();
+    let point_shown = match (p.latitude, p.longitude) {
+        (Some(lat), Some(lng)) => format!("{lat}, {lng}"),
+        _ => l.t(Ui::NoSitePoint).to_owned(),
+    };
     let reversed: HashSet<&str> = stock
         .entries
         .iter()
@@ -328,6 +375,14 @@ async fn site_page(
                 .map(|t| (t.as_str(), t.label(lang)))
                 .collect(),
             reservation_html,
+            vaccine_options,
+            booking_options: vsys_domain::Booking::ALL
+                .iter()
+                .map(|b| (b.as_str(), b.label(lang)))
+                .collect(),
+            vaccines_shown,
+            booking_shown,
+            point_shown,
             doctors,
             stock: stock_summary(&stock, lang),
             lots: stock
@@ -477,6 +532,19 @@ pub async fn confirm(
     }
 }
 
+/// "35.658581, 139.745433" pasted into the latitude field (as the map service shows a point),
+/// with the longitude field empty: the two numbers go to their fields.
+fn with_pasted_point(mut f: FormMap) -> FormMap {
+    let pasted = text(&f, "latitude");
+    if text(&f, "longitude").is_empty()
+        && let Some((lat, lng)) = pasted.split_once([',', '，', '、'])
+    {
+        f.insert("latitude".into(), lat.trim().to_owned());
+        f.insert("longitude".into(), lng.trim().to_owned());
+    }
+    f
+}
+
 /// The details a site registers on first login and keeps up to date.
 pub async fn details(
     State(s): State<AppState>,
@@ -485,6 +553,7 @@ pub async fn details(
     Form(f): Form<FormMap>,
 ) -> Result<Response, PageError> {
     let mut inv = Invalid::default();
+    let f = with_pasted_point(f);
     let d = DetailsInput {
         phone: digits(&f, "phone"),
         website: opt(&f, "website"),
