@@ -14,7 +14,8 @@ use crate::api::err;
 use crate::error::ApiError;
 use crate::extract::Query;
 use crate::public::wire::{
-    ATTRIBUTION, LICENCE, MunicipalityList, MunicipalityOut, SiteOut, SitesPage, VaccineList,
+    ATTRIBUTION, LICENCE, PublicMunicipalityList, PublicMunicipalityOut, PublicSiteOut,
+    PublicSitesPage, PublicVaccineList,
 };
 use axum::body::Bytes;
 use axum::extract::State;
@@ -291,12 +292,12 @@ fn sites_out<'a>(
     found: impl Iterator<Item = (&'a PublicSite, Option<f64>)>,
     now: DateTime<Utc>,
     hours: i64,
-) -> (Vec<SiteOut>, usize, Option<DateTime<Utc>>) {
+) -> (Vec<PublicSiteOut>, usize, Option<DateTime<Utc>>) {
     let mut stale = 0;
     let mut until: Option<DateTime<Utc>> = None;
     let items = found
         .map(|(site, d)| {
-            let out = SiteOut::of(site, d, now, hours);
+            let out = PublicSiteOut::of(site, d, now, hours);
             if out.stale {
                 stale += 1;
             } else if let Some(t) = site.stale_from(hours) {
@@ -347,7 +348,7 @@ pub struct IfNoneMatch {
 /// their municipality confirmed them; no personal data. See docs/OPEN_DATA.md.
 #[utoipa::path(get, path = "/api/v1/public/sites", tag = "public", params(SearchParams, IfNoneMatch), security(()),
     responses(
-        (status = 200, description = "A page of the matching sites, with the total, the data's time and the licence.", body = SitesPage,
+        (status = 200, description = "A page of the matching sites, with the total, the data's time and the licence.", body = PublicSitesPage,
             headers(
                 ("ETag" = String, description = "The answer's version (weak): send it as `If-None-Match` to be answered 304 while it is current."),
                 ("Cache-Control" = String, description = "`public, max-age=N` (N: the server's `[public] max_age_secs`, 60 by default)."),
@@ -371,7 +372,7 @@ pub async fn public_sites(
     let a = answer(&s.public.answers.json, &snap, key, keep, now, || {
         let found = vsys_app::public::search(&snap, &search);
         let (items, stale, until) = sites_out(found.items.into_iter(), now, hours);
-        let page = SitesPage {
+        let page = PublicSitesPage {
             items,
             total: found.total as u64,
             page: search.page.page,
@@ -420,7 +421,7 @@ pub const CSV_COLUMNS: [(&str, &str); 26] = [
 ];
 
 /// One CSV line of a site (the cells of [`CSV_COLUMNS`]).
-fn csv_row(snap: &Snapshot, o: &SiteOut) -> Vec<String> {
+fn csv_row(snap: &Snapshot, o: &PublicSiteOut) -> Vec<String> {
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     let flag = |b: bool| if b { "true" } else { "false" }.to_owned();
     let number = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
@@ -531,7 +532,7 @@ pub struct MunicipalityQuery {
 /// prefecture, its office's point and its number of public sites — for a picker.
 #[utoipa::path(get, path = "/api/v1/public/municipalities", tag = "public", params(MunicipalityQuery, IfNoneMatch), security(()),
     responses(
-        (status = 200, description = "The municipalities, by code.", body = MunicipalityList,
+        (status = 200, description = "The municipalities, by code.", body = PublicMunicipalityList,
             headers(
                 ("ETag" = String, description = "The answer's version (weak): send it as `If-None-Match` to be answered 304 while it is current."),
                 ("Cache-Control" = String, description = "`public, max-age=N`."))),
@@ -564,8 +565,8 @@ pub async fn public_municipalities(
             Some(p) => snap.municipalities_of(p),
             None => snap.municipalities(),
         };
-        let list = MunicipalityList {
-            items: all.iter().map(MunicipalityOut::from).collect(),
+        let list = PublicMunicipalityList {
+            items: all.iter().map(PublicMunicipalityOut::from).collect(),
             updated_at: snap.built_at,
             licence: LICENCE,
             attribution: ATTRIBUTION,
@@ -579,7 +580,7 @@ pub async fn public_municipalities(
 /// ids), by name.
 #[utoipa::path(get, path = "/api/v1/public/vaccines", tag = "public", params(IfNoneMatch), security(()),
     responses(
-        (status = 200, description = "The vaccines.", body = VaccineList,
+        (status = 200, description = "The vaccines.", body = PublicVaccineList,
             headers(
                 ("ETag" = String, description = "The answer's version (weak): send it as `If-None-Match` to be answered 304 while it is current."),
                 ("Cache-Control" = String, description = "`public, max-age=N`."))),
@@ -600,7 +601,7 @@ pub async fn public_vaccines(
         true,
         now,
         || {
-            let list = VaccineList {
+            let list = PublicVaccineList {
                 items: snap.vaccines().to_vec(),
                 updated_at: snap.built_at,
                 licence: LICENCE,
@@ -702,6 +703,30 @@ mod tests {
         assert!(kept.get(&s1, "k39").is_none());
         kept.put(&s1, "c".into(), body(10));
         assert!(kept.get(&s2, "b").is_some() && kept.get(&s1, "c").is_none());
+    }
+
+    /// The open data's schemas are their own in the document (utoipa names a component after
+    /// its type: a type of the same name elsewhere would silently replace it).
+    #[test]
+    fn the_document_holds_the_open_data_schemas() {
+        let doc = serde_json::to_value(crate::api::openapi()).unwrap_or_default();
+        let schemas = &doc["components"]["schemas"];
+        for (name, field) in [
+            ("PublicSiteOut", "stale"),
+            ("PublicSitesPage", "licence"),
+            ("PublicMunicipalityOut", "sites"),
+            ("PublicMunicipalityList", "items"),
+            ("PublicVaccineList", "items"),
+        ] {
+            assert!(
+                schemas[name]["properties"][field].is_object(),
+                "{name}.{field}: {}",
+                schemas[name]
+            );
+        }
+        let ops = &doc["paths"]["/api/v1/public/sites"]["get"];
+        assert_eq!(ops["tags"], serde_json::json!(["public"]));
+        assert!(ops["responses"]["304"].is_object());
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub const ATTRIBUTION: &str = "出典：ワクチン接種円滑化システム�
 /// A vaccination site as open data: where it is, how to reach it and book, which vaccines, and
 /// whether it takes bookings. No personal data.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct SiteOut {
+pub struct PublicSiteOut {
     /// The site's code in the registry (医療機関コード or the municipality's code for its site).
     pub code: String,
     pub name: String,
@@ -63,7 +63,7 @@ pub struct SiteOut {
     pub distance_km: Option<f64>,
 }
 
-impl SiteOut {
+impl PublicSiteOut {
     /// The site as open data at `now` (`stale` against `stale_after_hours`), with its distance
     /// (rounded to metres) when the search had a point.
     pub fn of(
@@ -71,8 +71,8 @@ impl SiteOut {
         distance_km: Option<f64>,
         now: DateTime<Utc>,
         stale_after_hours: i64,
-    ) -> SiteOut {
-        SiteOut {
+    ) -> PublicSiteOut {
+        PublicSiteOut {
             code: s.code.clone(),
             name: s.name.clone(),
             kind: s.kind,
@@ -102,10 +102,10 @@ impl SiteOut {
 
 /// A page of public sites.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct SitesPage {
+pub struct PublicSitesPage {
     /// This page's sites: nearest first when the search had a point, else by prefecture,
     /// municipality and code.
-    pub items: Vec<SiteOut>,
+    pub items: Vec<PublicSiteOut>,
     /// Sites matching, over all pages.
     #[schema(minimum = 0)]
     pub total: u64,
@@ -128,7 +128,7 @@ pub struct SitesPage {
 
 /// A municipality, for a picker.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct MunicipalityOut {
+pub struct PublicMunicipalityOut {
     /// 5 digits.
     pub code: String,
     pub name: String,
@@ -144,9 +144,9 @@ pub struct MunicipalityOut {
     pub sites: u64,
 }
 
-impl From<&PublicMunicipality> for MunicipalityOut {
+impl From<&PublicMunicipality> for PublicMunicipalityOut {
     fn from(m: &PublicMunicipality) -> Self {
-        MunicipalityOut {
+        PublicMunicipalityOut {
             code: m.code.clone(),
             name: m.name.clone(),
             prefecture_code: m.prefecture_code.clone(),
@@ -160,8 +160,8 @@ impl From<&PublicMunicipality> for MunicipalityOut {
 
 /// Every municipality (of a prefecture, when asked), by code.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct MunicipalityList {
-    pub items: Vec<MunicipalityOut>,
+pub struct PublicMunicipalityList {
+    pub items: Vec<PublicMunicipalityOut>,
     /// When the data was read from the registry (UTC).
     pub updated_at: DateTime<Utc>,
     pub licence: &'static str,
@@ -170,7 +170,7 @@ pub struct MunicipalityList {
 
 /// The vaccines public sites handle, by name.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct VaccineList {
+pub struct PublicVaccineList {
     pub items: Vec<VaccineRef>,
     /// When the data was read from the registry (UTC).
     pub updated_at: DateTime<Utc>,
