@@ -8,6 +8,11 @@ use std::net::IpAddr;
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub listen: String,
+    /// A second address that serves the public site alone (the finder, open data, static
+    /// files, `/healthz`; everything else is 404 there) (`VSYS_PUBLIC_LISTEN`,
+    /// `serve --public-listen`). Unset: the public site is served on `listen` only (it always
+    /// is there too).
+    pub public_listen: Option<String>,
     pub database_url: String,
     /// Mark the session cookie `Secure` and name it `__Host-vsys_session`. Turn off only for
     /// plain-http local use.
@@ -69,7 +74,8 @@ pub struct PublicPolicy {
     /// Requests a second one client may make in the long run (`VSYS_PUBLIC_RATE_PER_SECOND`);
     /// 0 turns the limit off.
     pub rate_per_second: u32,
-    /// `Cache-Control: public, max-age=` of the public answers, seconds.
+    /// `Cache-Control: public, max-age=` of the public answers, seconds
+    /// (`VSYS_PUBLIC_MAX_AGE_SECS`).
     pub max_age_secs: u32,
 }
 
@@ -124,6 +130,7 @@ impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("listen", &self.listen)
+            .field("public_listen", &self.public_listen)
             .field("database_url", &vsys_store::db::redact(&self.database_url))
             .field("cookie_secure", &self.cookie_secure)
             .field("idle_timeout_secs", &self.idle_timeout_secs)
@@ -230,6 +237,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             listen: "127.0.0.1:8080".into(),
+            public_listen: None,
             database_url: "sqlite:vsys.db".into(),
             cookie_secure: true,
             idle_timeout_secs: 30 * 60,

@@ -67,10 +67,17 @@ impl PublicSite {
     /// Whether the reservation status is older than `stale_after_hours` at `now` (a status
     /// never set is not stale: it is 未登録).
     pub fn is_stale(&self, now: DateTime<Utc>, stale_after_hours: i64) -> bool {
-        self.reservation != Reservation::Unregistered
-            && self
-                .reservation_at
-                .is_some_and(|at| now - at > chrono::Duration::hours(stale_after_hours))
+        self.stale_from(stale_after_hours).is_some_and(|t| now > t)
+    }
+
+    /// The moment after which the reservation status is stale ([`PublicSite::is_stale`]);
+    /// `None` for a status never set. An answer that shows `is_stale` holds until then.
+    pub fn stale_from(&self, stale_after_hours: i64) -> Option<DateTime<Utc>> {
+        if self.reservation == Reservation::Unregistered {
+            return None;
+        }
+        self.reservation_at
+            .map(|at| at + chrono::Duration::hours(stale_after_hours))
     }
 }
 

@@ -141,6 +141,7 @@ catalog! {
         Unavailable => ("現在サービスを利用できません。", "The service is unavailable right now."),
         Busy => ("ただいま混み合っているため、この操作は実行されていません。しばらくしてから再度お試しください。", "The service is busy right now; your request was not carried out. Please try again in a moment."),
         TooManyAtOnce => ("同時に送られたリクエストが多すぎます。しばらくしてから再度お試しください。", "Too many requests at once. Please try again in a moment."),
+        RateLimited => ("短い時間に多くのリクエストが送られました。しばらく待ってから再度お試しください。", "Too many requests in a short time. Please wait a moment and try again."),
         AllocationOverParent => ("分配量の合計が、分配できる最大量を超えています。", "The total exceeds the amount available to divide."),
         NegativeAmount => ("分配量に負の数は入力できません。", "An amount cannot be negative."),
         DuplicateLine => ("同じ組織が2回入力されています。", "The same organisation appears twice."),

@@ -32,6 +32,10 @@ enum Cmd {
     Serve {
         #[arg(long, env = "VSYS_LISTEN")]
         listen: Option<String>,
+        /// Also serve the public site alone (finder, open data, static files, /healthz) on
+        /// this address; every other path is 404 there.
+        #[arg(long, env = "VSYS_PUBLIC_LISTEN")]
+        public_listen: Option<String>,
         /// Seed the demo world if the database has none, and print the demo logins.
         #[arg(long)]
         demo: bool,
@@ -200,6 +204,9 @@ fn load_config(cli: &Cli) -> anyhow::Result<Config> {
     }
     if let Some(v) = env("VSYS_PUBLIC_RATE_PER_SECOND") {
         config.public.rate_per_second = v.parse().context("VSYS_PUBLIC_RATE_PER_SECOND")?;
+    }
+    if let Some(v) = env("VSYS_PUBLIC_MAX_AGE_SECS") {
+        config.public.max_age_secs = v.parse().context("VSYS_PUBLIC_MAX_AGE_SECS")?;
     }
     if let Some(v) = env("VSYS_SHUTDOWN_GRACE_SECS") {
         config.shutdown_grace_secs = v.parse().context("VSYS_SHUTDOWN_GRACE_SECS")?;
@@ -456,6 +463,7 @@ async fn main() -> anyhow::Result<()> {
     match cli.cmd {
         Cmd::Serve {
             listen,
+            public_listen,
             demo,
             sites,
             plain_http,
@@ -463,10 +471,17 @@ async fn main() -> anyhow::Result<()> {
             if let Some(l) = listen {
                 config.listen = l;
             }
+            if let Some(l) = public_listen {
+                config.public_listen = Some(l);
+            }
             if plain_http {
                 config.cookie_secure = false;
             }
             let listen = config.listen.clone();
+            let public_listen = config
+                .public_listen
+                .clone()
+                .filter(|l| !l.trim().is_empty());
             // A restore never replaces the database under a running server.
             let _lock =
                 vsys_app::backup::hold_for_serving(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -478,7 +493,17 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("binding {listen}"))?;
             println!("vsys listening on http://{}", listener.local_addr()?);
-            vsys_web::serve(app, listener, async {
+            let public_listener = match &public_listen {
+                Some(addr) => {
+                    let l = tokio::net::TcpListener::bind(addr)
+                        .await
+                        .with_context(|| format!("binding {addr} (public site)"))?;
+                    println!("vsys public site listening on http://{}", l.local_addr()?);
+                    Some(l)
+                }
+                None => None,
+            };
+            vsys_web::serve_with_public(app, listener, public_listener, async {
                 let signal = shutdown_signal().await;
                 tracing::info!(signal, "shutdown requested");
             })

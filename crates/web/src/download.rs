@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Response};
 use vsys_app::csv_files::Encoding;
 
 /// A CSV file as an attachment, with its charset (Shift_JIS for Excel, or UTF-8).
-pub fn csv(bytes: Vec<u8>, filename: &str, encoding: Encoding) -> Response {
+pub fn csv(bytes: impl IntoResponse, filename: &str, encoding: Encoding) -> Response {
     let charset = if encoding == Encoding::ShiftJis {
         "Shift_JIS"
     } else {

@@ -30,6 +30,22 @@ pub struct AppState {
     pub admission: overload::Admission,
     /// The JSON of cached divisions and lists as last served (see [`api::JsonOf`]).
     pub json: std::sync::Arc<api::JsonCaches>,
+    /// The public site's rate limit and kept answers (see [`public`]).
+    pub public: Arc<public::Shared>,
+}
+
+impl AppState {
+    /// The state of one server: every router made from it (the main listener's, the public
+    /// listener's) shares its places, caches and rate limit.
+    pub fn new(app: App) -> AppState {
+        AppState {
+            admission: overload::Admission::new(&app.config.overload),
+            json: Default::default(),
+            public: Arc::new(public::Shared::new(&app)),
+            app,
+            metrics: metrics_handle(),
+        }
+    }
 }
 
 /// The process-wide Prometheus recorder (installed once, shared by every server in a process).
@@ -45,23 +61,46 @@ pub fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
-/// The whole application: pages, API, documentation, health, static files.
+/// The whole application: pages, API, documentation, health, static files, and the public
+/// site.
 pub fn router(app: App) -> Router {
-    let state = AppState {
-        admission: overload::Admission::new(&app.config.overload),
-        json: Default::default(),
-        app,
-        metrics: metrics_handle(),
-    };
-    Router::new()
+    main_router(AppState::new(app))
+}
+
+/// The public site alone, for a listener of its own (`serve --public-listen`): the finder, the
+/// open data API, static files and `/healthz` (`/` leads to the finder); every other path —
+/// staff screens, the staff API, its document, `/login` — is 404 there.
+pub fn public_router(app: App) -> Router {
+    public_only_router(AppState::new(app))
+}
+
+fn main_router(state: AppState) -> Router {
+    let routes = Router::new()
         .merge(pages::routes(state.clone()))
-        .merge(public::routes())
+        .merge(public::routes(&state))
         .merge(api::routes(state.clone()))
         .merge(api::docs())
         .route("/healthz", get(health))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics_text))
-        .route("/static/{*file}", get(assets::serve))
+        .route("/static/{*file}", get(assets::serve));
+    served(routes, state)
+}
+
+fn public_only_router(state: AppState) -> Router {
+    let routes = public::routes(&state)
+        .route(
+            "/",
+            get(|| async { axum::response::Redirect::to("/search/") }),
+        )
+        .route("/healthz", get(health))
+        .route("/static/{*file}", get(assets::serve));
+    served(routes, state)
+}
+
+/// Routes with the layers every listener's requests go through, and the fallback (404).
+fn served(routes: Router<AppState>, state: AppState) -> Router {
+    routes
         .fallback(not_found)
         // Innermost first. Layers that act before and after the rest are `wrap::Wrap`s (no
         // clone of the stack per request); only admission waits before calling the rest.
@@ -196,6 +235,18 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    serve_with_public(app, listener, None, shutdown).await
+}
+
+/// [`serve`], and when `public` is given, the public site alone ([`public_router`]) on that
+/// second listener as well (`serve --public-listen`); both share one state (places, caches,
+/// the public rate limit) and stop together.
+pub async fn serve_with_public(
+    app: App,
+    listener: tokio::net::TcpListener,
+    public: Option<tokio::net::TcpListener>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let transport =
         Arc::new(vsys_app::mail::Transport::from_config(&app).map_err(|e| anyhow::anyhow!("{e}"))?);
@@ -228,11 +279,11 @@ pub async fn serve(
         stop_rx.clone(),
     )));
     let grace = std::time::Duration::from_secs(app.config.shutdown_grace_secs);
-    let router = router(app);
+    let state = AppState::new(app);
     let stop_tx = Arc::new(stop_tx);
-    let (began_tx, mut began_rx) = tokio::sync::watch::channel(false);
+    let (began_tx, began_rx) = tokio::sync::watch::channel(false);
     let stop_work = stop_tx.clone();
-    let signalled = async move {
+    let signalled = tokio::spawn(async move {
         shutdown.await;
         tracing::info!(
             grace_secs = grace.as_secs(),
@@ -241,12 +292,32 @@ pub async fn serve(
         let _ = began_tx.send(true);
         // Background work stops beside the drain: a mail being sent is finished first.
         let _ = stop_work.send(true);
+    });
+    // Each listener stops accepting once the shutdown began.
+    let began = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        if rx.wait_for(|b| *b).await.is_err() {
+            std::future::pending::<()>().await;
+        }
     };
-    let server = axum::serve(
+    let main = axum::serve(
         listener,
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        main_router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(signalled);
+    .with_graceful_shutdown(began(began_rx.clone()));
+    let public = public.map(|l| {
+        axum::serve(
+            l,
+            public_only_router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(began(began_rx.clone()))
+    });
+    let servers = async move {
+        match public {
+            Some(public) => tokio::try_join!(main.into_future(), public.into_future()).map(|_| ()),
+            None => main.await,
+        }
+    };
+    let mut began_rx = began_rx;
     let deadline = async move {
         if began_rx.wait_for(|b| *b).await.is_err() {
             std::future::pending::<()>().await;
@@ -254,12 +325,13 @@ pub async fn serve(
         tokio::time::sleep(grace).await;
     };
     tokio::select! {
-        served = server.into_future() => served?,
+        served = servers => served?,
         () = deadline => tracing::warn!(
             grace_secs = grace.as_secs(),
             "grace period over: connections still open are dropped"
         ),
     }
+    signalled.abort();
     let _ = stop_tx.send(true);
     let background = async {
         for w in workers {

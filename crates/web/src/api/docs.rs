@@ -84,7 +84,7 @@ fn problem_description(status: &str) -> &'static str {
         }
         "428" => "`If-Match` is required (`/problems/precondition-required`).",
         "429" => {
-            "Too many requests of this client at once (`/problems/too-many-requests`), or too many login attempts (`/problems/login-throttled`): wait `Retry-After` seconds."
+            "Too many requests of this client at once (`/problems/too-many-requests`), too many in a short time on the public routes (`/problems/rate-limited`), or too many login attempts (`/problems/login-throttled`): wait `Retry-After` seconds."
         }
         "500" => "Internal error; details go to the server's log only (`/problems/internal`).",
         "503" => {

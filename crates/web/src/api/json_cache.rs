@@ -60,8 +60,6 @@ pub struct JsonCaches {
     pub org_lists: JsonOf<vsys_app::orgs::ListPage>,
     /// A page of sites, likewise.
     pub site_lists: JsonOf<vsys_app::sites::ListPage>,
-    /// A municipality's public sites, per snapshot of the public site.
-    pub public_sites: JsonOf<vsys_app::public::Snapshot, String>,
 }
 
 impl Default for JsonCaches {
@@ -70,8 +68,6 @@ impl Default for JsonCaches {
             divisions: JsonOf::new(vsys_app::allocation::CACHED_DIVISIONS),
             org_lists: JsonOf::new(vsys_app::CACHED_LIST_PAGES),
             site_lists: JsonOf::new(vsys_app::CACHED_LIST_PAGES),
-            // Every municipality's answer of one snapshot (1,741) with room for the next.
-            public_sites: JsonOf::new(4_000),
         }
     }
 }

@@ -49,7 +49,8 @@ use vsys_domain::Lang;
         (name = "sites", description = "Vaccination sites: registry, details, changes, doctors, reservation status."),
         (name = "stock", description = "Sites' stock ledgers and idle stock."),
         (name = "results", description = "Reporting periods and daily results."),
-        (name = "delivery", description = "Deliveries, deliverers and organisation API tokens.")
+        (name = "delivery", description = "Deliveries, deliverers and organisation API tokens."),
+        (name = "public", description = "Open data (no login): public vaccination sites as JSON and CSV, municipalities and vaccines. Licence CC BY 4.0; `ETag`/`If-None-Match`, `Cache-Control: public`, CORS for any origin, a per-client rate limit (see docs/OPEN_DATA.md).")
     )
 )]
 struct ApiDoc;
@@ -65,7 +66,15 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
+/// Every operation: the staff API and the open data API. The document is made of this; the
+/// open data operations are routed by `public::routes` (behind the public site's layers), the
+/// rest by [`routes`].
 fn api() -> OpenApiRouter<AppState> {
+    staff_api().merge(crate::public::open_data::api())
+}
+
+/// The staff API's operations.
+fn staff_api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(session::login, session::logout))
         .routes(routes!(session::me))
@@ -143,7 +152,6 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(delivery::reassign))
         .routes(routes!(delivery::list_tokens, delivery::create_token))
         .routes(routes!(delivery::revoke_token))
-        .merge(crate::public::open_data::api())
 }
 
 /// The OpenAPI document of every API operation, each completed with the failures common to
@@ -154,8 +162,9 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     docs::tuples_as_arrays(doc)
 }
 
+/// The staff API's routes (the open data API's are `public::routes`).
 pub fn routes(_state: AppState) -> Router<AppState> {
-    let (router, _) = api().split_for_parts();
+    let (router, _) = staff_api().split_for_parts();
     router
 }
 

@@ -11,6 +11,8 @@ pub const PASSWORD: &str = vsys_app::demo::DEMO_PASSWORD;
 
 pub struct TestApp {
     pub base: String,
+    /// The public site's own listener (`serve --public-listen`), when spawned with one.
+    pub public_base: Option<String>,
     pub app: App,
     pub clock: Arc<ManualClock>,
     pub db: TestDb,
@@ -45,6 +47,22 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 }
 
 pub async fn spawn_with(backend: Backend, tune: impl FnOnce(&mut Config)) -> Option<TestApp> {
+    spawn_inner(backend, tune, false).await
+}
+
+/// A server with a second listener for the public site alone (`public_base`).
+pub async fn spawn_with_public(
+    backend: Backend,
+    tune: impl FnOnce(&mut Config),
+) -> Option<TestApp> {
+    spawn_inner(backend, tune, true).await
+}
+
+async fn spawn_inner(
+    backend: Backend,
+    tune: impl FnOnce(&mut Config),
+    public: bool,
+) -> Option<TestApp> {
     let db = fresh_db(backend, "web_demo_v6", |db| async move {
         let config = Config {
             secret_key: Some(vsys_testkit::TEST_SECRET_KEY.into()),
@@ -69,16 +87,32 @@ pub async fn spawn_with(backend: Backend, tune: impl FnOnce(&mut Config)) -> Opt
         "http://{}",
         listener.local_addr().unwrap_or_else(|e| panic!("{e}"))
     );
+    let public_listener = if public {
+        Some(
+            tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .unwrap_or_else(|e| panic!("{e}")),
+        )
+    } else {
+        None
+    };
+    let public_base = public_listener.as_ref().map(|l| {
+        format!(
+            "http://{}",
+            l.local_addr().unwrap_or_else(|e| panic!("{e}"))
+        )
+    });
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server_app = app.clone();
     tokio::spawn(async move {
-        let _ = vsys_web::serve(server_app, listener, async {
+        let _ = vsys_web::serve_with_public(server_app, listener, public_listener, async {
             let _ = rx.await;
         })
         .await;
     });
     Some(TestApp {
         base,
+        public_base,
         app,
         clock,
         db,

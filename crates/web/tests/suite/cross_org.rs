@@ -73,7 +73,11 @@ fn case(method: &str, path: &str, f: &Fixture) -> Option<Case> {
     let alloc = |rest: &str| format!("/api/v1/cycles/{}/allocations/{rest}", f.cycle);
     let site = |rest: &str| format!("/api/v1/sites/{}{rest}", f.clinic);
     Some(match (method, path) {
-        ("post", "/api/v1/session") | ("get", "/api/v1/public/sites") => Case::Public,
+        ("post", "/api/v1/session")
+        | ("get", "/api/v1/public/sites")
+        | ("get", "/api/v1/public/sites.csv")
+        | ("get", "/api/v1/public/municipalities")
+        | ("get", "/api/v1/public/vaccines") => Case::Public,
         ("delete", "/api/v1/session")
         | ("get", "/api/v1/me")
         | ("post", "/api/v1/me/password")

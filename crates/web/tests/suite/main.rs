@@ -13,6 +13,7 @@ mod cross_org;
 mod delivery;
 mod delivery_screens;
 mod mail;
+mod open_data;
 mod overload;
 mod reservations;
 mod security;

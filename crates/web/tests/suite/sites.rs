@@ -186,13 +186,13 @@ db_test!(
         let mut entry = None;
         for _ in 0..100 {
             let res = client()
-                .get(t.url("/api/v1/public/sites?municipality=13103"))
+                .get(t.url("/api/v1/public/sites?municipality=13103&per_page=500"))
                 .send()
                 .await
                 .unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(res.status(), StatusCode::OK);
             public = res.json().await.unwrap_or(Value::Null);
-            entry = public
+            entry = public["items"]
                 .as_array()
                 .and_then(|l| l.iter().find(|s| s["code"] == clinic.as_str()).cloned());
             if entry.is_some() {
