@@ -5,6 +5,7 @@ use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use vsys_app::{App, Config, ManualClock};
+use vsys_testkit::proxy::TcpProxy;
 use vsys_testkit::{Backend, TestDb, fresh_db};
 
 pub const PASSWORD: &str = vsys_app::demo::DEMO_PASSWORD;
@@ -16,6 +17,10 @@ pub struct TestApp {
     pub app: App,
     pub clock: Arc<ManualClock>,
     pub db: TestDb,
+    /// The server's own pool (the test's `db.db` unless [`spawn_cuttable`]).
+    server_db: vsys_store::Db,
+    /// The proxy between the server and PostgreSQL ([`spawn_cuttable`]).
+    proxy: Option<TcpProxy>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -47,7 +52,13 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 }
 
 pub async fn spawn_with(backend: Backend, tune: impl FnOnce(&mut Config)) -> Option<TestApp> {
-    spawn_inner(backend, tune, false).await
+    spawn_inner(backend, tune, false, false).await
+}
+
+/// A server whose database the test can take away ([`TestApp::cut_database`]): its pool reaches
+/// PostgreSQL through a TCP proxy inside the test, or is a SQLite pool of its own.
+pub async fn spawn_cuttable(backend: Backend) -> Option<TestApp> {
+    spawn_inner(backend, |_| {}, false, true).await
 }
 
 /// A server with a second listener for the public site alone (`public_base`).
@@ -55,13 +66,14 @@ pub async fn spawn_with_public(
     backend: Backend,
     tune: impl FnOnce(&mut Config),
 ) -> Option<TestApp> {
-    spawn_inner(backend, tune, true).await
+    spawn_inner(backend, tune, true, false).await
 }
 
 async fn spawn_inner(
     backend: Backend,
     tune: impl FnOnce(&mut Config),
     public: bool,
+    cuttable: bool,
 ) -> Option<TestApp> {
     let db = fresh_db(backend, "web_demo_v6", |db| async move {
         let config = Config {
@@ -79,7 +91,27 @@ async fn spawn_inner(
     let mut config = test_config(&db.url);
     tune(&mut config);
     let clock = Arc::new(ManualClock::default());
-    let app = App::new(db.db.clone(), config, clock.clone());
+    let (server_db, proxy) = if !cuttable {
+        (db.db.clone(), None)
+    } else if db.backend == Backend::Postgres {
+        let target = TcpProxy::target_of(&db.url)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let proxy = TcpProxy::start(target)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let url = TcpProxy::rewrite(&db.url, proxy.addr).unwrap_or_else(|e| panic!("{e}"));
+        let server_db = vsys_store::Db::connect(&url)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        (server_db, Some(proxy))
+    } else {
+        let server_db = vsys_store::Db::connect(&db.url)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        (server_db, None)
+    };
+    let app = App::new(server_db.clone(), config, clock.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -116,6 +148,8 @@ async fn spawn_inner(
         app,
         clock,
         db,
+        server_db,
+        proxy,
         stop: Some(tx),
     })
 }
@@ -137,6 +171,15 @@ pub fn browser_client() -> Client {
 }
 
 impl TestApp {
+    /// Takes the database away from the server ([`spawn_cuttable`]): the proxy drops every
+    /// connection and refuses new ones, or the server's SQLite pool is closed.
+    pub async fn cut_database(&self) {
+        match &self.proxy {
+            Some(p) => p.cut(),
+            None => self.server_db.close().await,
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
