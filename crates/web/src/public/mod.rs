@@ -3,7 +3,10 @@
 //! from the database on a citizen's request. No login, no session, no personal data.
 
 pub mod finder;
+mod info;
 pub mod open_data;
+mod page;
+pub mod words;
 
 use crate::AppState;
 use axum::Router;

@@ -14,6 +14,7 @@ mod delivery;
 mod delivery_screens;
 mod mail;
 mod overload;
+mod public_finder;
 mod security;
 mod site_import;
 mod sites;
