@@ -615,3 +615,116 @@ db_test!(
         assert!(!html.contains("3回目接種の予約開始"));
     }
 );
+
+db_test!(
+    the_nation_writes_for_citizens_on_its_screen_and_through_the_api,
+    |backend| async move {
+        let Some(t) = spawn_app(backend).await else {
+            return;
+        };
+        let c = t.web_login("nation-operator@demo.vsys.jp").await;
+        let home = t.page(&c, "/").await;
+        assert!(home.contains("href=\"/public-notices\""), "the nation's home leads there");
+        let page = t.page(&c, "/public-notices").await;
+        assert!(page.contains("id=\"citizens-form\"") && page.contains("id=\"citizens-none\""));
+        let csrf = csrf_of(&page);
+        // Refused: the reason next to the field, named as the form names it; what was typed
+        // stays.
+        let res = c
+            .post(t.url("/public-notices"))
+            .form(&[
+                ("_csrf", csrf.as_str()),
+                ("topic", "faq"),
+                ("title_ja", " "),
+                ("title_en", "Is it free?"),
+                ("body_ja", "はい。"),
+            ])
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let html = res.text().await.unwrap_or_default();
+        assert!(html.contains("id=\"citizens-title_ja-error\""), "{html}");
+        assert!(html.contains("タイトル（日本語）: 入力してください。"), "{html}");
+        assert!(html.contains("value=\"Is it free?\""));
+        // Published: back to the list with the message.
+        let res = c
+            .post(t.url("/public-notices"))
+            .form(&[
+                ("_csrf", csrf.as_str()),
+                ("topic", "faq"),
+                ("title_ja", "接種に費用はかかりますか"),
+                ("title_en", "Does it cost anything?"),
+                ("body_ja", "**無料**です。"),
+                ("body_en", ""),
+            ])
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        let page = t.page(&c, "/public-notices?done=published").await;
+        assert!(page.contains("掲載しました"));
+        assert!(page.contains("接種に費用はかかりますか"));
+        let id = page
+            .split("id=\"withdraw-")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap_or_default()
+            .to_owned();
+        assert!(!id.is_empty());
+        snapshot(&t).await;
+        let (_, _, faq) = get(&t, "/search/faq", None).await;
+        assert!(faq.contains("接種に費用はかかりますか") && faq.contains("<strong>無料</strong>"));
+        // Withdrawn from the screen.
+        let res = c
+            .post(t.url(&format!("/public-notices/{id}/withdraw")))
+            .form(&[("_csrf", csrf.as_str())])
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        snapshot(&t).await;
+        let (_, _, faq) = get(&t, "/search/faq", None).await;
+        assert!(!faq.contains("接種に費用はかかりますか"));
+        assert_eq!(t.audit_actions("notice.citizens_").await.len(), 2);
+        // Not a municipality's or a prefecture's business.
+        let minato = t.web_login("minato-operator@demo.vsys.jp").await;
+        let res = minato
+            .get(t.url("/public-notices"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        assert!(!t.page(&minato, "/").await.contains("/public-notices"));
+        // The API: the nation publishes and withdraws; a prefecture is refused.
+        let body = serde_json::json!({"topic": "guide", "title_ja": "接種の流れ", "title_en": "How it works", "body_ja": "1. 接種券"});
+        let tokyo = t.token("tokyo-operator@demo.vsys.jp").await;
+        let (status, _) = t
+            .api(reqwest::Method::POST, "/api/v1/public-notices", &tokyo, Some(body.clone()))
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let nation = t.token("nation-operator@demo.vsys.jp").await;
+        let (status, v) = t
+            .api(reqwest::Method::POST, "/api/v1/public-notices", &nation, Some(body))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{v}");
+        assert_eq!(v["topic"], "guide");
+        let id = v["id"].as_str().unwrap_or_default().to_owned();
+        let (status, v) = t
+            .api(
+                reqwest::Method::POST,
+                "/api/v1/public-notices",
+                &nation,
+                Some(serde_json::json!({"topic": "poster", "title_ja": "x", "title_en": "x"})),
+            )
+            .await;
+        assert!(status.is_client_error(), "{status} {v}");
+        let path = format!("/api/v1/public-notices/{id}");
+        let (status, _) = t.api(reqwest::Method::DELETE, &path, &tokyo, None).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, _) = t.api(reqwest::Method::DELETE, &path, &nation, None).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let (status, _) = t.api(reqwest::Method::DELETE, &path, &nation, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+);
