@@ -41,6 +41,7 @@ catalog! {
         NearPoint => ("指定した地点からの距離で表示しています。", "Sorted by distance from the given location."),
         ClearPoint => ("地点の指定を解除", "Forget the location"),
         Results => ("検索結果", "Results"),
+        ToResults => ("検索結果へ移動", "Go to the results"),
         NoResults => ("条件に合う接種会場・医療機関はありません。条件を変えて探してください。", "No site matches. Please change the conditions."),
         ErrorsTitle => ("入力内容を確認してください。", "Please check what you entered."),
         Address => ("住所", "Address"),
