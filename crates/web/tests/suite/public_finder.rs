@@ -728,3 +728,85 @@ db_test!(
         assert_eq!(status, StatusCode::NOT_FOUND);
     }
 );
+
+/// Breaks out of an attribute and of text, in one value.
+const PAYLOAD: &str = "\"'><script>alert(1)</script><img src=x onerror=alert(1)>";
+
+#[track_caller]
+fn inert(html: &str, page: &str) {
+    for live in ["<script>alert", "<img src=x", "\"><script", "href=\"javascript:", "href=\"data:"] {
+        assert!(!html.contains(live), "{page}: live {live:?}");
+    }
+}
+
+db_test!(
+    hostile_text_stays_inert_on_the_public_site,
+    |backend| async move {
+        let Some(t) = spawn_app(backend).await else {
+            return;
+        };
+        let s = snapshot(&t).await;
+        let site = s.sites()[0].code.clone();
+        // Whatever a registry holds (written straight into it, past the use-cases' checks):
+        // shown as text, and links only to web pages.
+        {
+            let mut tx = t.db.db.begin().await.unwrap_or_else(|e| panic!("{e}"));
+            let mut p = vsys_store::sites::get(&mut tx, &site)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .unwrap_or_else(|| panic!("profile"));
+            p.hours = Some(PAYLOAD.into());
+            p.access = Some(PAYLOAD.into());
+            p.parking = Some(PAYLOAD.into());
+            p.address = Some(PAYLOAD.into());
+            p.phone = Some(format!("03{PAYLOAD}"));
+            p.website = Some("javascript:alert(1)".into());
+            p.booking_url = Some("data:text/html,<script>alert(1)</script>".into());
+            p.version += 1;
+            vsys_store::sites::update(&mut tx, &p)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
+        }
+        // The nation's entries, through its screen.
+        let c = t.web_login("nation-operator@demo.vsys.jp").await;
+        let csrf = csrf_of(&t.page(&c, "/public-notices").await);
+        for topic in ["notice", "faq", "guide"] {
+            let res = c
+                .post(t.url("/public-notices"))
+                .form(&[
+                    ("_csrf", csrf.as_str()),
+                    ("topic", topic),
+                    ("title_ja", PAYLOAD),
+                    ("title_en", PAYLOAD),
+                    ("body_ja", &format!("{PAYLOAD}\n\n[x](javascript:alert(1)) ![y](data:image/png;base64,AAAA)")),
+                    ("body_en", PAYLOAD),
+                ])
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(res.status(), StatusCode::SEE_OTHER, "{topic}");
+        }
+        snapshot(&t).await;
+        let m = s.site(&site).map(|x| x.municipality_code.clone()).unwrap_or_default();
+        for path in [
+            "/search/".to_owned(),
+            "/search/faq".to_owned(),
+            "/search/guide".to_owned(),
+            format!("/search/sites/{site}"),
+            format!("/search/?municipality={m}"),
+            format!("/search/?q={}", urlencoding::encode(PAYLOAD)),
+            format!("/search/?postal_code={}", urlencoding::encode(PAYLOAD)),
+        ] {
+            for lang in [None, Some("en")] {
+                let (_, _, html) = get(&t, &path, lang).await;
+                inert(&html, &path);
+            }
+        }
+        let (_, _, html) = get(&t, "/search/", None).await;
+        assert!(html.contains("&#60;script&#62;") || html.contains("&lt;script&gt;"), "shown as text");
+        inert(&t.page(&c, "/public-notices").await, "/public-notices");
+        let (_, _, html) = get(&t, &format!("/search/sites/{site}"), None).await;
+        assert!(!html.contains("id=\"website\"") && !html.contains("id=\"booking-url\""));
+    }
+);
