@@ -67,7 +67,9 @@ pub fn render(source: &str, top: u8) -> SafeHtml {
             classes: Vec::new(),
             attrs: Vec::new(),
         })),
-        Event::End(TagEnd::Heading(level)) => Some(Event::End(TagEnd::Heading(shifted(level, top)))),
+        Event::End(TagEnd::Heading(level)) => {
+            Some(Event::End(TagEnd::Heading(shifted(level, top))))
+        }
         Event::Start(Tag::Link {
             link_type,
             dest_url,
@@ -125,8 +127,31 @@ mod tests {
     /// target allowed by [`allowed_url`]); whatever else the input held is text.
     fn inert(out: &str) {
         const TAGS: [&str; 26] = [
-            "p", "a", "strong", "em", "del", "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6",
-            "code", "pre", "blockquote", "hr", "br", "table", "thead", "tbody", "tr", "th", "td",
+            "p",
+            "a",
+            "strong",
+            "em",
+            "del",
+            "ul",
+            "ol",
+            "li",
+            "h1",
+            "h2",
+            "h3",
+            "h4",
+            "h5",
+            "h6",
+            "code",
+            "pre",
+            "blockquote",
+            "hr",
+            "br",
+            "table",
+            "thead",
+            "tbody",
+            "tr",
+            "th",
+            "td",
             "sup",
         ];
         let mut rest = out;
@@ -136,7 +161,10 @@ mod tests {
                 .find('>')
                 .unwrap_or_else(|| panic!("unclosed tag in {out}"));
             let tag = after[..end].trim_start_matches('/');
-            let name: String = tag.chars().take_while(char::is_ascii_alphanumeric).collect();
+            let name: String = tag
+                .chars()
+                .take_while(char::is_ascii_alphanumeric)
+                .collect();
             assert!(TAGS.contains(&name.as_str()), "<{name}> in {out}");
             let mut attrs = tag[name.len()..].trim().trim_end_matches('/').trim();
             while !attrs.is_empty() {
@@ -169,18 +197,34 @@ mod tests {
 
     #[test]
     fn the_usual_markdown() {
-        let out = html("# 接種の流れ\n\n1. **接種券**\n2. 予約\n\n[厚生労働省](https://www.mhlw.go.jp/) と [FAQ](/search/faq)");
+        let out = html(
+            "# 接種の流れ\n\n1. **接種券**\n2. 予約\n\n[厚生労働省](https://www.mhlw.go.jp/) と [FAQ](/search/faq)",
+        );
         assert!(out.contains("<h1>接種の流れ</h1>"), "{out}");
-        assert!(out.contains("<ol>") && out.contains("<strong>接種券</strong>"), "{out}");
-        assert!(out.contains(r#"<a href="https://www.mhlw.go.jp/">厚生労働省</a>"#), "{out}");
+        assert!(
+            out.contains("<ol>") && out.contains("<strong>接種券</strong>"),
+            "{out}"
+        );
+        assert!(
+            out.contains(r#"<a href="https://www.mhlw.go.jp/">厚生労働省</a>"#),
+            "{out}"
+        );
         assert!(out.contains(r#"<a href="/search/faq">FAQ</a>"#), "{out}");
-        assert!(html("[問い合わせ](mailto:info@example.jp)").contains("href=\"mailto:info@example.jp\""));
+        assert!(
+            html("[問い合わせ](mailto:info@example.jp)")
+                .contains("href=\"mailto:info@example.jp\"")
+        );
     }
 
     #[test]
     fn headings_start_where_the_page_says() {
         let out = render("# 一\n\n## 二\n\n###### 六", 3).0;
-        assert!(out.contains("<h3>一</h3>") && out.contains("<h4>二</h4>") && out.contains("<h6>六</h6>"), "{out}");
+        assert!(
+            out.contains("<h3>一</h3>")
+                && out.contains("<h4>二</h4>")
+                && out.contains("<h6>六</h6>"),
+            "{out}"
+        );
         assert!(!html("# x {#id .cls}").contains("id=\"id\""));
     }
 
@@ -224,7 +268,10 @@ mod tests {
             let out = html(md);
             inert(&out);
             assert!(!out.contains("<a "), "{md} → {out}");
-            assert!(out.contains('x') || md.starts_with('<'), "{md}: the text stays: {out}");
+            assert!(
+                out.contains('x') || md.starts_with('<'),
+                "{md}: the text stays: {out}"
+            );
         }
         // Quotes in a target or title cannot break out of the attribute.
         let out = html("[x](https://example.jp/\"onmouseover=\"alert(1) \"t\\\" onclick=\\\"y\")");
@@ -234,7 +281,10 @@ mod tests {
     #[test]
     fn images_are_links_never_loaded() {
         let out = html("![会場の地図](https://example.jp/map.png)");
-        assert!(out.contains(r#"<a href="https://example.jp/map.png">会場の地図</a>"#), "{out}");
+        assert!(
+            out.contains(r#"<a href="https://example.jp/map.png">会場の地図</a>"#),
+            "{out}"
+        );
         inert(&out);
         let out = html("![x](javascript:alert(1))");
         assert!(!out.contains("<a "), "{out}");
@@ -249,10 +299,29 @@ mod tests {
 
     #[test]
     fn allowed_urls() {
-        for ok in ["https://a.jp/", "HTTP://a.jp", "mailto:a@b.jp", "/search/", "faq", "?q=1", "#top", "a/b:c"] {
+        for ok in [
+            "https://a.jp/",
+            "HTTP://a.jp",
+            "mailto:a@b.jp",
+            "/search/",
+            "faq",
+            "?q=1",
+            "#top",
+            "a/b:c",
+        ] {
             assert!(allowed_url(ok), "{ok}");
         }
-        for bad in ["javascript:x", " javascript:x", "java\nscript:x", "data:x", "//a.jp", "\\\\a.jp", "/\\a.jp", "ftp://a.jp", "a\\b"] {
+        for bad in [
+            "javascript:x",
+            " javascript:x",
+            "java\nscript:x",
+            "data:x",
+            "//a.jp",
+            "\\\\a.jp",
+            "/\\a.jp",
+            "ftp://a.jp",
+            "a\\b",
+        ] {
             assert!(!allowed_url(bad), "{bad}");
         }
     }

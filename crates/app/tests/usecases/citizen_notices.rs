@@ -57,8 +57,13 @@ db_test!(
         assert_eq!(mails(&w).await, before);
         let created = w.audit("notice.citizens_create").await;
         assert_eq!(created.len(), 2);
-        assert!(created.iter().any(|e| e.object_id == n.id
-            && e.after.as_deref().unwrap_or_default().contains("\"topic\":\"notice\"")));
+        assert!(created.iter().any(|e| {
+            e.object_id == n.id
+                && e.after
+                    .as_deref()
+                    .unwrap_or_default()
+                    .contains("\"topic\":\"notice\"")
+        }));
         // Not a staff notice: no organisation's users see it in their list.
         assert_eq!(
             notices::list(app, &nation, vsys_store::Page::first(20))
@@ -153,9 +158,7 @@ db_test!(
         ] {
             let a = w.actor(slug, role).await;
             assert!(!notices::may_write_for_citizens(&a), "{slug} {role}");
-            forbidden(
-                notices::post_for_citizens(app, &a, CitizenTopic::Faq, &draft("越権")).await,
-            );
+            forbidden(notices::post_for_citizens(app, &a, CitizenTopic::Faq, &draft("越権")).await);
             forbidden(notices::withdraw_for_citizens(app, &a, &n.id).await);
             forbidden(notices::list_for_citizens(app, &a).await);
         }

@@ -72,7 +72,8 @@ async fn page(
             title_en: n.title_en,
         })
         .collect();
-    let mut c = Chrome::for_actor(&s.app, a, lang, W::StaffTitle.text(lang), "/public-notices").await;
+    let mut c =
+        Chrome::for_actor(&s.app, a, lang, W::StaffTitle.text(lang), "/public-notices").await;
     c.flash = done;
     let vals = shown.vals(Vals::default(), &[]);
     Ok(render_status(

@@ -84,8 +84,7 @@ fn follow_prefecture(p: &mut SearchParams, s: &Snapshot) {
             .filter(|x| !x.is_empty())
     };
     if let (Some(pref), Some(muni)) = (code(&p.prefecture), code(&p.municipality))
-        && s
-            .municipality_info(&muni)
+        && s.municipality_info(&muni)
             .is_some_and(|m| m.prefecture_code != pref)
     {
         p.municipality = None;
@@ -192,7 +191,8 @@ pub fn web(url: Option<&str>) -> Option<String> {
     url.map(str::trim)
         .filter(|u| {
             let l = u.to_ascii_lowercase();
-            (l.starts_with("https://") || l.starts_with("http://")) && crate::markdown::allowed_url(u)
+            (l.starts_with("https://") || l.starts_with("http://"))
+                && crate::markdown::allowed_url(u)
         })
         .map(str::to_owned)
 }
@@ -413,7 +413,8 @@ fn form_of(
         })
         .collect();
     let vaccine = val(&p.vaccine);
-    let near_point = !val(&p.lat).is_empty() && !errors.at("lat").is_some() && !errors.at("lng").is_some();
+    let near_point =
+        !val(&p.lat).is_empty() && errors.at("lat").is_none() && errors.at("lng").is_none();
     SearchForm {
         prefecture_chosen: !pref_shown.is_empty(),
         prefectures,
@@ -447,7 +448,11 @@ fn form_of(
         radius_km: val(&p.radius_km),
         per_page: val(&p.per_page),
         near_point,
-        clear_point: asked.href("/search/", &["lat", "lng", "radius_km", "page", "lang"], &[]),
+        clear_point: asked.href(
+            "/search/",
+            &["lat", "lng", "radius_km", "page", "lang"],
+            &[],
+        ),
     }
 }
 
@@ -512,7 +517,13 @@ pub async fn finder(
             page.area = match &search.area {
                 vsys_app::public::Area::Municipality(m) => s
                     .municipality_info(m)
-                    .map(|m| format!("{} {}", prefecture(&m.prefecture_code, &m.prefecture, lang), m.name))
+                    .map(|m| {
+                        format!(
+                            "{} {}",
+                            prefecture(&m.prefecture_code, &m.prefecture, lang),
+                            m.name
+                        )
+                    })
                     .unwrap_or_default(),
                 vsys_app::public::Area::Prefecture(p) => s
                     .prefectures()
@@ -552,7 +563,8 @@ struct MunicipalityOut<'a> {
 /// the prefecture changes; 404 with an empty list for an unknown prefecture.
 pub async fn municipalities(State(st): State<AppState>, RawQuery(raw): RawQuery) -> Response {
     let asked = Asked::parse(raw.as_deref());
-    let code = vsys_domain::validation::ascii_digits(asked.get("prefecture").unwrap_or_default().trim());
+    let code =
+        vsys_domain::validation::ascii_digits(asked.get("prefecture").unwrap_or_default().trim());
     let Ok(s) = vsys_app::public::snapshot(&st.app).await else {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     };

@@ -126,12 +126,7 @@ impl Frame {
 
 /// Answers a rendered public page, keeping a language chosen with `?lang=` in the
 /// `vsys_lang` cookie (the same one the staff screens read; no session).
-pub fn respond<T: Template>(
-    s: &AppState,
-    status: StatusCode,
-    page: &T,
-    asked: &Asked,
-) -> Response {
+pub fn respond<T: Template>(s: &AppState, status: StatusCode, page: &T, asked: &Asked) -> Response {
     let mut res = render_status(status, page);
     if let Some(l) = asked.lang() {
         let secure = if s.app.config.cookie_secure {
@@ -212,7 +207,10 @@ mod tests {
             a.href("/search/", &["lang", "page"], &[("page", "3")]),
             "/search/?status=available&status=few&q=%E6%B8%AF+%E5%8C%BA&page=3"
         );
-        assert_eq!(Asked::parse(None).href("/search/faq", &[], &[]), "/search/faq");
+        assert_eq!(
+            Asked::parse(None).href("/search/faq", &[], &[]),
+            "/search/faq"
+        );
     }
 
     #[test]

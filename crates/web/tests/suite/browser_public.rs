@@ -67,21 +67,28 @@ async fn focused(b: &Browser) -> anyhow::Result<String> {
 /// The number of results the page states ("12件" → 12), waiting for the page to show them.
 async fn result_count(b: &Browser) -> anyhow::Result<usize> {
     let t = b
-        .wait_text("#results-count", |s| s.ends_with('件') || s.ends_with("sites") || s.ends_with("site"))
+        .wait_text("#results-count", |s| {
+            s.ends_with('件') || s.ends_with("sites") || s.ends_with("site")
+        })
         .await?;
-    Ok(t.trim_end_matches(['件', 's', 'i', 't', 'e', ' ']).trim().parse()?)
+    Ok(t.trim_end_matches(['件', 's', 'i', 't', 'e', ' '])
+        .trim()
+        .parse()?)
 }
 
 /// Chooses an option of a select by clicking it, as a person does (the change event fires).
 async fn choose(b: &Browser, select: &str, value: &str) -> anyhow::Result<()> {
-    b.click(&format!("{select} option[value=\"{value}\"]")).await
+    b.click(&format!("{select} option[value=\"{value}\"]"))
+        .await
 }
 
 /// Where test artefacts go: `target/artefacts/`.
 fn artefacts() -> std::path::PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target")
+        });
     target.join("artefacts")
 }
 
@@ -94,7 +101,9 @@ async fn start() -> Option<Browser> {
 async fn finish(b: Browser, result: anyhow::Result<()>, name: &str) {
     if result.is_err() {
         let _ = b
-            .screenshot(std::path::Path::new(&format!("/tmp/vsys-{name}-failure.png")))
+            .screenshot(std::path::Path::new(&format!(
+                "/tmp/vsys-{name}-failure.png"
+            )))
             .await;
     }
     let _ = b.quit().await;
@@ -122,7 +131,9 @@ db_test!(
             anyhow::ensure!(result_count(&b).await? == city.sites, "postal code count");
             let url = b.url().await?;
             anyhow::ensure!(
-                url.contains(&format!("postal_code={postal}")) && !url.contains("q=") && !url.contains("lat="),
+                url.contains(&format!("postal_code={postal}"))
+                    && !url.contains("q=")
+                    && !url.contains("lat="),
                 "short query: {url}"
             );
             let d = b.text("#result-list li:first-child .distance").await?;
@@ -136,19 +147,27 @@ db_test!(
             let here = b.url().await?;
             b.click("#lang-en").await?;
             b.wait_text("#status-h", |x| x == "Booking status").await?;
-            let lang = b.execute("return document.documentElement.lang;", json!([])).await?;
+            let lang = b
+                .execute("return document.documentElement.lang;", json!([]))
+                .await?;
             anyhow::ensure!(lang == json!("en"), "lang: {lang}");
-            anyhow::ensure!(b.url().await?.starts_with(here.trim_end_matches('/')), "same page");
+            anyhow::ensure!(
+                b.url().await?.starts_with(here.trim_end_matches('/')),
+                "same page"
+            );
             // English stays while browsing (the cookie), until switched back.
             b.goto(&t.url("/search/")).await?;
-            b.wait_text("#finder-title", |x| x == "Find a vaccination site").await?;
+            b.wait_text("#finder-title", |x| x == "Find a vaccination site")
+                .await?;
             b.click("#lang-ja").await?;
-            b.wait_text("#finder-title", |x| x == "接種会場・医療機関を探す").await?;
+            b.wait_text("#finder-title", |x| x == "接種会場・医療機関を探す")
+                .await?;
 
             // 3. Choosing a prefecture fills the municipality list (no reload); then a city.
             let before = b.url().await?;
             choose(&b, "#prefecture", &city.prefecture_code).await?;
-            b.find(&format!("#municipality option[value=\"{}\"]", city.code)).await?;
+            b.find(&format!("#municipality option[value=\"{}\"]", city.code))
+                .await?;
             anyhow::ensure!(b.url().await? == before, "no reload");
             anyhow::ensure!(absent(&b, "#results").await?, "still the top page");
             choose(&b, "#municipality", &city.code).await?;
@@ -158,12 +177,20 @@ db_test!(
             // 4. Each filter narrows, as the snapshot says.
             let pref = city.prefecture_code.clone();
             let in_pref = |f: &dyn Fn(&vsys_app::public::PublicSite) -> bool| {
-                s.sites().iter().filter(|x| x.prefecture_code == pref && f(x)).count()
+                s.sites()
+                    .iter()
+                    .filter(|x| x.prefecture_code == pref && f(x))
+                    .count()
             };
             let vaccine = s.vaccines()[0].id.clone();
-            let with_vaccine = |x: &vsys_app::public::PublicSite| x.vaccines.iter().any(|v| v.id == vaccine);
-            b.goto(&t.url(&format!("/search/?prefecture={pref}"))).await?;
-            anyhow::ensure!(result_count(&b).await? == in_pref(&|_| true), "prefecture count");
+            let with_vaccine =
+                |x: &vsys_app::public::PublicSite| x.vaccines.iter().any(|v| v.id == vaccine);
+            b.goto(&t.url(&format!("/search/?prefecture={pref}")))
+                .await?;
+            anyhow::ensure!(
+                result_count(&b).await? == in_pref(&|_| true),
+                "prefecture count"
+            );
             choose(&b, "#vaccine", &vaccine).await?;
             b.click("#search-submit").await?;
             b.wait_text("#results-count", |_| true).await?;
@@ -174,7 +201,8 @@ db_test!(
             b.click("#search-submit").await?;
             b.find("#status-few[checked]").await?;
             let open = |x: &vsys_app::public::PublicSite| {
-                with_vaccine(x) && matches!(x.reservation, Reservation::Available | Reservation::Few)
+                with_vaccine(x)
+                    && matches!(x.reservation, Reservation::Available | Reservation::Few)
             };
             anyhow::ensure!(result_count(&b).await? == in_pref(&open), "statuses");
             b.click("#accepts_non_regular").await?;
@@ -208,7 +236,10 @@ db_test!(
             b.click("#near-me").await?;
             b.find("#near-point").await?;
             let url = b.url().await?;
-            anyhow::ensure!(url.contains(&format!("lat={lat}")) && !url.contains("prefecture="), "{url}");
+            anyhow::ensure!(
+                url.contains(&format!("lat={lat}")) && !url.contains("prefecture="),
+                "{url}"
+            );
             let at = vsys_domain::place::Point {
                 lat: lat.parse()?,
                 lng: lng.parse()?,
@@ -239,7 +270,9 @@ db_test!(
         let s = snapshot(&t).await;
         let city = busiest(&s);
         let postal = postal_code_of(&city.code);
-        let site = s.municipality(&city.code).unwrap_or_default()[0].code.clone();
+        let site = s.municipality(&city.code).unwrap_or_default()[0]
+            .code
+            .clone();
         // A notice with Markdown on the top page.
         let nation = vsys_app::accounts::actor_on_host(&t.app, "nation-operator@demo.vsys.jp")
             .await
@@ -265,13 +298,22 @@ db_test!(
             for (path, what) in [
                 ("/search/".to_owned(), "the finder"),
                 (format!("/search/?municipality={}", city.code), "results"),
-                (format!("/search/?postal_code={postal}&per_page=1"), "results by postal code, paged"),
+                (
+                    format!("/search/?postal_code={postal}&per_page=1"),
+                    "results by postal code, paged",
+                ),
                 (format!("/search/sites/{site}"), "a site"),
-                ("/search/?postal_code=12&status=bogus".to_owned(), "a refused search"),
+                (
+                    "/search/?postal_code=12&status=bogus".to_owned(),
+                    "a refused search",
+                ),
                 ("/search/faq".to_owned(), "FAQ"),
                 ("/search/guide".to_owned(), "guide"),
                 ("/search/sites/0000000000".to_owned(), "not found"),
-                (format!("/search/?municipality={}&lang=en", city.code), "results in English"),
+                (
+                    format!("/search/?municipality={}&lang=en", city.code),
+                    "results in English",
+                ),
                 (format!("/search/sites/{site}?lang=en"), "a site in English"),
             ] {
                 b.goto(&t.url(&path)).await?;
@@ -286,7 +328,10 @@ db_test!(
             )
             .await?;
             let found = axe_violations(&b).await?;
-            anyhow::ensure!(found.iter().any(|v| v.starts_with("image-alt")), "axe works: {found:?}");
+            anyhow::ensure!(
+                found.iter().any(|v| v.starts_with("image-alt")),
+                "axe works: {found:?}"
+            );
             b.goto(&t.url("/search/?lang=ja")).await?;
 
             // 2. The keyboard alone: Tab from the top reaches the skip link first, then every
@@ -312,7 +357,10 @@ db_test!(
                     break;
                 }
             }
-            anyhow::ensure!(seen.first().map(String::as_str) == Some("a.skip-link"), "skip link first: {seen:?}");
+            anyhow::ensure!(
+                seen.first().map(String::as_str) == Some("a.skip-link"),
+                "skip link first: {seen:?}"
+            );
             let order = [
                 "lang-en",
                 "nav-search",
@@ -332,9 +380,16 @@ db_test!(
                     at += 1;
                 }
             }
-            anyhow::ensure!(at == order.len(), "focus order {seen:?}, stopped before {:?}", order.get(at));
+            anyhow::ensure!(
+                at == order.len(),
+                "focus order {seen:?}, stopped before {:?}",
+                order.get(at)
+            );
             b.press(ENTER).await?;
-            anyhow::ensure!(result_count(&b).await? == city.sites, "searched by keyboard");
+            anyhow::ensure!(
+                result_count(&b).await? == city.sites,
+                "searched by keyboard"
+            );
             // The skip link leads to the content.
             b.goto(&t.url("/search/")).await?;
             b.find("#search-form").await?;
@@ -343,7 +398,8 @@ db_test!(
             anyhow::ensure!(b.url().await?.ends_with("#main"), "skip link");
 
             // 3. A phone: nothing wider than the screen; the screenshot is kept.
-            b.goto(&t.url(&format!("/search/?postal_code={postal}"))).await?;
+            b.goto(&t.url(&format!("/search/?postal_code={postal}")))
+                .await?;
             result_count(&b).await?;
             let wide = b
                 .execute(
@@ -351,7 +407,10 @@ db_test!(
                     json!([]),
                 )
                 .await?;
-            anyhow::ensure!(wide.as_i64() == Some(0), "no sideways scrolling on a phone: {wide}");
+            anyhow::ensure!(
+                wide.as_i64() == Some(0),
+                "no sideways scrolling on a phone: {wide}"
+            );
             let dir = artefacts();
             std::fs::create_dir_all(&dir)?;
             let png = dir.join("finder-phone.png");

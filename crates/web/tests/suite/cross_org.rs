@@ -137,7 +137,9 @@ fn case(method: &str, path: &str, f: &Fixture) -> Option<Case> {
         ("post", "/api/v1/public-notices") => by(
             "nation",
             path.to_owned(),
-            Some(json!({"topic": "faq", "title_ja": "越境", "title_en": "Cross", "body_ja": "本文"})),
+            Some(
+                json!({"topic": "faq", "title_ja": "越境", "title_en": "Cross", "body_ja": "本文"}),
+            ),
             None,
         ),
         ("delete", "/api/v1/public-notices/{id}") => by(

@@ -81,7 +81,10 @@ db_test!(
         };
         let (status, headers, html) = get(&t, "/search/", None).await;
         assert_eq!(status, StatusCode::OK);
-        assert!(headers.get("set-cookie").is_none(), "no cookie: {headers:?}");
+        assert!(
+            headers.get("set-cookie").is_none(),
+            "no cookie: {headers:?}"
+        );
         assert!(html.contains("<html lang=\"ja\">"));
         for needle in [
             "id=\"search-form\"",
@@ -94,7 +97,10 @@ db_test!(
         ] {
             assert!(html.contains(needle), "{needle}");
         }
-        assert!(!html.contains("logout") && !html.contains("_csrf"), "no staff frame");
+        assert!(
+            !html.contains("logout") && !html.contains("_csrf"),
+            "no staff frame"
+        );
         // Without a prefecture the municipality list is empty and says how to fill it.
         assert!(html.contains("都道府県を選んで「検索」を押すと"));
         let res = client()
@@ -148,7 +154,11 @@ db_test!(
             assert_eq!(status, StatusCode::OK, "{city}");
             assert_eq!(count_of(&html), sites.len(), "{city}");
             let first: Vec<String> = sites.iter().take(20).map(|x| x.code.clone()).collect();
-            assert_eq!(listed(&html), first, "{city}: the first page, registry order");
+            assert_eq!(
+                listed(&html),
+                first,
+                "{city}: the first page, registry order"
+            );
             let site = &sites[0];
             assert!(html.contains(&format!("href=\"/search/sites/{}\"", site.code)));
             // The status is its symbol (hidden from screen readers) AND its words.
@@ -169,19 +179,34 @@ db_test!(
                 .take(20)
                 .filter(|x| x.is_stale(now, t.app.config.public.stale_after_hours))
                 .count();
-            assert_eq!(html.matches("情報が古い可能性があります").count(), stale, "{city}");
+            assert_eq!(
+                html.matches("情報が古い可能性があります").count(),
+                stale,
+                "{city}"
+            );
             // The municipality's list is shown with it chosen.
             assert!(html.contains(&format!("<option value=\"{city}\" selected>")));
         }
         // Pages keep the query; the last page holds the rest.
         let city = busiest(&s);
         let sites = s.municipality(&city.code).unwrap_or_default();
-        assert!(sites.len() >= 2, "the busiest city has sites to page through");
-        let (_, _, html) = get(&t, &format!("/search/?municipality={}&per_page=1", city.code), None).await;
-        assert!(html.contains(&format!(
-            "href=\"/search/?municipality={}&#38;per_page=1&#38;page=2\" rel=\"next\"",
-            city.code
-        )), "next page link");
+        assert!(
+            sites.len() >= 2,
+            "the busiest city has sites to page through"
+        );
+        let (_, _, html) = get(
+            &t,
+            &format!("/search/?municipality={}&per_page=1", city.code),
+            None,
+        )
+        .await;
+        assert!(
+            html.contains(&format!(
+                "href=\"/search/?municipality={}&#38;per_page=1&#38;page=2\" rel=\"next\"",
+                city.code
+            )),
+            "next page link"
+        );
         let last = sites.len();
         let (_, _, html) = get(
             &t,
@@ -189,7 +214,11 @@ db_test!(
             None,
         )
         .await;
-        let rest: Vec<String> = sites.iter().skip(last - 1).map(|x| x.code.clone()).collect();
+        let rest: Vec<String> = sites
+            .iter()
+            .skip(last - 1)
+            .map(|x| x.code.clone())
+            .collect();
         assert_eq!(listed(&html), rest);
         assert!(html.contains("rel=\"prev\"") && !html.contains("rel=\"next\""));
         assert!(html.contains("aria-current=\"page\""));
@@ -227,20 +256,27 @@ db_test!(
             .municipality(&city.code)
             .unwrap_or_default()
             .iter()
-            .map(|x| (x.point.map_or(f64::INFINITY, |q| p.distance_km(q)), x.code.clone()))
+            .map(|x| {
+                (
+                    x.point.map_or(f64::INFINITY, |q| p.distance_km(q)),
+                    x.code.clone(),
+                )
+            })
             .collect();
         by_distance.sort_by(|a, b| a.0.total_cmp(&b.0));
         let listed = listed(&html);
         assert_eq!(listed[0], by_distance[0].1, "the nearest first");
-        assert!(html.contains(&format!("<dd class=\"distance\">{:.1} km</dd>", by_distance[0].0)));
-        assert!(html.contains(&format!("value=\"{typed}\"")), "the typed code stays");
+        assert!(html.contains(&format!(
+            "<dd class=\"distance\">{:.1} km</dd>",
+            by_distance[0].0
+        )));
+        assert!(
+            html.contains(&format!("value=\"{typed}\"")),
+            "the typed code stays"
+        );
         // A given point (the phone's location) searches around it, 10 km by default.
-        let (status, _, html) = get(
-            &t,
-            &format!("/search/?lat={}&lng={}", p.lat, p.lng),
-            None,
-        )
-        .await;
+        let (status, _, html) =
+            get(&t, &format!("/search/?lat={}&lng={}", p.lat, p.lng), None).await;
         assert_eq!(status, StatusCode::OK);
         let near = s
             .sites()
@@ -271,7 +307,9 @@ db_test!(each_filter_narrows_the_results, |backend| async move {
         let (status, _, html) = get(&t, &format!("/search/?prefecture={pref}&{q}"), None).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(count_of(&html), expected, "{q}");
-        assert!(html.contains("value=\"available\" checked") && html.contains("value=\"few\" checked"));
+        assert!(
+            html.contains("value=\"available\" checked") && html.contains("value=\"few\" checked")
+        );
         assert!(!html.contains("value=\"none\" checked"));
     }
     // A vaccine.
@@ -299,9 +337,14 @@ db_test!(each_filter_narrows_the_results, |backend| async move {
     )
     .await;
     assert_eq!(count_of(&html), expected);
-    assert!(html.contains("id=\"accepts_non_regular\" name=\"accepts_non_regular\" value=\"true\" checked"));
+    assert!(html.contains(
+        "id=\"accepts_non_regular\" name=\"accepts_non_regular\" value=\"true\" checked"
+    ));
     // Free text: a site's own name finds it.
-    let site = in_prefecture(&s, &pref).next().cloned().unwrap_or_else(|| panic!("a site"));
+    let site = in_prefecture(&s, &pref)
+        .next()
+        .cloned()
+        .unwrap_or_else(|| panic!("a site"));
     let (_, _, html) = get(
         &t,
         &format!("/search/?q={}", urlencoding::encode(&site.name)),
@@ -319,7 +362,10 @@ db_test!(each_filter_narrows_the_results, |backend| async move {
         .unwrap_or_default();
     let (status, _, html) = get(
         &t,
-        &format!("/search/?prefecture={other}&municipality={}", busiest(&s).code),
+        &format!(
+            "/search/?prefecture={other}&municipality={}",
+            busiest(&s).code
+        ),
         None,
     )
     .await;
@@ -333,7 +379,8 @@ db_test!(
         let Some(t) = spawn_app(backend).await else {
             return;
         };
-        let path = "/search/?postal_code=123&status=available&status=bogus&prefecture=99&lat=91&lng=0&q=x";
+        let path =
+            "/search/?postal_code=123&status=available&status=bogus&prefecture=99&lat=91&lng=0&q=x";
         let (status, _, html) = get(&t, path, None).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert!(html.contains("id=\"search-form\""), "still the whole page");
@@ -355,7 +402,10 @@ db_test!(
         assert!(html.contains(&format!("<li>{}</li>", Msg::InvalidLatitude.text(Lang::Ja))));
         assert!(html.contains("id=\"postal_code\" name=\"postal_code\" value=\"123\""));
         assert!(html.contains("aria-invalid=\"true\""));
-        assert!(!html.contains("id=\"results\""), "no results for a refused search");
+        assert!(
+            !html.contains("id=\"results\""),
+            "no results for a refused search"
+        );
         // In English for an English browser.
         let (status, _, html) = get(&t, path, Some("en-GB,en;q=0.9")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -384,7 +434,9 @@ db_test!(
         let code = busiest(&s).code;
         let site = s.municipality(&code).unwrap_or_default()[0].code.clone();
         // The site sets its status now.
-        let email = t.make_user(&site, "operator", "stale-site@example.jp").await;
+        let email = t
+            .make_user(&site, "operator", "stale-site@example.jp")
+            .await;
         let actor = vsys_app::accounts::actor_on_host(&t.app, &email)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
@@ -394,7 +446,10 @@ db_test!(
         snapshot(&t).await;
         let path = format!("/search/sites/{site}");
         let (_, _, html) = get(&t, &path, None).await;
-        assert!(html.contains("残り少数") && html.contains("たった今"), "{html}");
+        assert!(
+            html.contains("残り少数") && html.contains("たった今"),
+            "{html}"
+        );
         assert!(!html.contains("id=\"stale\""));
         let hours = t.app.config.public.stale_after_hours;
         t.clock.advance(chrono::Duration::hours(hours + 1));
@@ -443,7 +498,9 @@ db_test!(
                 .unwrap_or_else(|e| panic!("{e}"));
             tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
         }
-        let email = t.make_user(&site.code, "operator", "private-site@example.jp").await;
+        let email = t
+            .make_user(&site.code, "operator", "private-site@example.jp")
+            .await;
         let actor = vsys_app::accounts::actor_on_host(&t.app, &email)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
@@ -459,13 +516,25 @@ db_test!(
         .await
         .unwrap_or_else(|e| panic!("{e}"));
         let s = snapshot(&t).await;
-        let site = s.site(&site.code).cloned().unwrap_or_else(|| panic!("still public"));
+        let site = s
+            .site(&site.code)
+            .cloned()
+            .unwrap_or_else(|| panic!("still public"));
         let (status, _, html) = get(&t, &format!("/search/sites/{}", site.code), None).await;
         assert_eq!(status, StatusCode::OK);
-        for secret in ["秘密太郎", "秘密花子", "9876543", "秘密保管庫", "private-site@example.jp"] {
+        for secret in [
+            "秘密太郎",
+            "秘密花子",
+            "9876543",
+            "秘密保管庫",
+            "private-site@example.jp",
+        ] {
             assert!(!html.contains(secret), "{secret} leaked");
         }
-        assert!(html.contains(&format!("<h1 class=\"page-title\" id=\"site-title\">{}</h1>", site.name)));
+        assert!(html.contains(&format!(
+            "<h1 class=\"page-title\" id=\"site-title\">{}</h1>",
+            site.name
+        )));
         if let Some(a) = &site.address {
             assert!(html.contains(a.as_str()));
         }
@@ -482,8 +551,14 @@ db_test!(
             "https://www.openstreetmap.org/?mlat={:.6}&#38;mlon={:.6}#map=17/",
             p.lat, p.lng
         )));
-        assert_eq!(html.contains("id=\"map-approx\""), site.point_is_approximate);
-        assert!(!html.contains("<iframe") && !html.contains("<script>"), "no third party");
+        assert_eq!(
+            html.contains("id=\"map-approx\""),
+            site.point_is_approximate
+        );
+        assert!(
+            !html.contains("<iframe") && !html.contains("<script>"),
+            "no third party"
+        );
         for v in &site.vaccines {
             assert!(html.contains(&v.name));
         }
@@ -494,7 +569,11 @@ db_test!(unknown_pages_are_public_404s, |backend| async move {
     let Some(t) = spawn_app(backend).await else {
         return;
     };
-    for path in ["/search/sites/0000000000", "/search/sites/%3Cscript%3E", "/search/nothing/here"] {
+    for path in [
+        "/search/sites/0000000000",
+        "/search/sites/%3Cscript%3E",
+        "/search/nothing/here",
+    ] {
         let (status, headers, html) = get(&t, path, None).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
         assert!(html.contains("ページが見つかりません"), "{path}");
@@ -509,50 +588,55 @@ db_test!(unknown_pages_are_public_404s, |backend| async move {
     assert_eq!(status, StatusCode::NOT_FOUND);
 });
 
-db_test!(
-    english_by_browser_or_by_the_switch,
-    |backend| async move {
-        let Some(t) = spawn_app(backend).await else {
-            return;
-        };
-        let s = snapshot(&t).await;
-        let city = busiest(&s);
-        let (_, _, html) = get(&t, &format!("/search/?municipality={}", city.code), Some("en")).await;
-        assert!(html.contains("<html lang=\"en\">"));
-        assert!(html.contains("Find a vaccination site") && html.contains("Results"));
-        assert!(html.contains(&format!("{} sites", city.sites)) || city.sites == 1);
-        // The switch is the same page and query in Japanese.
-        assert!(html.contains(&format!(
-            "href=\"/search/?municipality={}&#38;lang=ja\" lang=\"ja\" hreflang=\"ja\" id=\"lang-ja\"",
-            city.code
-        )));
-        // ?lang=en overrides a Japanese browser and is kept in a cookie (no session).
-        let res = client()
-            .get(t.url("/search/faq?lang=en"))
-            .header("accept-language", "ja")
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let cookies: Vec<String> = res
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok().map(str::to_owned))
-            .collect();
-        assert_eq!(cookies.len(), 1, "{cookies:?}");
-        assert!(cookies[0].starts_with("vsys_lang=en;"));
-        let html = res.text().await.unwrap_or_default();
-        assert!(html.contains("<html lang=\"en\">") && html.contains("FAQ"));
-        let c = browser_client();
-        c.get(t.url("/search/?lang=en"))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let html = t.page(&c, "/search/guide").await;
-        assert!(html.contains("<html lang=\"en\">"), "the cookie keeps English");
-        assert!(html.contains("Your voucher arrives"));
-    }
-);
+db_test!(english_by_browser_or_by_the_switch, |backend| async move {
+    let Some(t) = spawn_app(backend).await else {
+        return;
+    };
+    let s = snapshot(&t).await;
+    let city = busiest(&s);
+    let (_, _, html) = get(
+        &t,
+        &format!("/search/?municipality={}", city.code),
+        Some("en"),
+    )
+    .await;
+    assert!(html.contains("<html lang=\"en\">"));
+    assert!(html.contains("Find a vaccination site") && html.contains("Results"));
+    assert!(html.contains(&format!("{} sites", city.sites)) || city.sites == 1);
+    // The switch is the same page and query in Japanese.
+    assert!(html.contains(&format!(
+        "href=\"/search/?municipality={}&#38;lang=ja\" lang=\"ja\" hreflang=\"ja\" id=\"lang-ja\"",
+        city.code
+    )));
+    // ?lang=en overrides a Japanese browser and is kept in a cookie (no session).
+    let res = client()
+        .get(t.url("/search/faq?lang=en"))
+        .header("accept-language", "ja")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let cookies: Vec<String> = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_owned))
+        .collect();
+    assert_eq!(cookies.len(), 1, "{cookies:?}");
+    assert!(cookies[0].starts_with("vsys_lang=en;"));
+    let html = res.text().await.unwrap_or_default();
+    assert!(html.contains("<html lang=\"en\">") && html.contains("FAQ"));
+    let c = browser_client();
+    c.get(t.url("/search/?lang=en"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let html = t.page(&c, "/search/guide").await;
+    assert!(
+        html.contains("<html lang=\"en\">"),
+        "the cookie keeps English"
+    );
+    assert!(html.contains("Your voucher arrives"));
+});
 
 db_test!(
     the_nations_notices_faq_and_guide_reach_citizens,
@@ -588,15 +672,31 @@ db_test!(
             "**12月1日**から予約できます。<script>alert(1)</script> [詳細](javascript:alert(2))",
         )
         .await;
-        post(CitizenTopic::Faq, "接種は無料ですか", "はい、全額公費です。").await;
-        post(CitizenTopic::Guide, "接種の流れ（改訂）", "1. 接種券\n2. 予約\n3. 接種").await;
+        post(
+            CitizenTopic::Faq,
+            "接種は無料ですか",
+            "はい、全額公費です。",
+        )
+        .await;
+        post(
+            CitizenTopic::Guide,
+            "接種の流れ（改訂）",
+            "1. 接種券\n2. 予約\n3. 接種",
+        )
+        .await;
         snapshot(&t).await;
         let (_, _, html) = get(&t, "/search/", None).await;
         assert!(html.contains(&format!("id=\"notice-{}\"", n.id)));
         assert!(html.contains("<h3>3回目接種の予約開始</h3>"));
         assert!(html.contains("<strong>12月1日</strong>"));
-        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && !html.contains("<script>alert"));
-        assert!(!html.contains("javascript:"), "the link's text stays, without its target");
+        assert!(
+            html.contains("&lt;script&gt;alert(1)&lt;/script&gt;")
+                && !html.contains("<script>alert")
+        );
+        assert!(
+            !html.contains("javascript:"),
+            "the link's text stays, without its target"
+        );
         let (_, _, html) = get(&t, "/search/faq", None).await;
         assert!(html.contains("接種は無料ですか") && html.contains("全額公費"));
         let (_, _, html) = get(&t, "/search/guide", None).await;
@@ -624,7 +724,10 @@ db_test!(
         };
         let c = t.web_login("nation-operator@demo.vsys.jp").await;
         let home = t.page(&c, "/").await;
-        assert!(home.contains("href=\"/public-notices\""), "the nation's home leads there");
+        assert!(
+            home.contains("href=\"/public-notices\""),
+            "the nation's home leads there"
+        );
         let page = t.page(&c, "/public-notices").await;
         assert!(page.contains("id=\"citizens-form\"") && page.contains("id=\"citizens-none\""));
         let csrf = csrf_of(&page);
@@ -645,7 +748,10 @@ db_test!(
         assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let html = res.text().await.unwrap_or_default();
         assert!(html.contains("id=\"citizens-title_ja-error\""), "{html}");
-        assert!(html.contains("タイトル（日本語）: 入力してください。"), "{html}");
+        assert!(
+            html.contains("タイトル（日本語）: 入力してください。"),
+            "{html}"
+        );
         assert!(html.contains("value=\"Is it free?\""));
         // Published: back to the list with the message.
         let res = c
@@ -700,12 +806,22 @@ db_test!(
         let body = serde_json::json!({"topic": "guide", "title_ja": "接種の流れ", "title_en": "How it works", "body_ja": "1. 接種券"});
         let tokyo = t.token("tokyo-operator@demo.vsys.jp").await;
         let (status, _) = t
-            .api(reqwest::Method::POST, "/api/v1/public-notices", &tokyo, Some(body.clone()))
+            .api(
+                reqwest::Method::POST,
+                "/api/v1/public-notices",
+                &tokyo,
+                Some(body.clone()),
+            )
             .await;
         assert_eq!(status, StatusCode::FORBIDDEN);
         let nation = t.token("nation-operator@demo.vsys.jp").await;
         let (status, v) = t
-            .api(reqwest::Method::POST, "/api/v1/public-notices", &nation, Some(body))
+            .api(
+                reqwest::Method::POST,
+                "/api/v1/public-notices",
+                &nation,
+                Some(body),
+            )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{v}");
         assert_eq!(v["topic"], "guide");
@@ -734,7 +850,13 @@ const PAYLOAD: &str = "\"'><script>alert(1)</script><img src=x onerror=alert(1)>
 
 #[track_caller]
 fn inert(html: &str, page: &str) {
-    for live in ["<script>alert", "<img src=x", "\"><script", "href=\"javascript:", "href=\"data:"] {
+    for live in [
+        "<script>alert",
+        "<img src=x",
+        "\"><script",
+        "href=\"javascript:",
+        "href=\"data:",
+    ] {
         assert!(!html.contains(live), "{page}: live {live:?}");
     }
 }
@@ -779,7 +901,12 @@ db_test!(
                     ("topic", topic),
                     ("title_ja", PAYLOAD),
                     ("title_en", PAYLOAD),
-                    ("body_ja", &format!("{PAYLOAD}\n\n[x](javascript:alert(1)) ![y](data:image/png;base64,AAAA)")),
+                    (
+                        "body_ja",
+                        &format!(
+                            "{PAYLOAD}\n\n[x](javascript:alert(1)) ![y](data:image/png;base64,AAAA)"
+                        ),
+                    ),
                     ("body_en", PAYLOAD),
                 ])
                 .send()
@@ -788,7 +915,10 @@ db_test!(
             assert_eq!(res.status(), StatusCode::SEE_OTHER, "{topic}");
         }
         snapshot(&t).await;
-        let m = s.site(&site).map(|x| x.municipality_code.clone()).unwrap_or_default();
+        let m = s
+            .site(&site)
+            .map(|x| x.municipality_code.clone())
+            .unwrap_or_default();
         for path in [
             "/search/".to_owned(),
             "/search/faq".to_owned(),
@@ -804,7 +934,10 @@ db_test!(
             }
         }
         let (_, _, html) = get(&t, "/search/", None).await;
-        assert!(html.contains("&#60;script&#62;") || html.contains("&lt;script&gt;"), "shown as text");
+        assert!(
+            html.contains("&#60;script&#62;") || html.contains("&lt;script&gt;"),
+            "shown as text"
+        );
         inert(&t.page(&c, "/public-notices").await, "/public-notices");
         let (_, _, html) = get(&t, &format!("/search/sites/{site}"), None).await;
         assert!(!html.contains("id=\"website\"") && !html.contains("id=\"booking-url\""));
