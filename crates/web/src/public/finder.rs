@@ -382,8 +382,7 @@ fn form_of(
     let digits = |v: &Option<String>| vsys_domain::validation::ascii_digits(&val(v));
     let pref = digits(&p.prefecture);
     let muni = digits(&p.municipality);
-    // The municipality list is the chosen prefecture's, or the prefecture of the chosen
-    // municipality or postal code.
+    // The municipality list is the chosen prefecture's, or that of the chosen municipality.
     let pref_shown = if s.municipalities_of(&pref).is_empty() {
         s.municipality_info(&muni)
             .map(|m| m.prefecture_code.clone())
