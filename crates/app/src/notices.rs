@@ -6,6 +6,7 @@ use crate::context::Actor;
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use vsys_domain::notice::{Audience, CitizenTopic};
 use vsys_domain::{Action, Msg};
 use vsys_store::notices::{NoticeRow, UserNotice};
 use vsys_store::users::UserRow;
@@ -141,4 +142,143 @@ pub async fn mark_read(app: &App, actor: &Actor, id: &str) -> AppResult<NoticeRo
     }
     tx.commit().await?;
     Ok(n)
+}
+
+/// A notice, FAQ entry or guide page for citizens (the public site), in both languages. The
+/// bodies are Markdown (the public site renders them through its one sanitiser).
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct CitizenDraft {
+    /// The title (the question of an FAQ entry); required.
+    pub title_ja: String,
+    /// The English title; required.
+    pub title_en: String,
+    /// Markdown, at most 20,000 characters.
+    #[serde(default)]
+    pub body_ja: String,
+    /// Markdown, at most 20,000 characters; when empty the English page shows the Japanese.
+    #[serde(default)]
+    pub body_en: String,
+}
+
+/// The longest title of a citizens' notice, in characters.
+pub const CITIZEN_TITLE_MAX: usize = 200;
+/// The longest body of a citizens' notice, in characters.
+pub const CITIZEN_BODY_MAX: usize = 20_000;
+
+impl CitizenDraft {
+    /// Titles required and bounded, bodies bounded, no control characters; trimmed.
+    fn checked(&self) -> AppResult<CitizenDraft> {
+        let mut inv = vsys_domain::Invalid::default();
+        let mut field = |name: &str, raw: &str, required: bool, max: usize| -> String {
+            let v = raw.trim();
+            if let Err(m) = vsys_domain::validation::check_text(v) {
+                inv.push(name, m);
+            } else if required && v.is_empty() {
+                inv.push(name, Msg::Required);
+            } else if v.chars().count() > max {
+                inv.push(name, Msg::TooLong);
+            }
+            v.to_owned()
+        };
+        let d = CitizenDraft {
+            title_ja: field("title_ja", &self.title_ja, true, CITIZEN_TITLE_MAX),
+            title_en: field("title_en", &self.title_en, true, CITIZEN_TITLE_MAX),
+            body_ja: field("body_ja", &self.body_ja, false, CITIZEN_BODY_MAX),
+            body_en: field("body_en", &self.body_en, false, CITIZEN_BODY_MAX),
+        };
+        inv.into_result().map_err(AppError::Invalid)?;
+        Ok(d)
+    }
+}
+
+/// The nation's place in the hierarchy: citizens' notices are the nation's to write.
+fn nation_path() -> String {
+    format!("/{}/", vsys_domain::OrgCode::nation())
+}
+
+/// Whether the actor may write and withdraw citizens' notices (the nation's operators and
+/// administrators); the screens ask it to show the way there.
+pub fn may_write_for_citizens(actor: &Actor) -> bool {
+    actor.principal.may(Action::Write, &nation_path())
+}
+
+/// Publishes a notice, FAQ entry or guide page on the public site (the nation's operators and
+/// administrators). No e-mail: citizens read it on the site, once the public snapshot follows
+/// the change (the insert moves the `registry` counter).
+pub async fn post_for_citizens(
+    app: &App,
+    actor: &Actor,
+    topic: CitizenTopic,
+    draft: &CitizenDraft,
+) -> AppResult<NoticeRow> {
+    actor.require(Action::Write, &nation_path())?;
+    let d = draft.checked()?;
+    let now = app.clock.now();
+    let row = NoticeRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        org_code: vsys_domain::OrgCode::nation().to_string(),
+        user_id: None,
+        category: topic.as_str().to_owned(),
+        title_ja: d.title_ja,
+        title_en: d.title_en,
+        body_ja: d.body_ja,
+        body_en: d.body_en,
+        link: None,
+        created_at: now,
+        created_by: Some(actor.user_id.clone()),
+        audience: Audience::Citizens,
+    };
+    let mut tx = app.db.begin().await?;
+    notices::insert(&mut tx, &row).await?;
+    record(
+        &mut tx,
+        &actor.into(),
+        now,
+        "notice.citizens_create",
+        "notice",
+        &row.id,
+        None::<&()>,
+        Some(&serde_json::json!({
+            "topic": topic.as_str(), "title_ja": row.title_ja, "title_en": row.title_en,
+            "body_ja_chars": row.body_ja.chars().count(), "body_en_chars": row.body_en.chars().count(),
+        })),
+    )
+    .await?;
+    tx.commit().await?;
+    app.changed().await;
+    Ok(row)
+}
+
+/// Takes a citizens' notice off the public site (the nation's operators and administrators);
+/// `NotFound` for an id that is no citizens' notice.
+pub async fn withdraw_for_citizens(app: &App, actor: &Actor, id: &str) -> AppResult<NoticeRow> {
+    actor.require(Action::Write, &nation_path())?;
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    let row = notices::delete_for_citizens(&mut tx, id.trim()).await?;
+    record(
+        &mut tx,
+        &actor.into(),
+        now,
+        "notice.citizens_withdraw",
+        "notice",
+        &row.id,
+        Some(&serde_json::json!({
+            "topic": row.category, "title_ja": row.title_ja, "title_en": row.title_en,
+            "created_at": row.created_at,
+        })),
+        None::<&()>,
+    )
+    .await?;
+    tx.commit().await?;
+    app.changed().await;
+    Ok(row)
+}
+
+/// The citizens' notices as stored now, newest first, as many as the public snapshot holds (for the nation's screen that writes and
+/// withdraws them; the public site reads its snapshot instead).
+pub async fn list_for_citizens(app: &App, actor: &Actor) -> AppResult<Vec<NoticeRow>> {
+    actor.require(Action::Write, &nation_path())?;
+    let mut tx = app.db.read().await?;
+    Ok(notices::for_citizens(&mut tx, crate::public::NOTICES_HELD).await?)
 }

@@ -239,7 +239,7 @@ pub fn municipality_of_postal_code(code: &str) -> Option<&'static str> {
 }
 
 /// How many citizens' notices a snapshot holds at most.
-const NOTICES_HELD: u64 = 200;
+pub(crate) const NOTICES_HELD: u64 = 200;
 
 /// Reads the registry into a new snapshot (one read transaction after the counter).
 async fn build(app: &App) -> AppResult<Snapshot> {

@@ -8,7 +8,7 @@ pub use vsys_store::audit::{AuditFilter, AuditRow};
 pub use vsys_store::cycles::{CycleRow, SupplyRow};
 pub use vsys_store::deliveries::{DelivererProfileRow, DeliveryRow, InboundRow, TokenRow};
 pub use vsys_store::ledger::LedgerRow;
-pub use vsys_store::notices::UserNotice;
+pub use vsys_store::notices::{NoticeRow, UserNotice};
 pub use vsys_store::orgs::OrgRow;
 pub use vsys_store::products::{PresentationRow, ProductRow, SupplyRulesRow};
 pub use vsys_store::requests::RequestRow;

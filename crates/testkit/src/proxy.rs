@@ -89,8 +89,11 @@ mod tests {
     fn urls_are_rewritten_to_the_proxy() {
         let p: SocketAddr = "127.0.0.1:40000".parse().unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
-            TcpProxy::rewrite("postgres://postgres@127.0.0.1:5432/test_1?sslmode=disable", p)
-                .unwrap_or_default(),
+            TcpProxy::rewrite(
+                "postgres://postgres@127.0.0.1:5432/test_1?sslmode=disable",
+                p
+            )
+            .unwrap_or_default(),
             "postgres://postgres@127.0.0.1:40000/test_1?sslmode=disable"
         );
         assert_eq!(

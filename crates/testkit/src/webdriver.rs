@@ -230,6 +230,39 @@ impl Browser {
         .await
     }
 
+    /// Presses and releases keys on the keyboard (WebDriver actions), as a person would: each
+    /// character of `keys` in turn; the WebDriver key codes (`"\u{E004}"` Tab, `"\u{E007}"`
+    /// Enter) included. The focused element receives them.
+    pub async fn press(&self, keys: &str) -> anyhow::Result<()> {
+        let actions: Vec<Value> = keys
+            .chars()
+            .flat_map(|c| {
+                [
+                    json!({"type": "keyDown", "value": c.to_string()}),
+                    json!({"type": "keyUp", "value": c.to_string()}),
+                ]
+            })
+            .collect();
+        self.cmd(
+            reqwest::Method::POST,
+            "/actions",
+            Some(json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]})),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Sets the window's size in CSS pixels (a phone's: 390 × 844).
+    pub async fn resize(&self, width: u32, height: u32) -> anyhow::Result<()> {
+        self.cmd(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({"width": width, "height": height})),
+        )
+        .await
+        .map(|_| ())
+    }
+
     /// Accepts the open `confirm()` dialog (waiting up to 5 s for it).
     pub async fn accept_dialog(&self) -> anyhow::Result<()> {
         let mut last = None;

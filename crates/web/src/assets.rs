@@ -16,6 +16,16 @@ const FILES: &[(&str, &str, &[u8])] = &[
         include_bytes!("../static/app.js"),
     ),
     (
+        "public.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../static/public.css"),
+    ),
+    (
+        "finder.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../static/finder.js"),
+    ),
+    (
         "vendor/htmx.min.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../static/vendor/htmx.min.js"),

@@ -7,6 +7,7 @@ pub mod download;
 pub mod error;
 pub mod extract;
 pub mod i18n;
+pub mod markdown;
 pub mod observe;
 pub mod overload;
 pub mod pages;

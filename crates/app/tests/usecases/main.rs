@@ -8,6 +8,7 @@ mod accounts;
 mod allocation;
 mod audit_csv;
 mod auth;
+mod citizen_notices;
 mod delivery;
 mod delivery_rules;
 mod hostile;

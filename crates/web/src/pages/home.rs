@@ -66,6 +66,12 @@ pub async fn home(
     {
         tasks.push((l.t(Ui::ManageUsersTask).to_owned(), "/users".to_owned()));
     }
+    if vsys_app::notices::may_write_for_citizens(a) {
+        tasks.push((
+            crate::public::words::W::StaffTask.text(lang).to_owned(),
+            "/public-notices".to_owned(),
+        ));
+    }
     if a.principal()
         .may(vsys_domain::Action::ReadAudit, &a.principal().org_path)
     {

@@ -18,6 +18,7 @@ mod home;
 mod notices;
 mod orgs;
 mod products;
+mod public_notices;
 mod sites;
 mod upstream;
 mod users;
@@ -49,6 +50,14 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/lang", get(auth::set_lang))
         .route("/notices", get(notices::notices))
         .route("/notices/{id}/read", post(notices::mark_read))
+        .route(
+            "/public-notices",
+            get(public_notices::list).post(public_notices::publish),
+        )
+        .route(
+            "/public-notices/{id}/withdraw",
+            post(public_notices::withdraw),
+        )
         .route("/users", get(users::users).post(users::user_create))
         .route("/users/new", get(users::user_new))
         .route(

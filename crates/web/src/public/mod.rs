@@ -14,9 +14,12 @@
 //!   `Cache-Control`.
 
 pub mod finder;
+mod info;
 pub mod open_data;
+mod page;
 pub mod rate;
 pub mod wire;
+pub mod words;
 
 use crate::AppState;
 use crate::wrap::{Wrap, WrapLayer};

@@ -33,6 +33,8 @@ struct Fixture {
     clinic: String,
     user_id: String,
     notice_id: String,
+    /// A citizens' notice (the nation's, on the public site).
+    citizen_notice_id: String,
     cycle: String,
     product: String,
     site: String,
@@ -133,6 +135,21 @@ fn case(method: &str, path: &str, f: &Fixture) -> Option<Case> {
             Some(
                 json!({"category": "info", "title_ja": "越境", "title_en": "Cross", "body_ja": "本文", "body_en": "Body"}),
             ),
+            None,
+        ),
+        // The public site's notices are the nation's to write and withdraw.
+        ("post", "/api/v1/public-notices") => by(
+            "nation",
+            path.to_owned(),
+            Some(
+                json!({"topic": "faq", "title_ja": "越境", "title_en": "Cross", "body_ja": "本文"}),
+            ),
+            None,
+        ),
+        ("delete", "/api/v1/public-notices/{id}") => by(
+            "nation",
+            format!("/api/v1/public-notices/{}", f.citizen_notice_id),
+            None,
             None,
         ),
         // Nation administrators only: a municipality's admin is refused, whichever it is.
@@ -674,6 +691,16 @@ db_test!(
             .as_str()
             .unwrap_or_else(|| panic!("notice: {n}"))
             .to_owned();
+        let (s, c) = t
+            .api(
+                Method::POST,
+                "/api/v1/public-notices",
+                &nation,
+                Some(json!({"topic": "notice", "title_ja": "お知らせ", "title_en": "Notice"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{c}");
+        let citizen_notice_id = c["id"].as_str().unwrap_or_default().to_owned();
         let cycle = crate::allocation::minato_has_its_allocation(&t).await;
         let pfizer = t.token("pfizer-operator@demo.vsys.jp").await;
         let (_, products) = t
@@ -701,6 +728,7 @@ db_test!(
             clinic,
             user_id,
             notice_id,
+            citizen_notice_id,
             cycle,
             product,
             site,

@@ -18,7 +18,8 @@ use vsys_app::notices::NoticeDraft;
 use vsys_app::orgs::{NewOrg, OrgQuery};
 use vsys_app::rows::AuditFilter;
 use wire::{
-    AuditPage, NoticeCreated, NoticeOut, NoticePage, OrgOut, OrgPage, UserOut, UserPage, VerifyOut,
+    AuditPage, CitizenNoticeIn, CitizenNoticeOut, NoticeCreated, NoticeOut, NoticePage, OrgOut,
+    OrgPage, UserOut, UserPage, VerifyOut,
 };
 
 /// Organisations in my scope (prefectures and municipalities: the whole country), in the
@@ -294,6 +295,37 @@ pub async fn post_notice(
         .await
         .map_err(err(u.lang))?;
     Ok((StatusCode::CREATED, Json(NoticeCreated { id: n.id })))
+}
+
+/// Publish a notice, FAQ entry or guide page on the public site (コロナワクチンナビ): the
+/// nation's operators and administrators. No e-mail is sent; the public site shows it within
+/// seconds.
+#[utoipa::path(post, path = "/api/v1/public-notices", tag = "notices", request_body = CitizenNoticeIn,
+    responses((status = 201, description = "Published.", body = CitizenNoticeOut)))]
+pub async fn post_public_notice(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Json(b): Json<CitizenNoticeIn>,
+) -> Result<(StatusCode, Json<CitizenNoticeOut>), ApiError> {
+    let n = vsys_app::notices::post_for_citizens(&s.app, &u.actor, b.topic, &b.draft())
+        .await
+        .map_err(err(u.lang))?;
+    Ok((StatusCode::CREATED, Json(CitizenNoticeOut::from(n))))
+}
+
+/// Withdraw a notice, FAQ entry or guide page from the public site (the nation's operators and
+/// administrators).
+#[utoipa::path(delete, path = "/api/v1/public-notices/{id}", tag = "notices", params(("id" = String, Path, description = "The id (UUIDv7).")),
+    responses((status = 204, description = "Withdrawn.")))]
+pub async fn withdraw_public_notice(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    vsys_app::notices::withdraw_for_citizens(&s.app, &u.actor, &id)
+        .await
+        .map_err(err(u.lang))?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

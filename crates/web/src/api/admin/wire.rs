@@ -149,6 +149,63 @@ pub struct NoticeCreated {
     pub id: String,
 }
 
+/// A notice, FAQ entry or guide page for the public site.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct CitizenNoticeIn {
+    /// `notice` (お知らせ), `faq` (よくある質問: the title is the question, the body its
+    /// answer) or `guide` (接種の流れ: the newest is shown).
+    pub topic: vsys_domain::notice::CitizenTopic,
+    /// Required, at most 200 characters.
+    pub title_ja: String,
+    /// Required, at most 200 characters.
+    pub title_en: String,
+    /// Markdown (raw HTML is shown as text), at most 20,000 characters.
+    #[serde(default)]
+    pub body_ja: String,
+    /// Markdown, at most 20,000 characters; when empty the English page shows the Japanese.
+    #[serde(default)]
+    pub body_en: String,
+}
+
+impl CitizenNoticeIn {
+    pub fn draft(&self) -> vsys_app::notices::CitizenDraft {
+        vsys_app::notices::CitizenDraft {
+            title_ja: self.title_ja.clone(),
+            title_en: self.title_en.clone(),
+            body_ja: self.body_ja.clone(),
+            body_en: self.body_en.clone(),
+        }
+    }
+}
+
+/// A published notice, FAQ entry or guide page.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CitizenNoticeOut {
+    /// Its id (UUIDv7).
+    pub id: String,
+    /// `notice`, `faq` or `guide`.
+    pub topic: String,
+    pub title_ja: String,
+    pub title_en: String,
+    pub body_ja: String,
+    pub body_en: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<vsys_app::rows::NoticeRow> for CitizenNoticeOut {
+    fn from(n: vsys_app::rows::NoticeRow) -> Self {
+        CitizenNoticeOut {
+            id: n.id,
+            topic: n.category,
+            title_ja: n.title_ja,
+            title_en: n.title_en,
+            body_ja: n.body_ja,
+            body_en: n.body_en,
+            created_at: n.created_at,
+        }
+    }
+}
+
 /// An entry of the audit log.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AuditOut {

@@ -143,6 +143,14 @@ impl Errs {
         self
     }
 
+    /// Names `field` with a label of the screen's own catalogue (the public site's words).
+    pub fn named(mut self, field: &str, label: &str) -> Errs {
+        for r in self.reasons.iter_mut().filter(|r| r.field == field) {
+            r.label = label.to_owned();
+        }
+        self
+    }
+
     /// Says `msg` about `field` in the screen's own words.
     pub fn reword(mut self, field: &str, msg: Msg, u: Ui) -> Errs {
         for r in self
