@@ -469,6 +469,25 @@ pub async fn finder(
         Ok(s) => s,
         Err(e) => return page::error(&st, e, lang, "/search/", &asked),
     };
+    // A page is the same for everyone asking the same in the same minute (its times are
+    // minutes, the freshness banner counts minutes): kept per snapshot until the minute ends.
+    let now = st.app.clock.now();
+    let fresh = vsys_app::public::freshness(&st.app, &s);
+    let key = format!(
+        "{}|{}|{}",
+        lang.code(),
+        if fresh.unconfirmed {
+            (now - fresh.checked_at).num_minutes()
+        } else {
+            -1
+        },
+        raw.as_deref().unwrap_or_default()
+    );
+    if let Some(kept) = st.public.pages.get(&s, &key)
+        && kept.holds(now)
+    {
+        return page::respond_html(&st, kept.body().clone(), &asked);
+    }
     let mut params = search_params(&asked);
     follow_prefecture(&mut params, &s);
     let statuses: Vec<&str> = asked
@@ -476,7 +495,6 @@ pub async fn finder(
         .flat_map(|v| v.split(','))
         .map(str::trim)
         .collect();
-    let now = st.app.clock.now();
     let did_search = searched(&params);
     let (errors, found) = match params.parse(&s) {
         Ok(search) => (Errors(Vec::new()), Some(search)),
@@ -548,7 +566,25 @@ pub async fn finder(
         }
         None => {}
     }
-    respond(&st, status, &page, &asked)
+    if status != StatusCode::OK {
+        return respond(&st, status, &page, &asked);
+    }
+    match page.render() {
+        Ok(html) => {
+            let html = axum::body::Bytes::from(html);
+            let minute_ends = now + chrono::Duration::seconds(60 - now.timestamp().rem_euclid(60));
+            st.public.pages.put(
+                &s,
+                key,
+                std::sync::Arc::new(super::open_data::Answer::page(html.clone(), minute_ends)),
+            );
+            page::respond_html(&st, html, &asked)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "template");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
 }
 
 #[derive(serde::Serialize)]

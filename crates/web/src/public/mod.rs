@@ -35,13 +35,19 @@ use vsys_app::App;
 pub struct Shared {
     pub limiter: Arc<rate::Limiter>,
     pub answers: open_data::Answers,
+    /// The finder's result pages as last rendered (see `finder::finder`).
+    pub pages: open_data::Kept,
 }
+
+/// Bytes of finder pages kept at most (a page of 20 results is about 30 KB).
+const KEPT_PAGE_BYTES: usize = 32 << 20;
 
 impl Shared {
     pub fn new(app: &App) -> Shared {
         Shared {
             limiter: Arc::new(rate::Limiter::new(&app.config.public)),
             answers: open_data::Answers::default(),
+            pages: open_data::Kept::new(KEPT_PAGE_BYTES),
         }
     }
 }

@@ -59,6 +59,26 @@ pub struct Answer {
     until: Option<DateTime<Utc>>,
 }
 
+impl Answer {
+    /// A page of the finder as rendered (no `ETag`), holding until `until`.
+    pub(crate) fn page(body: Bytes, until: DateTime<Utc>) -> Answer {
+        Answer {
+            body,
+            etag: String::new(),
+            until: Some(until),
+        }
+    }
+
+    pub(crate) fn body(&self) -> &Bytes {
+        &self.body
+    }
+
+    /// Whether the answer still holds at `now`.
+    pub(crate) fn holds(&self, now: DateTime<Utc>) -> bool {
+        self.until.is_none_or(|u| now < u)
+    }
+}
+
 /// What an answer's maker hands back: the body, how many of its sites it marks stale, and the
 /// first moment another of them turns stale.
 struct Fresh {
@@ -122,7 +142,7 @@ impl<S: Newer> Kept<S> {
         }
     }
 
-    fn get(&self, snap: &Arc<S>, key: &str) -> Option<Arc<Answer>> {
+    pub(crate) fn get(&self, snap: &Arc<S>, key: &str) -> Option<Arc<Answer>> {
         let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         match &inner.snapshot {
             Some(held) if Arc::ptr_eq(held, snap) => inner.answers.get(key).cloned(),
@@ -130,7 +150,7 @@ impl<S: Newer> Kept<S> {
         }
     }
 
-    fn put(&self, snap: &Arc<S>, key: String, a: Arc<Answer>) {
+    pub(crate) fn put(&self, snap: &Arc<S>, key: String, a: Arc<Answer>) {
         let size = a.body.len() + key.len();
         if size > self.budget / 4 {
             return;
@@ -201,7 +221,7 @@ fn answer(
 ) -> Result<Arc<Answer>, ApiError> {
     if keep
         && let Some(a) = kept.get(snap, &key)
-        && a.until.is_none_or(|u| now <= u)
+        && a.holds(now)
     {
         return Ok(a);
     }

@@ -127,7 +127,25 @@ impl Frame {
 /// Answers a rendered public page, keeping a language chosen with `?lang=` in the
 /// `vsys_lang` cookie (the same one the staff screens read; no session).
 pub fn respond<T: Template>(s: &AppState, status: StatusCode, page: &T, asked: &Asked) -> Response {
-    let mut res = render_status(status, page);
+    with_lang_cookie(s, render_status(status, page), asked)
+}
+
+/// A page already rendered (a kept one), answered as [`respond`] answers.
+pub fn respond_html(s: &AppState, html: axum::body::Bytes, asked: &Asked) -> Response {
+    use axum::response::IntoResponse;
+    let res = (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        )],
+        html,
+    )
+        .into_response();
+    with_lang_cookie(s, res, asked)
+}
+
+/// Sets the language cookie when the visitor chose a language with `?lang=`.
+fn with_lang_cookie(s: &AppState, mut res: Response, asked: &Asked) -> Response {
     if let Some(l) = asked.lang() {
         let secure = if s.app.config.cookie_secure {
             "; Secure"
