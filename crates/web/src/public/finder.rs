@@ -462,13 +462,11 @@ pub async fn finder(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let asked = Asked::parse(raw.as_deref());
-    let lang = page::lang(&headers, &asked);
-    let l = PL(lang);
-    let s = match vsys_app::public::snapshot(&st.app).await {
-        Ok(s) => s,
-        Err(e) => return page::error(&st, e, lang, "/search/", &asked),
+    let (asked, lang, s) = match page::open(&st, &headers, raw.as_deref(), "/search/").await {
+        Ok(opened) => opened,
+        Err(res) => return *res,
     };
+    let l = PL(lang);
     // A page is the same for everyone asking the same in the same minute (its times are
     // minutes, the freshness banner counts minutes): kept per snapshot until the minute ends.
     let now = st.app.clock.now();
@@ -649,14 +647,12 @@ pub async fn site(
     Path(code): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let asked = Asked::parse(raw.as_deref());
-    let lang = page::lang(&headers, &asked);
-    let l = PL(lang);
     let path = format!("/search/sites/{}", urlencoding::encode(&code));
-    let s = match vsys_app::public::snapshot(&st.app).await {
-        Ok(s) => s,
-        Err(e) => return page::error(&st, e, lang, &path, &asked),
+    let (asked, lang, s) = match page::open(&st, &headers, raw.as_deref(), &path).await {
+        Ok(opened) => opened,
+        Err(res) => return *res,
     };
+    let l = PL(lang);
     let Some(site) = s.site(code.trim()) else {
         return page::not_found(&st, lang, &path, &asked);
     };

@@ -3,7 +3,7 @@
 //! built-in text while the nation has written none). From the snapshot, like the finder.
 
 use super::finder::{NoticeView, notice_view};
-use super::page::{self, Asked, Frame, respond};
+use super::page::{self, Frame, respond};
 use super::words::{PL, W};
 use crate::AppState;
 use crate::markdown::{SafeHtml, render};
@@ -26,11 +26,9 @@ pub async fn faq(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let asked = Asked::parse(raw.as_deref());
-    let lang = page::lang(&headers, &asked);
-    let s = match vsys_app::public::snapshot(&st.app).await {
-        Ok(s) => s,
-        Err(e) => return page::error(&st, e, lang, "/search/faq", &asked),
+    let (asked, lang, s) = match page::open(&st, &headers, raw.as_deref(), "/search/faq").await {
+        Ok(opened) => opened,
+        Err(res) => return *res,
     };
     let page = FaqPage {
         f: Frame::new(lang, PL(lang).t(W::Faq), "faq", "/search/faq", &asked),
@@ -57,13 +55,11 @@ pub async fn guide(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let asked = Asked::parse(raw.as_deref());
-    let lang = page::lang(&headers, &asked);
-    let l = PL(lang);
-    let s = match vsys_app::public::snapshot(&st.app).await {
-        Ok(s) => s,
-        Err(e) => return page::error(&st, e, lang, "/search/guide", &asked),
+    let (asked, lang, s) = match page::open(&st, &headers, raw.as_deref(), "/search/guide").await {
+        Ok(opened) => opened,
+        Err(res) => return *res,
     };
+    let l = PL(lang);
     let written = s
         .notices(CitizenTopic::Guide)
         .next()

@@ -76,6 +76,22 @@ pub fn lang(headers: &HeaderMap, asked: &Asked) -> Lang {
     asked.lang().unwrap_or_else(|| lang_of(headers))
 }
 
+/// What every public page starts from: the query as asked, the visitor's language and the
+/// snapshot — or, when there is no snapshot at all, the error page for `path`.
+pub async fn open(
+    st: &AppState,
+    headers: &HeaderMap,
+    raw: Option<&str>,
+    path: &str,
+) -> Result<(Asked, Lang, std::sync::Arc<Snapshot>), Box<Response>> {
+    let asked = Asked::parse(raw);
+    let lang = lang(headers, &asked);
+    match vsys_app::public::snapshot(&st.app).await {
+        Ok(s) => Ok((asked, lang, s)),
+        Err(e) => Err(Box::new(error(st, e, lang, path, &asked))),
+    }
+}
+
 /// The frame of a public page.
 pub struct Frame {
     pub l: PL,

@@ -8,6 +8,7 @@ use crate::AppState;
 use crate::error::PageError;
 use crate::extract::ScreenQuery as Query;
 use crate::i18n::Ui;
+use crate::pages::form::uploaded_file;
 use crate::pages::form::{Errs, Flash};
 use crate::session::WebUser;
 use axum::extract::{Multipart, State};
@@ -72,13 +73,7 @@ pub async fn import(
     if !may_enter(&u.actor) {
         return Err(PageError(AppError::Forbidden, lang));
     }
-    let mut file: Option<Vec<u8>> = None;
-    while let Ok(Some(field)) = mp.next_field().await {
-        if field.name() == Some("file") {
-            file = field.bytes().await.ok().map(|b| b.to_vec());
-        }
-    }
-    let result = match file.filter(|b| !b.is_empty()) {
+    let result = match uploaded_file(&mut mp).await {
         Some(bytes) => vsys_app::csv_files::delivery::import(&s.app, &u.actor, &bytes).await,
         None => Err(AppError::invalid("file", Msg::Required)),
     };

@@ -59,6 +59,18 @@ pub fn number(f: &FormMap, k: &str, empty: Option<i64>, inv: &mut Invalid) -> i6
     }
 }
 
+/// The uploaded file of a multipart form (its field `file`), or `None` when none or an empty
+/// one was sent: the one reading of CSV uploads.
+pub async fn uploaded_file(mp: &mut axum::extract::Multipart) -> Option<Vec<u8>> {
+    let mut file: Option<Vec<u8>> = None;
+    while let Ok(Some(field)) = mp.next_field().await {
+        if field.name() == Some("file") {
+            file = field.bytes().await.ok().map(|b| b.to_vec());
+        }
+    }
+    file.filter(|b| !b.is_empty())
+}
+
 /// A decimal number of a form (a coordinate; full-width digits allowed): `None` when empty;
 /// what is wrong is noted in `inv`.
 pub fn decimal(f: &FormMap, k: &str, inv: &mut Invalid) -> Option<f64> {

@@ -9,6 +9,7 @@ use crate::extract::ScreenPath as Path;
 use crate::i18n::{L, Ui, int};
 use crate::pages::Chrome;
 use crate::pages::display::{fragment, is_htmx};
+use crate::pages::form::uploaded_file;
 use crate::pages::form::{Errs, Shown};
 use crate::session::WebUser;
 use askama::Template;
@@ -82,13 +83,7 @@ pub async fn import_start(
     if !may_import(&u.actor) {
         return Err(PageError(AppError::Forbidden, lang));
     }
-    let mut file: Option<Vec<u8>> = None;
-    while let Ok(Some(field)) = mp.next_field().await {
-        if field.name() == Some("file") {
-            file = field.bytes().await.ok().map(|b| b.to_vec());
-        }
-    }
-    let Some(bytes) = file.filter(|b| !b.is_empty()) else {
+    let Some(bytes) = uploaded_file(&mut mp).await else {
         let shown = Shown {
             errs: Errs::of("import", &AppError::invalid("file", Msg::Required), lang),
             ..Shown::default()

@@ -8,6 +8,7 @@ use crate::error::{PageError, render};
 use crate::extract::{Form, ScreenPath as Path};
 use crate::i18n::{L, Ui, jst};
 use crate::pages::display::is_htmx;
+use crate::pages::form::uploaded_file;
 use crate::pages::form::{Flash, FormMap, Shown, done};
 use crate::pages::local_path;
 use crate::session::WebUser;
@@ -131,13 +132,7 @@ pub async fn bulk_upload(
     if !may_update_reservations(&u.actor) {
         return Err(PageError(AppError::Forbidden, lang));
     }
-    let mut file: Option<Vec<u8>> = None;
-    while let Ok(Some(field)) = mp.next_field().await {
-        if field.name() == Some("file") {
-            file = field.bytes().await.ok().map(|b| b.to_vec());
-        }
-    }
-    let result = match file.filter(|b| !b.is_empty()) {
+    let result = match uploaded_file(&mut mp).await {
         Some(bytes) => vsys_app::csv_files::reservations::import(&s.app, &u.actor, &bytes).await,
         None => Err(AppError::invalid("file", Msg::Required)),
     };
