@@ -23,12 +23,32 @@ async fn site_elsewhere(t: &TestApp) -> String {
         .unwrap_or_else(|| panic!("横浜市 has public sites in the demo"))
 }
 
-/// The reservation status the public site shows for `code`, after a rebuild.
+/// The reservation status the public site shows for `code`, after a rebuild: in the snapshot,
+/// and in words on the finder's page of the site (404 when the site is not public).
 async fn public_status(t: &TestApp, code: &str) -> Option<Reservation> {
     let snap = vsys_app::public::refresh(&t.app)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    snap.site(code).map(|s| s.reservation)
+    let status = snap.site(code).map(|s| s.reservation);
+    let res = client()
+        .get(t.url(&format!("/search/sites/{code}")))
+        .header("accept-language", "ja")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    match status {
+        Some(r) => {
+            assert_eq!(res.status(), StatusCode::OK);
+            let page = res.text().await.unwrap_or_default();
+            let (mark, words) = r.label(vsys_domain::Lang::Ja);
+            assert!(
+                page.contains(words) && page.contains(mark),
+                "{code}: {words}"
+            );
+        }
+        None => assert_eq!(res.status(), StatusCode::NOT_FOUND),
+    }
+    status
 }
 
 async fn staff_status(t: &TestApp, token: &str, code: &str) -> Value {
