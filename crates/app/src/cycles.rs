@@ -61,6 +61,14 @@ pub(crate) async fn create_in(
     if c.period_end < c.period_start {
         inv.push("period_end", Msg::InvalidInput);
     }
+    // The chain runs nation → prefecture → municipality → site: each level's deadline comes
+    // no later than the next one's (equal days allowed).
+    if c.deadline_municipality < c.deadline_prefecture {
+        inv.push("deadline_municipality", Msg::DeadlineOrder);
+    }
+    if c.deadline_site < c.deadline_municipality {
+        inv.push("deadline_site", Msg::DeadlineOrder);
+    }
     let chain = c.chain.unwrap_or(Chain::Standard);
     let unit_site = c.unit_site.unwrap_or(Unit::Box);
     if !matches!(unit_site, Unit::Box | Unit::Vial) {

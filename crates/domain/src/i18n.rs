@@ -150,6 +150,7 @@ catalog! {
         NegativeNumber => ("負の数は入力できません。", "Negative numbers are not allowed."),
         RequestOverCapacity => ("納品希望量は接種可能量以下にしてください。", "The requested amount cannot exceed the capacity."),
         DeadlinePassed => ("このクールの登録期限を過ぎています。", "The deadline of this cycle has passed."),
+        DeadlineOrder => ("締切は 都道府県 ≤ 市町村 ≤ 医療機関 の順にしてください。", "Deadlines must run prefecture ≤ municipality ≤ site."),
         WrongUnit => ("単位が正しくありません。", "The unit is not valid here."),
         TooLong => ("入力が長すぎます。", "This is too long."),
         InvalidPhone => ("電話番号は市外局番から、数字とハイフンで入力してください（例：03-1234-5678）。", "Enter the phone number with its area code, in digits and hyphens (e.g. 03-1234-5678)."),

@@ -150,6 +150,21 @@ pub fn ascii_digits(s: &str) -> String {
         .collect()
 }
 
+/// A whole number as typed (a count, an amount, a quantity): full-width digits, thousands
+/// separators (`,` `，` `、`) and spaces (full-width too) anywhere are ignored, so 「１，２００」
+/// and 「1 200」 are 1200. `Ok(None)` when empty; [`Msg::InvalidInput`] when it is not a whole
+/// number. The one reading of typed whole numbers (forms, query strings, imported cells).
+pub fn whole(raw: &str) -> Result<Option<i64>, Msg> {
+    let t: String = ascii_digits(raw)
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != ',')
+        .collect();
+    if t.is_empty() {
+        return Ok(None);
+    }
+    t.parse::<i64>().map(Some).map_err(|_| Msg::InvalidInput)
+}
+
 /// A decimal number as typed (a coordinate): full-width digits, `．` and `−` as ASCII, spaces
 /// around it ignored. `Ok(None)` when empty; [`Msg::InvalidInput`] when it is not a finite
 /// number.
@@ -296,6 +311,22 @@ pub fn person_name(raw: &str) -> Result<String, Msg> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_numbers_as_typed() {
+        assert_eq!(whole("１，２００"), Ok(Some(1200)));
+        assert_eq!(whole(" 1,200 "), Ok(Some(1200)));
+        assert_eq!(whole("１　２００"), Ok(Some(1200)));
+        assert_eq!(whole("1 200"), Ok(Some(1200)));
+        assert_eq!(whole("３０"), Ok(Some(30)));
+        assert_eq!(whole("１、０００"), Ok(Some(1000)));
+        assert_eq!(whole("－５"), Ok(Some(-5)));
+        assert_eq!(whole("　"), Ok(None));
+        assert_eq!(whole(""), Ok(None));
+        assert_eq!(whole("三十"), Err(Msg::InvalidInput));
+        assert_eq!(whole("12a"), Err(Msg::InvalidInput));
+        assert_eq!(whole("1.5"), Err(Msg::InvalidInput));
+    }
 
     #[test]
     fn decimals_as_typed() {

@@ -93,7 +93,7 @@ pub async fn import(
     let d = crate::allocation::division(app, actor, cycle_id, org_code).await?;
     let mut errors = Vec::new();
     let mut lines = Vec::new();
-    let int = |s: &str| s.trim().replace(',', "").parse::<i64>().ok();
+    let int = |s: &str| vsys_domain::validation::whole(s).ok().flatten();
     for r in &table.rows {
         let code = r.get(COL_CODE).trim().to_owned();
         if code.is_empty() {

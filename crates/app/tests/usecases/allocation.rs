@@ -536,6 +536,39 @@ db_test!(site_requests_until_the_deadline, |backend| async move {
     assert_eq!(w.audit("request.put").await.len(), 3);
 });
 
+db_test!(cycle_deadlines_run_down_the_chain, |backend| async move {
+    let Some(w) = world(backend).await else {
+        return;
+    };
+    let app = &w.app;
+    let nation = w.actor("nation", "operator").await;
+    let day = |d: i64| w.today() + chrono::Duration::days(d);
+    let before = w.audit("cycle.create").await.len();
+    // 都道府県 12-26 after 市町村 12-23 after 医療機関 12-20: refused, both steps named.
+    let mut backwards = w.cycle_input(11).await;
+    backwards.deadline_prefecture = day(9);
+    backwards.deadline_municipality = day(6);
+    backwards.deadline_site = day(3);
+    let r = cycles::create(app, &nation, &backwards).await;
+    assert_eq!(invalid(r, "deadline_municipality"), Msg::DeadlineOrder);
+    let r = cycles::create(app, &nation, &backwards).await;
+    assert_eq!(invalid(r, "deadline_site"), Msg::DeadlineOrder);
+    // Only the site's deadline before the municipality's: that one is named.
+    let mut site_early = w.cycle_input(11).await;
+    site_early.deadline_site = day(5);
+    let r = cycles::create(app, &nation, &site_early).await;
+    assert_eq!(invalid(r, "deadline_site"), Msg::DeadlineOrder);
+    assert_eq!(w.audit("cycle.create").await.len(), before);
+    // Equal days are allowed.
+    let mut same_day = w.cycle_input(11).await;
+    same_day.deadline_prefecture = day(6);
+    same_day.deadline_municipality = day(6);
+    same_day.deadline_site = day(6);
+    let c = cycles::create(app, &nation, &same_day).await.unwrap();
+    assert_eq!(c.deadline_site, day(6));
+    assert_eq!(w.audit("cycle.create").await.len(), before + 1);
+});
+
 db_test!(concurrent_saves_of_one_division, |backend| async move {
     let Some(w) = world(backend).await else {
         return;

@@ -2,7 +2,7 @@
 //! (needles and syringes per dose, pack rounding, dry ice per box).
 
 use super::Chrome;
-use super::form::{Errs, FormMap, opt, text, version, whole};
+use super::form::{Errs, FormMap, number, opt, optional_number, text, version};
 use crate::AppState;
 use crate::error::{PageError, render_status};
 use crate::extract::Form;
@@ -12,7 +12,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use vsys_app::AppError;
-use vsys_domain::{Capability, Lang, Msg};
+use vsys_domain::{Capability, Invalid, Lang, Msg};
 
 #[derive(Template)]
 #[template(path = "products.html")]
@@ -133,8 +133,12 @@ pub async fn product_create(
     u: WebUser,
     Form(f): Form<FormMap>,
 ) -> Result<Response, PageError> {
-    let num = |k: &str| whole(&text(&f, k)).ok().flatten();
+    let mut inv = Invalid::default();
+    let units_per_pack = optional_number(&f, "units_per_pack", &mut inv);
+    let doses_per_vial = optional_number(&f, "doses_per_vial", &mut inv);
+    let vials_per_box = optional_number(&f, "vials_per_box", &mut inv);
     let result = match vsys_domain::ProductKind::parse(&text(&f, "kind")) {
+        _ if !inv.is_empty() => Err(AppError::Invalid(inv)),
         Some(kind) => {
             let input = vsys_app::products::ProductInput {
                 kind,
@@ -144,9 +148,9 @@ pub async fn product_create(
                 storage_class: opt(&f, "storage_class"),
                 days_after_thaw: None,
                 needs_dry_ice: f.contains_key("needs_dry_ice"),
-                units_per_pack: num("units_per_pack"),
-                doses_per_vial: num("doses_per_vial"),
-                vials_per_box: num("vials_per_box"),
+                units_per_pack,
+                doses_per_vial,
+                vials_per_box,
                 from_cycle: None,
             };
             vsys_app::products::create(&s.app, &u.actor, &input)
@@ -167,8 +171,10 @@ pub async fn rules_submit(
     u: WebUser,
     Form(f): Form<FormMap>,
 ) -> Result<Response, PageError> {
-    // What is not a number is refused by the use-case, as out of range.
-    let n = |k: &str| whole(&text(&f, k)).ok().flatten().unwrap_or(-1);
+    // An empty field is left to the use-case (refused as out of range); what is not a number
+    // is refused here, the field named.
+    let mut inv = Invalid::default();
+    let mut n = |k: &str| number(&f, k, Some(-1), &mut inv);
     let input = vsys_app::products::RulesInput {
         needles_per_dose_milli: n("needles_per_dose_milli"),
         syringes_per_dose_milli: n("syringes_per_dose_milli"),
@@ -176,8 +182,15 @@ pub async fn rules_submit(
         dry_ice_grams_ultra_cold: n("dry_ice_grams_ultra_cold"),
         dry_ice_grams_frozen: n("dry_ice_grams_frozen"),
     };
-    match vsys_app::products::set_rules(&s.app, &u.actor, version(&f), &input).await {
-        Ok(_) => Ok(Redirect::to("/products").into_response()),
+    let result = if inv.is_empty() {
+        vsys_app::products::set_rules(&s.app, &u.actor, version(&f), &input)
+            .await
+            .map(|_| ())
+    } else {
+        Err(AppError::Invalid(inv))
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to("/products").into_response()),
         Err(e) => products_page(&s, &u, Errs::refused("rules", e, u.lang)?).await,
     }
 }

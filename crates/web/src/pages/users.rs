@@ -1,7 +1,7 @@
 //! Accounts of an organisation: the list, a new account, and one account — its name, role and
 //! status, locking, a new initial password, and resetting two-step verification.
 
-use super::form::{Errs, Flash, done};
+use super::form::{Errs, Flash, ascii_digits, done};
 use super::{Chrome, Pager};
 use crate::AppState;
 use crate::error::{PageError, render, render_status};
@@ -189,7 +189,8 @@ pub async fn user_create(
 ) -> Result<Response, PageError> {
     let lang = u.lang;
     let n = NewUser {
-        org_code: f.org_code.clone(),
+        // Typed as digits: full-width ones as ASCII, spaces around dropped.
+        org_code: ascii_digits(f.org_code.trim()),
         email: f.email.clone(),
         name: f.name.clone(),
         role: f.role.clone(),

@@ -22,5 +22,6 @@ mod reservations;
 mod security;
 mod site_import;
 mod sites;
+mod typed_numbers;
 mod web;
 mod xss;

@@ -307,10 +307,10 @@ pub async fn autofill(
             .await
             .map_err(|e| PageError(e, u.lang))?;
         let level = d.node.level.child().unwrap_or(Level::Site);
-        Some(formula_from(
-            &form,
-            &vsys_app::allocation::formula_for(&c, level),
-        ))
+        match formula_from(&form, &vsys_app::allocation::formula_for(&c, level)) {
+            Ok(f) => Some(f),
+            Err(inv) => return refused(&s, &u, &cycle, &org, AppError::Invalid(inv)).await,
+        }
     } else {
         None
     };

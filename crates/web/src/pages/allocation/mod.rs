@@ -75,18 +75,30 @@ fn explain_stored(expl: Option<&str>, lang: Lang) -> String {
     }
 }
 
-/// The formula `base` with the weights of a form (or query) where they are given.
-fn formula_from(form: &HashMap<String, String>, base: &Formula) -> Formula {
+/// The formula `base` with the weights of a form (or query) where they are given (typed as
+/// whole numbers: full-width digits, separators and spaces allowed); a weight that is not a
+/// whole number from 0 up is refused, the field named.
+fn formula_from(
+    form: &HashMap<String, String>,
+    base: &Formula,
+) -> Result<Formula, vsys_domain::Invalid> {
     let mut f = base.clone();
-    let get = |k: &str, d: u32| {
-        form.get(k)
-            .and_then(|v| v.trim().parse::<u32>().ok())
-            .unwrap_or(d)
+    let mut inv = vsys_domain::Invalid::default();
+    let mut get = |k: &str, d: u32| {
+        let typed = form.get(k).map(String::as_str).unwrap_or_default();
+        match crate::pages::form::whole(typed).map(|n| n.map(u32::try_from)) {
+            Ok(None) => d,
+            Ok(Some(Ok(n))) => n,
+            Ok(Some(Err(_))) | Err(_) => {
+                inv.push(k, vsys_domain::Msg::InvalidInput);
+                d
+            }
+        }
     };
     f.weights.population = get("population", f.weights.population);
     f.weights.requested = get("requested", f.weights.requested);
     f.weights.capacity = get("capacity", f.weights.capacity);
     f.weights.usage = get("usage", f.weights.usage);
     f.weights.equal = get("equal", f.weights.equal);
-    f
+    inv.into_result().map(|()| f)
 }

@@ -7,6 +7,7 @@ use crate::error::{PageError, render};
 use crate::extract::{ScreenPath as Path, ScreenQuery as Query};
 use crate::i18n::Ui;
 use crate::pages::Chrome;
+use crate::pages::form::whole;
 use crate::session::WebUser;
 use askama::Template;
 use axum::extract::State;
@@ -60,12 +61,12 @@ pub async fn simulate(
         .await
         .map_err(err)?;
     let level = d.node.level.child().unwrap_or(Level::Site);
-    let formula = formula_from(&q, &vsys_app::allocation::formula_for(&d.cycle, level));
+    let formula = formula_from(&q, &vsys_app::allocation::formula_for(&d.cycle, level))
+        .map_err(|inv| err(vsys_app::AppError::Invalid(inv)))?;
     let pres = vsys_app::allocation::presentation(&d.cycle);
-    let total_vials = q
-        .get("total")
-        .and_then(|t| t.trim().parse::<i64>().ok())
-        .and_then(|t| pres.to_vials(t, d.child_unit));
+    let total = whole(q.get("total").map(String::as_str).unwrap_or_default())
+        .map_err(|m| err(vsys_app::AppError::invalid("total", m)))?;
+    let total_vials = total.and_then(|t| pres.to_vials(t, d.child_unit));
     let p =
         vsys_app::allocation::simulate(&s.app, &u.actor, &cycle, &org, Some(&formula), total_vials)
             .await
@@ -93,7 +94,7 @@ pub async fn simulate(
         org_name: d.org.name.clone(),
         base: format!("/allocations/{cycle}/{org}"),
         weights: weight_fields(&formula, lang),
-        total: q.get("total").and_then(|t| t.trim().parse().ok()),
+        total,
         computed_total: p.total,
         child_unit_label: d.child_unit.label(lang),
         undistributed: p.undistributed,

@@ -32,15 +32,9 @@ pub fn day(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(&ascii_digits(s.trim()).replace('/', "-"), "%Y-%m-%d").ok()
 }
 
-/// A whole number as typed (thousands separators and full-width digits allowed): `None` when
-/// empty, `Err` when it is not a number.
-pub fn whole(s: &str) -> Result<Option<i64>, Msg> {
-    let t = ascii_digits(s.trim()).replace(',', "");
-    if t.is_empty() {
-        return Ok(None);
-    }
-    t.parse::<i64>().map(Some).map_err(|_| Msg::InvalidInput)
-}
+/// A whole number as typed (full-width digits, thousands separators and spaces allowed): `None`
+/// when empty, `Err` when it is not a number (the one reading, in `domain::validation`).
+pub use vsys_domain::validation::whole;
 
 /// A whole number of a form: an empty field is `empty`, or required when that is `None`; what
 /// is wrong is noted in `inv` (and 0 returned).
@@ -57,6 +51,15 @@ pub fn number(f: &FormMap, k: &str, empty: Option<i64>, inv: &mut Invalid) -> i6
             0
         }
     }
+}
+
+/// An optional whole number of a form: `None` when the field is empty; what is not a number is
+/// noted in `inv` (and `None` returned).
+pub fn optional_number(f: &FormMap, k: &str, inv: &mut Invalid) -> Option<i64> {
+    whole(&text(f, k)).unwrap_or_else(|m| {
+        inv.push(k, m);
+        None
+    })
 }
 
 /// The uploaded file of a multipart form (its field `file`), or `None` when none or an empty

@@ -14,8 +14,8 @@ mod vals;
 
 pub use errs::{Errs, label};
 pub use fields::{
-    FormMap, ascii_digits, date, day, decimal, digits, number, opt, text, uploaded_file, version,
-    whole,
+    FormMap, ascii_digits, date, day, decimal, digits, number, opt, optional_number, text,
+    uploaded_file, version, whole,
 };
 pub use flash::{Flash, FlashQuery, done};
 pub use shown::Shown;

@@ -230,7 +230,7 @@ pub async fn create(
         address: opt(&f, "address"),
         representative: opt(&f, "representative"),
     };
-    let muni = opt(&f, "municipality_code").unwrap_or_else(|| u.actor.org_code().to_owned());
+    let muni = digits(&f, "municipality_code").unwrap_or_else(|| u.actor.org_code().to_owned());
     match vsys_app::sites::create_municipal_site(&s.app, &u.actor, &muni, &n).await {
         Ok(v) => Ok(done(
             &format!("/sites/{}", v.org.code),
