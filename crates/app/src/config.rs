@@ -229,7 +229,12 @@ impl Config {
     /// otherwise `http://{listen}`, or `https://{listen}` when the session cookie is `Secure`
     /// (that is, unless the server runs with `--plain-http`).
     pub fn base_url(&self) -> String {
-        match self.base_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+        match self
+            .base_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+        {
             Some(url) => url.trim_end_matches('/').to_owned(),
             None => {
                 let scheme = if self.cookie_secure { "https" } else { "http" };
@@ -241,9 +246,7 @@ impl Config {
     /// Whether `base_url` is derived while requests come through a proxy: the derived address
     /// is then most likely not the one people open (the binary warns at start).
     pub fn base_url_guessed_behind_proxy(&self) -> bool {
-        self.base_url
-            .as_deref()
-            .is_none_or(|u| u.trim().is_empty())
+        self.base_url.as_deref().is_none_or(|u| u.trim().is_empty())
             && !self.trusted_proxies.is_empty()
     }
 

@@ -182,8 +182,14 @@ mod tests {
             P::of(K::Institution, C::Contracted, false),
             Some(P::AwaitingConfirmation)
         );
-        assert_eq!(P::of(K::Institution, C::Pending, true), Some(P::NotContracted));
-        assert_eq!(P::of(K::Site, C::NotContracted, false), Some(P::NotContracted));
+        assert_eq!(
+            P::of(K::Institution, C::Pending, true),
+            Some(P::NotContracted)
+        );
+        assert_eq!(
+            P::of(K::Site, C::NotContracted, false),
+            Some(P::NotContracted)
+        );
         assert_eq!(P::of(K::Municipality, C::Contracted, true), None);
         assert!(is_public(K::Site, C::Contracted, false));
         assert!(!is_public(K::Institution, C::Contracted, false));
