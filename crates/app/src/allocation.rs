@@ -983,14 +983,14 @@ async fn transition(
                 format!("{} 分配量のお知らせ", cycle.name),
                 format!("{}: your allocation", cycle.name),
                 format!(
-                    "{}の分配量が届きました（{}{}、{}回接種分）。内容を確認して「確認済」にしてください。",
+                    "{}の分配量が届きました（{}{}、{}回接種分）。分配の画面で量を確かめ、担当者・管理者は「確認済にする」を押してください。",
                     cycle.name,
                     amount,
                     unit.label(vsys_domain::Lang::Ja),
                     pres.doses(child.vials)
                 ),
                 format!(
-                    "Your allocation of {} has arrived ({} {}, {} doses). Please check it and mark it confirmed.",
+                    "Your allocation of {} has arrived ({} {}, {} doses). Check it on the allocation page; an operator or administrator presses \"Mark confirmed\".",
                     cycle.name,
                     amount,
                     unit.label(vsys_domain::Lang::En),

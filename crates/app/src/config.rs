@@ -28,8 +28,10 @@ pub struct Config {
     /// Where mail goes when no SMTP server is configured (one `.eml` file per mail).
     pub mail_dir: String,
     pub mail_from: String,
-    /// Public base URL used in links inside e-mails.
-    pub base_url: String,
+    /// Public base URL used in links inside e-mails (`VSYS_BASE_URL`). Unset: derived from
+    /// `listen` ([`Config::base_url`]); behind a proxy set it, since the derived address is
+    /// the server's own, not the one people open.
+    pub base_url: Option<String>,
     pub mail_workers: usize,
     /// The key that seals TOTP secrets at rest: 32 bytes as 64 hex digits or base64
     /// (`VSYS_SECRET_KEY`). Every process of one deployment needs the same key. When unset, the
@@ -141,6 +143,7 @@ impl std::fmt::Debug for Config {
                 &self.smtp.as_ref().map(|s| format!("{}:{}", s.host, s.port)),
             )
             .field("mail_dir", &self.mail_dir)
+            .field("base_url", &self.base_url)
             .field("secret_key", &self.secret_key.as_ref().map(|_| "***"))
             .field("secret_key_file", &self.secret_key_file)
             .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
@@ -222,6 +225,31 @@ fn default_tls() -> String {
 
 impl Config {
     /// The database bounds this configuration asks for.
+    /// The base of links inside e-mails: `base_url` when set (without a trailing `/`),
+    /// otherwise `http://{listen}`, or `https://{listen}` when the session cookie is `Secure`
+    /// (that is, unless the server runs with `--plain-http`).
+    pub fn base_url(&self) -> String {
+        match self
+            .base_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+        {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => {
+                let scheme = if self.cookie_secure { "https" } else { "http" };
+                format!("{scheme}://{}", self.listen.trim())
+            }
+        }
+    }
+
+    /// Whether `base_url` is derived while requests come through a proxy: the derived address
+    /// is then most likely not the one people open (the binary warns at start).
+    pub fn base_url_guessed_behind_proxy(&self) -> bool {
+        self.base_url.as_deref().is_none_or(|u| u.trim().is_empty())
+            && !self.trusted_proxies.is_empty()
+    }
+
     pub fn db_limits(&self) -> vsys_store::db::Limits {
         vsys_store::db::Limits {
             max_connections: self.db_max_connections.max(1),
@@ -248,7 +276,7 @@ impl Default for Config {
             smtp: None,
             mail_dir: "mail-out".into(),
             mail_from: "V-SYS <no-reply@vsys.example.jp>".into(),
-            base_url: "http://127.0.0.1:8080".into(),
+            base_url: None,
             mail_workers: 1,
             secret_key: None,
             secret_key_file: "vsys-secret.key".into(),
@@ -262,5 +290,30 @@ impl Default for Config {
             log_format: "text".into(),
             public: PublicPolicy::default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Config;
+
+    #[test]
+    fn base_url_defaults_from_the_listen_address() {
+        let mut c = Config {
+            listen: "10.0.0.5:9000".into(),
+            cookie_secure: false,
+            ..Config::default()
+        };
+        assert_eq!(c.base_url(), "http://10.0.0.5:9000");
+        c.cookie_secure = true;
+        assert_eq!(c.base_url(), "https://10.0.0.5:9000");
+        assert!(!c.base_url_guessed_behind_proxy());
+        c.trusted_proxies = vec!["10.0.0.1".parse().unwrap_or_else(|e| panic!("{e}"))];
+        assert!(c.base_url_guessed_behind_proxy());
+        c.base_url = Some("https://vsys.example.jp/".into());
+        assert_eq!(c.base_url(), "https://vsys.example.jp");
+        assert!(!c.base_url_guessed_behind_proxy());
+        c.base_url = Some("  ".into());
+        assert_eq!(c.base_url(), "https://10.0.0.5:9000");
     }
 }

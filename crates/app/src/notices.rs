@@ -59,7 +59,7 @@ pub async fn notify(
     let link = d
         .link
         .as_deref()
-        .map(|l| format!("\n\n{}{l}", app.config.base_url))
+        .map(|l| format!("\n\n{}{l}", app.config.base_url()))
         .unwrap_or_default();
     let body = format!(
         "{}\n\n{}{link}\n\n---\n{}\n\n{}\n\n-- \nV-SYS (vsys)",

@@ -32,6 +32,19 @@ pub struct SiteView {
     pub vaccines: Vec<String>,
 }
 
+impl SiteView {
+    /// Whether citizens find the site on the public site now, and if not why (the rule the
+    /// public snapshot is built with; `None` for an organisation that is not a site). A change
+    /// reaches the public finder within [`crate::public::DEBOUNCE`] plus one rebuild.
+    pub fn publicity(&self) -> Option<vsys_domain::site::Publicity> {
+        vsys_domain::site::Publicity::of(
+            self.org.kind,
+            self.profile.contract_status,
+            self.profile.confirmed_at.is_some(),
+        )
+    }
+}
+
 /// The profile a site has before anything was registered for it.
 pub fn blank_profile(org_code: &str, now: DateTime<Utc>) -> ProfileRow {
     ProfileRow {

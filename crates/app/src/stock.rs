@@ -240,6 +240,69 @@ pub async fn view(app: &App, actor: &Actor, code: &str) -> AppResult<StockView> 
     view_in(&mut tx, &org, app.clock.now()).await
 }
 
+/// What a ledger entry's reference is, for people: never its raw id.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EntryReference {
+    /// 納入 of a cycle's delivery, with the cycle's number and vaccine (none when the cycle
+    /// is unknown).
+    Delivery(Option<vsys_store::cycles::CycleLabelRow>),
+    /// 入荷 registered by the municipality or above.
+    Receipt,
+    /// 移送 between a hub and its satellite.
+    Transfer,
+    /// The 接種実績 of a day (`YYYY-MM-DD`).
+    Results(String),
+    /// No reference.
+    None,
+}
+
+/// The stock view with a readable reference per entry (by entry id), resolved in one query
+/// for the whole ledger (the cycles its deliveries name).
+pub async fn view_with_references(
+    app: &App,
+    actor: &Actor,
+    code: &str,
+) -> AppResult<(StockView, HashMap<String, EntryReference>)> {
+    let mut tx = app.db.read().await?;
+    let org = site_in_scope(&mut tx, actor, code).await?;
+    let view = view_in(&mut tx, &org, app.clock.now()).await?;
+    let mut cycle_ids: Vec<&str> = view
+        .entries
+        .iter()
+        .filter(|e| {
+            e.reference
+                .as_deref()
+                .is_some_and(|r| r.starts_with("delivery:"))
+        })
+        .filter_map(|e| e.cycle_id.as_deref())
+        .collect();
+    cycle_ids.sort_unstable();
+    cycle_ids.dedup();
+    let labels: HashMap<String, vsys_store::cycles::CycleLabelRow> =
+        vsys_store::cycles::labels(&mut tx, &cycle_ids)
+            .await?
+            .into_iter()
+            .map(|c| (c.id.clone(), c))
+            .collect();
+    let references = view
+        .entries
+        .iter()
+        .map(|e| {
+            let r = match e.reference.as_deref().and_then(|r| r.split_once(':')) {
+                Some(("delivery", _)) => EntryReference::Delivery(
+                    e.cycle_id.as_deref().and_then(|c| labels.get(c)).cloned(),
+                ),
+                Some(("receipt", _)) => EntryReference::Receipt,
+                Some(("transfer", _)) => EntryReference::Transfer,
+                Some(("results", day)) => EntryReference::Results(day.to_owned()),
+                _ => EntryReference::None,
+            };
+            (e.id.clone(), r)
+        })
+        .collect();
+    Ok((view, references))
+}
+
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct TransferInput {
     /// The satellite receiving the vials.

@@ -129,8 +129,72 @@ impl Booking {
     }
 }
 
+/// Whether citizens find a site on the public site (コロナワクチンナビ), and if not why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Publicity {
+    /// Shown to citizens.
+    Public,
+    /// Not shown: the site does not (yet) hold the vaccination contract (契約済).
+    NotContracted,
+    /// Not shown: a contracted institution its municipality has not confirmed yet
+    /// (協力医療機関の確認).
+    AwaitingConfirmation,
+}
+
+impl Publicity {
+    /// The one rule of who is public: a contracted municipal site (集団接種会場), or a
+    /// contracted medical institution its municipality has confirmed. `None` for an
+    /// organisation that is not a site. The store's `sites::public_rows` filters with the same
+    /// rule in SQL.
+    pub fn of(
+        kind: crate::OrgKind,
+        contract: ContractStatus,
+        confirmed: bool,
+    ) -> Option<Publicity> {
+        use crate::OrgKind;
+        if !matches!(kind, OrgKind::Site | OrgKind::Institution) {
+            return None;
+        }
+        Some(if contract != ContractStatus::Contracted {
+            Publicity::NotContracted
+        } else if kind == OrgKind::Institution && !confirmed {
+            Publicity::AwaitingConfirmation
+        } else {
+            Publicity::Public
+        })
+    }
+}
+
+/// Whether citizens find the site on the public site ([`Publicity::of`]).
+pub fn is_public(kind: crate::OrgKind, contract: ContractStatus, confirmed: bool) -> bool {
+    Publicity::of(kind, contract, confirmed) == Some(Publicity::Public)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn public_sites_are_contracted_and_confirmed_institutions_or_municipal_sites() {
+        use super::{ContractStatus as C, Publicity as P, is_public};
+        use crate::OrgKind as K;
+        assert_eq!(P::of(K::Site, C::Contracted, false), Some(P::Public));
+        assert_eq!(P::of(K::Institution, C::Contracted, true), Some(P::Public));
+        assert_eq!(
+            P::of(K::Institution, C::Contracted, false),
+            Some(P::AwaitingConfirmation)
+        );
+        assert_eq!(
+            P::of(K::Institution, C::Pending, true),
+            Some(P::NotContracted)
+        );
+        assert_eq!(
+            P::of(K::Site, C::NotContracted, false),
+            Some(P::NotContracted)
+        );
+        assert_eq!(P::of(K::Municipality, C::Contracted, true), None);
+        assert!(is_public(K::Site, C::Contracted, false));
+        assert!(!is_public(K::Institution, C::Contracted, false));
+    }
+
     use super::*;
 
     #[test]

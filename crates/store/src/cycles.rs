@@ -224,3 +224,36 @@ pub async fn supply(tx: &mut Tx, cycle_id: &str) -> StoreResult<Vec<SupplyRow>> 
     )
     .await
 }
+
+/// A cycle named for people: its number and the name of its vaccine (e.g. 第10クール
+/// コミナティ筋注).
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, PartialEq)]
+pub struct CycleLabelRow {
+    pub id: String,
+    pub number: i64,
+    pub vaccine_name: String,
+}
+
+/// The labels of these cycles, in one statement (a page's references resolved at once).
+pub async fn labels(tx: &mut Tx, ids: &[&str]) -> StoreResult<Vec<CycleLabelRow>> {
+    use crate::schema::Products as P;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    tx.all(
+        &Query::select()
+            .columns([(Cycles::Table, Cycles::Id), (Cycles::Table, Cycles::Number)])
+            .expr_as(
+                Expr::col((P::Table, P::Name)),
+                sea_query::Alias::new("vaccine_name"),
+            )
+            .from(Cycles::Table)
+            .inner_join(
+                P::Table,
+                Expr::col((P::Table, P::Id)).equals((Cycles::Table, Cycles::VaccineId)),
+            )
+            .and_where(Expr::col((Cycles::Table, Cycles::Id)).is_in(ids.iter().copied()))
+            .to_owned(),
+    )
+    .await
+}

@@ -530,6 +530,9 @@ pub struct PublicRow {
 /// Every site the public may see — municipal sites and institutions that are contracted and
 /// that their municipality confirmed — in path order (by municipality). One statement: the
 /// public site's snapshot is built from it.
+///
+/// The rule is `vsys_domain::site::Publicity::of` (contracted, and confirmed when an
+/// institution) written as SQL; keep the two the same.
 pub async fn public_rows(tx: &mut Tx) -> StoreResult<Vec<PublicRow>> {
     use crate::schema::Orgs as O;
     use sea_query::Alias;

@@ -161,7 +161,7 @@ fn load_config(cli: &Cli) -> anyhow::Result<Config> {
             .context("VSYS_TRUSTED_PROXIES")?;
     }
     if let Some(v) = env("VSYS_BASE_URL") {
-        config.base_url = v;
+        config.base_url = Some(v);
     }
     if let Some(v) = env("VSYS_MAIL_DIR") {
         config.mail_dir = v;
@@ -476,6 +476,12 @@ async fn main() -> anyhow::Result<()> {
             }
             if plain_http {
                 config.cookie_secure = false;
+            }
+            if config.base_url_guessed_behind_proxy() {
+                tracing::warn!(
+                    base_url = %config.base_url(),
+                    "base_url is not set and trusted_proxies is: links in e-mails use the listen address, which people behind the proxy likely cannot open; set base_url (VSYS_BASE_URL)"
+                );
             }
             let listen = config.listen.clone();
             let public_listen = config

@@ -20,6 +20,7 @@ mod public_finder;
 mod public_outage;
 mod reservations;
 mod security;
+mod site_home;
 mod site_import;
 mod sites;
 mod typed_numbers;

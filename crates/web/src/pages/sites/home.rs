@@ -17,6 +17,7 @@ use chrono::NaiveDate;
 use vsys_app::rows::Page;
 use vsys_domain::Action;
 use vsys_domain::chain::{Level, Status};
+use vsys_domain::site::Publicity;
 
 pub struct AllocLine {
     pub cycle_id: String,
@@ -48,6 +49,9 @@ pub struct SiteHomePage {
     pub kind_label: &'static str,
     pub details_missing: bool,
     pub reservation_html: String,
+    /// Whether citizens find the site (`public`, `not-contracted`, `awaiting-confirmation`),
+    /// the sentence that says so and, when public, its page on the public finder.
+    pub publicity: Option<(&'static str, &'static str, Option<String>)>,
     /// label, link, element id
     pub tasks: Vec<(String, String, String)>,
     /// id, name, deadline
@@ -209,6 +213,17 @@ pub async fn site_home(
         .map_err(err)?;
     let reservation_html =
         fragment(&reservation_block(a, lang, &site.profile, can_write, "/")).map_err(err)?;
+    let publicity = site.publicity().map(|p| match p {
+        Publicity::Public => (
+            "public",
+            l.t(Ui::PublicNow),
+            Some(format!("/search/sites/{code}")),
+        ),
+        Publicity::NotContracted => ("not-contracted", l.t(Ui::NotPublicContract), None),
+        Publicity::AwaitingConfirmation => {
+            ("awaiting-confirmation", l.t(Ui::NotPublicAwaiting), None)
+        }
+    });
     let c = Chrome::for_actor(&s.app, a, lang, a.org_name(), "/")
         .await
         .with_flash(flash);
@@ -218,6 +233,7 @@ pub async fn site_home(
         kind_label: site.org.kind.label(lang),
         details_missing: site.profile.details_at.is_none(),
         reservation_html,
+        publicity,
         tasks,
         open_cycles: open
             .iter()

@@ -23,6 +23,7 @@ use std::collections::HashSet;
 use vsys_app::AppError;
 use vsys_app::rows::Page;
 use vsys_app::sites::{DetailsInput, NewDoctor, RegistryInput};
+use vsys_app::stock::EntryReference;
 use vsys_domain::ledger::{EntryKind, WasteReason};
 use vsys_domain::{Action, ContractStatus, Invalid, Lang, Msg, SiteType};
 
@@ -48,7 +49,10 @@ pub struct EntryLine {
     pub vials: String,
     pub doses: String,
     pub reason: String,
+    /// What the entry came from, for people (e.g. 第10クール コミナティ筋注 納入), never an id.
     pub reference: String,
+    /// The page of that delivery (the site's deliveries of the cycle's vaccine).
+    pub reference_link: Option<String>,
     pub correctable: bool,
     pub corrected: bool,
 }
@@ -169,7 +173,9 @@ async fn site_page(
     let can_write = a.principal().may(Action::Write, &org.path);
     let may_decide = vsys_app::sites::may_decide(a, org);
     let is_institution = org.kind == vsys_domain::OrgKind::Institution;
-    let stock = vsys_app::stock::view(&s.app, a, &code).await.map_err(err)?;
+    let (stock, references) = vsys_app::stock::view_with_references(&s.app, a, &code)
+        .await
+        .map_err(err)?;
     let doctors = if show_doctors {
         Some(
             vsys_app::sites::doctors(&s.app, a, &code)
@@ -311,6 +317,7 @@ async fn site_page(
                     .unwrap_or_else(|| r.clone()),
                 _ => String::new(),
             };
+            let (reference, reference_link) = entry_reference(references.get(&e.id), lang);
             EntryLine {
                 id: e.id.clone(),
                 at: jst(&e.at),
@@ -319,7 +326,8 @@ async fn site_page(
                 vials: int(e.vials),
                 doses: int(e.doses),
                 reason,
-                reference: e.reference.clone().unwrap_or_default(),
+                reference,
+                reference_link,
                 correctable: can_write
                     && kind != EntryKind::Correction
                     && !corrected
@@ -647,4 +655,22 @@ pub async fn doctor_remove(
         Flash::DoctorRemoved,
         "#doctors",
     ))
+}
+
+/// A ledger entry's reference as words (and the delivery's page for a delivery).
+fn entry_reference(r: Option<&EntryReference>, lang: Lang) -> (String, Option<String>) {
+    let l = L(lang);
+    match r {
+        Some(EntryReference::Delivery(Some(c))) => (
+            l.t(Ui::RefDeliveryOfCycle)
+                .replace("{n}", &c.number.to_string())
+                .replace("{vaccine}", &c.vaccine_name),
+            Some(format!("/deliveries?cycle={}&item=vaccine", c.id)),
+        ),
+        Some(EntryReference::Delivery(None)) => (l.t(Ui::RefDelivery).to_owned(), None),
+        Some(EntryReference::Receipt) => (l.t(Ui::RefReceipt).to_owned(), None),
+        Some(EntryReference::Transfer) => (l.t(Ui::RefTransfer).to_owned(), None),
+        Some(EntryReference::Results(day)) => (l.t(Ui::RefResults).replace("{day}", day), None),
+        Some(EntryReference::None) | None => (String::new(), None),
+    }
 }
