@@ -692,11 +692,7 @@ db_test!(masters_and_supply_rules_on_screen, |backend| async move {
     );
     // A bad supply quantity is explained on the cycle's page.
     let token = t.token("pfizer-operator@demo.vsys.jp").await;
-    let (_, cycles) = t.api(Method::GET, "/api/v1/cycles", &token, None).await;
-    let cycle = cycles["items"][0]["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let cycle = t.first_cycle(&token).await;
     let (_, vaccines) = t
         .api(Method::GET, "/api/v1/products?kind=vaccine", &token, None)
         .await;
@@ -1047,11 +1043,7 @@ db_test!(
         };
         let c = t.web_login("clinic-operator@demo.vsys.jp").await;
         let token = t.token("clinic-operator@demo.vsys.jp").await;
-        let (_, cycles) = t.api(Method::GET, "/api/v1/cycles", &token, None).await;
-        let cycle = cycles["items"][0]["id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
+        let cycle = t.first_cycle(&token).await;
         let page = t.page(&c, &format!("/cycles/{cycle}")).await;
         assert!(page.contains("接種可能量・希望量の報告"), "{page}");
         let csrf = csrf_of(&page);

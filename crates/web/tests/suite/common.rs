@@ -171,6 +171,17 @@ pub fn browser_client() -> Client {
 }
 
 impl TestApp {
+    /// The id of the first cycle `token`'s caller sees (the demo's open cycle).
+    pub async fn first_cycle(&self, token: &str) -> String {
+        let (_, cycles) = self
+            .api(reqwest::Method::GET, "/api/v1/cycles", token, None)
+            .await;
+        cycles["items"][0]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
     /// Takes the database away from the server ([`spawn_cuttable`]): the proxy drops every
     /// connection and refuses new ones, or the server's SQLite pool is closed.
     pub async fn cut_database(&self) {

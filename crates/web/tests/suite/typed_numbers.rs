@@ -142,11 +142,7 @@ db_test!(
         };
         let c = t.web_login("clinic-operator@demo.vsys.jp").await;
         let token = t.token("clinic-operator@demo.vsys.jp").await;
-        let (_, cycles) = t.api(Method::GET, "/api/v1/cycles", &token, None).await;
-        let cycle = cycles["items"][0]["id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
+        let cycle = t.first_cycle(&token).await;
         let page = format!("/cycles/{cycle}");
         let action = format!("/cycles/{cycle}/request");
         let res = post(
