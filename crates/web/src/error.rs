@@ -239,3 +239,8 @@ pub fn render<T: Template>(t: &T) -> Response {
 pub fn ui_title(l: L, u: Ui) -> String {
     l.t(u).to_owned()
 }
+
+/// The API error of an application error, in the caller's language (`map_err(api_err(lang))`).
+pub fn api_err(lang: Lang) -> impl Fn(vsys_app::AppError) -> ApiError {
+    move |e| ApiError::new(e, lang)
+}

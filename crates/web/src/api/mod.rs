@@ -258,9 +258,7 @@ fn with_etag(mut res: Response, version: i64) -> Response {
 }
 
 /// The API error of an application error, in the caller's language.
-pub fn err(lang: Lang) -> impl Fn(vsys_app::AppError) -> ApiError {
-    move |e| ApiError::new(e, lang)
-}
+pub use crate::error::api_err as err;
 
 /// `"v3"` for version 3.
 pub fn etag(version: i64) -> String {

@@ -5,7 +5,6 @@
 //! municipality list and asks the device for its location), and keeps the query in every
 //! link.
 
-use super::info;
 use super::page::{self, Asked, Frame, respond};
 use super::words::{PL, W, ago, count, km, prefecture};
 use crate::AppState;
@@ -28,8 +27,6 @@ pub fn routes() -> Router<AppState> {
         .route("/search/", get(finder))
         .route("/search/municipalities", get(municipalities))
         .route("/search/sites/{code}", get(site))
-        .route("/search/faq", get(info::faq))
-        .route("/search/guide", get(info::guide))
         .route("/search/{*rest}", get(page::unknown))
 }
 

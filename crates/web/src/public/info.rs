@@ -8,10 +8,19 @@ use super::words::{PL, W};
 use crate::AppState;
 use crate::markdown::{SafeHtml, render};
 use askama::Template;
+use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use axum::routing::get;
 use vsys_domain::notice::CitizenTopic;
+
+/// The FAQ's and the guide's pages.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/search/faq", get(faq))
+        .route("/search/guide", get(guide))
+}
 
 #[derive(Template)]
 #[template(path = "public/faq.html")]

@@ -57,6 +57,7 @@ impl Shared {
 pub fn routes(state: &AppState) -> Router<AppState> {
     let (open_data, _) = open_data::api().split_for_parts();
     finder::routes()
+        .merge(info::routes())
         .merge(open_data)
         .layer(WrapLayer(rate::RateLimit {
             limiter: state.public.limiter.clone(),

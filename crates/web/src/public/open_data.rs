@@ -10,8 +10,8 @@
 //! (`public::routes`). docs/OPEN_DATA.md is the reusers' guide.
 
 use crate::AppState;
-use crate::api::err;
 use crate::error::ApiError;
+use crate::error::api_err as err;
 use crate::extract::Query;
 use crate::public::wire::{
     ATTRIBUTION, LICENCE, PublicMunicipalityList, PublicMunicipalityOut, PublicSiteOut,
