@@ -446,7 +446,6 @@ pub async fn vaccines(tx: &mut Tx, org_code: &str) -> StoreResult<Vec<String>> {
 
 /// Replaces the vaccines a site handles (product ids of vaccines; the caller checks them).
 pub async fn set_vaccines(tx: &mut Tx, org_code: &str, product_ids: &[String]) -> StoreResult<()> {
-    crate::coordination::bump(tx, crate::coordination::REGISTRY).await?;
     tx.exec(
         &Query::delete()
             .from_table(V::Table)
@@ -454,18 +453,11 @@ pub async fn set_vaccines(tx: &mut Tx, org_code: &str, product_ids: &[String]) -
             .to_owned(),
     )
     .await?;
-    if product_ids.is_empty() {
-        return Ok(());
-    }
-    let mut q = Query::insert()
-        .into_table(V::Table)
-        .columns([V::OrgCode, V::ProductId])
-        .to_owned();
-    for id in product_ids {
-        q.values_panic([org_code.into(), id.clone().into()]);
-    }
-    tx.exec(&q).await?;
-    Ok(())
+    let pairs: Vec<(String, String)> = product_ids
+        .iter()
+        .map(|id| (org_code.to_owned(), id.clone()))
+        .collect();
+    add_vaccines(tx, &pairs).await
 }
 
 /// Adds (site, vaccine product id) pairs in batches (imports, the demo); pairs already there
