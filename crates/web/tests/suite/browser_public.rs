@@ -5,53 +5,17 @@
 //! keyboard alone reaches every control and searches, and a phone-width screenshot is kept
 //! (`target/artefacts/finder-phone.png`).
 
+use crate::a11y::{axe_clean, axe_violations};
 use crate::browser::absent;
 use crate::common::*;
 use crate::public_finder::{busiest, postal_code_of, snapshot};
 use serde_json::{Value, json};
-use std::time::Duration;
 use vsys_domain::Reservation;
 use vsys_testkit::db_test;
 use vsys_testkit::webdriver::Browser;
 
-/// The vendored axe-core (npm `axe-core@4.10.2`, see `tests/vendor/axe-core/README.md`).
-const AXE: &str = include_str!("../vendor/axe-core/axe.min.js");
 const TAB: &str = "\u{E004}";
 const ENTER: &str = "\u{E007}";
-
-/// Runs axe-core's WCAG 2.0/2.1 A and AA rules on the page; returns the violations (rule,
-/// impact, the elements and why), empty when clean.
-async fn axe_violations(b: &Browser) -> anyhow::Result<Vec<String>> {
-    let loaded = b
-        .execute("return typeof window.axe === 'object';", json!([]))
-        .await?;
-    if loaded != json!(true) {
-        b.execute(AXE, json!([])).await?;
-    }
-    b.execute(
-        "window.__axe = null;
-         window.axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']})
-           .then(r => { window.__axe = JSON.stringify(r.violations.map(v =>
-               v.id + ' (' + v.impact + '): ' + v.nodes.map(n => n.target.join(' ') + ' — ' + n.failureSummary).join(' | '))); })
-           .catch(e => { window.__axe = JSON.stringify(['axe failed: ' + e]); });",
-        json!([]),
-    )
-    .await?;
-    for _ in 0..300 {
-        let v = b.execute("return window.__axe;", json!([])).await?;
-        if let Some(s) = v.as_str() {
-            return Ok(serde_json::from_str(s)?);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    anyhow::bail!("axe did not finish")
-}
-
-async fn axe_clean(b: &Browser, what: &str) -> anyhow::Result<()> {
-    let v = axe_violations(b).await?;
-    anyhow::ensure!(v.is_empty(), "{what}: axe found {v:#?}");
-    Ok(())
-}
 
 /// The id (or tag) of the focused element.
 async fn focused(b: &Browser) -> anyhow::Result<String> {

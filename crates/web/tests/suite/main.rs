@@ -2,6 +2,7 @@
 //! The web suite: every test runs on SQLite and on PostgreSQL (`NAME::sqlite`,
 //! `NAME::postgres`), each against its own server and its own database.
 
+mod a11y;
 mod allocation;
 mod audit;
 mod auth;
@@ -9,6 +10,7 @@ mod browser;
 mod browser_delivery;
 mod browser_public;
 mod browser_sites;
+mod browser_sweep;
 mod common;
 mod cross_org;
 mod delivery;
