@@ -2,7 +2,7 @@
 //! logs in as each demo role and walks every link it is shown (breadth first, one page per
 //! screen), and on each page axe-core (WCAG 2.0/2.1 A and AA) finds nothing at 1,280 px and at
 //! 320 px, the page does not scroll sideways at 320 px, and the Nu HTML Checker finds no error in
-//! the HTML as served.
+//! the HTML as served (the citizens' pages too).
 
 use crate::a11y::{axe_clean, axe_violations, overflow_x, vnu_errors};
 use crate::common::*;
@@ -188,6 +188,19 @@ db_test!(
                 log_out(&b).await?;
             }
             eprintln!("swept {visited} staff pages");
+            // The citizens' pages are held to the HTML checker too (axe: browser_public.rs).
+            for path in [
+                "/search/",
+                "/search/?prefecture=13",
+                "/search/?municipality=13103&lang=en",
+                "/search/?postal_code=abc",
+                "/search/faq",
+                "/search/guide",
+            ] {
+                b.goto(&t.url(path)).await?;
+                b.find("main").await?;
+                served.push((format!("public {path}"), served_html(&b).await?));
+            }
             anyhow::ensure!(visited >= 60, "the walk reached only {visited} pages");
             if let Some(errors) = vnu_errors(&served).await? {
                 failures.extend(errors);
