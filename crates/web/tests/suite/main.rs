@@ -9,6 +9,7 @@ mod auth;
 mod browser;
 mod browser_delivery;
 mod browser_public;
+mod browser_screens;
 mod browser_sites;
 mod browser_sweep;
 mod common;
