@@ -16,6 +16,7 @@ pub mod delivery;
 pub mod demo;
 pub mod error;
 pub mod jobs;
+pub mod knowledge;
 pub mod mail;
 pub mod maintenance;
 pub mod master_data;
@@ -154,6 +155,7 @@ impl App {
     pub async fn prepare(&self) -> AppResult<()> {
         vsys_store::migrate::run(&self.db, self.clock.now()).await?;
         master_data::bootstrap(&self.db, self.clock.now()).await?;
+        knowledge::bootstrap(&self.db, self.clock.now()).await?;
         auth::seal_stored_secrets(self).await?;
         Ok(())
     }

@@ -172,6 +172,8 @@ catalog! {
         NoItems => ("更新する行がありません。", "There is nothing to update."),
         TooManyItems => ("一度に更新できるのは5,000件までです。分けて送ってください。", "At most 5,000 items can be updated at once. Send them in parts."),
         InvalidFlag => ("true または false で指定してください。", "Use true or false."),
+        FileTooLarge => ("ファイルが大きすぎます。10MB以下のファイルにしてください。", "The file is too large. Keep it within 10 MB."),
+        FileTypeRefused => ("このファイルの種類は添付できません。PDF・PNG・JPEG のファイルを選んでください。", "This kind of file cannot be attached. Choose a PDF, PNG or JPEG file."),
         SearchTooLong => ("検索語は100文字以内で入力してください。", "Keep the search words within 100 characters."),
         UnknownParameter => ("このパラメータは使えません。", "This parameter is not supported."),
         BookingUrlRequired => ("Webで予約する場合は予約サイトのURLを入力してください。", "Web booking needs the booking site's URL."),

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod chain;
 pub mod code;
 pub mod i18n;
+pub mod knowledge;
 pub mod ledger;
 pub mod notice;
 pub mod org;

@@ -6,7 +6,7 @@ use std::fmt;
 
 crate::code_enum! {
     /// The kinds of organisation that hold accounts.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
     pub enum OrgKind as "organisation kind" {
         Nation = "nation",
         Prefecture = "prefecture",

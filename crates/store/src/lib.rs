@@ -9,6 +9,7 @@ pub mod db;
 pub mod deliveries;
 pub mod error;
 pub mod jobs;
+pub mod knowledge;
 pub mod ledger;
 pub mod master;
 pub mod migrate;

@@ -982,6 +982,89 @@ fn public_site_indexes() -> Vec<IndexCreateStatement> {
     ]
 }
 
+fn knowledge_tables() -> Vec<TableCreateStatement> {
+    let article_fk = |from: ArticleTerms| {
+        ForeignKey::create()
+            .from(ArticleTerms::Table, from)
+            .to(Articles::Table, Articles::Id)
+            .on_delete(ForeignKeyAction::Cascade)
+            .to_owned()
+    };
+    vec![
+        Table::create()
+            .table(Articles::Table)
+            .col(id(Articles::Id))
+            .col(string(Articles::Category))
+            // The kinds of organisation it is for, `,`-joined; empty: every kind.
+            .col(text(Articles::Readers))
+            .col(text(Articles::Title))
+            .col(text(Articles::Body))
+            .col(string(Articles::SortKey))
+            .col(time(Articles::CreatedAt))
+            .col(time(Articles::UpdatedAt))
+            .col(string_null(Articles::UpdatedBy))
+            .col(int(Articles::Version))
+            .to_owned(),
+        Table::create()
+            .table(ArticleTerms::Table)
+            .col(string(ArticleTerms::ArticleId))
+            .col(string(ArticleTerms::Term))
+            .primary_key(
+                Index::create()
+                    .col(ArticleTerms::ArticleId)
+                    .col(ArticleTerms::Term),
+            )
+            .foreign_key(&mut article_fk(ArticleTerms::ArticleId))
+            .to_owned(),
+        Table::create()
+            .table(Attachments::Table)
+            .col(id(Attachments::Id))
+            .col(string(Attachments::ArticleId))
+            .col(text(Attachments::Filename))
+            .col(string(Attachments::Kind))
+            .col(int(Attachments::Size))
+            .col(
+                ColumnDef::new(Attachments::Content)
+                    .blob()
+                    .not_null()
+                    .to_owned(),
+            )
+            .col(time(Attachments::CreatedAt))
+            .col(string_null(Attachments::CreatedBy))
+            .foreign_key(
+                &mut ForeignKey::create()
+                    .from(Attachments::Table, Attachments::ArticleId)
+                    .to(Articles::Table, Articles::Id)
+                    .on_delete(ForeignKeyAction::Cascade)
+                    .to_owned(),
+            )
+            .to_owned(),
+    ]
+}
+
+fn knowledge_indexes() -> Vec<IndexCreateStatement> {
+    vec![
+        // A search looks a term up and collects its articles.
+        Index::create()
+            .name("article_terms_term")
+            .table(ArticleTerms::Table)
+            .col(ArticleTerms::Term)
+            .col(ArticleTerms::ArticleId)
+            .to_owned(),
+        Index::create()
+            .name("articles_category_sort")
+            .table(Articles::Table)
+            .col(Articles::Category)
+            .col(Articles::SortKey)
+            .to_owned(),
+        Index::create()
+            .name("attachments_article")
+            .table(Attachments::Table)
+            .col(Attachments::ArticleId)
+            .to_owned(),
+    ]
+}
+
 /// All migrations, in order. Append only: never edit one that has shipped.
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
@@ -1070,6 +1153,14 @@ pub const MIGRATIONS: &[Migration] = &[
         tables: public_site_tables,
         indexes: public_site_indexes,
         alters: public_site_alters,
+        postgres: &[],
+    },
+    Migration {
+        version: 11,
+        name: "knowledge",
+        tables: knowledge_tables,
+        indexes: knowledge_indexes,
+        alters: no_alters,
         postgres: &[],
     },
 ];

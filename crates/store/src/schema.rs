@@ -482,3 +482,41 @@ pub enum Changes {
     Topic,
     Version,
 }
+
+/// Articles of the staff knowledge base (manual chapters, FAQ, こんなときには, ご相談窓口).
+#[derive(Iden, Clone, Copy)]
+pub enum Articles {
+    Table,
+    Id,
+    Category,
+    Readers,
+    Title,
+    Body,
+    SortKey,
+    CreatedAt,
+    UpdatedAt,
+    UpdatedBy,
+    Version,
+}
+
+/// The search terms of an article (its characters and character pairs).
+#[derive(Iden, Clone, Copy)]
+pub enum ArticleTerms {
+    Table,
+    ArticleId,
+    Term,
+}
+
+/// Files attached to an article (PDF manuals, pictures).
+#[derive(Iden, Clone, Copy)]
+pub enum Attachments {
+    Table,
+    Id,
+    ArticleId,
+    Filename,
+    Kind,
+    Size,
+    Content,
+    CreatedAt,
+    CreatedBy,
+}

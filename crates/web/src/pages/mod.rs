@@ -15,6 +15,7 @@ mod display;
 mod dry_ice;
 mod form;
 mod home;
+mod knowledge;
 mod notices;
 mod orgs;
 mod products;
@@ -68,6 +69,26 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/users/{id}/lock", post(users::user_lock))
         .route("/users/{id}/totp-reset", post(users::user_totp_reset))
         .route("/users/{id}/reset", post(users::user_reset))
+        .route("/knowledge", get(knowledge::list).post(knowledge::create))
+        .route("/knowledge/new", get(knowledge::new))
+        .route(
+            "/knowledge/{id}",
+            get(knowledge::article).post(knowledge::update),
+        )
+        .route("/knowledge/{id}/edit", get(knowledge::edit))
+        .route("/knowledge/{id}/delete", post(knowledge::delete))
+        .route(
+            "/knowledge/{id}/attachments",
+            post(knowledge::attach).layer(DefaultBodyLimit::max(crate::extract::IMPORT_BODY_LIMIT)),
+        )
+        .route(
+            "/knowledge/{id}/attachments/{file}",
+            get(knowledge::download),
+        )
+        .route(
+            "/knowledge/{id}/attachments/{file}/delete",
+            post(knowledge::detach),
+        )
         .route("/orgs", get(orgs::orgs))
         .route("/orgs/{code}", get(orgs::org))
         .route("/audit", get(audit::audit))
