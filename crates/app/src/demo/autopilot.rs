@@ -14,8 +14,8 @@ use super::{DEMO_MUNICIPALITY, DEMO_PREFECTURE, autopilot_email};
 use crate::App;
 use crate::error::{AppError, AppResult};
 use std::collections::HashSet;
-use vsys_domain::chain::Status;
 use vsys_domain::Chain;
+use vsys_domain::chain::Status;
 use vsys_store::{Page, allocations, cycles, users};
 
 /// How often the autopilot looks for a division to take over.
@@ -54,7 +54,9 @@ pub async fn wanted(app: &App) -> AppResult<bool> {
 /// cycle, and tried again on later looks.
 pub fn spawn(app: App) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        tracing::info!("demo autopilot started: the demo's other municipalities act by themselves once their prefecture finishes dividing");
+        tracing::info!(
+            "demo autopilot started: the demo's other municipalities act by themselves once their prefecture finishes dividing"
+        );
         let mut told: HashSet<(String, String)> = HashSet::new();
         loop {
             match step(&app).await {
@@ -85,8 +87,7 @@ pub async fn step(app: &App) -> AppResult<(Vec<Acted>, Vec<(String, String, AppE
         let mut tx = app.db.read().await?;
         let (list, _) = cycles::list(&mut tx, Page::first(100)).await?;
         for cycle in list.iter().filter(|c| c.chain == Chain::Standard) {
-            let Some(pref) = allocations::by_org(&mut tx, &cycle.id, DEMO_PREFECTURE).await?
-            else {
+            let Some(pref) = allocations::by_org(&mut tx, &cycle.id, DEMO_PREFECTURE).await? else {
                 continue;
             };
             if pref.status != Status::Divided {
@@ -125,8 +126,7 @@ pub async fn step(app: &App) -> AppResult<(Vec<Acted>, Vec<(String, String, AppE
                 .await?
                 .node
                 .version;
-            crate::allocation::apply_autofill(app, &actor, &cycle_id, &code, version, None)
-                .await?;
+            crate::allocation::apply_autofill(app, &actor, &cycle_id, &code, version, None).await?;
             crate::allocation::finish(app, &actor, &cycle_id, &code).await?;
             Ok::<(), AppError>(())
         };

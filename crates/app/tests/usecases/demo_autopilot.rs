@@ -118,7 +118,9 @@ db_test!(
             .any(|n| n.org_code == "13103" && n.vials > 0);
         if minato_has {
             let minato = w.actor("minato", "operator").await;
-            allocation::confirm(app, &minato, id, "13103").await.unwrap();
+            allocation::confirm(app, &minato, id, "13103")
+                .await
+                .unwrap();
             let v = w.version(&minato, id, "13103").await;
             allocation::apply_autofill(app, &minato, id, "13103", v, None)
                 .await

@@ -86,7 +86,8 @@ db_test!(
             b.click("#supply-submit").await?;
             b.wait_text("main", |t| t.contains("M001")).await?;
             b.goto(&t.url(&format!("/allocations/{cycle}/JP"))).await?;
-            b.wait_text("#received", |t| t.starts_with("1,000 ")).await?;
+            b.wait_text("#received", |t| t.starts_with("1,000 "))
+                .await?;
             b.click("#autofill").await?;
             b.accept_dialog().await?;
             b.wait_text("#remainder", |t| t.starts_with('0')).await?;
@@ -236,7 +237,9 @@ async fn demo_cycle_finalised(t: &TestApp) -> String {
     let (_, refused) = vsys_app::demo::autopilot::step(app).await.unwrap();
     assert!(refused.is_empty(), "{refused:?}");
     let minato = actor("minato").await;
-    allocation::confirm(app, &minato, id, "13103").await.unwrap();
+    allocation::confirm(app, &minato, id, "13103")
+        .await
+        .unwrap();
     let v = version(minato.clone(), "13103").await;
     allocation::apply_autofill(app, &minato, id, "13103", v, None)
         .await
