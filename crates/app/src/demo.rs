@@ -1,6 +1,10 @@
 //! The demo world: every prefecture and municipality (from the master data), sites spread by
 //! population, manufacturers, a wholesaler per prefecture, a dry-ice maker, a needle/syringe
-//! warehouse, and one user per role in each kind of organisation.
+//! warehouse, and one user per role in each kind of organisation. The other municipalities of
+//! the demo's prefecture get an account each that nobody logs in with: the [`autopilot`] acts
+//! as them, so that a cycle can be finished with the printed logins alone.
+
+pub mod autopilot;
 
 use crate::App;
 use crate::audit::{Who, record};
@@ -15,6 +19,16 @@ use vsys_store::{orgs, users};
 
 pub const DEMO_PASSWORD: &str = "vsys-demo-password";
 pub const DEFAULT_SITES: usize = 3000;
+/// The demo's prefecture (東京都): its municipalities without demo logins act by themselves.
+pub const DEMO_PREFECTURE: &str = "13";
+/// The demo's municipality (港区), whose users are printed and act through the screens.
+pub const DEMO_MUNICIPALITY: &str = "13103";
+
+/// The account through which the [`autopilot`] acts for municipality `code` (never printed,
+/// its password random and thrown away).
+pub fn autopilot_email(code: &str) -> String {
+    format!("autopilot-{code}@demo.vsys.jp")
+}
 
 #[derive(Debug, Clone)]
 pub struct DemoLogin {
@@ -196,8 +210,8 @@ pub async fn seed(
         .map(|r| r.code.clone());
     let mut targets = vec![
         ("nation", "JP".to_owned()),
-        ("tokyo", "13".into()),
-        ("minato", "13103".into()),
+        ("tokyo", DEMO_PREFECTURE.into()),
+        ("minato", DEMO_MUNICIPALITY.into()),
     ];
     let clinic_code = clinic.clone();
     targets.extend(clinic.map(|c| ("clinic", c)));
@@ -247,10 +261,11 @@ pub async fn seed(
             });
         }
     }
+    let autopilot_accounts = seed_autopilot_accounts(app, &mut tx, now, &munis).await?;
     let cycle = seed_cycle(&mut tx, now).await?;
     seed_sites(&mut tx, now, &site_rows, clinic_code.as_deref(), &cycle).await?;
     let cycle = cycle.name;
-    let summary = serde_json::json!({"sites": site_rows.len(), "suppliers": suppliers.len(), "users": logins.len(), "cycle": cycle});
+    let summary = serde_json::json!({"sites": site_rows.len(), "suppliers": suppliers.len(), "users": logins.len(), "autopilot_accounts": autopilot_accounts, "cycle": cycle});
     record(
         &mut tx,
         &Who::system(),
@@ -264,6 +279,48 @@ pub async fn seed(
     .await?;
     tx.commit().await?;
     Ok(Some(logins))
+}
+
+/// One operator account for each municipality of the demo's prefecture that has no printed
+/// logins, for the [`autopilot`]: a random password that nobody is told (its hash is shared by
+/// all of them, the password itself is thrown away). Returns how many were made.
+async fn seed_autopilot_accounts(
+    app: &App,
+    tx: &mut vsys_store::Tx,
+    now: chrono::DateTime<chrono::Utc>,
+    munis: &[crate::master_data::Municipality],
+) -> AppResult<usize> {
+    let secret = data_encoding::BASE64URL_NOPAD.encode(&rand::random::<[u8; 32]>());
+    let hash = app.hasher.hash(&secret).await?;
+    let mut n = 0;
+    for m in munis
+        .iter()
+        .filter(|m| m.prefecture_code == DEMO_PREFECTURE && m.code != DEMO_MUNICIPALITY)
+    {
+        users::insert(
+            tx,
+            &UserRow {
+                id: uuid::Uuid::now_v7().to_string(),
+                org_code: m.code.clone(),
+                email: autopilot_email(&m.code),
+                name: format!("{} 自動操作（デモ）", m.name),
+                role: Role::Operator,
+                password_hash: hash.clone(),
+                must_change_password: false,
+                totp_secret: None,
+                totp_last_step: None,
+                disabled: false,
+                locked: false,
+                last_login_at: None,
+                created_at: now,
+                updated_at: now,
+                version: 0,
+            },
+        )
+        .await?;
+        n += 1;
+    }
+    Ok(n)
 }
 
 /// Vaccines, needles and syringes, and one open cycle with its supply registered, so that the

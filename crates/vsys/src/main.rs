@@ -495,6 +495,17 @@ async fn main() -> anyhow::Result<()> {
             if demo {
                 seed_demo(&app, sites).await?;
             }
+            // Over a demo database (however it was seeded), the demo's other municipalities
+            // act by themselves once their prefecture finishes dividing (see
+            // `vsys_app::demo::autopilot`); a production database has no autopilot accounts.
+            let autopilot = if vsys_app::demo::autopilot::wanted(&app)
+                .await
+                .map_err(|e| anyhow::anyhow!("demo autopilot: {e}"))?
+            {
+                Some(vsys_app::demo::autopilot::spawn(app.clone()))
+            } else {
+                None
+            };
             let listener = tokio::net::TcpListener::bind(&listen)
                 .await
                 .with_context(|| format!("binding {listen}"))?;
@@ -514,6 +525,9 @@ async fn main() -> anyhow::Result<()> {
                 tracing::info!(signal, "shutdown requested");
             })
             .await?;
+            if let Some(a) = autopilot {
+                a.abort();
+            }
             println!("vsys stopped");
         }
         Cmd::Migrate => {

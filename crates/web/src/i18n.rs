@@ -417,6 +417,8 @@ catalog! {
         BulkHint => ("変更した行だけを保存します。1行でも誤りがあれば何も保存しません。納入予定日を入力すると、接種会場にお知らせが届きます。納入実績日は一度入力すると変更できません（接種会場の在庫に記録されます）。", "Only the rows you changed are saved, and nothing is saved if any row is wrong. A scheduled date notifies the site. The actual date cannot be changed once entered (it is recorded in the site's stock)."),
         DeliveriesSaved => ("配送の入力を保存しました。", "The deliveries were saved."),
         DeliveriesUnchanged => ("変更された行はありません。", "No row was changed."),
+        SavedMark => ("保存済", "Saved"),
+        KeptOrderHint => ("保存した行は元の位置のまま「保存済」と表示しています。並べ直すには「検索」を押してください。", "The rows you saved stay where they were, marked \"Saved\". Press \"Search\" to sort the list again."),
         DeliveriesImported => ("CSVファイルの内容を保存しました。", "The CSV file was saved."),
         ScheduledCleared => ("入力済みの納入予定日は消せません。日付を入力してください。", "A scheduled date once entered cannot be removed; enter a date."),
         ExportCsvSjis => ("CSVで出力（Shift_JIS）", "Export CSV (Shift_JIS)"),

@@ -11,6 +11,7 @@ mod auth;
 mod citizen_notices;
 mod delivery;
 mod delivery_rules;
+mod demo_autopilot;
 mod hostile;
 mod knowledge;
 mod orgs_notices;

@@ -75,7 +75,7 @@ async fn spawn_inner(
     public: bool,
     cuttable: bool,
 ) -> Option<TestApp> {
-    let db = fresh_db(backend, "web_demo_v6", |db| async move {
+    let db = fresh_db(backend, "web_demo_v7", |db| async move {
         let config = Config {
             secret_key: Some(vsys_testkit::TEST_SECRET_KEY.into()),
             ..Config::default()

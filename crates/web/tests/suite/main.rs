@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 mod browser;
 mod browser_delivery;
+mod browser_demo;
 mod browser_knowledge;
 mod browser_public;
 mod browser_screens;

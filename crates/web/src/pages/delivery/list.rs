@@ -2,15 +2,15 @@
 //! for the prefecture the change of wholesaler of an undated line.
 
 use super::{
-    Filters, ListQuery, PER_PAGE, back, filters, may_enter, may_reassign, may_see_status,
-    storage_label,
+    Filters, ListQuery, PER_PAGE, back, filters, kept, may_enter, may_reassign, may_see_status,
+    saved_rows, storage_label,
 };
 use crate::AppState;
 use crate::error::{PageError, render_status};
 use crate::extract::{Form, ScreenPath as Path, ScreenQuery as Query};
 use crate::i18n::{L, Ui};
 use crate::pages::display::quantity;
-use crate::pages::form::{Errs, Flash, FormMap, day, text};
+use crate::pages::form::{Errs, Flash, FormMap, day, done, text};
 use crate::pages::{Chrome, Pager};
 use crate::session::WebUser;
 use askama::Template;
@@ -34,6 +34,8 @@ pub(super) struct ListShown {
     pub by_line: HashMap<String, Vec<(String, String)>>,
     /// Lines someone else changed meanwhile: shown as stored, not as typed.
     pub stale: HashSet<String>,
+    /// The lines of the refused form, in its order (shown again in that order).
+    pub keep: Vec<String>,
 }
 
 impl ListShown {
@@ -72,6 +74,8 @@ pub struct Line {
     pub late: bool,
     /// 納入実績日 once entered stays.
     pub delivered_locked: bool,
+    /// Saved by the form just sent (marked 「保存済」, kept in its place).
+    pub saved: bool,
     /// (field, "label: message")
     pub errors: Vec<(String, String)>,
     /// Wholesalers it may be given to instead: code, name.
@@ -101,6 +105,8 @@ pub struct DeliveriesPage {
     pub page: u64,
     pub today: String,
     pub errs: Errs,
+    /// The lines are those of the form just saved, in its order (not the query's sort).
+    pub kept: bool,
 }
 
 impl DeliveriesPage {
@@ -189,9 +195,35 @@ pub(super) async fn deliveries_page(
     let err = |e| PageError(e, lang);
     let l = L(lang);
     let page = q.page();
-    let (list, total) = vsys_app::delivery::list(&s.app, a, &q.app(page, PER_PAGE))
+    let (mut list, total) = vsys_app::delivery::list(&s.app, a, &q.app(page, PER_PAGE))
         .await
         .map_err(err)?;
+    // After a save (or a refusal), the lines of the form stay in the order they were shown,
+    // even where their new dates would sort (or filter) them elsewhere.
+    let keep = if shown.keep.is_empty() {
+        kept(q)
+    } else {
+        shown.keep.clone()
+    };
+    let saved_ids: HashSet<String> = saved_rows(q)
+        .into_iter()
+        .filter_map(|n| keep.get(n.wrapping_sub(1)).cloned())
+        .collect();
+    let mut kept_order = false;
+    if !keep.is_empty() {
+        let mut again = Vec::with_capacity(keep.len());
+        for id in &keep {
+            match vsys_app::delivery::get(&s.app, a, id).await {
+                Ok(d) => again.push(d),
+                Err(AppError::NotFound) => {}
+                Err(e) => return Err(err(e)),
+            }
+        }
+        if !again.is_empty() {
+            list = again;
+            kept_order = true;
+        }
+    }
     let today = vsys_app::clock::japan_date(s.app.clock.now());
     let f = filters(s, a, lang, q, "/deliveries").await.map_err(err)?;
     let names = org_names(s, &u.actor, &list, lang).await.map_err(err)?;
@@ -210,6 +242,7 @@ pub(super) async fn deliveries_page(
         typed,
         mut by_line,
         stale,
+        keep: _,
     } = shown;
     let name_of = |code: &str| names.get(code).cloned().unwrap_or_default();
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
@@ -273,6 +306,7 @@ pub(super) async fn deliveries_page(
                 note: shown("note", &was_note),
                 late: d.delivered_on.is_none() && d.scheduled_on.is_some_and(|s| s < today),
                 delivered_locked: d.delivered_on.is_some(),
+                saved: saved_ids.contains(&d.id),
                 errors: by_line.remove(&d.id).unwrap_or_default(),
                 reassign_to,
                 was_scheduled,
@@ -302,6 +336,7 @@ pub(super) async fn deliveries_page(
             page,
             today: today.to_string(),
             errs,
+            kept: kept_order,
         },
     ))
 }
@@ -337,12 +372,15 @@ pub async fn save(
     // The page number of each line sent.
     let mut sent: Vec<usize> = Vec::new();
     let mut ids: HashMap<usize, String> = HashMap::new();
+    // The lines of the form in its order.
+    let mut order: Vec<String> = Vec::new();
     for n in 1..=Page::MAX_PER_PAGE as usize {
         let id = text(&f, &format!("id_{n}"));
         if id.is_empty() {
             break;
         }
         ids.insert(n, id.clone());
+        order.push(id.clone());
         let now = |k: &str| text(&f, &format!("{k}_{n}"));
         let was = |k: &str| text(&f, &format!("was_{k}_{n}"));
         let mut input = DatesInput::default();
@@ -393,7 +431,7 @@ pub async fn save(
             return Ok(back(&q, Flash::DeliveriesUnchanged));
         }
         match vsys_app::delivery::enter_many(&s.app, &u.actor, &lines).await {
-            Ok(_) => return Ok(back(&q, Flash::DeliveriesSaved)),
+            Ok(_) => return Ok(back_in_place(&q, &order, &sent)),
             // The use-case numbers the lines it was sent; the page numbers them all.
             Err(e) => {
                 errs = Errs::refused("bulk", e, lang)?
@@ -413,7 +451,25 @@ pub async fn save(
         shown.by_line.insert(id.clone(), reasons);
     }
     shown.typed = Some(f);
+    shown.keep = order;
     deliveries_page(&s, &u, &q, shown).await
+}
+
+/// Back to the list after a save, its lines in the order they were shown and the saved ones
+/// marked (by their number on the page), with the message.
+fn back_in_place(q: &ListQuery, order: &[String], sent: &[usize]) -> Response {
+    let saved: Vec<String> = sent.iter().map(usize::to_string).collect();
+    done(
+        &format!(
+            "/deliveries?{}&page={}&keep={}&saved={}",
+            q.qs(),
+            q.page(),
+            urlencoding::encode(&order.join(",")),
+            saved.join(",")
+        ),
+        Flash::DeliveriesSaved,
+        "",
+    )
 }
 
 /// 卸業者の変更: the prefecture gives an undated line to another wholesaler serving the

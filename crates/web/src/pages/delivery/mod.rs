@@ -99,6 +99,11 @@ pub struct ListQuery {
     page: Option<u64>,
     flash: Option<String>,
     encoding: Option<String>,
+    /// After a save: the lines the page showed, in their order (ids, comma-separated), so that
+    /// they stay where they were rather than move as their new dates sort them.
+    keep: Option<String>,
+    /// After a save: the page numbers of the lines that were saved (comma-separated).
+    saved: Option<String>,
 }
 
 fn clean(v: &Option<String>) -> String {
@@ -139,6 +144,25 @@ impl ListQuery {
     fn qs(&self) -> String {
         self.qs_with(&clean(&self.state))
     }
+}
+
+/// The ids of the lines to show in place of the query's page (after a save), at most a page.
+fn kept(q: &ListQuery) -> Vec<String> {
+    clean(&q.keep)
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .take(PER_PAGE as usize)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The page numbers of the lines saved (after a save).
+fn saved_rows(q: &ListQuery) -> Vec<usize> {
+    clean(&q.saved)
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect()
 }
 
 /// Back to the list as it was filtered, with a message.
