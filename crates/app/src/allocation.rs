@@ -881,12 +881,13 @@ async fn move_status(
     node: &NodeRow,
     next: Status,
 ) -> AppResult<NodeRow> {
-    allocations::claim(tx, &node.id, node.version, now, Some(&actor.user_id)).await?;
+    let claimed = allocations::claim(tx, &node.id, node.version, now, Some(&actor.user_id)).await?;
+    // `write` moves the version once more: the row returned carries the version stored.
     let after = NodeRow {
         status: next,
         updated_at: now,
         updated_by: Some(actor.user_id.clone()),
-        version: node.version + 1,
+        version: claimed + 1,
         ..node.clone()
     };
     allocations::write(tx, &after).await?;
@@ -1028,11 +1029,12 @@ pub async fn send_back(
         return Err(AppError::State(Msg::AllocationFinalised));
     }
     let next = chain::apply(child.status, child.released, Transition::SendBack).map_err(refusal)?;
-    allocations::claim(&mut tx, &child.id, child.version, now, Some(&actor.user_id)).await?;
+    let claimed =
+        allocations::claim(&mut tx, &child.id, child.version, now, Some(&actor.user_id)).await?;
     let after = NodeRow {
         status: next,
         updated_at: now,
-        version: child.version + 1,
+        version: claimed + 1,
         ..child.clone()
     };
     allocations::write(&mut tx, &after).await?;
@@ -1189,7 +1191,7 @@ pub async fn finalise(
         }
         return Err(AppError::Invalid(inv));
     }
-    allocations::claim(
+    let claimed = allocations::claim(
         &mut tx,
         &d.node.id,
         d.node.version,
@@ -1217,7 +1219,7 @@ pub async fn finalise(
         let after = NodeRow {
             status: Status::Final,
             updated_at: now,
-            version: d.node.version + 1,
+            version: claimed + 1,
             ..d.node.clone()
         };
         allocations::write(&mut tx, &after).await?;
