@@ -28,6 +28,7 @@ pub mod public;
 pub mod read_cache;
 pub mod requests;
 pub mod results;
+pub mod rollups;
 pub mod rows;
 pub mod secrets;
 pub mod session_cache;
@@ -156,6 +157,7 @@ impl App {
         vsys_store::migrate::run(&self.db, self.clock.now()).await?;
         master_data::bootstrap(&self.db, self.clock.now()).await?;
         knowledge::bootstrap(&self.db, self.clock.now()).await?;
+        rollups::ensure_built(&self.db, self.clock.now()).await?;
         auth::seal_stored_secrets(self).await?;
         Ok(())
     }

@@ -46,8 +46,34 @@ const COLUMNS: [L; 14] = [
     L::By,
 ];
 
-/// Appends entries; never updates or deletes one.
+/// Appends entries; never updates or deletes one. The stock rollups move by the entries, in
+/// the same transaction.
 pub async fn append(tx: &mut Tx, rows: &[LedgerRow]) -> StoreResult<()> {
+    let codes: Vec<&str> = rows
+        .iter()
+        .map(|r| r.org_code.as_str())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let municipalities = crate::rollups::municipalities_of(tx, &codes).await?;
+    let mut moves: std::collections::BTreeMap<
+        crate::rollups::StockKey,
+        crate::rollups::StockFigures,
+    > = std::collections::BTreeMap::new();
+    for r in rows {
+        let f = moves
+            .entry((
+                crate::rollups::japan_day(r.at),
+                municipalities.get(&r.org_code).cloned().unwrap_or_default(),
+                r.cycle_id.clone().unwrap_or_default(),
+                r.kind.as_str().to_owned(),
+            ))
+            .or_default();
+        f.entries += 1;
+        f.vials += r.vials;
+        f.doses += r.doses;
+    }
+    crate::rollups::add_stock(tx, &moves).await?;
     for chunk in rows.chunks(1000) {
         let mut q = Query::insert()
             .into_table(L::Table)

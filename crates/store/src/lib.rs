@@ -20,6 +20,7 @@ pub mod outbox;
 pub mod products;
 pub mod requests;
 pub mod results;
+pub mod rollups;
 pub mod schema;
 pub mod sessions;
 pub mod sites;

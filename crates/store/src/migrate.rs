@@ -1065,6 +1065,63 @@ fn knowledge_indexes() -> Vec<IndexCreateStatement> {
     ]
 }
 
+fn rollup_tables() -> Vec<TableCreateStatement> {
+    vec![
+        Table::create()
+            .table(ResultRollups::Table)
+            .col(date(ResultRollups::Day))
+            .col(string(ResultRollups::MunicipalityCode))
+            .col(int(ResultRollups::Reports))
+            .col(int(ResultRollups::Total))
+            .col(int(ResultRollups::Elderly))
+            .col(int(ResultRollups::Underlying))
+            .col(int(ResultRollups::Others))
+            .col(int(ResultRollups::WastedVials))
+            .primary_key(
+                Index::create()
+                    .col(ResultRollups::Day)
+                    .col(ResultRollups::MunicipalityCode),
+            )
+            .to_owned(),
+        Table::create()
+            .table(StockRollups::Table)
+            .col(date(StockRollups::Day))
+            .col(string(StockRollups::MunicipalityCode))
+            // '' for entries of no cycle.
+            .col(string(StockRollups::CycleId))
+            .col(string(StockRollups::Kind))
+            .col(int(StockRollups::Entries))
+            .col(int(StockRollups::Vials))
+            .col(int(StockRollups::Doses))
+            .primary_key(
+                Index::create()
+                    .col(StockRollups::Day)
+                    .col(StockRollups::MunicipalityCode)
+                    .col(StockRollups::CycleId)
+                    .col(StockRollups::Kind),
+            )
+            .to_owned(),
+    ]
+}
+
+fn rollup_indexes() -> Vec<IndexCreateStatement> {
+    vec![
+        // An area's figures: its municipalities (codes start with the prefecture's), all days.
+        Index::create()
+            .name("result_rollups_area")
+            .table(ResultRollups::Table)
+            .col(ResultRollups::MunicipalityCode)
+            .col(ResultRollups::Day)
+            .to_owned(),
+        Index::create()
+            .name("stock_rollups_area")
+            .table(StockRollups::Table)
+            .col(StockRollups::MunicipalityCode)
+            .col(StockRollups::Day)
+            .to_owned(),
+    ]
+}
+
 /// All migrations, in order. Append only: never edit one that has shipped.
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
@@ -1160,6 +1217,14 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "knowledge",
         tables: knowledge_tables,
         indexes: knowledge_indexes,
+        alters: no_alters,
+        postgres: &[],
+    },
+    Migration {
+        version: 12,
+        name: "rollups",
+        tables: rollup_tables,
+        indexes: rollup_indexes,
         alters: no_alters,
         postgres: &[],
     },

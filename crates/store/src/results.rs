@@ -174,12 +174,13 @@ pub async fn for_org(
 
 /// Writes a day's results: inserts when `expected` is `None`, else updates if the stored
 /// version is still `expected`.
+/// The day's rollup moves by the difference, in the same transaction.
 pub async fn put(tx: &mut Tx, r: &ResultRow, expected: Option<i64>) -> StoreResult<ResultRow> {
     let next = expected.map(|v| v + 1).unwrap_or(0);
+    let before = get(tx, &r.org_code, r.day).await?;
     let n = match expected {
         None => {
-            let exists = get(tx, &r.org_code, r.day).await?.is_some();
-            if exists {
+            if before.is_some() {
                 return Err(StoreError::Conflict);
             }
             tx.exec(
@@ -229,6 +230,29 @@ pub async fn put(tx: &mut Tx, r: &ResultRow, expected: Option<i64>) -> StoreResu
     if n == 0 {
         return Err(StoreError::Conflict);
     }
+    let figures = |x: &ResultRow, reports: i64| crate::rollups::ResultFigures {
+        reports,
+        total: x.total,
+        elderly: x.elderly,
+        underlying: x.underlying,
+        others: x.others,
+        wasted_vials: x.wasted_vials,
+    };
+    let new = figures(r, 1);
+    let old = before.as_ref().map(|b| figures(b, 1)).unwrap_or_default();
+    let delta = crate::rollups::ResultFigures {
+        reports: new.reports - old.reports,
+        total: new.total - old.total,
+        elderly: new.elderly - old.elderly,
+        underlying: new.underlying - old.underlying,
+        others: new.others - old.others,
+        wasted_vials: new.wasted_vials - old.wasted_vials,
+    };
+    let municipality = crate::rollups::municipalities_of(tx, &[r.org_code.as_str()])
+        .await?
+        .remove(&r.org_code)
+        .unwrap_or_default();
+    crate::rollups::add_results(tx, r.day, &municipality, &delta).await?;
     Ok(ResultRow {
         version: next,
         ..r.clone()

@@ -520,3 +520,32 @@ pub enum Attachments {
     CreatedAt,
     CreatedBy,
 }
+
+/// Results per day and municipality, kept by atomic increments with every write of a day's
+/// results (the dashboards read these, never the raw rows).
+#[derive(Iden, Clone, Copy)]
+pub enum ResultRollups {
+    Table,
+    Day,
+    MunicipalityCode,
+    Reports,
+    Total,
+    Elderly,
+    Underlying,
+    Others,
+    WastedVials,
+}
+
+/// Stock movements per day (Japan time), municipality, cycle (its vaccine) and kind of entry,
+/// kept by atomic increments with every ledger entry.
+#[derive(Iden, Clone, Copy)]
+pub enum StockRollups {
+    Table,
+    Day,
+    MunicipalityCode,
+    CycleId,
+    Kind,
+    Entries,
+    Vials,
+    Doses,
+}

@@ -68,6 +68,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: ImportCmd,
     },
+    /// The dashboards' rollups (results and stock per day and municipality).
+    Rollups {
+        #[command(subcommand)]
+        cmd: RollupsCmd,
+    },
     /// Copy the embedded SQLite database to FILE while the server runs (`VACUUM INTO`), check
     /// the copy's integrity and record the backup in the audit log. PostgreSQL is backed up
     /// with its own tools (`pg_dump`, `pg_basebackup`). Exits 2 if no backup was written.
@@ -130,6 +135,16 @@ enum UserCmd {
         #[arg(long)]
         email: String,
     },
+}
+
+#[derive(Subcommand)]
+enum RollupsCmd {
+    /// Recompute every rollup from the raw rows (results, stock ledger) and replace the stored
+    /// ones, in one transaction (audited). Exits 2 if it could not run.
+    Rebuild,
+    /// Compare the stored rollups with the raw rows; exits 1 if any differs, 2 if the check
+    /// could not run.
+    Check,
 }
 
 #[derive(Subcommand)]
@@ -637,6 +652,35 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         Cmd::Openapi => {}
+        Cmd::Rollups { cmd } => {
+            let app = match open(config).await {
+                Ok(app) => app,
+                Err(e) => {
+                    eprintln!("rollups: could not open the database: {e:#}");
+                    std::process::exit(2);
+                }
+            };
+            let result = match cmd {
+                RollupsCmd::Rebuild => vsys_app::rollups::rebuild(&app).await,
+                RollupsCmd::Check => vsys_app::rollups::check(&app).await,
+            };
+            app.close().await;
+            match result {
+                Ok(r) => {
+                    println!(
+                        "rollups: {} result rows, {} stock rows, {} differences",
+                        r.result_rows, r.stock_rows, r.differences
+                    );
+                    if r.differences > 0 {
+                        std::process::exit(1);
+                    }
+                }
+                Err(e) => {
+                    eprintln!("rollups could not run: {e}");
+                    std::process::exit(2);
+                }
+            }
+        }
         Cmd::Audit {
             cmd: AuditCmd::Verify,
         } => {

@@ -20,5 +20,6 @@ mod permissions;
 mod priority;
 mod public;
 mod results_stock;
+mod rollups;
 mod site_import;
 mod sites;

@@ -1,0 +1,93 @@
+//! The dashboards' rollups (`vsys_store::rollups`): kept by every write of results and of the
+//! stock ledger in its own transaction; built once when a database first has them (an older
+//! database gains them by migration with its rows already there); checked and rebuilt from
+//! the raw rows by the operator (`vsys rollups check`, `vsys rollups rebuild`).
+
+use crate::App;
+use crate::audit::{Who, record};
+use crate::error::AppResult;
+use chrono::{DateTime, Utc};
+use vsys_store::{Db, coordination, rollups};
+
+/// The counter moved by every rebuild (0: never built on this database).
+pub const TOPIC: &str = "rollups";
+
+/// What a rebuild or a check found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// Rows of results per day × municipality.
+    pub result_rows: usize,
+    /// Rows of stock movements per day × municipality × cycle × kind.
+    pub stock_rows: usize,
+    /// Keys whose stored figures differ from the raw rows' (a check; 0 after a rebuild).
+    pub differences: usize,
+}
+
+async fn rebuild_in(db: &Db, now: DateTime<Utc>, who: &Who) -> AppResult<Report> {
+    let mut tx = db.begin_long().await?;
+    let (result_rows, stock_rows) = rollups::rebuild(&mut tx).await?;
+    coordination::bump(&mut tx, TOPIC).await?;
+    record(
+        &mut tx,
+        who,
+        now,
+        "rollups.rebuild",
+        "rollups",
+        "all",
+        None::<&()>,
+        Some(&serde_json::json!({"result_rows": result_rows, "stock_rows": stock_rows})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Report {
+        result_rows,
+        stock_rows,
+        differences: 0,
+    })
+}
+
+/// Builds the rollups from the raw rows once, when this database never had them built.
+pub async fn ensure_built(db: &Db, now: DateTime<Utc>) -> AppResult<Option<Report>> {
+    if coordination::version(db, TOPIC).await? > 0 {
+        return Ok(None);
+    }
+    rebuild_in(db, now, &Who::system()).await.map(Some)
+}
+
+/// Replaces the rollups with the figures of the raw rows (the operator's command; audited).
+pub async fn rebuild(app: &App) -> AppResult<Report> {
+    rebuild_in(&app.db, app.clock.now(), &Who::system()).await
+}
+
+/// Compares the stored rollups with the raw rows' figures.
+pub async fn check(app: &App) -> AppResult<Report> {
+    let mut tx = app.db.read_long().await?;
+    let fresh = rollups::recompute(&mut tx).await?;
+    let stored = rollups::stored(&mut tx).await?;
+    let mut differences = 0;
+    for (k, f) in &fresh.results {
+        if stored.results.get(k) != Some(f) {
+            differences += 1;
+        }
+    }
+    differences += stored
+        .results
+        .keys()
+        .filter(|k| !fresh.results.contains_key(*k))
+        .count();
+    for (k, f) in &fresh.stock {
+        if stored.stock.get(k) != Some(f) {
+            differences += 1;
+        }
+    }
+    differences += stored
+        .stock
+        .keys()
+        .filter(|k| !fresh.stock.contains_key(*k))
+        .count();
+    Ok(Report {
+        result_rows: stored.results.len(),
+        stock_rows: stored.stock.len(),
+        differences,
+    })
+}
