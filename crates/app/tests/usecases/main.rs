@@ -6,6 +6,7 @@ mod common;
 
 mod accounts;
 mod allocation;
+mod amounts;
 mod audit_csv;
 mod auth;
 mod citizen_notices;
