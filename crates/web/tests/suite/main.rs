@@ -6,6 +6,7 @@ mod allocation;
 mod audit;
 mod auth;
 mod browser;
+mod browser_amounts;
 mod browser_delivery;
 mod browser_public;
 mod browser_sites;
