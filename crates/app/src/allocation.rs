@@ -432,6 +432,9 @@ async fn supply_rules(
     Ok((needles, syringes))
 }
 
+/// Needles and syringes given explicitly for a line (`None`: follow the doses).
+type Given = (Option<i64>, Option<i64>);
+
 /// Needles and syringes of a division's lines, and each line's note: the lines whose `given`
 /// count is `None` follow their doses by the one rule of `vsys_domain::supplies::share`, within
 /// what the parent has `available` for them; the others keep the count given (and are flagged
@@ -440,9 +443,9 @@ fn supply_notes(
     rules: (Option<SupplyRule>, Option<SupplyRule>),
     available: (i64, i64),
     doses: &[i64],
-    given: &[(Option<i64>, Option<i64>)],
+    given: &[Given],
 ) -> Vec<SupplyNote> {
-    let part = |rule: Option<SupplyRule>, available: i64, pick: fn(&(Option<i64>, Option<i64>)) -> Option<i64>| {
+    let part = |rule: Option<SupplyRule>, available: i64, pick: fn(&Given) -> Option<i64>| {
         let Some(rule) = rule else {
             return vec![None; doses.len()];
         };
@@ -703,8 +706,10 @@ pub async fn save_division(
         d.node.syringes - others(|l| l.syringes, |n| n.syringes),
     );
     let doses: Vec<i64> = planned.iter().map(|p| pres.doses(p.2)).collect();
-    let given: Vec<(Option<i64>, Option<i64>)> =
-        planned.iter().map(|p| (p.1.needles, p.1.syringes)).collect();
+    let given: Vec<Given> = planned
+        .iter()
+        .map(|p| (p.1.needles, p.1.syringes))
+        .collect();
     let notes = supply_notes(
         supply_rules(&mut tx, &d.cycle).await?,
         available,

@@ -146,7 +146,11 @@ pub fn share(rule: &SupplyRule, doses: &[i64], available: i64) -> Vec<SupplyLine
                 .collect();
             let uncovered = |i: usize, g: &[i64]| need[i].saturating_sub(g[i].saturating_mul(pack));
             while left > 0 && !order.is_empty() {
-                order.sort_by(|a, b| uncovered(*b, &given).cmp(&uncovered(*a, &given)).then(a.cmp(b)));
+                order.sort_by(|a, b| {
+                    uncovered(*b, &given)
+                        .cmp(&uncovered(*a, &given))
+                        .then(a.cmp(b))
+                });
                 let mut next = Vec::with_capacity(order.len());
                 for i in order {
                     if left > 0 {
@@ -204,7 +208,7 @@ fn int(n: i64) -> String {
     let s = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

@@ -64,7 +64,11 @@ fn check(d: &Division) -> Vec<(String, i64, i64)> {
             assert_eq!(part.need, doses, "{}", c.org.code);
             if pieces >= doses {
                 assert_eq!(part.shortfall, 0, "{}", c.org.code);
-                assert!(pieces - doses < PACK, "{}: {pieces} for {doses}", c.org.code);
+                assert!(
+                    pieces - doses < PACK,
+                    "{}: {pieces} for {doses}",
+                    c.org.code
+                );
             } else {
                 assert_eq!(part.shortfall, doses - pieces, "{}", c.org.code);
             }
@@ -93,7 +97,10 @@ db_test!(needles_and_syringes_cover_the_doses, |backend| async move {
         .await
         .unwrap();
     let d = allocation::division(app, &nation, id, "JP").await.unwrap();
-    assert!(check(&d).is_empty(), "nobody short when the nation has enough");
+    assert!(
+        check(&d).is_empty(),
+        "nobody short when the nation has enough"
+    );
     let tokyo_needles = d
         .children
         .iter()
@@ -142,7 +149,10 @@ db_test!(needles_and_syringes_cover_the_doses, |backend| async move {
     // pack are flagged, each short by less than one pack.
     assert!(wanted > d.node.needles, "{wanted} ≤ {}", d.node.needles);
     assert_eq!(d.allocated_needles, d.node.needles / PACK * PACK);
-    assert_eq!(short.len() as i64, (wanted - d.node.needles + PACK - 1) / PACK);
+    assert_eq!(
+        short.len() as i64,
+        (wanted - d.node.needles + PACK - 1) / PACK
+    );
     assert!(short.iter().all(|s| s.2 > 0 && s.2 < PACK), "{short:?}");
     // The flag is in the line's explanation, in both languages.
     let first = note(&d, &short[0].0).unwrap();
@@ -213,8 +223,16 @@ db_test!(reimported_amounts_recompute_needles, |backend| async move {
     let file = edited(
         &bytes,
         &[
-            ("13", division_csv::COL_AMOUNT, (box_of(&tokyo) - 1).to_string()),
-            ("01", division_csv::COL_AMOUNT, (box_of(&hokkaido) + 1).to_string()),
+            (
+                "13",
+                division_csv::COL_AMOUNT,
+                (box_of(&tokyo) - 1).to_string(),
+            ),
+            (
+                "01",
+                division_csv::COL_AMOUNT,
+                (box_of(&hokkaido) + 1).to_string(),
+            ),
         ],
     );
     division_csv::import(app, &nation, id, "JP", d.node.version, &file)
@@ -231,7 +249,10 @@ db_test!(reimported_amounts_recompute_needles, |backend| async move {
     // does not cover 北海道's doses, so the line says how many are missing.
     let (bytes, _) = division_csv::export(&after, Encoding::Utf8, Lang::Ja).unwrap();
     let typed = doses(&after, h.vials) - 30;
-    let file = edited(&bytes, &[("01", division_csv::COL_NEEDLES, typed.to_string())]);
+    let file = edited(
+        &bytes,
+        &[("01", division_csv::COL_NEEDLES, typed.to_string())],
+    );
     division_csv::import(app, &nation, id, "JP", after.node.version, &file)
         .await
         .unwrap();
@@ -252,7 +273,11 @@ db_test!(reimported_amounts_recompute_needles, |backend| async move {
     let file = edited(
         &bytes,
         &[
-            ("01", division_csv::COL_AMOUNT, box_of(&hokkaido).to_string()),
+            (
+                "01",
+                division_csv::COL_AMOUNT,
+                box_of(&hokkaido).to_string(),
+            ),
             ("13", division_csv::COL_AMOUNT, box_of(&tokyo).to_string()),
         ],
     );

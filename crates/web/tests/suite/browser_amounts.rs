@@ -183,8 +183,9 @@ db_test!(
                 .await?;
             let (text, _) = csv_files::decode(csv.as_str().unwrap_or_default().as_bytes())
                 .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-            let table = csv_files::parse(&text, &[division_csv::COL_CODE, division_csv::COL_AMOUNT])
-                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            let table =
+                csv_files::parse(&text, &[division_csv::COL_CODE, division_csv::COL_AMOUNT])
+                    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
             let from = before
                 .iter()
                 .max_by_key(|r| r.amount)

@@ -72,7 +72,11 @@ fn explain_stored(expl: Option<&str>, lang: Lang) -> String {
             Lang::En => "entered by hand".into(),
         },
     };
-    match e.supplies.map(|s| s.describe(lang)).filter(|s| !s.is_empty()) {
+    match e
+        .supplies
+        .map(|s| s.describe(lang))
+        .filter(|s| !s.is_empty())
+    {
         Some(supplies) => format!("{vaccine} / {supplies}"),
         None => vaccine,
     }
