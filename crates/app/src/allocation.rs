@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use vsys_domain::allocation::{ChildInput, Explanation, Formula, allocate};
 use vsys_domain::chain::{self, Chain, Divider, Level, Refusal, Status, Transition};
+use vsys_domain::supplies::{self, PackRounding, SupplyLine, SupplyNote, SupplyPart, SupplyRule};
 use vsys_domain::units::{Presentation, Unit};
 use vsys_domain::validation::quantity;
 use vsys_domain::{Action, Invalid, Msg, OrgKind};
@@ -305,6 +306,12 @@ pub struct ProposedLine {
     /// What the line holds now (vials), for the side-by-side comparison.
     pub current_vials: i64,
     pub explanation: Explanation,
+    /// How the needles and syringes were set, and any shortfall.
+    pub supplies: Option<SupplyNote>,
+}
+
+fn pieces(p: Option<SupplyPart>) -> i64 {
+    p.map(|p| p.pieces).unwrap_or(0)
 }
 
 /// An auto-fill or simulation result (never saved by itself).
@@ -394,57 +401,90 @@ async fn inputs(tx: &mut Tx, d: &Division, now: DateTime<Utc>) -> AppResult<Vec<
         .collect())
 }
 
-/// Needles and syringes for each line by the supply rules, kept within the parent's.
-async fn consumables(
+/// The cycle's needle and syringe rules (`None` for a product the cycle does not supply): the
+/// nation's supply rules (pieces per dose, rounding to packs) and each product's pack size.
+async fn supply_rules(
     tx: &mut Tx,
     cycle: &CycleRow,
-    available: (i64, i64),
-    doses: &[i64],
-) -> AppResult<(Vec<i64>, Vec<i64>)> {
+) -> AppResult<(Option<SupplyRule>, Option<SupplyRule>)> {
     let rules = products::rules(tx)
         .await?
         .unwrap_or_else(|| crate::products::default_rules(cycle.updated_at));
-    let mut out = Vec::new();
-    for (id, per_dose, available) in [
-        (
-            &cycle.needle_id,
-            rules.needles_per_dose_milli,
-            available.0.max(0),
-        ),
-        (
-            &cycle.syringe_id,
-            rules.syringes_per_dose_milli,
-            available.1.max(0),
-        ),
+    let rounding = PackRounding::parse(&rules.pack_rounding);
+    let mut out = [None, None];
+    for (slot, id, per_dose_milli) in [
+        (0, &cycle.needle_id, rules.needles_per_dose_milli),
+        (1, &cycle.syringe_id, rules.syringes_per_dose_milli),
     ] {
-        let per_pack = match id {
-            Some(id) => products::get(tx, id)
+        if let Some(id) = id {
+            let per_pack = products::get(tx, id)
                 .await?
                 .and_then(|p| p.units_per_pack)
-                .unwrap_or(1),
-            None => {
-                out.push(vec![0; doses.len()]);
-                continue;
-            }
-        };
-        let wanted: Vec<i64> = doses
-            .iter()
-            .map(|d| {
-                crate::products::pieces_for_doses(*d, per_dose, per_pack, &rules.pack_rounding)
-            })
-            .collect();
-        if wanted.iter().fold(0i64, |a, w| a.saturating_add(*w)) <= available {
-            out.push(wanted);
-        } else {
-            // Not enough: share the parent's whole packs in proportion to what each would need.
-            let packs = available / per_pack.max(1);
-            let shares = vsys_domain::allocation::largest_remainder(packs, &wanted);
-            out.push(shares.into_iter().map(|p| p * per_pack).collect());
+                .unwrap_or(1);
+            out[slot] = Some(SupplyRule {
+                per_dose_milli,
+                per_pack,
+                rounding,
+            });
         }
     }
-    let syringes = out.pop().unwrap_or_default();
-    let needles = out.pop().unwrap_or_default();
+    let [needles, syringes] = out;
     Ok((needles, syringes))
+}
+
+/// Needles and syringes given explicitly for a line (`None`: follow the doses).
+type Given = (Option<i64>, Option<i64>);
+
+/// Needles and syringes of a division's lines, and each line's note: the lines whose `given`
+/// count is `None` follow their doses by the one rule of `vsys_domain::supplies::share`, within
+/// what the parent has `available` for them; the others keep the count given (and are flagged
+/// when it does not cover the doses).
+fn supply_notes(
+    rules: (Option<SupplyRule>, Option<SupplyRule>),
+    available: (i64, i64),
+    doses: &[i64],
+    given: &[Given],
+) -> Vec<SupplyNote> {
+    let part = |rule: Option<SupplyRule>, available: i64, pick: fn(&Given) -> Option<i64>| {
+        let Some(rule) = rule else {
+            return vec![None; doses.len()];
+        };
+        let derived: Vec<usize> = (0..doses.len())
+            .filter(|i| given.get(*i).and_then(pick).is_none())
+            .collect();
+        let d: Vec<i64> = derived.iter().map(|i| doses[*i]).collect();
+        let shared = supplies::share(&rule, &d, available);
+        (0..doses.len())
+            .map(|i| {
+                let (line, is_derived) = match derived.iter().position(|x| *x == i) {
+                    Some(k) => (shared.get(k).copied()?, true),
+                    None => (
+                        SupplyLine::of(given.get(i).and_then(pick)?, rule.need(doses[i])),
+                        false,
+                    ),
+                };
+                Some(SupplyPart {
+                    pieces: line.pieces,
+                    need: line.need,
+                    shortfall: line.shortfall,
+                    per_pack: rule.pack(),
+                    derived: is_derived,
+                    rounding: rule.rounding,
+                })
+            })
+            .collect::<Vec<_>>()
+    };
+    let needles = part(rules.0, available.0, |g| g.0);
+    let syringes = part(rules.1, available.1, |g| g.1);
+    doses
+        .iter()
+        .zip(needles.into_iter().zip(syringes))
+        .map(|(d, (needles, syringes))| SupplyNote {
+            doses: *d,
+            needles,
+            syringes,
+        })
+        .collect()
 }
 
 async fn propose_in(
@@ -466,8 +506,12 @@ async fn propose_in(
         .map(|l| pres.to_vials(l.amount, unit).unwrap_or(0))
         .collect();
     let doses: Vec<i64> = vials.iter().map(|v| pres.doses(*v)).collect();
-    let (needles, syringes) =
-        consumables(tx, &d.cycle, (d.node.needles, d.node.syringes), &doses).await?;
+    let notes = supply_notes(
+        supply_rules(tx, &d.cycle).await?,
+        (d.node.needles, d.node.syringes),
+        &doses,
+        &[],
+    );
     let lines = alloc
         .lines
         .into_iter()
@@ -484,8 +528,9 @@ async fn propose_in(
                 amount: l.amount,
                 vials: vials[i],
                 doses: doses[i],
-                needles: needles.get(i).copied().unwrap_or(0),
-                syringes: syringes.get(i).copied().unwrap_or(0),
+                needles: pieces(notes.get(i).and_then(|n| n.needles)),
+                syringes: pieces(notes.get(i).and_then(|n| n.syringes)),
+                supplies: notes.get(i).copied(),
                 explanation: l.explanation,
             }
         })
@@ -567,6 +612,10 @@ pub struct StoredExplanation {
     pub auto: Option<Explanation>,
     /// Units added (or removed) by hand after the auto-fill.
     pub manual_adjustment: i64,
+    /// The line's needles and syringes: how they were set and any shortfall (saved since the
+    /// needles followed the doses; absent on older lines).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supplies: Option<SupplyNote>,
 }
 
 /// Saves a division (all lines at once), if the node's `version` is still current. The sum
@@ -638,8 +687,9 @@ pub async fn save_division(
         };
         planned.push((row, l, vials, child));
     }
-    // Needles and syringes not given follow the vaccine, by the supply rules, within what the
-    // parent has left after the lines that were given and the lines left untouched.
+    // Needles and syringes not given follow the doses, by the one rule of `supplies::share`,
+    // within what the parent has left after the lines that were given and the lines left
+    // untouched.
     let others = |given: fn(&LineInput) -> Option<i64>, held: fn(&NodeRow) -> i64| -> i64 {
         let given: i64 = planned.iter().filter_map(|p| given(p.1)).sum();
         let untouched: i64 = d
@@ -656,14 +706,26 @@ pub async fn save_division(
         d.node.syringes - others(|l| l.syringes, |n| n.syringes),
     );
     let doses: Vec<i64> = planned.iter().map(|p| pres.doses(p.2)).collect();
-    let (auto_needles, auto_syringes) = consumables(&mut tx, &d.cycle, available, &doses).await?;
+    let given: Vec<Given> = planned
+        .iter()
+        .map(|p| (p.1.needles, p.1.syringes))
+        .collect();
+    let notes = supply_notes(
+        supply_rules(&mut tx, &d.cycle).await?,
+        available,
+        &doses,
+        &given,
+    );
     let planned: Vec<(usize, LineInput, i64, &ChildLine)> = planned
         .into_iter()
         .enumerate()
         .map(|(i, (row, l, vials, child))| {
             let mut l = l.clone();
-            l.needles = l.needles.or(auto_needles.get(i).copied());
-            l.syringes = l.syringes.or(auto_syringes.get(i).copied());
+            let note = notes.get(i);
+            l.needles = l.needles.or(note.and_then(|n| n.needles).map(|p| p.pieces));
+            l.syringes = l
+                .syringes
+                .or(note.and_then(|n| n.syringes).map(|p| p.pieces));
             (row, l, vials, child)
         })
         .collect();
@@ -703,7 +765,7 @@ pub async fn save_division(
     let who: Who = actor.into();
     let (mut new_nodes, mut changed_nodes) = (Vec::new(), Vec::new());
     let (mut before_lines, mut after_lines) = (Vec::new(), Vec::new());
-    for (_, l, vials, child) in &planned {
+    for (i, (_, l, vials, child)) in planned.iter().enumerate() {
         let needles = l.needles.unwrap_or(0);
         let syringes = l.syringes.unwrap_or(0);
         let auto_line = auto.and_then(|a| a.lines.iter().find(|x| x.org_code == child.org.code));
@@ -717,6 +779,7 @@ pub async fn save_division(
                     .and_then(|e| e.auto)
             }),
             manual_adjustment: 0,
+            supplies: notes.get(i).copied(),
         };
         let explanation = StoredExplanation {
             manual_adjustment: explanation
@@ -811,8 +874,9 @@ pub async fn apply_autofill(
         .map(|l| LineInput {
             org_code: l.org_code.clone(),
             amount: l.amount,
-            needles: Some(l.needles),
-            syringes: Some(l.syringes),
+            // Needles and syringes follow the doses in the save, by the same rule.
+            needles: None,
+            syringes: None,
         })
         .collect();
     save_division(

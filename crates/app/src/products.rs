@@ -358,15 +358,12 @@ pub async fn set_rules(
 /// whole packs of `per_pack` as the rules say. Returns pieces (a whole number of packs).
 /// Computed in 128 bits, so no input can overflow; a result beyond 64 bits saturates.
 pub fn pieces_for_doses(doses: i64, per_dose_milli: i64, per_pack: i64, rounding: &str) -> i64 {
-    let per_pack = i128::from(per_pack.max(1));
-    let milli = i128::from(doses.max(0)) * i128::from(per_dose_milli.max(0));
-    let pack_milli = per_pack * 1000;
-    let packs = match rounding {
-        "down" => milli / pack_milli,
-        "nearest" => (milli + pack_milli / 2) / pack_milli,
-        _ => (milli + pack_milli - 1) / pack_milli,
-    };
-    i64::try_from(packs * per_pack).unwrap_or(i64::MAX)
+    vsys_domain::supplies::SupplyRule {
+        per_dose_milli,
+        per_pack,
+        rounding: vsys_domain::supplies::PackRounding::parse(rounding),
+    }
+    .wanted(doses)
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ pub mod password;
 pub mod place;
 pub mod product;
 pub mod site;
+pub mod supplies;
 pub mod totp;
 pub mod units;
 pub mod validation;

@@ -2,10 +2,11 @@
 //! nothing with every bad row named.
 
 use crate::App;
-use crate::allocation::{Division, LineInput};
+use crate::allocation::{Division, LineInput, StoredExplanation};
 use crate::context::Actor;
 use crate::csv_files::{self, Encoding, TableError};
 use crate::error::{AppError, AppResult};
+use vsys_domain::supplies::SupplyPart;
 use vsys_domain::{FieldError, Invalid, Lang, Msg};
 use vsys_store::allocations::NodeRow;
 
@@ -72,6 +73,54 @@ pub fn export(
     Ok((bytes, filename))
 }
 
+/// Which needle and syringe cells of an imported line are edits. The export writes the counts
+/// the line holds, but they are derived from the amount: a cell that still shows what the line
+/// holds is not an edit. So a cell that differs from the line's current count is taken as
+/// entered; an empty cell, or an unchanged cell on a line whose 分配量 changed, follows the new
+/// amount (recomputed by the one rule of `vsys_domain::supplies`); an unchanged cell on an
+/// unchanged line keeps the line as it was (derived stays derived, entered stays entered).
+fn edited_supplies(
+    d: &Division,
+    code: &str,
+    amount: i64,
+    needles: Option<i64>,
+    syringes: Option<i64>,
+) -> (Option<i64>, Option<i64>) {
+    let Some(node) = d
+        .children
+        .iter()
+        .find(|c| c.org.code == code)
+        .and_then(|c| c.node.as_ref())
+    else {
+        return (needles, syringes);
+    };
+    let pres = crate::allocation::presentation(&d.cycle);
+    let same_amount = pres.from_vials_floor(node.vials, d.child_unit).amount == amount;
+    let note = node
+        .explanation
+        .as_deref()
+        .and_then(|e| serde_json::from_str::<StoredExplanation>(e).ok())
+        .and_then(|e| e.supplies);
+    let entered = |p: Option<SupplyPart>| p.is_some_and(|p| !p.derived);
+    let pick = |cell: Option<i64>, held: i64, was_entered: bool| match cell {
+        Some(v) if v != held => Some(v),
+        Some(v) if same_amount && was_entered => Some(v),
+        _ => None,
+    };
+    (
+        pick(
+            needles,
+            node.needles,
+            entered(note.as_ref().and_then(|n| n.needles)),
+        ),
+        pick(
+            syringes,
+            node.syringes,
+            entered(note.as_ref().and_then(|n| n.syringes)),
+        ),
+    )
+}
+
 fn row_error(row: usize, field: &str, msg: Msg) -> FieldError {
     let mut e = FieldError::new(field, msg);
     e.row = Some(row);
@@ -80,6 +129,7 @@ fn row_error(row: usize, field: &str, msg: Msg) -> FieldError {
 
 /// Imports a division file (UTF-8 or Shift_JIS; columns 組織コード and 分配量, optionally
 /// 単位 and 針/シリンジ). Every row is checked; nothing changes unless the whole file is valid.
+/// Needles and syringes follow the amount unless the file changes them (`edited_supplies`).
 pub async fn import(
     app: &App,
     actor: &Actor,
@@ -133,6 +183,7 @@ pub async fn import(
             errors.push(row_error(r.row, "needles", Msg::InvalidInput));
             continue;
         };
+        let (needles, syringes) = edited_supplies(&d, &code, amount, needles, syringes);
         lines.push((
             r.row,
             LineInput {

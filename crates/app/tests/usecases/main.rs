@@ -7,6 +7,7 @@ mod common;
 mod accounts;
 mod allocation;
 mod allocation_versions;
+mod amounts;
 mod audit_csv;
 mod auth;
 mod citizen_notices;

@@ -7,6 +7,7 @@ mod allocation;
 mod audit;
 mod auth;
 mod browser;
+mod browser_amounts;
 mod browser_delivery;
 mod browser_demo;
 mod browser_knowledge;

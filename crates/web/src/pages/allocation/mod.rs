@@ -62,16 +62,23 @@ fn stored(expl: Option<&str>) -> Option<StoredExplanation> {
 }
 
 fn explain_stored(expl: Option<&str>, lang: Lang) -> String {
-    match stored(expl) {
-        Some(StoredExplanation {
-            auto: Some(a),
-            manual_adjustment,
-        }) => explain(&a, manual_adjustment, lang),
-        Some(StoredExplanation { auto: None, .. }) => match lang {
+    let Some(e) = stored(expl) else {
+        return String::new();
+    };
+    let vaccine = match &e.auto {
+        Some(a) => explain(a, e.manual_adjustment, lang),
+        None => match lang {
             Lang::Ja => "手入力".into(),
             Lang::En => "entered by hand".into(),
         },
-        None => String::new(),
+    };
+    match e
+        .supplies
+        .map(|s| s.describe(lang))
+        .filter(|s| !s.is_empty())
+    {
+        Some(supplies) => format!("{vaccine} / {supplies}"),
+        None => vaccine,
     }
 }
 
