@@ -154,9 +154,19 @@ db_test!(
         let id = cycle_with_supply(&t).await;
         let nation = t.token("nation-operator@demo.vsys.jp").await;
         nation_autofills(&t, &nation, &id).await;
-        ok(&t, &format!("/api/v1/cycles/{id}/allocations/JP/finish"), &nation).await;
+        ok(
+            &t,
+            &format!("/api/v1/cycles/{id}/allocations/JP/finish"),
+            &nation,
+        )
+        .await;
         let tokyo = t.token("tokyo-operator@demo.vsys.jp").await;
-        ok(&t, &format!("/api/v1/cycles/{id}/allocations/13/confirm"), &tokyo).await;
+        ok(
+            &t,
+            &format!("/api/v1/cycles/{id}/allocations/13/confirm"),
+            &tokyo,
+        )
+        .await;
         let v = division(&t, &tokyo, &id, "13").await["version"]
             .as_i64()
             .unwrap_or(0);
@@ -170,7 +180,12 @@ db_test!(
         )
         .await;
         assert_eq!(s, StatusCode::OK);
-        ok(&t, &format!("/api/v1/cycles/{id}/allocations/13/finish"), &tokyo).await;
+        ok(
+            &t,
+            &format!("/api/v1/cycles/{id}/allocations/13/finish"),
+            &tokyo,
+        )
+        .await;
         let d = division(&t, &tokyo, &id, "13").await;
         let pending = amounts(&d).iter().filter(|l| l.1 > 0).count();
         assert!(pending > 1, "{d}");
@@ -201,7 +216,8 @@ db_test!(
                 "one message line"
             );
             b.click("#pending-orgs a[href$='/13103']").await?;
-            b.wait_text("#division-title", |s| s.contains("港区")).await?;
+            b.wait_text("#division-title", |s| s.contains("港区"))
+                .await?;
             // 港区 (as 港区): confirm and finish, each said.
             login(&b, &t, "minato-operator@demo.vsys.jp").await?;
             b.goto(&t.url(&format!("/allocations/{id}/13103"))).await?;
@@ -247,7 +263,9 @@ db_test!(
                 "fields named: {summary}"
             );
             anyhow::ensure!(
-                b.text("#simulate-population-error").await?.contains("数字で入力"),
+                b.text("#simulate-population-error")
+                    .await?
+                    .contains("数字で入力"),
                 "not a number"
             );
             anyhow::ensure!(
@@ -322,7 +340,12 @@ db_test!(
         let id = cycle_with_supply(&t).await;
         let nation = t.token("nation-operator@demo.vsys.jp").await;
         nation_autofills(&t, &nation, &id).await;
-        ok(&t, &format!("/api/v1/cycles/{id}/allocations/JP/finish"), &nation).await;
+        ok(
+            &t,
+            &format!("/api/v1/cycles/{id}/allocations/JP/finish"),
+            &nation,
+        )
+        .await;
         let tokyo = t.token("tokyo-operator@demo.vsys.jp").await;
         let before = division(&t, &tokyo, &id, "13").await;
         let received = before["amount"].as_i64().unwrap_or(0);
@@ -357,6 +380,11 @@ db_test!(
             b.wait_text(".alert-success", |s| s.contains("分配量を保存しました"))
                 .await?;
             anyhow::ensure!(absent(&b, "#proposal-mark").await?, "saved: no mark");
+            let text = b.text("#division-form").await?;
+            anyhow::ensure!(
+                text.contains("人口割") && !text.contains("手入力"),
+                "saved with the formula's explanation: {text}"
+            );
             Ok(())
         });
         let d = division(&t, &tokyo, &id, "13").await;

@@ -256,7 +256,12 @@ async fn division_page(
         base_cycle,
         lines,
         errs,
-        proposal: proposal.is_some(),
+        // A refused save of the proposal is still the proposal, as typed.
+        proposal: proposal.is_some()
+            || shown
+                .typed
+                .as_ref()
+                .is_some_and(|t| t.contains_key("proposal")),
         pending,
         cycle: d.cycle.clone(),
     };
@@ -530,8 +535,25 @@ pub async fn save(
         let e = AppError::Invalid(inv);
         return refused(&s, &u, &cycle, &org, e, Some((typed, order))).await;
     }
-    match vsys_app::allocation::save_division(&s.app, &u.actor, &cycle, &org, version, &lines, None)
-        .await
+    // The table was opened with the formula's proposal: saved with its explanation (what was
+    // changed from it is kept as the change by hand).
+    let proposal = if typed.contains_key("proposal") {
+        vsys_app::allocation::simulate(&s.app, &u.actor, &cycle, &org, None, None)
+            .await
+            .ok()
+    } else {
+        None
+    };
+    match vsys_app::allocation::save_division(
+        &s.app,
+        &u.actor,
+        &cycle,
+        &org,
+        version,
+        &lines,
+        proposal.as_ref(),
+    )
+    .await
     {
         Ok(_) => Ok(back(&cycle, &org, Flash::DivisionSaved)),
         Err(e) => refused(&s, &u, &cycle, &org, e, Some((typed, order))).await,

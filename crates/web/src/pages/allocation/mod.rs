@@ -156,12 +156,15 @@ fn formula_from(
 fn formula_errs(errs: crate::pages::form::Errs, lang: Lang) -> crate::pages::form::Errs {
     use crate::i18n::Ui;
     use vsys_domain::Msg;
-    let mut errs = errs
-        .label("weights", Ui::Weights)
-        .reword("weights", Msg::InvalidInput, Ui::WeightsAllZero);
+    let mut errs =
+        errs.label("weights", Ui::Weights)
+            .reword("weights", Msg::InvalidInput, Ui::WeightsAllZero);
     for (k, q) in WEIGHTS {
         errs = errs
-            .named(k, &format!("{}（{}）", q.label(lang), Ui::Weights.text(lang)))
+            .named(
+                k,
+                &format!("{}（{}）", q.label(lang), Ui::Weights.text(lang)),
+            )
             .reword(k, Msg::InvalidInput, Ui::CellNotNumber)
             .reword(k, Msg::NegativeNumber, Ui::WeightNegative)
             .reword(k, Msg::NumberOutOfRange, Ui::WeightTooLarge);

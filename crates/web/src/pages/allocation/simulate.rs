@@ -76,7 +76,10 @@ pub async fn simulate(
         inv.0.extend(bad.0);
         base.clone()
     });
-    let typed_total = q.get("total").map(|t| t.trim().to_owned()).unwrap_or_default();
+    let typed_total = q
+        .get("total")
+        .map(|t| t.trim().to_owned())
+        .unwrap_or_default();
     let total = match whole(&typed_total) {
         Ok(t) => t,
         Err(m) => {
@@ -97,10 +100,7 @@ pub async fn simulate(
     let errs = if inv.is_empty() {
         Errs::none()
     } else {
-        formula_errs(
-            Errs::of("simulate", &AppError::Invalid(inv), lang),
-            lang,
-        )
+        formula_errs(Errs::of("simulate", &AppError::Invalid(inv), lang), lang)
     };
     let p = if errs.any() {
         None
