@@ -218,6 +218,13 @@ db_test!(
             b.click("#pending-orgs a[href$='/13103']").await?;
             b.wait_text("#division-title", |s| s.contains("港区"))
                 .await?;
+            // The nation sends 東京都's division back: said so.
+            login(&b, &t, "nation-operator@demo.vsys.jp").await?;
+            b.goto(&t.url(&format!("/allocations/{id}/JP"))).await?;
+            b.click("button[form=sendback-13]").await?;
+            b.accept_dialog().await?;
+            b.wait_text(".alert-success", |s| s.contains("分配を差し戻しました"))
+                .await?;
             // 港区 (as 港区): confirm and finish, each said.
             login(&b, &t, "minato-operator@demo.vsys.jp").await?;
             b.goto(&t.url(&format!("/allocations/{id}/13103"))).await?;
