@@ -135,6 +135,14 @@ db_test!(
             b.wait_text(".alert-success", |s| s.contains("分配量を保存しました"))
                 .await?;
             anyhow::ensure!(b.url().await?.contains("flash="), "redirected after save");
+            // A CSV imported: said so.
+            let dir = tempfile::tempdir()?;
+            let csv = dir.path().join("division.csv");
+            std::fs::write(&csv, "組織コード,分配量\n27,0\n")?;
+            b.fill("#file", &csv.to_string_lossy()).await?;
+            b.click("#import-submit").await?;
+            b.wait_text(".alert-success", |s| s.contains("CSVを取り込み"))
+                .await?;
             Ok(())
         });
         let nation = t.token("nation-operator@demo.vsys.jp").await;
