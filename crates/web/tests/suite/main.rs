@@ -10,6 +10,7 @@ mod browser;
 mod browser_amounts;
 mod browser_delivery;
 mod browser_demo;
+mod browser_division;
 mod browser_knowledge;
 mod browser_public;
 mod browser_screens;

@@ -76,6 +76,14 @@ flashes! {
     TokenRevoked = "token_revoked" => TokenRevoked,
     AreasSaved = "areas_saved" => AreasSaved,
     DelivererInfoSaved = "deliverer_info_saved" => DelivererInfoSaved,
+    DivisionSaved = "division_saved" => DivisionSaved,
+    Autofilled = "autofilled" => AutofillSaved,
+    AllocationConfirmed = "allocation_confirmed" => AllocationConfirmedFlash,
+    DivisionFinished = "division_finished" => DivisionFinished,
+    DivisionWithdrawn = "division_withdrawn" => DivisionWithdrawn,
+    DivisionSentBack = "division_sent_back" => DivisionSentBack,
+    DivisionFinalised = "division_finalised" => DivisionFinalised,
+    DivisionImported = "division_imported" => DivisionImported,
 }
 
 /// The query of a page that shows the message after a redirect.
