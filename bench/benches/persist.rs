@@ -53,6 +53,7 @@ fn stored(e: &Explanation) -> Option<String> {
     serde_json::to_string(&StoredExplanation {
         auto: Some(e.clone()),
         manual_adjustment: 0,
+        supplies: None,
     })
     .ok()
 }
