@@ -362,7 +362,15 @@ pub async fn stored(tx: &mut Tx) -> StoreResult<Rollups> {
 }
 
 /// Replaces the rollups with [`recompute`]'s figures; how many rows each table holds now.
+///
+/// On PostgreSQL the rollup tables are locked first (writers' increments wait for the rebuild
+/// to commit): a write committed before the lock is in the recomputed figures, one after it
+/// adds its increment to them. SQLite serialises writers anyway.
 pub async fn rebuild(tx: &mut Tx) -> StoreResult<(usize, usize)> {
+    if tx.backend() == crate::db::Backend::Postgres {
+        tx.raw("LOCK TABLE result_rollups, stock_rollups IN EXCLUSIVE MODE")
+            .await?;
+    }
     let fresh = recompute(tx).await?;
     tx.exec(&Query::delete().from_table(RR::Table).to_owned())
         .await?;
