@@ -357,3 +357,27 @@ db_test!(restore_brings_a_backup_back, |backend| async move {
     assert!(out.status.success(), "{}", text(&out));
     assert!(has_user(&fresh_url, "before-backup@example.jp").await);
 });
+
+db_test!(rollups_check_and_rebuild, |backend| async move {
+    let Some(t) = fresh_db(backend, "cli_rollups", |_| async { Ok(()) }).await else {
+        return;
+    };
+    let out = vsys(&t.url, &["migrate"], None);
+    assert!(out.status.success(), "{}", text(&out));
+    // A day's results written behind the application's back: the rollups miss it.
+    sql_on(
+        &t.url,
+        "INSERT INTO daily_results (org_code, day, total, elderly, underlying, others, wasted_vials, updated_at, version) \
+         SELECT code, '2026-11-02', 7, 7, 0, 0, 0, '2026-11-02T00:00:00Z', 0 FROM orgs WHERE kind = 'municipality' AND code = '13103'",
+    )
+    .await;
+    let out = vsys(&t.url, &["rollups", "check"], None);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("1 differences"), "{}", text(&out));
+    let out = vsys(&t.url, &["rollups", "rebuild"], None);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("1 result rows"), "{}", text(&out));
+    let out = vsys(&t.url, &["rollups", "check"], None);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("0 differences"), "{}", text(&out));
+});
