@@ -72,6 +72,11 @@ flashes! {
     TokenRevoked = "token_revoked" => TokenRevoked,
     AreasSaved = "areas_saved" => AreasSaved,
     DelivererInfoSaved = "deliverer_info_saved" => DelivererInfoSaved,
+    CycleCreated = "cycle_created" => CycleCreated,
+    SupplySaved = "supply_saved" => SupplySaved,
+    RequestSaved = "request_saved" => RequestSaved,
+    FirstAdminCreated = "first_admin_created" => FirstAdminCreated,
+    NoticesRead = "notices_read" => AllNoticesRead,
 }
 
 /// The query of a page that shows the message after a redirect.
