@@ -12,6 +12,7 @@ mod citizen_notices;
 mod delivery;
 mod delivery_rules;
 mod hostile;
+mod notice_groups;
 mod orgs_notices;
 mod permissions;
 mod priority;
