@@ -7,6 +7,7 @@ mod audit;
 mod auth;
 mod browser;
 mod browser_delivery;
+mod browser_forms;
 mod browser_public;
 mod browser_sites;
 mod common;

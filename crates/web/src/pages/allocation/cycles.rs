@@ -142,10 +142,12 @@ pub async fn cycle_create(
         date(&f, "deadline_municipality", &mut inv),
         date(&f, "deadline_site", &mut inv),
     ];
+    // With the dates read, the use-case checks the rest even when the number is not one (as
+    // 0, which it refuses), so every reason is said at once; the number's own reason is ours.
     let result = match dates {
-        [Some(ps), Some(pe), Some(dp), Some(dm), Some(ds)] if inv.is_empty() => {
+        [Some(ps), Some(pe), Some(dp), Some(dm), Some(ds)] => {
             let input = vsys_app::cycles::CycleInput {
-                number,
+                number: if inv.is_empty() { number } else { 0 },
                 name: None,
                 vaccine_id: text(&f, "vaccine_id"),
                 needle_id: opt(&f, "needle_id"),
@@ -159,7 +161,13 @@ pub async fn cycle_create(
                 unit_site: vsys_domain::Unit::parse(&text(&f, "unit_site")),
                 formulas: None,
             };
-            vsys_app::cycles::create(&s.app, &u.actor, &input).await
+            match vsys_app::cycles::create(&s.app, &u.actor, &input).await {
+                Err(AppError::Invalid(found)) if !inv.is_empty() => {
+                    inv.0.extend(found.0.into_iter().filter(|e| e.field != "number"));
+                    Err(AppError::Invalid(inv))
+                }
+                other => other,
+            }
         }
         _ => Err(AppError::Invalid(inv)),
     };
