@@ -970,7 +970,11 @@ async fn transition(
             } else {
                 (
                     format!("{} {n}団体が{}", cycle.name, ja),
-                    format!("{}: {n} organisations {}", cycle.name, en.replace("its", "their")),
+                    format!(
+                        "{}: {n} organisations {}",
+                        cycle.name,
+                        en.replace("its", "their")
+                    ),
                 )
             };
             notice(
@@ -978,10 +982,24 @@ async fn transition(
                 title_ja,
                 title_en,
                 format!("{}で次の{n}団体が{}: {list_ja}", cycle.name, ja),
-                format!("In {}, {n} organisation(s) {}: {list_en}", cycle.name, en.replace("its", "their")),
+                format!(
+                    "In {}, {n} organisation(s) {}: {list_en}",
+                    cycle.name,
+                    en.replace("its", "their")
+                ),
             )
         };
-        notify_grouped(&mut tx, app, &who, now, &parent.org_code, &key, &item, draft).await?;
+        notify_grouped(
+            &mut tx,
+            app,
+            &who,
+            now,
+            &parent.org_code,
+            &key,
+            &item,
+            draft,
+        )
+        .await?;
     }
     if t == Transition::FinishDivision {
         let released: Vec<NodeRow> = children

@@ -95,7 +95,8 @@ async fn deliver(
     for u in &recipients {
         outbox::enqueue(tx, &u.email, &format!("[V-SYS] {}", d.title_ja), &body, now).await?;
     }
-    let before = before.map(|b| serde_json::json!({ "title_ja": b.title_ja, "body_ja": b.body_ja }));
+    let before =
+        before.map(|b| serde_json::json!({ "title_ja": b.title_ja, "body_ja": b.body_ja }));
     record(tx, who, now, action, "notice", &row.id, before.as_ref(), Some(&serde_json::json!({
         "org_code": row.org_code, "user_id": user_id, "title_ja": d.title_ja, "mails": recipients.len()
     })))
@@ -137,7 +138,17 @@ pub async fn notify_grouped(
                 ..group.notice.clone()
             };
             notices::update_group(tx, &row, &items).await?;
-            deliver(tx, app, who, now, &row, &d, "notice.update", Some(&group.notice)).await?;
+            deliver(
+                tx,
+                app,
+                who,
+                now,
+                &row,
+                &d,
+                "notice.update",
+                Some(&group.notice),
+            )
+            .await?;
             Ok(row)
         }
         None => {

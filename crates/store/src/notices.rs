@@ -229,7 +229,11 @@ struct GroupRow {
 
 /// The group of `key` for `org_code` that nobody has read yet (the newest), which a new
 /// notice of the event joins; `None` when there is none (the next one starts a group).
-pub async fn open_group(tx: &mut Tx, org_code: &str, key: &str) -> StoreResult<Option<NoticeGroup>> {
+pub async fn open_group(
+    tx: &mut Tx,
+    org_code: &str,
+    key: &str,
+) -> StoreResult<Option<NoticeGroup>> {
     let row: Option<GroupRow> = tx
         .opt(
             &Query::select()
@@ -269,7 +273,12 @@ pub async fn open_group(tx: &mut Tx, org_code: &str, key: &str) -> StoreResult<O
 }
 
 /// Writes a new notice as the start of the group `key` of its organisation.
-pub async fn insert_group(tx: &mut Tx, n: &NoticeRow, key: &str, items: &[String]) -> StoreResult<()> {
+pub async fn insert_group(
+    tx: &mut Tx,
+    n: &NoticeRow,
+    key: &str,
+    items: &[String],
+) -> StoreResult<()> {
     insert(tx, n).await?;
     tx.exec(
         &Query::insert()

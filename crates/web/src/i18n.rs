@@ -63,7 +63,6 @@ catalog! {
         FirstAdminCreated => ("管理者を作成しました。初回ログイン時にパスワードの変更が求められます。この組織のユーザーは、以後この管理者が管理します。", "The administrator was created. They must change the password at first login, and manage their organisation's users from now on."),
         AllNoticesRead => ("すべてのお知らせを既読にしました。", "All notices were marked as read."),
         MarkAllRead => ("すべて既読にする", "Mark all as read"),
-        NoticeOrgs => ("対象の組織", "Organisations"),
         UserCreated => ("利用者を作成しました。初回ログイン時にパスワードの変更が求められます。", "The user was created. They must change the password at first login."),
         UserSaved => ("利用者情報を保存しました。", "The user was saved."),
         InitialPassword => ("初期パスワード", "Initial password"),

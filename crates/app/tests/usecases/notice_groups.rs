@@ -80,7 +80,9 @@ db_test!(
         assert_eq!(notices::unread(app, &viewer).await.unwrap(), unread);
         assert!(notices::unread(app, &minato).await.unwrap() > 0);
         // Once read, the next confirmation starts a new notice; the read one stays as it was.
-        let shinjuku = w.make_user("13104", "operator", "shinjuku@example.jp").await;
+        let shinjuku = w
+            .make_user("13104", "operator", "shinjuku@example.jp")
+            .await;
         allocation::confirm(app, &shinjuku, id, "13104")
             .await
             .unwrap();
@@ -88,7 +90,10 @@ db_test!(
         let grouped = confirmed(&list);
         assert_eq!(grouped.len(), 2, "{grouped:?}");
         assert!(
-            grouped[0].notice.title_ja.contains("新宿区が確認済にしました")
+            grouped[0]
+                .notice
+                .title_ja
+                .contains("新宿区が確認済にしました")
                 && grouped[0].read_at.is_none(),
             "{grouped:?}"
         );

@@ -1,10 +1,10 @@
 //! Notices (お知らせ): the list, marking one read, and marking all read.
 
 use super::display::is_htmx;
+use super::form::{Flash, done};
 use super::{Chrome, Pager};
 use crate::AppState;
 use crate::error::{PageError, render};
-use super::form::{Flash, done};
 use crate::extract::{Form, ScreenPath as Path, ScreenQuery as Query};
 use crate::i18n::{L, Ui, jst};
 use crate::session::WebUser;
@@ -130,6 +130,10 @@ pub async fn mark_all_read(
     vsys_app::notices::mark_all_read(&s.app, &u.actor)
         .await
         .map_err(|e| PageError(e, u.lang))?;
-    let back = if f.back == "/notices" { "/notices" } else { "/" };
+    let back = if f.back == "/notices" {
+        "/notices"
+    } else {
+        "/"
+    };
     Ok(done(back, Flash::NoticesRead, ""))
 }

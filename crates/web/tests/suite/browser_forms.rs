@@ -236,50 +236,47 @@ db_test!(
     }
 );
 
-db_test!(
-    supply_and_request_saves_say_so,
-    |backend| async move {
-        let Some(t) = spawn_app(backend).await else {
-            return;
-        };
-        let id = cycle_with_supply_on(&t, 21, "standard").await;
-        in_browser!(b, "/tmp/vsys-forms-supply.png", async {
-            login(&b, &t, "nation-operator@demo.vsys.jp").await?;
-            b.goto(&t.url(&format!("/cycles/{id}"))).await?;
-            // Refused: kept, and told what to type.
-            b.fill("#supplier_code", "M001").await?;
-            b.fill("#quantity", "たくさん").await?;
-            b.click("#supply-submit").await?;
-            let at = b.text("#supply-quantity-error").await?;
-            anyhow::ensure!(at.contains("数字で入力してください"), "{at}");
-            anyhow::ensure!(
-                value(&b, "#quantity").await? == "たくさん"
-                    && value(&b, "#supplier_code").await? == "M001",
-                "kept"
-            );
-            b.fill("#quantity", "２００").await?;
-            b.click("#supply-submit").await?;
-            let flash = b.text(".alert-success").await?;
-            anyhow::ensure!(flash.contains("保存しました"), "{flash}");
-            // The clinic reports its capacity and request: saved, and told so.
-            login(&b, &t, "clinic-operator@demo.vsys.jp").await?;
-            b.goto(&t.url(&format!("/cycles/{id}"))).await?;
-            for (css, v) in [
-                ("#capacity_doses", "１，２００"),
-                ("#requested_doses", "600"),
-                ("#needles", "600"),
-                ("#syringes", "600"),
-            ] {
-                b.fill(css, v).await?;
-            }
-            b.click("#request-submit").await?;
-            let flash = b.text(".alert-success").await?;
-            anyhow::ensure!(flash.contains("保存しました"), "{flash}");
-            anyhow::ensure!(value(&b, "#capacity_doses").await? == "1200", "stored");
-            Ok(())
-        });
-    }
-);
+db_test!(supply_and_request_saves_say_so, |backend| async move {
+    let Some(t) = spawn_app(backend).await else {
+        return;
+    };
+    let id = cycle_with_supply_on(&t, 21, "standard").await;
+    in_browser!(b, "/tmp/vsys-forms-supply.png", async {
+        login(&b, &t, "nation-operator@demo.vsys.jp").await?;
+        b.goto(&t.url(&format!("/cycles/{id}"))).await?;
+        // Refused: kept, and told what to type.
+        b.fill("#supplier_code", "M001").await?;
+        b.fill("#quantity", "たくさん").await?;
+        b.click("#supply-submit").await?;
+        let at = b.text("#supply-quantity-error").await?;
+        anyhow::ensure!(at.contains("数字で入力してください"), "{at}");
+        anyhow::ensure!(
+            value(&b, "#quantity").await? == "たくさん"
+                && value(&b, "#supplier_code").await? == "M001",
+            "kept"
+        );
+        b.fill("#quantity", "２００").await?;
+        b.click("#supply-submit").await?;
+        let flash = b.text(".alert-success").await?;
+        anyhow::ensure!(flash.contains("保存しました"), "{flash}");
+        // The clinic reports its capacity and request: saved, and told so.
+        login(&b, &t, "clinic-operator@demo.vsys.jp").await?;
+        b.goto(&t.url(&format!("/cycles/{id}"))).await?;
+        for (css, v) in [
+            ("#capacity_doses", "１，２００"),
+            ("#requested_doses", "600"),
+            ("#needles", "600"),
+            ("#syringes", "600"),
+        ] {
+            b.fill(css, v).await?;
+        }
+        b.click("#request-submit").await?;
+        let flash = b.text(".alert-success").await?;
+        anyhow::ensure!(flash.contains("保存しました"), "{flash}");
+        anyhow::ensure!(value(&b, "#capacity_doses").await? == "1200", "stored");
+        Ok(())
+    });
+});
 
 db_test!(
     confirmations_are_one_notice_and_all_can_be_read,
@@ -293,11 +290,29 @@ db_test!(
             .as_i64()
             .unwrap_or(0);
         let path = |org: &str, what: &str| format!("/api/v1/cycles/{id}/allocations/{org}/{what}");
-        let (s, d) = with_version(&t, Method::POST, &path("JP", "autofill"), &nation, v, json!({})).await;
+        let (s, d) = with_version(
+            &t,
+            Method::POST,
+            &path("JP", "autofill"),
+            &nation,
+            v,
+            json!({}),
+        )
+        .await;
         assert_eq!(s, StatusCode::OK, "{d}");
-        assert_eq!(t.api(Method::POST, &path("JP", "finish"), &nation, None).await.0, StatusCode::OK);
+        assert_eq!(
+            t.api(Method::POST, &path("JP", "finish"), &nation, None)
+                .await
+                .0,
+            StatusCode::OK
+        );
         let tokyo = t.token("tokyo-operator@demo.vsys.jp").await;
-        assert_eq!(t.api(Method::POST, &path("13", "confirm"), &tokyo, None).await.0, StatusCode::OK);
+        assert_eq!(
+            t.api(Method::POST, &path("13", "confirm"), &tokyo, None)
+                .await
+                .0,
+            StatusCode::OK
+        );
         let v = division(&t, &tokyo, &id, "13").await["version"]
             .as_i64()
             .unwrap_or(0);
@@ -316,7 +331,12 @@ db_test!(
         )
         .await;
         assert_eq!(s, StatusCode::OK, "{d}");
-        assert_eq!(t.api(Method::POST, &path("13", "finish"), &tokyo, None).await.0, StatusCode::OK);
+        assert_eq!(
+            t.api(Method::POST, &path("13", "finish"), &tokyo, None)
+                .await
+                .0,
+            StatusCode::OK
+        );
         // Four municipalities confirm, each as its own user.
         for code in codes {
             let email = if code == "13103" {
@@ -326,7 +346,9 @@ db_test!(
                     .await
             };
             let token = t.token(&email).await;
-            let (s, p) = t.api(Method::POST, &path(code, "confirm"), &token, None).await;
+            let (s, p) = t
+                .api(Method::POST, &path(code, "confirm"), &token, None)
+                .await;
             assert_eq!(s, StatusCode::OK, "{code}: {p}");
         }
         in_browser!(b, "/tmp/vsys-forms-notices.png", async {
@@ -338,13 +360,18 @@ db_test!(
             anyhow::ensure!(confirmed == 2, "one grouped notice: {list}");
             anyhow::ensure!(
                 list.contains("4団体が確認済にしました")
-                    && list.contains("千代田区（13101）、中央区（13102）、港区（13103）、新宿区（13104）"),
+                    && list.contains(
+                        "千代田区（13101）、中央区（13102）、港区（13103）、新宿区（13104）"
+                    ),
                 "{list}"
             );
             // 「すべて既読にする」 on the notices page: nothing unread after, and it says so.
             b.click("#mark-all-read").await?;
             let flash = b.text(".alert-success").await?;
-            anyhow::ensure!(flash.contains("すべてのお知らせを既読にしました"), "{flash}");
+            anyhow::ensure!(
+                flash.contains("すべてのお知らせを既読にしました"),
+                "{flash}"
+            );
             anyhow::ensure!(absent(&b, ".notice-list li.unread").await?, "all read");
             anyhow::ensure!(absent(&b, "#mark-all-read").await?, "nothing left to mark");
             Ok(())

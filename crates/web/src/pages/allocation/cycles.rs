@@ -5,10 +5,10 @@
 use super::status_badge;
 use crate::AppState;
 use crate::error::{PageError, render_status};
+use crate::extract::ScreenQuery as Query;
 use crate::extract::{Form, ScreenPath as Path};
 use crate::i18n::{Ui, int};
 use crate::pages::Chrome;
-use crate::extract::ScreenQuery as Query;
 use crate::pages::form::{
     Errs, Flash, FlashQuery, FormMap, Shown, Vals, date, done, number, opt, text,
 };
@@ -163,7 +163,8 @@ pub async fn cycle_create(
             };
             match vsys_app::cycles::create(&s.app, &u.actor, &input).await {
                 Err(AppError::Invalid(found)) if !inv.is_empty() => {
-                    inv.0.extend(found.0.into_iter().filter(|e| e.field != "number"));
+                    inv.0
+                        .extend(found.0.into_iter().filter(|e| e.field != "number"));
                     Err(AppError::Invalid(inv))
                 }
                 other => other,
@@ -175,9 +176,9 @@ pub async fn cycle_create(
         Ok(c) => Ok(done(&format!("/cycles/{}", c.id), Flash::CycleCreated, "")),
         Err(e) => {
             let mut shown = Shown::after("cycle", e, f, u.lang)?;
-            shown.errs = shown.errs.reword_with("number", Msg::CycleNumberTaken, |l| {
-                number_taken(number, l)
-            });
+            shown.errs = shown
+                .errs
+                .reword_with("number", Msg::CycleNumberTaken, |l| number_taken(number, l));
             cycles_page(&s, &u, shown).await
         }
     }
@@ -336,7 +337,11 @@ pub async fn supply_submit(
         Err(AppError::Invalid(inv))
     };
     match result {
-        Ok(()) => Ok(done(&format!("/cycles/{id}"), Flash::SupplySaved, "#supply-h")),
+        Ok(()) => Ok(done(
+            &format!("/cycles/{id}"),
+            Flash::SupplySaved,
+            "#supply-h",
+        )),
         Err(e) => {
             let mut shown = Shown::after("supply", e, f, u.lang)?;
             shown.errs = shown.errs.label("quantity", Ui::QuantityHint);
@@ -371,7 +376,11 @@ pub async fn request_submit(
         Err(AppError::Invalid(inv))
     };
     match result {
-        Ok(()) => Ok(done(&format!("/cycles/{id}"), Flash::RequestSaved, "#req-h")),
+        Ok(()) => Ok(done(
+            &format!("/cycles/{id}"),
+            Flash::RequestSaved,
+            "#req-h",
+        )),
         // Someone else saved first: show what is stored now (with its version) and say so.
         Err(e) => {
             let mut shown = Shown::after("request", e, f, u.lang)?;
