@@ -7,7 +7,7 @@ use crate::App;
 use crate::audit::{Who, record};
 use crate::context::Actor;
 use crate::error::{AppError, AppResult};
-use crate::notices::{NoticeDraft, notify};
+use crate::notices::{NoticeDraft, notify, notify_grouped};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -1019,14 +1019,52 @@ async fn transition(
             Status::Confirmed => ("確認済にしました", "confirmed its allocation"),
             _ => ("分配を完了しました", "finished dividing"),
         };
-        let d = notice(
-            &cycle,
-            format!("{} {}が{}", cycle.name, org.name, ja),
-            format!("{}: {} {}", cycle.name, org.name, en),
-            format!("{}の{}（{}）が{}。", cycle.name, org.name, org.code, ja),
-            format!("In {}, {} ({}) {}.", cycle.name, org.name, org.code, en),
-        );
-        notify(&mut tx, app, &who, now, &parent.org_code, None, &d).await?;
+        // One notice per event and cycle for the level above, listing the organisations
+        // (not one per organisation: 45 municipalities confirming are one notice).
+        let key = format!("allocation.{}:{}", next.as_str(), cycle.id);
+        let item = format!("{}（{}）", org.name, org.code);
+        let draft = |items: &[String]| {
+            let n = items.len();
+            let list_ja = items.join("、");
+            let list_en = items.join(", ");
+            let (title_ja, title_en) = if n == 1 {
+                (
+                    format!("{} {}が{}", cycle.name, org.name, ja),
+                    format!("{}: {} {}", cycle.name, org.name, en),
+                )
+            } else {
+                (
+                    format!("{} {n}団体が{}", cycle.name, ja),
+                    format!(
+                        "{}: {n} organisations {}",
+                        cycle.name,
+                        en.replace("its", "their")
+                    ),
+                )
+            };
+            notice(
+                &cycle,
+                title_ja,
+                title_en,
+                format!("{}で次の{n}団体が{}: {list_ja}", cycle.name, ja),
+                format!(
+                    "In {}, {n} organisation(s) {}: {list_en}",
+                    cycle.name,
+                    en.replace("its", "their")
+                ),
+            )
+        };
+        notify_grouped(
+            &mut tx,
+            app,
+            &who,
+            now,
+            &parent.org_code,
+            &key,
+            &item,
+            draft,
+        )
+        .await?;
     }
     if t == Transition::FinishDivision {
         let released: Vec<NodeRow> = children

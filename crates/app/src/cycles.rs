@@ -56,10 +56,10 @@ pub(crate) async fn create_in(
 ) -> AppResult<CycleRow> {
     let mut inv = Invalid::default();
     if !(1..=9999).contains(&c.number) {
-        inv.push("number", Msg::InvalidInput);
+        inv.push("number", Msg::CycleNumberRange);
     }
     if c.period_end < c.period_start {
-        inv.push("period_end", Msg::InvalidInput);
+        inv.push("period_end", Msg::PeriodEndBeforeStart);
     }
     // The chain runs nation → prefecture → municipality → site: each level's deadline comes
     // no later than the next one's (equal days allowed).
@@ -105,12 +105,13 @@ pub(crate) async fn create_in(
     let (Some(vaccine), Some(pres)) = (vaccine, pres) else {
         return Err(AppError::invalid("vaccine_id", Msg::InvalidInput));
     };
-    let name = c
+    let given = c
         .name
         .clone()
         .map(|n| n.trim().to_owned())
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| format!("{}_クール{:03}", vaccine.name, c.number));
+        .filter(|n| !n.is_empty());
+    let given_name = given.is_some();
+    let name = given.unwrap_or_else(|| format!("{}_クール{:03}", vaccine.name, c.number));
     let row = CycleRow {
         id: uuid::Uuid::now_v7().to_string(),
         number: c.number,
@@ -133,7 +134,14 @@ pub(crate) async fn create_in(
         version: 0,
     };
     match cycles::insert(tx, &row).await {
-        Err(StoreError::Unique(_)) => return Err(AppError::invalid("name", Msg::InvalidInput)),
+        // The name is unique; made from the vaccine and the number unless one was given, so
+        // the screen's field is the number then.
+        Err(StoreError::Unique(_)) if given_name => {
+            return Err(AppError::invalid("name", Msg::InvalidInput));
+        }
+        Err(StoreError::Unique(_)) => {
+            return Err(AppError::invalid("number", Msg::CycleNumberTaken));
+        }
         other => other?,
     }
     let root = NodeRow {

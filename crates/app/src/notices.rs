@@ -35,7 +35,20 @@ pub async fn notify(
     user_id: Option<&str>,
     d: &NoticeDraft,
 ) -> AppResult<NoticeRow> {
-    let row = NoticeRow {
+    let row = new_row(who, now, org_code, user_id, d);
+    notices::insert(tx, &row).await?;
+    deliver(tx, app, who, now, &row, d, "notice.create", None).await?;
+    Ok(row)
+}
+
+fn new_row(
+    who: &Who,
+    now: DateTime<Utc>,
+    org_code: &str,
+    user_id: Option<&str>,
+    d: &NoticeDraft,
+) -> NoticeRow {
+    NoticeRow {
         id: uuid::Uuid::now_v7().to_string(),
         org_code: org_code.to_owned(),
         user_id: user_id.map(str::to_owned),
@@ -48,9 +61,23 @@ pub async fn notify(
         created_at: now,
         created_by: who.user_id.clone(),
         audience: vsys_domain::notice::Audience::Staff,
-    };
-    notices::insert(tx, &row).await?;
-    let recipients: Vec<UserRow> = users::list(tx, "/", Some(org_code), Page::all())
+    }
+}
+
+/// Queues the e-mails of a notice written (or rewritten) for its organisation, and audits it.
+#[allow(clippy::too_many_arguments)]
+async fn deliver(
+    tx: &mut Tx,
+    app: &App,
+    who: &Who,
+    now: DateTime<Utc>,
+    row: &NoticeRow,
+    d: &NoticeDraft,
+    action: &str,
+    before: Option<&NoticeRow>,
+) -> AppResult<()> {
+    let user_id = row.user_id.as_deref();
+    let recipients: Vec<UserRow> = users::list(tx, "/", Some(&row.org_code), Page::all())
         .await?
         .0
         .into_iter()
@@ -68,11 +95,71 @@ pub async fn notify(
     for u in &recipients {
         outbox::enqueue(tx, &u.email, &format!("[V-SYS] {}", d.title_ja), &body, now).await?;
     }
-    record(tx, who, now, "notice.create", "notice", &row.id, None::<&()>, Some(&serde_json::json!({
-        "org_code": org_code, "user_id": user_id, "title_ja": d.title_ja, "mails": recipients.len()
+    let before =
+        before.map(|b| serde_json::json!({ "title_ja": b.title_ja, "body_ja": b.body_ja }));
+    record(tx, who, now, action, "notice", &row.id, before.as_ref(), Some(&serde_json::json!({
+        "org_code": row.org_code, "user_id": user_id, "title_ja": d.title_ja, "mails": recipients.len()
     })))
     .await?;
-    Ok(row)
+    Ok(())
+}
+
+/// Notices one event for an organisation as part of the group `key` (e.g. the
+/// municipalities that confirmed one cycle): while nobody of the organisation has read the
+/// group's notice, `item` joins it and the notice is rewritten from `draft` of all the items
+/// (it moves to the top of the list); once read, the next item starts a new group. The e-mail
+/// of each event still goes (with the group's text so far).
+#[allow(clippy::too_many_arguments)]
+pub async fn notify_grouped(
+    tx: &mut Tx,
+    app: &App,
+    who: &Who,
+    now: DateTime<Utc>,
+    org_code: &str,
+    key: &str,
+    item: &str,
+    draft: impl Fn(&[String]) -> NoticeDraft,
+) -> AppResult<NoticeRow> {
+    match notices::open_group(tx, org_code, key).await? {
+        Some(group) => {
+            let mut items = group.items;
+            if !items.iter().any(|i| i == item) {
+                items.push(item.to_owned());
+            }
+            let d = draft(&items);
+            let row = NoticeRow {
+                title_ja: d.title_ja.clone(),
+                title_en: d.title_en.clone(),
+                body_ja: d.body_ja.clone(),
+                body_en: d.body_en.clone(),
+                link: d.link.clone(),
+                created_at: now,
+                created_by: who.user_id.clone(),
+                ..group.notice.clone()
+            };
+            notices::update_group(tx, &row, &items).await?;
+            deliver(
+                tx,
+                app,
+                who,
+                now,
+                &row,
+                &d,
+                "notice.update",
+                Some(&group.notice),
+            )
+            .await?;
+            Ok(row)
+        }
+        None => {
+            let items = vec![item.to_owned()];
+            let d = draft(&items);
+            let row = new_row(who, now, org_code, None, &d);
+            notices::insert_group(tx, &row, key, &items).await?;
+            deliver(tx, app, who, now, &row, &d, "notice.create", None).await?;
+            Ok(row)
+        }
+    }
 }
 
 /// Posts a notice to an organisation in the caller's scope (operators and admins).
@@ -137,6 +224,30 @@ pub async fn mark_read(app: &App, actor: &Actor, id: &str) -> AppResult<NoticeRo
             id,
             None::<&()>,
             None::<&()>,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(n)
+}
+
+/// Marks every unread notice of the caller read (its own: its organisation's and those
+/// addressed to it), in one statement, audited once with how many; returns that number.
+pub async fn mark_all_read(app: &App, actor: &Actor) -> AppResult<u64> {
+    actor.require_password_changed()?;
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    let n = notices::mark_all_read(&mut tx, actor.org_code(), &actor.user_id, now).await?;
+    if n > 0 {
+        record(
+            &mut tx,
+            &actor.into(),
+            now,
+            "notice.read_all",
+            "user",
+            &actor.user_id,
+            None::<&()>,
+            Some(&serde_json::json!({ "org_code": actor.org_code(), "read": n })),
         )
         .await?;
     }

@@ -1122,6 +1122,36 @@ fn rollup_indexes() -> Vec<IndexCreateStatement> {
     ]
 }
 
+fn notice_group_tables() -> Vec<TableCreateStatement> {
+    vec![
+        Table::create()
+            .table(NoticeGroups::Table)
+            .col(id(NoticeGroups::NoticeId))
+            .col(ColumnDef::new(NoticeGroups::OrgCode).string().not_null())
+            .col(ColumnDef::new(NoticeGroups::GroupKey).string().not_null())
+            // A JSON array of the items gathered so far, in the order they came.
+            .col(text(NoticeGroups::Items))
+            .foreign_key(
+                ForeignKey::create()
+                    .from(NoticeGroups::Table, NoticeGroups::NoticeId)
+                    .to(Notices::Table, Notices::Id)
+                    .on_delete(ForeignKeyAction::Cascade),
+            )
+            .to_owned(),
+    ]
+}
+
+fn notice_group_indexes() -> Vec<IndexCreateStatement> {
+    vec![
+        Index::create()
+            .name("notice_groups_org_key")
+            .table(NoticeGroups::Table)
+            .col(NoticeGroups::OrgCode)
+            .col(NoticeGroups::GroupKey)
+            .to_owned(),
+    ]
+}
+
 /// All migrations, in order. Append only: never edit one that has shipped.
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
@@ -1225,6 +1255,14 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "rollups",
         tables: rollup_tables,
         indexes: rollup_indexes,
+        alters: no_alters,
+        postgres: &[],
+    },
+    Migration {
+        version: 13,
+        name: "notice_groups",
+        tables: notice_group_tables,
+        indexes: notice_group_indexes,
         alters: no_alters,
         postgres: &[],
     },

@@ -2,7 +2,7 @@
 
 use crate::db::Tx;
 use crate::error::StoreResult;
-use crate::schema::{NoticeReads, Notices};
+use crate::schema::{NoticeGroups, NoticeReads, Notices};
 use chrono::{DateTime, Utc};
 use sea_query::{Cond, Expr, ExprTrait, OnConflict, Order, Query, SelectStatement};
 use serde::Serialize;
@@ -177,6 +177,162 @@ pub async fn mark_read(
         )
         .await?;
     Ok(n > 0)
+}
+
+/// Marks every unread notice of a user read, in one statement (the user's own: its
+/// organisation's staff notices and those addressed to it); returns how many were unread.
+pub async fn mark_all_read(
+    tx: &mut Tx,
+    org_code: &str,
+    user_id: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<u64> {
+    let unread = for_user(org_code, user_id)
+        .column((Notices::Table, Notices::Id))
+        .expr(Expr::val(user_id))
+        .expr(Expr::val(now))
+        .and_where(Expr::col((NoticeReads::Table, NoticeReads::ReadAt)).is_null())
+        .to_owned();
+    tx.exec(
+        &Query::insert()
+            .into_table(NoticeReads::Table)
+            .columns([
+                NoticeReads::NoticeId,
+                NoticeReads::UserId,
+                NoticeReads::ReadAt,
+            ])
+            .select_from(unread)
+            .map_err(|e| crate::error::StoreError::Corrupt(e.to_string()))?
+            .on_conflict(
+                OnConflict::columns([NoticeReads::NoticeId, NoticeReads::UserId])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .to_owned(),
+    )
+    .await
+}
+
+/// A notice gathering the notices of one event for an organisation, with the items so far.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NoticeGroup {
+    pub notice: NoticeRow,
+    pub items: Vec<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct GroupRow {
+    #[sqlx(flatten)]
+    notice: NoticeRow,
+    items: String,
+}
+
+/// The group of `key` for `org_code` that nobody has read yet (the newest), which a new
+/// notice of the event joins; `None` when there is none (the next one starts a group).
+pub async fn open_group(
+    tx: &mut Tx,
+    org_code: &str,
+    key: &str,
+) -> StoreResult<Option<NoticeGroup>> {
+    let row: Option<GroupRow> = tx
+        .opt(
+            &Query::select()
+                .columns(COLUMNS.map(|c| (Notices::Table, c)))
+                .column((NoticeGroups::Table, NoticeGroups::Items))
+                .from(NoticeGroups::Table)
+                .inner_join(
+                    Notices::Table,
+                    Expr::col((Notices::Table, Notices::Id))
+                        .equals((NoticeGroups::Table, NoticeGroups::NoticeId)),
+                )
+                .and_where(Expr::col((NoticeGroups::Table, NoticeGroups::OrgCode)).eq(org_code))
+                .and_where(Expr::col((NoticeGroups::Table, NoticeGroups::GroupKey)).eq(key))
+                .and_where(
+                    Expr::exists(
+                        Query::select()
+                            .expr(Expr::val(1))
+                            .from(NoticeReads::Table)
+                            .and_where(
+                                Expr::col((NoticeReads::Table, NoticeReads::NoticeId))
+                                    .equals((Notices::Table, Notices::Id)),
+                            )
+                            .to_owned(),
+                    )
+                    .not(),
+                )
+                .order_by((Notices::Table, Notices::CreatedAt), Order::Desc)
+                .order_by((Notices::Table, Notices::Id), Order::Desc)
+                .limit(1)
+                .to_owned(),
+        )
+        .await?;
+    Ok(row.map(|r| NoticeGroup {
+        notice: r.notice,
+        items: serde_json::from_str(&r.items).unwrap_or_default(),
+    }))
+}
+
+/// Writes a new notice as the start of the group `key` of its organisation.
+pub async fn insert_group(
+    tx: &mut Tx,
+    n: &NoticeRow,
+    key: &str,
+    items: &[String],
+) -> StoreResult<()> {
+    insert(tx, n).await?;
+    tx.exec(
+        &Query::insert()
+            .into_table(NoticeGroups::Table)
+            .columns([
+                NoticeGroups::NoticeId,
+                NoticeGroups::OrgCode,
+                NoticeGroups::GroupKey,
+                NoticeGroups::Items,
+            ])
+            .values_panic([
+                n.id.clone().into(),
+                n.org_code.clone().into(),
+                key.into(),
+                items_json(items).into(),
+            ])
+            .to_owned(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Rewrites a group's notice (its texts, link and time: it moves to the top of the list)
+/// and its items.
+pub async fn update_group(tx: &mut Tx, n: &NoticeRow, items: &[String]) -> StoreResult<()> {
+    tx.exec(
+        &Query::update()
+            .table(Notices::Table)
+            .values([
+                (Notices::TitleJa, n.title_ja.clone().into()),
+                (Notices::TitleEn, n.title_en.clone().into()),
+                (Notices::BodyJa, n.body_ja.clone().into()),
+                (Notices::BodyEn, n.body_en.clone().into()),
+                (Notices::Link, n.link.clone().into()),
+                (Notices::CreatedAt, n.created_at.into()),
+                (Notices::CreatedBy, n.created_by.clone().into()),
+            ])
+            .and_where(Expr::col(Notices::Id).eq(n.id.as_str()))
+            .to_owned(),
+    )
+    .await?;
+    tx.exec(
+        &Query::update()
+            .table(NoticeGroups::Table)
+            .value(NoticeGroups::Items, items_json(items))
+            .and_where(Expr::col(NoticeGroups::NoticeId).eq(n.id.as_str()))
+            .to_owned(),
+    )
+    .await?;
+    Ok(())
+}
+
+fn items_json(items: &[String]) -> String {
+    serde_json::to_string(items).unwrap_or_else(|_| "[]".to_owned())
 }
 
 /// The citizens' notices, FAQ and guide pages, newest first (at most `limit`; the public

@@ -136,6 +136,17 @@ pub enum NoticeReads {
     ReadAt,
 }
 
+/// A notice that gathers the notices of one event for its organisation (e.g. "municipalities
+/// confirmed" of one cycle): the key of the event and the organisations (or other items) so far.
+#[derive(Iden, Clone, Copy)]
+pub enum NoticeGroups {
+    Table,
+    NoticeId,
+    OrgCode,
+    GroupKey,
+    Items,
+}
+
 #[derive(Iden, Clone, Copy)]
 pub enum Outbox {
     Table,

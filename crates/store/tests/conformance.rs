@@ -460,6 +460,118 @@ db_test!(notices_read_state, |backend| async move {
     tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
 });
 
+db_test!(notice_groups_and_mark_all_read, |backend| async move {
+    let Some(t) = migrated(backend).await else {
+        return;
+    };
+    seed(&t.db).await;
+    let mut tx = t.db.begin().await.unwrap_or_else(|e| panic!("{e}"));
+    for (id, org, email) in [
+        ("u1", "13", "a@example.jp"),
+        ("u2", "13", "b@example.jp"),
+        ("u3", "13103", "c@example.jp"),
+    ] {
+        users::insert(&mut tx, &user(id, org, email))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let notice = |id: &str, org: &str, to_user: Option<&str>| notices::NoticeRow {
+        id: id.into(),
+        org_code: org.into(),
+        user_id: to_user.map(Into::into),
+        category: "allocation".into(),
+        title_ja: "お知らせ".into(),
+        title_en: "Notice".into(),
+        body_ja: "本文".into(),
+        body_en: "Body".into(),
+        link: None,
+        created_at: t0(),
+        created_by: None,
+        audience: vsys_domain::notice::Audience::Staff,
+    };
+    // A group starts, is found while unread, and is rewritten with its items.
+    assert_eq!(
+        notices::open_group(&mut tx, "13", "k").await.ok(),
+        Some(None)
+    );
+    notices::insert_group(&mut tx, &notice("g1", "13", None), "k", &["港区".into()])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let g = notices::open_group(&mut tx, "13", "k")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("open group"));
+    assert_eq!((g.notice.id.as_str(), g.items.len()), ("g1", 1));
+    assert_eq!(
+        notices::open_group(&mut tx, "13103", "k").await.ok(),
+        Some(None)
+    );
+    assert_eq!(
+        notices::open_group(&mut tx, "13", "other").await.ok(),
+        Some(None)
+    );
+    let later = t0() + chrono::Duration::minutes(5);
+    let rewritten = notices::NoticeRow {
+        title_ja: "2団体".into(),
+        created_at: later,
+        ..g.notice.clone()
+    };
+    let items = vec!["港区".to_owned(), "新宿区".to_owned()];
+    notices::update_group(&mut tx, &rewritten, &items)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let g = notices::open_group(&mut tx, "13", "k")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("open group"));
+    assert_eq!((g.notice, g.items), (rewritten, items));
+    // Mark all read: the user's own (its organisation's and its own), in one statement.
+    for n in [
+        notice("n1", "13", None),
+        notice("n2", "13", Some("u1")),
+        notice("n3", "13", Some("u2")),
+        notice("n4", "13103", None),
+    ] {
+        notices::insert(&mut tx, &n)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    notices::mark_read(&mut tx, "n1", "u1", t0())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        notices::mark_all_read(&mut tx, "13", "u1", later)
+            .await
+            .ok(),
+        Some(2),
+        "g1 and n2 (n1 was read, n3 is u2's, n4 another organisation's)"
+    );
+    assert_eq!(
+        notices::unread_count(&mut tx, "13", "u1").await.ok(),
+        Some(0)
+    );
+    assert_eq!(
+        notices::unread_count(&mut tx, "13", "u2").await.ok(),
+        Some(3)
+    );
+    assert_eq!(
+        notices::unread_count(&mut tx, "13103", "u3").await.ok(),
+        Some(1)
+    );
+    assert_eq!(
+        notices::mark_all_read(&mut tx, "13", "u1", later)
+            .await
+            .ok(),
+        Some(0)
+    );
+    // Read by someone, the group is closed: the next event starts a new one.
+    assert_eq!(
+        notices::open_group(&mut tx, "13", "k").await.ok(),
+        Some(None)
+    );
+    tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
+});
+
 db_test!(outbox_lease, |backend| async move {
     let Some(t) = migrated(backend).await else {
         return;

@@ -63,10 +63,10 @@ db_test!(cycles_are_created_and_supplied, |backend| async move {
         ),
         (0, Status::Confirmed, true, 47)
     );
-    // The same name twice, and bad input, each named.
+    // The same number (of the same vaccine) twice, and bad input, each named.
     assert_eq!(
-        invalid(cycles::create(app, &nation, &input).await, "name"),
-        Msg::InvalidInput
+        invalid(cycles::create(app, &nation, &input).await, "number"),
+        Msg::CycleNumberTaken
     );
     let bad = CycleInput {
         number: 0,

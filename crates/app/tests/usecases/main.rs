@@ -16,6 +16,7 @@ mod delivery_rules;
 mod demo_autopilot;
 mod hostile;
 mod knowledge;
+mod notice_groups;
 mod orgs_notices;
 mod permissions;
 mod priority;

@@ -51,6 +51,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/lang", get(auth::set_lang))
         .route("/notices", get(notices::notices))
         .route("/notices/{id}/read", post(notices::mark_read))
+        .route("/notices/read-all", post(notices::mark_all_read))
         .route(
             "/public-notices",
             get(public_notices::list).post(public_notices::publish),

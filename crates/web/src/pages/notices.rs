@@ -1,10 +1,11 @@
-//! Notices (お知らせ): the list, and marking one read.
+//! Notices (お知らせ): the list, marking one read, and marking all read.
 
 use super::display::is_htmx;
+use super::form::{Flash, done};
 use super::{Chrome, Pager};
 use crate::AppState;
 use crate::error::{PageError, render};
-use crate::extract::{ScreenPath as Path, ScreenQuery as Query};
+use crate::extract::{Form, ScreenPath as Path, ScreenQuery as Query};
 use crate::i18n::{L, Ui, jst};
 use crate::session::WebUser;
 use askama::Template;
@@ -47,6 +48,7 @@ pub fn notice_view(n: &UserNotice, lang: Lang) -> NoticeView {
 #[derive(Deserialize, Default)]
 pub struct NoticesQuery {
     page: Option<u64>,
+    flash: Option<String>,
 }
 
 #[derive(Template)]
@@ -67,7 +69,9 @@ pub async fn notices(
     let (list, total) = vsys_app::notices::list(&s.app, &u.actor, page)
         .await
         .map_err(|e| PageError(e, lang))?;
-    let c = Chrome::for_actor(&s.app, &u.actor, lang, Ui::Notices.text(lang), "/notices").await;
+    let c = Chrome::for_actor(&s.app, &u.actor, lang, Ui::Notices.text(lang), "/notices")
+        .await
+        .with_flash(q.flash.as_deref());
     Ok(render(&NoticesPage {
         c,
         notices: list.iter().map(|n| notice_view(n, lang)).collect(),
@@ -107,4 +111,29 @@ pub async fn mark_read(
         }));
     }
     Ok(Redirect::to("/notices").into_response())
+}
+
+#[derive(Deserialize)]
+pub struct ReadAllForm {
+    /// The page the button was on (`/notices` or home).
+    #[serde(default)]
+    back: String,
+}
+
+/// Marks every unread notice of the user read (「すべて既読にする」), then back to the page the
+/// button was on, which says so.
+pub async fn mark_all_read(
+    State(s): State<AppState>,
+    u: WebUser,
+    Form(f): Form<ReadAllForm>,
+) -> Result<Response, PageError> {
+    vsys_app::notices::mark_all_read(&s.app, &u.actor)
+        .await
+        .map_err(|e| PageError(e, u.lang))?;
+    let back = if f.back == "/notices" {
+        "/notices"
+    } else {
+        "/"
+    };
+    Ok(done(back, Flash::NoticesRead, ""))
 }

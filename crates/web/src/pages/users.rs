@@ -13,7 +13,7 @@ use axum::extract::State;
 use axum::response::Response;
 use serde::Deserialize;
 use vsys_app::accounts::{NewUser, UserChange};
-use vsys_domain::{Lang, Role};
+use vsys_domain::{Action, Lang, Role};
 
 pub struct UserLine {
     pub id: String,
@@ -117,6 +117,9 @@ pub struct UserForm {
     pub totp_resettable: bool,
     /// Whether the viewer is looking at their own account (which they cannot lock).
     pub own: bool,
+    /// The organisation whose list the new-account form was opened from (where to return
+    /// when the new account's own list is not the creator's to see).
+    pub back_org: String,
     pub errs: Errs,
 }
 
@@ -137,6 +140,7 @@ pub async fn user_new(
         .require_password_changed()
         .map_err(|e| PageError(e, lang))?;
     let c = Chrome::for_actor(&s.app, &u.actor, lang, Ui::NewUser.text(lang), "/users").await;
+    let org_code = q.org.unwrap_or_else(|| u.actor.org_code().into());
     Ok(render(&UserForm {
         c,
         heading: Ui::NewUser.text(lang).into(),
@@ -144,7 +148,8 @@ pub async fn user_new(
         creating: true,
         id: String::new(),
         version: 0,
-        org_code: q.org.unwrap_or_else(|| u.actor.org_code().into()),
+        back_org: org_code.clone(),
+        org_code,
         email: String::new(),
         name: String::new(),
         role: "operator".into(),
@@ -175,11 +180,30 @@ pub struct UserCreateForm {
     name: String,
     role: String,
     password: String,
+    /// The organisation whose list the form was opened from.
+    #[serde(default)]
+    back_org: String,
 }
 
 /// Back to the list of the account's organisation, with a message.
 fn back_to_list(org_code: &str, flash: Flash) -> Response {
     done(&format!("/users?org={org_code}"), flash, "")
+}
+
+/// Where a new account's creator lands: the list of the account's organisation when the
+/// creator manages its users, else (a superior's admin creating a subordinate's first admin)
+/// the list the form was opened from, else home — each with the message that it was created.
+async fn after_create(s: &AppState, u: &WebUser, org_code: &str, back_org: &str) -> Response {
+    let manages = |path: &str| u.actor.principal().may(Action::ManageUsers, path);
+    if let Ok(org) = vsys_app::orgs::get(&s.app, &u.actor, org_code).await
+        && manages(&org.path)
+    {
+        return back_to_list(&org.code, Flash::UserCreated);
+    }
+    match vsys_app::orgs::get(&s.app, &u.actor, back_org.trim()).await {
+        Ok(back) if manages(&back.path) => back_to_list(&back.code, Flash::FirstAdminCreated),
+        _ => done("/", Flash::FirstAdminCreated, ""),
+    }
 }
 
 pub async fn user_create(
@@ -197,7 +221,7 @@ pub async fn user_create(
         password: f.password,
     };
     match vsys_app::accounts::create(&s.app, &u.actor, &n).await {
-        Ok(row) => Ok(back_to_list(&row.org_code, Flash::UserCreated)),
+        Ok(row) => Ok(after_create(&s, &u, &row.org_code, &f.back_org).await),
         Err(e) => {
             let errs = Errs::refused("user", e, lang)?;
             let c =
@@ -220,6 +244,7 @@ pub async fn user_create(
                     locked: false,
                     totp_resettable: false,
                     own: false,
+                    back_org: f.back_org,
                     errs,
                 },
             ))
@@ -261,6 +286,7 @@ async fn edit_form(
             locked: x.locked,
             totp_resettable: x.totp_secret.is_some() && x.id != u.actor.user_id(),
             own: x.id == u.actor.user_id(),
+            back_org: String::new(),
             errs,
         },
     ))

@@ -12,6 +12,7 @@ mod browser_delivery;
 mod browser_demo;
 mod browser_division;
 mod browser_knowledge;
+mod browser_forms;
 mod browser_public;
 mod browser_screens;
 mod browser_sites;

@@ -5,17 +5,20 @@
 use super::status_badge;
 use crate::AppState;
 use crate::error::{PageError, render_status};
+use crate::extract::ScreenQuery as Query;
 use crate::extract::{Form, ScreenPath as Path};
 use crate::i18n::{Ui, int};
 use crate::pages::Chrome;
-use crate::pages::form::{Errs, FormMap, Shown, Vals, day, number, opt, text, whole};
+use crate::pages::form::{
+    Errs, Flash, FlashQuery, FormMap, Shown, Vals, date, done, number, opt, text,
+};
 use crate::session::WebUser;
 use askama::Template;
 use axum::extract::State;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use vsys_app::AppError;
 use vsys_app::rows::Page;
-use vsys_domain::{Capability, Invalid, Msg};
+use vsys_domain::{Capability, Invalid, Lang, Msg};
 
 pub struct CycleLine {
     pub id: String,
@@ -35,10 +38,12 @@ pub struct CyclesPage {
     pub vaccines: Vec<(String, String)>,
     pub needles: Vec<(String, String)>,
     pub syringes: Vec<(String, String)>,
+    /// The new-cycle form (`cycle.number`, …): empty, or what was typed into a refused one.
+    pub vals: Vals,
     pub errs: Errs,
 }
 
-async fn cycles_page(s: &AppState, u: &WebUser, errs: Errs) -> Result<Response, PageError> {
+async fn cycles_page(s: &AppState, u: &WebUser, shown: Shown) -> Result<Response, PageError> {
     let lang = u.lang;
     let err = |e| PageError(e, lang);
     let (list, _) = vsys_app::cycles::list(&s.app, &u.actor, Page::first(100))
@@ -80,8 +85,15 @@ async fn cycles_page(s: &AppState, u: &WebUser, errs: Errs) -> Result<Response, 
             })
             .collect()
     };
-    let c = Chrome::for_actor(&s.app, &u.actor, lang, Ui::Cycles.text(lang), "/cycles").await;
+    let c = Chrome::for_actor(&s.app, &u.actor, lang, Ui::Cycles.text(lang), "/cycles")
+        .await
+        .with_flash(shown.flash.as_deref());
     let can_create = u.actor.can(Capability::ManageProgramme);
+    let mut vals = Vals::default();
+    vals.set("cycle.chain", "standard");
+    vals.set("cycle.unit_site", "box");
+    let vals = shown.vals(vals, &[]);
+    let errs = shown.errs;
     Ok(render_status(
         errs.status(),
         &CyclesPage {
@@ -92,16 +104,30 @@ async fn cycles_page(s: &AppState, u: &WebUser, errs: Errs) -> Result<Response, 
             vaccines: pick(vsys_domain::ProductKind::Vaccine),
             needles: pick(vsys_domain::ProductKind::Needle),
             syringes: pick(vsys_domain::ProductKind::Syringe),
+            vals,
             errs,
         },
     ))
 }
 
-pub async fn cycles(State(s): State<AppState>, u: WebUser) -> Result<Response, PageError> {
-    cycles_page(&s, &u, Errs::none()).await
+pub async fn cycles(
+    State(s): State<AppState>,
+    u: WebUser,
+    Query(q): Query<FlashQuery>,
+) -> Result<Response, PageError> {
+    cycles_page(&s, &u, Shown::asked(q.flash)).await
 }
 
-/// A new cycle (the nation).
+/// "第12クールはすでにあります。…": the duplicate number named as typed.
+fn number_taken(number: i64, lang: Lang) -> String {
+    match lang {
+        Lang::Ja => format!("第{number}クールはすでにあります。別の番号を入力してください。"),
+        Lang::En => format!("Cycle {number} already exists. Enter another number."),
+    }
+}
+
+/// A new cycle (the nation). Refused, the form comes back as typed with the reason next to
+/// each field; created, the cycle's page says so.
 pub async fn cycle_create(
     State(s): State<AppState>,
     u: WebUser,
@@ -109,24 +135,19 @@ pub async fn cycle_create(
 ) -> Result<Response, PageError> {
     let mut inv = Invalid::default();
     let number = number(&f, "number", None, &mut inv);
-    let mut date = |k: &str| {
-        let d = day(&text(&f, k));
-        if d.is_none() {
-            inv.push(k, Msg::InvalidDate);
-        }
-        d
-    };
     let dates = [
-        date("period_start"),
-        date("period_end"),
-        date("deadline_prefecture"),
-        date("deadline_municipality"),
-        date("deadline_site"),
+        date(&f, "period_start", &mut inv),
+        date(&f, "period_end", &mut inv),
+        date(&f, "deadline_prefecture", &mut inv),
+        date(&f, "deadline_municipality", &mut inv),
+        date(&f, "deadline_site", &mut inv),
     ];
+    // With the dates read, the use-case checks the rest even when the number is not one (as
+    // 0, which it refuses), so every reason is said at once; the number's own reason is ours.
     let result = match dates {
-        [Some(ps), Some(pe), Some(dp), Some(dm), Some(ds)] if inv.is_empty() => {
+        [Some(ps), Some(pe), Some(dp), Some(dm), Some(ds)] => {
             let input = vsys_app::cycles::CycleInput {
-                number,
+                number: if inv.is_empty() { number } else { 0 },
                 name: None,
                 vaccine_id: text(&f, "vaccine_id"),
                 needle_id: opt(&f, "needle_id"),
@@ -140,13 +161,26 @@ pub async fn cycle_create(
                 unit_site: vsys_domain::Unit::parse(&text(&f, "unit_site")),
                 formulas: None,
             };
-            vsys_app::cycles::create(&s.app, &u.actor, &input).await
+            match vsys_app::cycles::create(&s.app, &u.actor, &input).await {
+                Err(AppError::Invalid(found)) if !inv.is_empty() => {
+                    inv.0
+                        .extend(found.0.into_iter().filter(|e| e.field != "number"));
+                    Err(AppError::Invalid(inv))
+                }
+                other => other,
+            }
         }
         _ => Err(AppError::Invalid(inv)),
     };
     match result {
-        Ok(c) => Ok(Redirect::to(&format!("/cycles/{}", c.id)).into_response()),
-        Err(e) => cycles_page(&s, &u, Errs::refused("cycle", e, u.lang)?).await,
+        Ok(c) => Ok(done(&format!("/cycles/{}", c.id), Flash::CycleCreated, "")),
+        Err(e) => {
+            let mut shown = Shown::after("cycle", e, f, u.lang)?;
+            shown.errs = shown
+                .errs
+                .reword_with("number", Msg::CycleNumberTaken, |l| number_taken(number, l));
+            cycles_page(&s, &u, shown).await
+        }
     }
 }
 
@@ -157,12 +191,12 @@ pub struct CyclePage {
     pub cycle: vsys_app::rows::CycleRow,
     pub supply: Vec<(String, String, String)>,
     pub supply_products: Vec<(String, String)>,
-    pub supplier_default: String,
     pub my_link: Option<String>,
     pub can_request: bool,
     /// A municipal site in a priority-programme cycle: no request form, and why.
     pub no_requests: bool,
-    /// The request form (`request.capacity_doses`, …, `request.version`: "" when none yet).
+    /// The request form (`request.capacity_doses`, …, `request.version`: "" when none yet)
+    /// and the supply form (`supply.supplier_code`, …).
     pub vals: Vals,
     /// A refused supply (`supply`) or request (`request`).
     pub errs: Errs,
@@ -172,8 +206,9 @@ pub async fn cycle(
     State(s): State<AppState>,
     u: WebUser,
     Path(id): Path<String>,
+    Query(q): Query<FlashQuery>,
 ) -> Result<Response, PageError> {
-    cycle_page(&s, &u, &id, Shown::default()).await
+    cycle_page(&s, &u, &id, Shown::asked(q.flash)).await
 }
 
 /// A cycle; after a refused form, with the reasons (and what was typed into the request).
@@ -229,7 +264,9 @@ async fn cycle_page(
         .ok()
         .flatten()
         .map(|_| format!("/allocations/{id}/{}", u.actor.org_code()));
-    let c = Chrome::for_actor(&s.app, &u.actor, lang, &cycle.name, "/cycles").await;
+    let c = Chrome::for_actor(&s.app, &u.actor, lang, &cycle.name, "/cycles")
+        .await
+        .with_flash(shown.flash.as_deref());
     let chain = cycle.chain;
     let can_request = chain.takes_requests_from(kind) && u.actor.can(Capability::RequestSupply);
     let no_requests = kind == Site && !chain.takes_requests_from(kind);
@@ -248,6 +285,9 @@ async fn cycle_page(
             vals.set("request.version", r.version.to_string());
         }
         None => vals.set("request.storage", "freezer"),
+    }
+    if kind != Nation {
+        vals.set("supply.supplier_code", u.actor.org_code());
     }
     let vals = shown.vals(vals, &[]);
     Ok(render_status(
@@ -269,50 +309,49 @@ async fn cycle_page(
                 })
                 .collect(),
             supply_products,
-            supplier_default: if kind == Nation {
-                String::new()
-            } else {
-                u.actor.org_code().into()
-            },
             my_link,
             cycle,
         },
     ))
 }
 
-/// A supplier registers what it supplies to the cycle.
+/// A supplier registers what it supplies to the cycle; the page then says it was saved.
 pub async fn supply_submit(
     State(s): State<AppState>,
     u: WebUser,
     Path(id): Path<String>,
     Form(f): Form<FormMap>,
 ) -> Result<Response, PageError> {
-    let result = match whole(&text(&f, "quantity")) {
-        Ok(Some(quantity)) => {
-            let input = vsys_app::cycles::SupplyInput {
-                supplier_code: opt(&f, "supplier_code"),
-                product_id: text(&f, "product_id"),
-                quantity,
-            };
-            vsys_app::cycles::register_supply(&s.app, &u.actor, &id, &input)
-                .await
-                .map(|_| ())
-        }
-        _ => Err(AppError::invalid("quantity", Msg::InvalidInput)),
+    let mut inv = Invalid::default();
+    let quantity = number(&f, "quantity", None, &mut inv);
+    let result = if inv.is_empty() {
+        let input = vsys_app::cycles::SupplyInput {
+            supplier_code: opt(&f, "supplier_code"),
+            product_id: text(&f, "product_id"),
+            quantity,
+        };
+        vsys_app::cycles::register_supply(&s.app, &u.actor, &id, &input)
+            .await
+            .map(|_| ())
+    } else {
+        Err(AppError::Invalid(inv))
     };
     match result {
-        Ok(()) => Ok(Redirect::to(&format!("/cycles/{id}")).into_response()),
+        Ok(()) => Ok(done(
+            &format!("/cycles/{id}"),
+            Flash::SupplySaved,
+            "#supply-h",
+        )),
         Err(e) => {
-            let shown = Shown {
-                errs: Errs::refused("supply", e, u.lang)?,
-                ..Shown::default()
-            };
+            let mut shown = Shown::after("supply", e, f, u.lang)?;
+            shown.errs = shown.errs.label("quantity", Ui::QuantityHint);
             cycle_page(&s, &u, &id, shown).await
         }
     }
 }
 
-/// A site reports its capacity and request for the cycle (接種可能量・希望量等の報告).
+/// A site reports its capacity and request for the cycle (接種可能量・希望量等の報告); the page
+/// then says it was saved.
 pub async fn request_submit(
     State(s): State<AppState>,
     u: WebUser,
@@ -337,10 +376,18 @@ pub async fn request_submit(
         Err(AppError::Invalid(inv))
     };
     match result {
-        Ok(()) => Ok(Redirect::to(&format!("/cycles/{id}")).into_response()),
+        Ok(()) => Ok(done(
+            &format!("/cycles/{id}"),
+            Flash::RequestSaved,
+            "#req-h",
+        )),
         // Someone else saved first: show what is stored now (with its version) and say so.
         Err(e) => {
-            let shown = Shown::after("request", e, f, u.lang)?;
+            let mut shown = Shown::after("request", e, f, u.lang)?;
+            shown.errs = shown
+                .errs
+                .label("needles", Ui::NeedlesNeeded)
+                .label("syringes", Ui::SyringesNeeded);
             cycle_page(&s, &u, &id, shown).await
         }
     }

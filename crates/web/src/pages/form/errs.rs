@@ -163,6 +163,18 @@ impl Errs {
         self
     }
 
+    /// Says `msg` about `field` with a text the screen made (one naming what was typed).
+    pub fn reword_with(mut self, field: &str, msg: Msg, text: impl Fn(Lang) -> String) -> Errs {
+        for r in self
+            .reasons
+            .iter_mut()
+            .filter(|r| r.field == field && r.msg == Some(msg))
+        {
+            r.text = text(self.lang);
+        }
+        self
+    }
+
     /// Names the rows of `field`'s reasons by what they are about (an area's code) instead of
     /// their numbers.
     pub fn rows_named(mut self, field: &str, name: impl Fn(usize) -> Option<String>) -> Errs {

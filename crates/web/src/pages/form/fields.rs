@@ -47,9 +47,18 @@ pub fn number(f: &FormMap, k: &str, empty: Option<i64>, inv: &mut Invalid) -> i6
             0
         }
         (Err(m), _) => {
-            inv.push(k, m);
+            inv.push(k, not_a_number(m));
             0
         }
+    }
+}
+
+/// What a field that is not a number is told: to type a number (the kit's reading accepts
+/// full-width digits and commas, and says so).
+fn not_a_number(m: Msg) -> Msg {
+    match m {
+        Msg::InvalidInput => Msg::NotANumber,
+        other => other,
     }
 }
 
@@ -57,7 +66,7 @@ pub fn number(f: &FormMap, k: &str, empty: Option<i64>, inv: &mut Invalid) -> i6
 /// noted in `inv` (and `None` returned).
 pub fn optional_number(f: &FormMap, k: &str, inv: &mut Invalid) -> Option<i64> {
     whole(&text(f, k)).unwrap_or_else(|m| {
-        inv.push(k, m);
+        inv.push(k, not_a_number(m));
         None
     })
 }
@@ -142,7 +151,7 @@ mod tests {
                 .iter()
                 .map(|e| (e.field.as_str(), e.msg))
                 .collect::<Vec<_>>(),
-            [("b", Msg::Required), ("c", Msg::InvalidInput)]
+            [("b", Msg::Required), ("c", Msg::NotANumber)]
         );
     }
 

@@ -84,6 +84,11 @@ flashes! {
     DivisionSentBack = "division_sent_back" => DivisionSentBack,
     DivisionFinalised = "division_finalised" => DivisionFinalised,
     DivisionImported = "division_imported" => DivisionImported,
+    CycleCreated = "cycle_created" => CycleCreated,
+    SupplySaved = "supply_saved" => SupplySaved,
+    RequestSaved = "request_saved" => RequestSaved,
+    FirstAdminCreated = "first_admin_created" => FirstAdminCreated,
+    NoticesRead = "notices_read" => AllNoticesRead,
 }
 
 /// The query of a page that shows the message after a redirect.
