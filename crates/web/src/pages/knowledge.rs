@@ -223,7 +223,8 @@ async fn article_page(
         category_code: row.category.clone(),
         readers: readers_text(&row.readers, lang),
         updated: jst(&row.updated_at),
-        body: render(&row.body, 2),
+        // The page title is the h1; the body's `##` sections follow as h2.
+        body: render(&row.body, 1),
         files: files
             .into_iter()
             .map(|f| FileItem {
