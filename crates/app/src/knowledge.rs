@@ -80,16 +80,8 @@ impl ArticleDraft {
                 None => inv.push("readers", Msg::InvalidInput),
             }
         }
-        let mut text = |name: &str, raw: &str, required: bool, max: usize| -> String {
-            let v = raw.trim();
-            if let Err(m) = vsys_domain::validation::check_text(v) {
-                inv.push(name, m);
-            } else if required && v.is_empty() {
-                inv.push(name, Msg::Required);
-            } else if v.chars().count() > max {
-                inv.push(name, Msg::TooLong);
-            }
-            v.to_owned()
+        let mut text = |name: &str, raw: &str, required: bool, max: usize| {
+            vsys_domain::validation::bounded_text(&mut inv, name, raw, required, max)
         };
         let title = text("title", &self.title, true, TITLE_MAX);
         let body = text("body", &self.body, true, BODY_MAX);

@@ -280,16 +280,8 @@ impl CitizenDraft {
     /// Titles required and bounded, bodies bounded, no control characters; trimmed.
     fn checked(&self) -> AppResult<CitizenDraft> {
         let mut inv = vsys_domain::Invalid::default();
-        let mut field = |name: &str, raw: &str, required: bool, max: usize| -> String {
-            let v = raw.trim();
-            if let Err(m) = vsys_domain::validation::check_text(v) {
-                inv.push(name, m);
-            } else if required && v.is_empty() {
-                inv.push(name, Msg::Required);
-            } else if v.chars().count() > max {
-                inv.push(name, Msg::TooLong);
-            }
-            v.to_owned()
+        let mut field = |name: &str, raw: &str, required: bool, max: usize| {
+            vsys_domain::validation::bounded_text(&mut inv, name, raw, required, max)
         };
         let d = CitizenDraft {
             title_ja: field("title_ja", &self.title_ja, true, CITIZEN_TITLE_MAX),

@@ -59,32 +59,25 @@ pub async fn rebuild(app: &App) -> AppResult<Report> {
     rebuild_in(&app.db, app.clock.now(), &Who::system()).await
 }
 
+/// How many keys differ between two sets of figures (in one and not the other, or different).
+fn differing<K: Ord, V: PartialEq>(
+    fresh: &std::collections::BTreeMap<K, V>,
+    stored: &std::collections::BTreeMap<K, V>,
+) -> usize {
+    fresh
+        .iter()
+        .filter(|(k, v)| stored.get(*k) != Some(*v))
+        .count()
+        + stored.keys().filter(|k| !fresh.contains_key(*k)).count()
+}
+
 /// Compares the stored rollups with the raw rows' figures.
 pub async fn check(app: &App) -> AppResult<Report> {
     let mut tx = app.db.read_long().await?;
     let fresh = rollups::recompute(&mut tx).await?;
     let stored = rollups::stored(&mut tx).await?;
-    let mut differences = 0;
-    for (k, f) in &fresh.results {
-        if stored.results.get(k) != Some(f) {
-            differences += 1;
-        }
-    }
-    differences += stored
-        .results
-        .keys()
-        .filter(|k| !fresh.results.contains_key(*k))
-        .count();
-    for (k, f) in &fresh.stock {
-        if stored.stock.get(k) != Some(f) {
-            differences += 1;
-        }
-    }
-    differences += stored
-        .stock
-        .keys()
-        .filter(|k| !fresh.stock.contains_key(*k))
-        .count();
+    let differences =
+        differing(&fresh.results, &stored.results) + differing(&fresh.stock, &stored.stock);
     Ok(Report {
         result_rows: stored.results.len(),
         stock_rows: stored.stock.len(),

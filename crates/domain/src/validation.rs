@@ -136,6 +136,27 @@ pub fn check_text(s: &str) -> Result<(), Msg> {
     }
 }
 
+/// A text field as written (a title, a body): trimmed, no control characters
+/// ([`check_text`]), required when `required`, at most `max` characters; what is wrong is
+/// noted in `inv` under `name`. The one reading of free-text fields of the nation's writings.
+pub fn bounded_text(
+    inv: &mut Invalid,
+    name: &str,
+    raw: &str,
+    required: bool,
+    max: usize,
+) -> String {
+    let v = raw.trim();
+    if let Err(m) = check_text(v) {
+        inv.push(name, m);
+    } else if required && v.is_empty() {
+        inv.push(name, Msg::Required);
+    } else if v.chars().count() > max {
+        inv.push(name, Msg::TooLong);
+    }
+    v.to_owned()
+}
+
 /// Full-width digits and punctuation (as Japanese input methods type them) as ASCII: the one
 /// normaliser of typed numbers and dates.
 pub fn ascii_digits(s: &str) -> String {

@@ -4,7 +4,7 @@ use crate::db::{Tx, count_rows};
 use crate::error::{StoreError, StoreResult};
 use crate::schema::{ArticleTerms, Articles, Attachments};
 use chrono::{DateTime, Utc};
-use sea_query::{Expr, ExprTrait, Order, Query};
+use sea_query::{Expr, ExprTrait, IntoIden, Order, Query};
 use serde::Serialize;
 use std::collections::BTreeSet;
 
@@ -152,27 +152,21 @@ async fn replace_terms(tx: &mut Tx, id: &str, terms: &BTreeSet<String>) -> Store
 /// Deletes an article with its terms and attachments; the article as it was.
 pub async fn delete(tx: &mut Tx, id: &str) -> StoreResult<ArticleRow> {
     let a = get(tx, id).await?.ok_or(StoreError::NotFound)?;
-    tx.exec(
-        &Query::delete()
-            .from_table(ArticleTerms::Table)
-            .and_where(Expr::col(ArticleTerms::ArticleId).eq(id))
-            .to_owned(),
-    )
-    .await?;
-    tx.exec(
-        &Query::delete()
-            .from_table(Attachments::Table)
-            .and_where(Expr::col(Attachments::ArticleId).eq(id))
-            .to_owned(),
-    )
-    .await?;
-    tx.exec(
-        &Query::delete()
-            .from_table(Articles::Table)
-            .and_where(Expr::col(Articles::Id).eq(id))
-            .to_owned(),
-    )
-    .await?;
+    let terms = (ArticleTerms::Table, ArticleTerms::ArticleId);
+    let files = (Attachments::Table, Attachments::ArticleId);
+    for (table, column) in [
+        (terms.0.into_iden(), terms.1.into_iden()),
+        (files.0.into_iden(), files.1.into_iden()),
+        (Articles::Table.into_iden(), Articles::Id.into_iden()),
+    ] {
+        tx.exec(
+            &Query::delete()
+                .from_table(table)
+                .and_where(Expr::col(column).eq(id))
+                .to_owned(),
+        )
+        .await?;
+    }
     Ok(a)
 }
 
