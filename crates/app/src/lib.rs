@@ -12,6 +12,7 @@ pub mod config;
 pub mod context;
 pub mod csv_files;
 pub mod cycles;
+pub mod dashboard;
 pub mod delivery;
 pub mod demo;
 pub mod error;

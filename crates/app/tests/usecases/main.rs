@@ -11,6 +11,7 @@ mod amounts;
 mod audit_csv;
 mod auth;
 mod citizen_notices;
+mod dashboard;
 mod delivery;
 mod delivery_rules;
 mod demo_autopilot;

@@ -8,6 +8,7 @@ mod api_tokens;
 mod areas;
 mod audit;
 mod auth;
+mod dashboard;
 mod deliverer_info;
 mod deliverer_stock;
 mod delivery;
@@ -70,6 +71,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/users/{id}/lock", post(users::user_lock))
         .route("/users/{id}/totp-reset", post(users::user_totp_reset))
         .route("/users/{id}/reset", post(users::user_reset))
+        .route("/dashboard", get(dashboard::dashboard))
+        .route("/dashboard/remind/{cycle}", post(dashboard::remind))
         .route("/knowledge", get(knowledge::list).post(knowledge::create))
         .route("/knowledge/new", get(knowledge::new))
         .route(

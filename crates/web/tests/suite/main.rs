@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 mod browser;
 mod browser_amounts;
+mod browser_dashboard;
 mod browser_delivery;
 mod browser_demo;
 mod browser_division;

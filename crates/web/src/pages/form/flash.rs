@@ -44,6 +44,7 @@ flashes! {
     UserSaved = "user_saved" => UserSaved,
     Unlocked = "unlocked" => Unlocked,
     Locked = "locked" => LockedFlash,
+    RemindersSent = "reminders_sent" => RemindersSent,
     ArticleSaved = "article_saved" => ArticleSaved,
     ArticleDeleted = "article_deleted" => ArticleDeleted,
     AttachmentAdded = "attachment_added" => AttachmentAdded,

@@ -1,0 +1,62 @@
+//! The dashboard in headless Chromium: 東京都 opens 進捗状況, sees 港区 late against the
+//! municipalities' deadline (it confirmed but has not divided), sends the reminder in one
+//! click, and 港区 finds the notice.
+
+use crate::browser::login;
+use crate::common::*;
+use vsys_testkit::db_test;
+use vsys_testkit::webdriver::Browser;
+
+db_test!(
+    a_prefecture_sees_who_is_late_and_reminds_them_in_chromium,
+    |backend| async move {
+        let Some(t) = spawn_app(backend).await else {
+            return;
+        };
+        let id = crate::allocation::minato_has_its_allocation(&t).await;
+        // Past every deadline of the cycle (the test cycle's are in February 2027).
+        t.clock.advance(chrono::Duration::days(100));
+        let Some(b) = Browser::start()
+            .await
+            .unwrap_or_else(|e| panic!("browser: {e}"))
+        else {
+            return;
+        };
+        let run = async {
+            login(&b, &t, "tokyo-operator@demo.vsys.jp").await?;
+            b.click("#nav-dashboard").await?;
+            b.find(&format!("#cycle-{id}")).await?;
+            let row = b.text(&format!("#progress-{id}-13103")).await?;
+            anyhow::ensure!(row.contains("港区") && row.contains("遅延"), "港区: {row}");
+            let late = b.text(&format!("#cycle-{id} .late-count")).await?;
+            anyhow::ensure!(late == "1", "late count: {late}");
+            b.click(&format!("#remind-{id}")).await?;
+            b.accept_dialog().await?;
+            b.wait_text(".alert-success", |s| s.contains("お知らせを送りました"))
+                .await?;
+            login(&b, &t, "minato-operator@demo.vsys.jp").await?;
+            b.goto(&t.url("/notices")).await?;
+            let text = b.page_text().await?;
+            anyhow::ensure!(
+                text.contains("締切") && text.contains("過ぎています"),
+                "港区's notices: {text}"
+            );
+            // A clinic has no dashboard.
+            login(&b, &t, "clinic-operator@demo.vsys.jp").await?;
+            anyhow::ensure!(
+                crate::browser::absent(&b, "#nav-dashboard").await?,
+                "no dashboard link for a clinic"
+            );
+            Ok::<(), anyhow::Error>(())
+        };
+        let result = run.await;
+        if result.is_err() {
+            let _ = b
+                .screenshot(std::path::Path::new("/tmp/vsys-dashboard-failure.png"))
+                .await;
+        }
+        let _ = b.quit().await;
+        result.unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(t.audit_actions("allocation.remind").await.len(), 1);
+    }
+);
