@@ -59,6 +59,8 @@ pub struct Panel {
     pub name: String,
     pub deadline: String,
     pub updated: String,
+    /// The same moment for `<time datetime>`.
+    pub updated_iso: String,
     pub own: (&'static str, &'static str),
     pub counts: Vec<(&'static str, usize)>,
     pub late: usize,
@@ -93,6 +95,9 @@ pub async fn dashboard(
                 name: p.cycle.name.clone(),
                 deadline: p.deadline.to_string(),
                 updated: jst(&p.updated_at),
+                updated_iso: p
+                    .updated_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 own: (p.own.label(lang), p.own.badge()),
                 counts: [
                     Status::Unconfirmed,
