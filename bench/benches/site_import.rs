@@ -92,23 +92,15 @@ async fn template(path: &Path) {
     let mut tx = db.begin().await.unwrap_or_else(|e| fail(e));
     vsys_store::users::insert(
         &mut tx,
-        &UserRow {
-            id: uuid::Uuid::now_v7().to_string(),
-            org_code: "JP".into(),
-            email: EMAIL.into(),
-            name: "ベンチ 利用者".into(),
-            role: vsys_domain::Role::Operator,
-            password_hash: "-".into(),
-            must_change_password: false,
-            totp_secret: None,
-            totp_last_step: None,
-            disabled: false,
-            locked: false,
-            last_login_at: None,
-            created_at: now,
-            updated_at: now,
-            version: 0,
-        },
+        &UserRow::new(
+            "JP",
+            EMAIL,
+            "ベンチ 利用者".into(),
+            vsys_domain::Role::Operator,
+            "-".into(),
+            false,
+            now,
+        ),
     )
     .await
     .unwrap_or_else(|e| fail(e));

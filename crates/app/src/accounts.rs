@@ -117,23 +117,15 @@ async fn insert_user(
     password_hash: String,
     must_change_password: bool,
 ) -> AppResult<UserRow> {
-    let row = UserRow {
-        id: uuid::Uuid::now_v7().to_string(),
-        org_code: org_code.to_owned(),
-        email: email.as_str().to_owned(),
+    let row = UserRow::new(
+        org_code,
+        email.as_str(),
         name,
         role,
         password_hash,
         must_change_password,
-        totp_secret: None,
-        totp_last_step: None,
-        disabled: false,
-        locked: false,
-        last_login_at: None,
-        created_at: now,
-        updated_at: now,
-        version: 0,
-    };
+        now,
+    );
     match users::insert(tx, &row).await {
         Err(StoreError::Unique(_)) => return Err(AppError::invalid("email", Msg::EmailTaken)),
         other => other?,

@@ -234,21 +234,16 @@ pub async fn seed(
             users::insert(
                 &mut tx,
                 &UserRow {
-                    id: uuid::Uuid::now_v7().to_string(),
-                    org_code: org.code.clone(),
-                    email: email.clone(),
-                    name: format!("{} {}", org.name, role.label(vsys_domain::Lang::Ja)),
-                    role,
-                    password_hash: hash.clone(),
-                    must_change_password: false,
                     totp_secret: totp.as_ref().map(|t| crate::auth::seal_totp(app, t)),
-                    totp_last_step: None,
-                    disabled: false,
-                    locked: false,
-                    last_login_at: None,
-                    created_at: now,
-                    updated_at: now,
-                    version: 0,
+                    ..UserRow::new(
+                        &org.code,
+                        &email,
+                        format!("{} {}", org.name, role.label(vsys_domain::Lang::Ja)),
+                        role,
+                        hash.clone(),
+                        false,
+                        now,
+                    )
                 },
             )
             .await?;
@@ -299,23 +294,15 @@ async fn seed_autopilot_accounts(
     {
         users::insert(
             tx,
-            &UserRow {
-                id: uuid::Uuid::now_v7().to_string(),
-                org_code: m.code.clone(),
-                email: autopilot_email(&m.code),
-                name: format!("{} 自動操作（デモ）", m.name),
-                role: Role::Operator,
-                password_hash: hash.clone(),
-                must_change_password: false,
-                totp_secret: None,
-                totp_last_step: None,
-                disabled: false,
-                locked: false,
-                last_login_at: None,
-                created_at: now,
-                updated_at: now,
-                version: 0,
-            },
+            &UserRow::new(
+                &m.code,
+                &autopilot_email(&m.code),
+                format!("{} 自動操作（デモ）", m.name),
+                Role::Operator,
+                hash.clone(),
+                false,
+                now,
+            ),
         )
         .await?;
         n += 1;

@@ -30,6 +30,38 @@ pub struct UserRow {
     pub version: i64,
 }
 
+impl UserRow {
+    /// A new account as it is first written: active, unlocked, no TOTP, never logged in,
+    /// version 0, with a fresh time-ordered id.
+    pub fn new(
+        org_code: &str,
+        email: &str,
+        name: String,
+        role: vsys_domain::Role,
+        password_hash: String,
+        must_change_password: bool,
+        now: DateTime<Utc>,
+    ) -> UserRow {
+        UserRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            org_code: org_code.to_owned(),
+            email: email.to_owned(),
+            name,
+            role,
+            password_hash,
+            must_change_password,
+            totp_secret: None,
+            totp_last_step: None,
+            disabled: false,
+            locked: false,
+            last_login_at: None,
+            created_at: now,
+            updated_at: now,
+            version: 0,
+        }
+    }
+}
+
 const COLUMNS: [Users; 15] = [
     Users::Id,
     Users::OrgCode,
