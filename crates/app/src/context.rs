@@ -119,6 +119,17 @@ impl Actor {
         }
     }
 
+    /// Whether the actor may write what the nation alone writes (citizens' notices, the staff
+    /// knowledge base): the nation's operators and administrators.
+    pub fn may_write_for_nation(&self) -> bool {
+        self.principal.may(Action::Write, &nation_path())
+    }
+
+    /// [`Actor::require`] on the nation's own writings.
+    pub fn require_nation_writer(&self) -> AppResult<()> {
+        self.require(Action::Write, &nation_path())
+    }
+
     pub fn require_password_changed(&self) -> AppResult<()> {
         if !self.login_complete {
             return Err(AppError::NotLoggedIn);
@@ -129,4 +140,9 @@ impl Actor {
             Ok(())
         }
     }
+}
+
+/// The nation's place in the hierarchy.
+fn nation_path() -> String {
+    format!("/{}/", vsys_domain::OrgCode::nation())
 }

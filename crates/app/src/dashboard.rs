@@ -145,12 +145,23 @@ pub async fn progress(app: &App, actor: &Actor) -> AppResult<Vec<CycleProgress>>
     Ok(out)
 }
 
+/// Whether the actor may send reminders (its organisation's operators and administrators; a
+/// viewer sees the progress only). The screens ask it to show the button.
+pub fn may_remind(actor: &Actor) -> bool {
+    actor.can(Capability::OverseeArea)
+        && actor
+            .principal()
+            .may(Action::Write, &actor.principal().org_path)
+}
+
 /// Sends each organisation below that is late in `cycle_id` a reminder notice (and e-mail),
 /// audited once per organisation; the caller's operators and administrators. Returns the
 /// organisations reminded.
 pub async fn remind(app: &App, actor: &Actor, cycle_id: &str) -> AppResult<Vec<ChildProgress>> {
     actor.require_can(Capability::OverseeArea)?;
-    actor.require(Action::Write, &actor.principal().org_path)?;
+    if !may_remind(actor) {
+        return Err(AppError::Forbidden);
+    }
     let now = app.clock.now();
     let today = crate::clock::japan_date(now);
     let cycle = crate::cycles::get(app, actor, cycle_id).await?;

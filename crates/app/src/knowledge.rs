@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use std::collections::BTreeSet;
 use vsys_domain::knowledge::{AttachmentKind, Category, Query, Readers, attachment_name, terms};
-use vsys_domain::{Action, Msg, OrgKind};
+use vsys_domain::{Msg, OrgKind};
 use vsys_store::knowledge as store;
 pub use vsys_store::knowledge::{ArticleRow, AttachmentRow};
 use vsys_store::{Db, coordination};
@@ -25,15 +25,10 @@ pub const TOPIC: &str = "knowledge";
 const TITLE_MAX: usize = 200;
 const BODY_MAX: usize = 200_000;
 
-/// The nation's place in the hierarchy: the knowledge base is the nation's to write.
-fn nation_path() -> String {
-    format!("/{}/", vsys_domain::OrgCode::nation())
-}
-
 /// Whether the actor may write the knowledge base (the nation's operators and
 /// administrators); the screens ask it to show the forms.
 pub fn may_write(actor: &Actor) -> bool {
-    actor.principal.may(Action::Write, &nation_path())
+    actor.may_write_for_nation()
 }
 
 fn readers_of(a: &ArticleRow) -> Readers {
@@ -123,6 +118,16 @@ pub async fn list(
 /// list order; a query of no word finds nothing. [`Msg::TooLong`] (as the field `q`) past 100
 /// characters.
 pub async fn search(app: &App, actor: &Actor, q: &str) -> AppResult<Vec<ArticleRow>> {
+    search_in(app, actor, q, None).await
+}
+
+/// [`search`] within one category when given.
+pub async fn search_in(
+    app: &App,
+    actor: &Actor,
+    q: &str,
+    category: Option<Category>,
+) -> AppResult<Vec<ArticleRow>> {
     let Some(query) = Query::parse(q).map_err(|m| AppError::invalid("q", m))? else {
         return Ok(Vec::new());
     };
@@ -130,7 +135,11 @@ pub async fn search(app: &App, actor: &Actor, q: &str) -> AppResult<Vec<ArticleR
     let found = store::with_terms(&mut tx, &query.terms).await?;
     Ok(found
         .into_iter()
-        .filter(|a| visible(actor, a) && query.matches(&format!("{}\n{}", a.title, a.body)))
+        .filter(|a| {
+            visible(actor, a)
+                && category.is_none_or(|c| a.category == c.as_str())
+                && query.matches(&format!("{}\n{}", a.title, a.body))
+        })
         .collect())
 }
 
@@ -152,7 +161,7 @@ pub async fn get(
 
 /// Writes a new article (the nation).
 pub async fn create(app: &App, actor: &Actor, draft: &ArticleDraft) -> AppResult<ArticleRow> {
-    actor.require(Action::Write, &nation_path())?;
+    actor.require_nation_writer()?;
     let d = draft.checked()?;
     let now = app.clock.now();
     let row = ArticleRow {
@@ -201,7 +210,7 @@ pub async fn update(
     version: i64,
     draft: &ArticleDraft,
 ) -> AppResult<ArticleRow> {
-    actor.require(Action::Write, &nation_path())?;
+    actor.require_nation_writer()?;
     let d = draft.checked()?;
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
@@ -236,7 +245,7 @@ pub async fn update(
 
 /// Deletes an article with its attachments (the nation).
 pub async fn delete(app: &App, actor: &Actor, id: &str) -> AppResult<ArticleRow> {
-    actor.require(Action::Write, &nation_path())?;
+    actor.require_nation_writer()?;
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
     let before = store::delete(&mut tx, id).await?;
@@ -266,7 +275,7 @@ pub async fn attach(
     filename: &str,
     content: &[u8],
 ) -> AppResult<AttachmentRow> {
-    actor.require(Action::Write, &nation_path())?;
+    actor.require_nation_writer()?;
     let kind = AttachmentKind::of(content).map_err(|m| AppError::invalid("file", m))?;
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
@@ -322,7 +331,7 @@ pub async fn attachment(
 
 /// Removes an attachment (the nation).
 pub async fn detach(app: &App, actor: &Actor, article_id: &str, id: &str) -> AppResult<()> {
-    actor.require(Action::Write, &nation_path())?;
+    actor.require_nation_writer()?;
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
     let row = store::delete_attachment(&mut tx, article_id, id).await?;

@@ -294,15 +294,10 @@ impl CitizenDraft {
     }
 }
 
-/// The nation's place in the hierarchy: citizens' notices are the nation's to write.
-fn nation_path() -> String {
-    format!("/{}/", vsys_domain::OrgCode::nation())
-}
-
 /// Whether the actor may write and withdraw citizens' notices (the nation's operators and
 /// administrators); the screens ask it to show the way there.
 pub fn may_write_for_citizens(actor: &Actor) -> bool {
-    actor.principal.may(Action::Write, &nation_path())
+    actor.may_write_for_nation()
 }
 
 /// Publishes a notice, FAQ entry or guide page on the public site (the nation's operators and
@@ -314,7 +309,7 @@ pub async fn post_for_citizens(
     topic: CitizenTopic,
     draft: &CitizenDraft,
 ) -> AppResult<NoticeRow> {
-    actor.require(Action::Write, &nation_path())?;
+    actor.require_nation_writer()?;
     let d = draft.checked()?;
     let now = app.clock.now();
     let row = NoticeRow {
@@ -355,7 +350,7 @@ pub async fn post_for_citizens(
 /// Takes a citizens' notice off the public site (the nation's operators and administrators);
 /// `NotFound` for an id that is no citizens' notice.
 pub async fn withdraw_for_citizens(app: &App, actor: &Actor, id: &str) -> AppResult<NoticeRow> {
-    actor.require(Action::Write, &nation_path())?;
+    actor.require_nation_writer()?;
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
     let row = notices::delete_for_citizens(&mut tx, id.trim()).await?;
@@ -381,7 +376,7 @@ pub async fn withdraw_for_citizens(app: &App, actor: &Actor, id: &str) -> AppRes
 /// The citizens' notices as stored now, newest first, as many as the public snapshot holds (for the nation's screen that writes and
 /// withdraws them; the public site reads its snapshot instead).
 pub async fn list_for_citizens(app: &App, actor: &Actor) -> AppResult<Vec<NoticeRow>> {
-    actor.require(Action::Write, &nation_path())?;
+    actor.require_nation_writer()?;
     let mut tx = app.db.read().await?;
     Ok(notices::for_citizens(&mut tx, crate::public::NOTICES_HELD).await?)
 }

@@ -136,9 +136,7 @@ pub async fn dashboard(
         c,
         d: DL(lang),
         panels,
-        may_remind: a
-            .principal()
-            .may(vsys_domain::Action::Write, &a.principal().org_path),
+        may_remind: vsys_app::dashboard::may_remind(a),
     };
     Ok(render_status(StatusCode::OK, &page))
 }

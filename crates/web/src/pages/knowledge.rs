@@ -122,12 +122,8 @@ pub async fn list(
             .map_err(|e| PageError(e, lang))?;
         (rows, None)
     } else {
-        match vsys_app::knowledge::search(&s.app, a, &words).await {
+        match vsys_app::knowledge::search_in(&s.app, a, &words, category).await {
             Ok(rows) => {
-                let rows: Vec<ArticleRow> = rows
-                    .into_iter()
-                    .filter(|r| category.is_none_or(|c| r.category == c.as_str()))
-                    .collect();
                 let n = rows.len();
                 (rows, Some(n))
             }

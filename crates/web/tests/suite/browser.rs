@@ -10,10 +10,7 @@ db_test!(
         let Some(t) = spawn_app(backend).await else {
             return;
         };
-        let Some(b) = Browser::start()
-            .await
-            .unwrap_or_else(|e| panic!("browser: {e}"))
-        else {
+        let Some(b) = start().await else {
             return;
         };
         let run = async {
@@ -51,13 +48,7 @@ db_test!(
             Ok::<(), anyhow::Error>(())
         };
         let result = run.await;
-        if result.is_err() {
-            let _ = b
-                .screenshot(std::path::Path::new("/tmp/vsys-e2e-failure.png"))
-                .await;
-        }
-        let _ = b.quit().await;
-        result.unwrap_or_else(|e| panic!("{e:#}"));
+        finish(b, result, "e2e").await;
     }
 );
 
@@ -103,10 +94,7 @@ db_test!(
         let Some(t) = spawn_app(backend).await else {
             return;
         };
-        let Some(b) = Browser::start()
-            .await
-            .unwrap_or_else(|e| panic!("browser: {e}"))
-        else {
+        let Some(b) = start().await else {
             return;
         };
         let run = async {
@@ -210,12 +198,40 @@ db_test!(
             Ok::<(), anyhow::Error>(())
         };
         let result = run.await;
-        if result.is_err() {
-            let _ = b
-                .screenshot(std::path::Path::new("/tmp/vsys-e2e-allocation-failure.png"))
-                .await;
-        }
-        let _ = b.quit().await;
-        result.unwrap_or_else(|e| panic!("{e:#}"));
+        finish(b, result, "e2e-allocation").await;
     }
 );
+
+/// Headless Chromium, or `None` when it is not installed (said loudly by `Browser::start`;
+/// under CI that fails).
+pub async fn start() -> Option<Browser> {
+    Browser::start()
+        .await
+        .unwrap_or_else(|e| panic!("browser: {e}"))
+}
+
+/// Ends a browser test: on failure a screenshot (`/tmp/vsys-NAME-failure.png`), then the
+/// browser quits and the failure is reported.
+pub async fn finish(b: Browser, result: anyhow::Result<()>, name: &str) {
+    if result.is_err() {
+        let _ = b
+            .screenshot(std::path::Path::new(&format!(
+                "/tmp/vsys-{name}-failure.png"
+            )))
+            .await;
+    }
+    let _ = b.quit().await;
+    result.unwrap_or_else(|e| panic!("{e:#}"));
+}
+
+/// Runs `$run` (a block ending in `anyhow::Result<()>`) with a new browser named `$b`; see
+/// [`finish`]. Returns from the test when Chromium is not installed.
+macro_rules! in_browser {
+    ($b:ident, $name:literal, $run:block) => {{
+        let Some($b) = crate::browser::start().await else {
+            return;
+        };
+        let result: anyhow::Result<()> = async { $run }.await;
+        crate::browser::finish($b, result, $name).await;
+    }};
+}

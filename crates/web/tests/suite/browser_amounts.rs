@@ -4,7 +4,7 @@
 //! uploaded through the import form gets needles and syringes that follow the new amounts.
 
 use crate::allocation::{cycle_with_supply, nation_autofills};
-use crate::browser::login;
+use crate::browser::{finish, login, start};
 use crate::common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -123,10 +123,7 @@ db_test!(
             )
             .await;
         assert_eq!(s, StatusCode::OK, "{v}");
-        let Some(b) = Browser::start()
-            .await
-            .unwrap_or_else(|e| panic!("browser: {e}"))
-        else {
+        let Some(b) = start().await else {
             return;
         };
         let run = async {
@@ -258,12 +255,6 @@ db_test!(
             Ok::<(), anyhow::Error>(())
         };
         let result = run.await;
-        if result.is_err() {
-            let _ = b
-                .screenshot(std::path::Path::new("/tmp/vsys-e2e-amounts-failure.png"))
-                .await;
-        }
-        let _ = b.quit().await;
-        result.unwrap_or_else(|e| panic!("{e:#}"));
+        finish(b, result, "e2e-amounts").await;
     }
 );

@@ -2,10 +2,9 @@
 //! municipalities' deadline (it confirmed but has not divided), sends the reminder in one
 //! click, and 港区 finds the notice.
 
-use crate::browser::login;
+use crate::browser::{finish, login, start};
 use crate::common::*;
 use vsys_testkit::db_test;
-use vsys_testkit::webdriver::Browser;
 
 db_test!(
     a_prefecture_sees_who_is_late_and_reminds_them_in_chromium,
@@ -16,10 +15,7 @@ db_test!(
         let id = crate::allocation::minato_has_its_allocation(&t).await;
         // Past every deadline of the cycle (the test cycle's are in February 2027).
         t.clock.advance(chrono::Duration::days(100));
-        let Some(b) = Browser::start()
-            .await
-            .unwrap_or_else(|e| panic!("browser: {e}"))
-        else {
+        let Some(b) = start().await else {
             return;
         };
         let run = async {
@@ -50,13 +46,7 @@ db_test!(
             Ok::<(), anyhow::Error>(())
         };
         let result = run.await;
-        if result.is_err() {
-            let _ = b
-                .screenshot(std::path::Path::new("/tmp/vsys-dashboard-failure.png"))
-                .await;
-        }
-        let _ = b.quit().await;
-        result.unwrap_or_else(|e| panic!("{e:#}"));
+        finish(b, result, "dashboard").await;
         assert_eq!(t.audit_actions("allocation.remind").await.len(), 1);
     }
 );

@@ -4,7 +4,7 @@
 //! 配送状況 counts one line fewer without a date and its links lead to the lines, and once the
 //! days pass the two lines are counted 遅延.
 
-use crate::browser::{absent, login, set};
+use crate::browser::{absent, finish, login, set, start};
 use crate::common::*;
 use crate::delivery::finalised_cycle;
 use reqwest::Method;
@@ -46,10 +46,7 @@ db_test!(
         let Some(t) = spawn_app(backend).await else {
             return;
         };
-        let Some(b) = Browser::start()
-            .await
-            .unwrap_or_else(|e| panic!("browser: {e}"))
-        else {
+        let Some(b) = start().await else {
             return;
         };
         let cycle = finalised_cycle(&t).await;
@@ -224,13 +221,7 @@ db_test!(
             Ok::<(), anyhow::Error>(())
         };
         let result = run.await;
-        if result.is_err() {
-            let _ = b
-                .screenshot(std::path::Path::new("/tmp/vsys-e2e-delivery-failure.png"))
-                .await;
-        }
-        let _ = b.quit().await;
-        result.unwrap_or_else(|e| panic!("{e:#}"));
+        finish(b, result, "e2e-delivery").await;
 
         // What the screen wrote: the dates, the lot of the first line, nothing else.
         let mut tx = t.db.db.read().await.unwrap();

@@ -4,7 +4,7 @@
 //! demo database), and the wholesaler's grid at 1,366 px: the date fields first and inside the
 //! window, and the lines just saved kept in their place, marked 「保存済」.
 
-use crate::browser::{login, set};
+use crate::browser::{finish, login, set, start};
 use crate::common::*;
 use vsys_domain::Status;
 use vsys_testkit::db_test;
@@ -40,10 +40,7 @@ db_test!(
         let Some(t) = spawn_app(backend).await else {
             return;
         };
-        let Some(b) = Browser::start()
-            .await
-            .unwrap_or_else(|e| panic!("browser: {e}"))
-        else {
+        let Some(b) = start().await else {
             return;
         };
         // As `vsys serve` does over a database seeded as a demo.
@@ -181,13 +178,7 @@ db_test!(
         };
         let result = run.await;
         pilot.abort();
-        if result.is_err() {
-            let _ = b
-                .screenshot(std::path::Path::new("/tmp/vsys-e2e-demo-cycle-failure.png"))
-                .await;
-        }
-        let _ = b.quit().await;
-        result.unwrap_or_else(|e| panic!("{e:#}"));
+        finish(b, result, "e2e-demo-cycle").await;
     }
 );
 
@@ -269,10 +260,7 @@ db_test!(
         let Some(t) = spawn_app(backend).await else {
             return;
         };
-        let Some(b) = Browser::start()
-            .await
-            .unwrap_or_else(|e| panic!("browser: {e}"))
-        else {
+        let Some(b) = start().await else {
             return;
         };
         let cycle = demo_cycle_finalised(&t).await;
@@ -338,12 +326,6 @@ db_test!(
             Ok::<(), anyhow::Error>(())
         };
         let result = run.await;
-        if result.is_err() {
-            let _ = b
-                .screenshot(std::path::Path::new("/tmp/vsys-e2e-grid-failure.png"))
-                .await;
-        }
-        let _ = b.quit().await;
-        result.unwrap_or_else(|e| panic!("{e:#}"));
+        finish(b, result, "e2e-grid").await;
     }
 );

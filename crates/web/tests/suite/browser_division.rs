@@ -56,24 +56,6 @@ async fn ok(t: &TestApp, path: &str, token: &str) {
     assert_eq!(s, StatusCode::OK, "{path}: {body}");
 }
 
-/// Runs `run` in a new browser; a screenshot when it fails.
-macro_rules! in_browser {
-    ($b:ident, $shot:literal, $run:block) => {{
-        let Some($b) = Browser::start()
-            .await
-            .unwrap_or_else(|e| panic!("browser: {e}"))
-        else {
-            return;
-        };
-        let result = async { $run }.await;
-        if result.is_err() {
-            let _ = $b.screenshot(std::path::Path::new($shot)).await;
-        }
-        let _ = $b.quit().await;
-        result.unwrap_or_else(|e: anyhow::Error| panic!("{e:#}"));
-    }};
-}
-
 db_test!(
     division_refused_save_keeps_typed_values_in_chromium,
     |backend| async move {
@@ -81,7 +63,7 @@ db_test!(
             return;
         };
         let id = cycle_with_supply(&t).await;
-        in_browser!(b, "/tmp/vsys-e2e-division-refused.png", {
+        in_browser!(b, "e2e-division-refused", {
             login(&b, &t, "nation-operator@demo.vsys.jp").await?;
             b.goto(&t.url(&format!("/allocations/{id}/JP"))).await?;
             // Not a number: the table comes back as typed, the error next to the cell.
@@ -197,7 +179,7 @@ db_test!(
         let d = division(&t, &tokyo, &id, "13").await;
         let pending = amounts(&d).iter().filter(|l| l.1 > 0).count();
         assert!(pending > 1, "{d}");
-        in_browser!(b, "/tmp/vsys-e2e-finalise-refused.png", {
+        in_browser!(b, "e2e-finalise-refused", {
             login(&b, &t, "tokyo-operator@demo.vsys.jp").await?;
             b.goto(&t.url(&format!("/allocations/{id}/13"))).await?;
             b.click("#finalise").await?;
@@ -263,7 +245,7 @@ db_test!(
             return;
         };
         let id = cycle_with_supply(&t).await;
-        in_browser!(b, "/tmp/vsys-e2e-simulator.png", {
+        in_browser!(b, "e2e-simulator", {
             login(&b, &t, "nation-operator@demo.vsys.jp").await?;
             let page = t.url(&format!("/allocations/{id}/JP/simulate"));
             b.goto(&page).await?;
@@ -366,7 +348,7 @@ db_test!(
         let received = before["amount"].as_i64().unwrap_or(0);
         assert!(received > 0, "{before}");
         let mut shown = 0;
-        in_browser!(b, "/tmp/vsys-e2e-proposal.png", {
+        in_browser!(b, "e2e-proposal", {
             login(&b, &t, "tokyo-operator@demo.vsys.jp").await?;
             b.goto(&t.url(&format!("/allocations/{id}/13"))).await?;
             b.click("#confirm").await?;

@@ -11,24 +11,6 @@ use serde_json::json;
 use vsys_testkit::db_test;
 use vsys_testkit::webdriver::Browser;
 
-/// Runs `body` with a browser, keeping a screenshot when it fails.
-macro_rules! in_browser {
-    ($b:ident, $shot:literal, $body:expr) => {{
-        let Some($b) = Browser::start()
-            .await
-            .unwrap_or_else(|e| panic!("browser: {e}"))
-        else {
-            return;
-        };
-        let result: anyhow::Result<()> = $body.await;
-        if result.is_err() {
-            let _ = $b.screenshot(std::path::Path::new($shot)).await;
-        }
-        let _ = $b.quit().await;
-        result.unwrap_or_else(|e| panic!("{e:#}"));
-    }};
-}
-
 /// The value of a form control now.
 async fn value(b: &Browser, css: &str) -> anyhow::Result<String> {
     let v = b
@@ -76,7 +58,7 @@ db_test!(
         let Some(t) = spawn_app(backend).await else {
             return;
         };
-        in_browser!(b, "/tmp/vsys-forms-cycle.png", async {
+        in_browser!(b, "forms-cycle", {
             login(&b, &t, "nation-operator@demo.vsys.jp").await?;
             b.goto(&t.url("/cycles")).await?;
             let good = [
@@ -177,7 +159,7 @@ db_test!(
         let Some(t) = spawn_app(backend).await else {
             return;
         };
-        in_browser!(b, "/tmp/vsys-forms-user.png", async {
+        in_browser!(b, "forms-user", {
             login_admin(&b, &t, "tokyo-admin@demo.vsys.jp").await?;
             b.goto(&t.url("/users")).await?;
             b.click("#new-user").await?;
@@ -241,7 +223,7 @@ db_test!(supply_and_request_saves_say_so, |backend| async move {
         return;
     };
     let id = cycle_with_supply_on(&t, 21, "standard").await;
-    in_browser!(b, "/tmp/vsys-forms-supply.png", async {
+    in_browser!(b, "forms-supply", {
         login(&b, &t, "nation-operator@demo.vsys.jp").await?;
         b.goto(&t.url(&format!("/cycles/{id}"))).await?;
         // Refused: kept, and told what to type.
@@ -351,7 +333,7 @@ db_test!(
                 .await;
             assert_eq!(s, StatusCode::OK, "{code}: {p}");
         }
-        in_browser!(b, "/tmp/vsys-forms-notices.png", async {
+        in_browser!(b, "forms-notices", {
             login(&b, &t, "tokyo-operator@demo.vsys.jp").await?;
             b.goto(&t.url("/notices")).await?;
             let list = b.text(".notice-list").await?;

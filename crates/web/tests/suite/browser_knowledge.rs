@@ -2,7 +2,7 @@
 //! file and then a PDF are attached; the wholesaler finds it by a Japanese word and downloads
 //! the PDF; a clinic does not find it, finds its own chapters, and its こんなときには.
 
-use crate::browser::{login, set};
+use crate::browser::{finish, login, set, start};
 use crate::common::*;
 use serde_json::json;
 use vsys_testkit::db_test;
@@ -24,10 +24,7 @@ db_test!(
         let Some(t) = spawn_app(backend).await else {
             return;
         };
-        let Some(b) = Browser::start()
-            .await
-            .unwrap_or_else(|e| panic!("browser: {e}"))
-        else {
+        let Some(b) = start().await else {
             return;
         };
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
@@ -140,12 +137,6 @@ db_test!(
             Ok::<(), anyhow::Error>(())
         };
         let result = run.await;
-        if result.is_err() {
-            let _ = b
-                .screenshot(std::path::Path::new("/tmp/vsys-knowledge-failure.png"))
-                .await;
-        }
-        let _ = b.quit().await;
-        result.unwrap_or_else(|e| panic!("{e:#}"));
+        finish(b, result, "knowledge").await;
     }
 );

@@ -6,7 +6,7 @@
 //! (`target/artefacts/finder-phone.png`).
 
 use crate::a11y::{axe_clean, axe_violations};
-use crate::browser::absent;
+use crate::browser::{absent, finish, start};
 use crate::common::*;
 use crate::public_finder::{busiest, postal_code_of, snapshot};
 use serde_json::{Value, json};
@@ -54,24 +54,6 @@ fn artefacts() -> std::path::PathBuf {
             std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target")
         });
     target.join("artefacts")
-}
-
-async fn start() -> Option<Browser> {
-    Browser::start()
-        .await
-        .unwrap_or_else(|e| panic!("browser: {e}"))
-}
-
-async fn finish(b: Browser, result: anyhow::Result<()>, name: &str) {
-    if result.is_err() {
-        let _ = b
-            .screenshot(std::path::Path::new(&format!(
-                "/tmp/vsys-{name}-failure.png"
-            )))
-            .await;
-    }
-    let _ = b.quit().await;
-    result.unwrap_or_else(|e| panic!("{e:#}"));
 }
 
 db_test!(

@@ -4,33 +4,23 @@
 //! 港区 confirms it on screen, that they do, with the link); and its stock ledger names a
 //! delivery in words, linked to the delivery.
 
-use crate::allocation::with_version;
-use crate::browser::{login, set};
+use crate::browser::{finish, login, set, start};
 use crate::common::*;
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use serde_json::json;
 use vsys_testkit::db_test;
 use vsys_testkit::webdriver::Browser;
 
-/// Runs `run` against a fresh browser; a failure keeps a screenshot under `target/artefacts`.
+/// Runs `run` against a fresh browser (see `browser::finish`).
 async fn in_chromium<F>(name: &str, run: impl FnOnce(Browser) -> F)
 where
     F: std::future::Future<Output = (Browser, anyhow::Result<()>)>,
 {
-    let Some(b) = Browser::start()
-        .await
-        .unwrap_or_else(|e| panic!("browser: {e}"))
-    else {
+    let Some(b) = start().await else {
         return;
     };
     let (b, result) = run(b).await;
-    if result.is_err() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/artefacts");
-        let _ = std::fs::create_dir_all(&dir);
-        let _ = b.screenshot(&dir.join(format!("{name}-failure.png"))).await;
-    }
-    let _ = b.quit().await;
-    result.unwrap_or_else(|e| panic!("{e:#}"));
+    finish(b, result, name).await;
 }
 
 /// Fills the create-cycle form: number as typed, the three deadlines, the rest fixed.
@@ -139,40 +129,7 @@ db_test!(
             return;
         };
         let clinic = t.user("clinic-operator@demo.vsys.jp").await.org_code;
-        let cycle = crate::delivery::finalised_cycle(&t).await;
-        // The clinic's vaccine arrives: the wholesaler enters its 納入実績日 and lot.
-        let wholesaler = t.token("wholesaler-operator@demo.vsys.jp").await;
-        let (s, list) = t
-            .api(
-                Method::GET,
-                &format!("/api/v1/deliveries?cycle={cycle}&item=vaccine&per_page=500"),
-                &wholesaler,
-                None,
-            )
-            .await;
-        assert_eq!(s, StatusCode::OK, "{list}");
-        let d = list["items"]
-            .as_array()
-            .and_then(|l| {
-                l.iter()
-                    .find(|d| d["site_code"] == clinic.as_str())
-                    .cloned()
-            })
-            .unwrap_or_else(|| panic!("no delivery to the clinic: {list}"));
-        let today = vsys_app::clock::japan_date(t.app.clock.now());
-        let (s, v) = with_version(
-            &t,
-            Method::PATCH,
-            &format!(
-                "/api/v1/deliveries/{}",
-                d["id"].as_str().unwrap_or_default()
-            ),
-            &wholesaler,
-            d["version"].as_i64().unwrap_or(-1),
-            json!({"delivered_on": today, "lot": "FK0001"}),
-        )
-        .await;
-        assert_eq!(s, StatusCode::OK, "{v}");
+        crate::site_home::clinic_vaccine_delivered(&t, &clinic).await;
         in_chromium("publicity", |b| async {
             let r = async {
                 // Not yet confirmed by 港区: the clinic is told it is not shown yet, and why.

@@ -2,7 +2,7 @@
 //! the reservation status in one click, today's results writing the stock (a bad day first,
 //! refused), a registry change that waits for the municipality, and 港区 approving it.
 
-use crate::browser::{absent, login, set};
+use crate::browser::{absent, finish, login, set, start};
 use crate::common::*;
 use vsys_testkit::db_test;
 use vsys_testkit::webdriver::Browser;
@@ -42,10 +42,7 @@ db_test!(
         let Some(t) = spawn_app(backend).await else {
             return;
         };
-        let Some(b) = Browser::start()
-            .await
-            .unwrap_or_else(|e| panic!("browser: {e}"))
-        else {
+        let Some(b) = start().await else {
             return;
         };
         let clinic = t.user(CLINIC).await.org_code;
@@ -215,13 +212,7 @@ db_test!(
             Ok::<(), anyhow::Error>(())
         };
         let result = run.await;
-        if result.is_err() {
-            let _ = b
-                .screenshot(std::path::Path::new("/tmp/vsys-e2e-sites-failure.png"))
-                .await;
-        }
-        let _ = b.quit().await;
-        result.unwrap_or_else(|e| panic!("{e:#}"));
+        finish(b, result, "e2e-sites").await;
 
         // What the screens wrote.
         let mut tx = t.db.db.read().await.unwrap();

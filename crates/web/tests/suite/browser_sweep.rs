@@ -5,6 +5,7 @@
 //! the HTML as served (the citizens' pages too).
 
 use crate::a11y::{axe_clean, axe_violations, overflow_x, vnu_errors};
+use crate::browser::{finish, start};
 use crate::common::*;
 use serde_json::json;
 use std::collections::{BTreeSet, VecDeque};
@@ -126,10 +127,7 @@ db_test!(
         let Some(t) = spawn_app(backend).await else {
             return;
         };
-        let Some(b) = Browser::start()
-            .await
-            .unwrap_or_else(|e| panic!("browser: {e}"))
-        else {
+        let Some(b) = start().await else {
             return;
         };
         let run = async {
@@ -241,13 +239,7 @@ db_test!(
             Ok::<(), anyhow::Error>(())
         };
         let result = run.await;
-        if result.is_err() {
-            let _ = b
-                .screenshot(std::path::Path::new("/tmp/vsys-sweep-failure.png"))
-                .await;
-        }
-        let _ = b.quit().await;
-        result.unwrap_or_else(|e| panic!("{e:#}"));
+        finish(b, result, "sweep").await;
     }
 );
 

@@ -6,6 +6,7 @@ mod a11y;
 mod allocation;
 mod audit;
 mod auth;
+#[macro_use]
 mod browser;
 mod browser_amounts;
 mod browser_dashboard;

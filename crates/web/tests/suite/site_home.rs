@@ -8,6 +8,40 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 use vsys_testkit::db_test;
 
+/// A cycle finalised down to the demo clinic whose vaccine the wholesaler has delivered today
+/// (lot FK0001): the clinic's ledger holds the delivery.
+pub async fn clinic_vaccine_delivered(t: &TestApp, clinic: &str) -> String {
+    let cycle = crate::delivery::finalised_cycle(t).await;
+    // The clinic's vaccine arrives: the wholesaler enters its 納入実績日 and lot.
+    let wholesaler = t.token("wholesaler-operator@demo.vsys.jp").await;
+    let (s, list) = t
+        .api(
+            Method::GET,
+            &format!("/api/v1/deliveries?cycle={cycle}&item=vaccine&per_page=500"),
+            &wholesaler,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{list}");
+    let d = list["items"]
+        .as_array()
+        .and_then(|l| l.iter().find(|d| d["site_code"] == clinic).cloned())
+        .unwrap_or_else(|| panic!("no delivery to the clinic: {list}"));
+    let id = d["id"].as_str().unwrap_or_default().to_owned();
+    let today = vsys_app::clock::japan_date(t.app.clock.now());
+    let (s, v) = with_version(
+        t,
+        Method::PATCH,
+        &format!("/api/v1/deliveries/{id}"),
+        &wholesaler,
+        d["version"].as_i64().unwrap_or(-1),
+        json!({"delivered_on": today, "lot": "FK0001"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    cycle
+}
+
 db_test!(
     site_home_says_whether_citizens_find_the_site,
     |backend| async move {
@@ -67,38 +101,7 @@ db_test!(
             return;
         };
         let clinic = t.user("clinic-operator@demo.vsys.jp").await.org_code;
-        let cycle = crate::delivery::finalised_cycle(&t).await;
-        // The clinic's vaccine arrives: the wholesaler enters its 納入実績日 and lot.
-        let wholesaler = t.token("wholesaler-operator@demo.vsys.jp").await;
-        let (s, list) = t
-            .api(
-                Method::GET,
-                &format!("/api/v1/deliveries?cycle={cycle}&item=vaccine&per_page=500"),
-                &wholesaler,
-                None,
-            )
-            .await;
-        assert_eq!(s, StatusCode::OK, "{list}");
-        let d = list["items"]
-            .as_array()
-            .and_then(|l| {
-                l.iter()
-                    .find(|d| d["site_code"] == clinic.as_str())
-                    .cloned()
-            })
-            .unwrap_or_else(|| panic!("no delivery to the clinic: {list}"));
-        let id = d["id"].as_str().unwrap_or_default().to_owned();
-        let today = vsys_app::clock::japan_date(t.app.clock.now());
-        let (s, v) = with_version(
-            &t,
-            Method::PATCH,
-            &format!("/api/v1/deliveries/{id}"),
-            &wholesaler,
-            d["version"].as_i64().unwrap_or(-1),
-            json!({"delivered_on": today, "lot": "FK0001"}),
-        )
-        .await;
-        assert_eq!(s, StatusCode::OK, "{v}");
+        let cycle = clinic_vaccine_delivered(&t, &clinic).await;
 
         let c = t.web_login("clinic-operator@demo.vsys.jp").await;
         // The ledger names the delivery by its cycle and vaccine and links its deliveries.

@@ -3,12 +3,11 @@
 //! named. Cycle deadlines out of order are refused on screen.
 
 use crate::allocation::{cycle_with_supply, division};
-use crate::browser::login;
+use crate::browser::{finish, login, start};
 use crate::common::*;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 use vsys_testkit::db_test;
-use vsys_testkit::webdriver::Browser;
 
 /// Posts `fields` (with the CSRF token of the page at `page`) to `action`.
 async fn post(
@@ -309,10 +308,7 @@ db_test!(full_width_amounts_typed_in_chromium, |backend| async move {
         return;
     };
     let id = cycle_with_supply(&t).await;
-    let Some(b) = Browser::start()
-        .await
-        .unwrap_or_else(|e| panic!("browser: {e}"))
-    else {
+    let Some(b) = start().await else {
         return;
     };
     let run = async {
@@ -330,13 +326,7 @@ db_test!(full_width_amounts_typed_in_chromium, |backend| async move {
         Ok::<(), anyhow::Error>(())
     };
     let result = run.await;
-    if result.is_err() {
-        let _ = b
-            .screenshot(std::path::Path::new("/tmp/vsys-e2e-forms-failure.png"))
-            .await;
-    }
-    let _ = b.quit().await;
-    result.unwrap_or_else(|e| panic!("{e:#}"));
+    finish(b, result, "e2e-forms").await;
     let nation = t.token("nation-operator@demo.vsys.jp").await;
     let d = division(&t, &nation, &id, "JP").await;
     let line = d["lines"]
