@@ -353,6 +353,13 @@ pub async fn detach(app: &App, actor: &Actor, article_id: &str, id: &str) -> App
     Ok(())
 }
 
+/// A fingerprint of the embedded manual (its chapters' paths and lengths): a prepared test
+/// database that loaded another manual is not reused.
+pub fn manual_fingerprint() -> String {
+    let n: usize = MANUALS.iter().map(|(p, t)| p.len() + t.len()).sum();
+    format!("m{}x{n}", MANUALS.len())
+}
+
 /// The kinds of organisation a chapter of the manual is for, by its folder.
 fn manual_readers(path: &str) -> Readers {
     match path.split('/').next().unwrap_or_default() {

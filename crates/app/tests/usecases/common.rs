@@ -30,14 +30,21 @@ pub fn config() -> Config {
 
 /// A fresh world on `backend`; `None` when that backend is not configured.
 pub async fn world(backend: Backend) -> Option<World> {
-    let db = fresh_db(backend, "app_usecases_v4", |db| async move {
-        let app = App::new(db, config(), Arc::new(ManualClock::default()));
-        app.prepare().await.map_err(|e| anyhow::anyhow!("{e}"))?;
-        vsys_app::demo::seed(&app, 60, &|_, _| {})
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        Ok(())
-    })
+    let db = fresh_db(
+        backend,
+        &format!(
+            "app_usecases_v4_{}",
+            vsys_app::knowledge::manual_fingerprint()
+        ),
+        |db| async move {
+            let app = App::new(db, config(), Arc::new(ManualClock::default()));
+            app.prepare().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            vsys_app::demo::seed(&app, 60, &|_, _| {})
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            Ok(())
+        },
+    )
     .await?;
     let clock = Arc::new(ManualClock::default());
     let app = App::new(db.db.clone(), config(), clock.clone());

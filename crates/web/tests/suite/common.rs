@@ -75,18 +75,22 @@ async fn spawn_inner(
     public: bool,
     cuttable: bool,
 ) -> Option<TestApp> {
-    let db = fresh_db(backend, "web_demo_v7", |db| async move {
-        let config = Config {
-            secret_key: Some(vsys_testkit::TEST_SECRET_KEY.into()),
-            ..Config::default()
-        };
-        let app = App::new(db, config, Arc::new(vsys_app::SystemClock));
-        app.prepare().await.map_err(|e| anyhow::anyhow!("{e}"))?;
-        vsys_app::demo::seed(&app, 60, &|_, _| {})
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        Ok(())
-    })
+    let db = fresh_db(
+        backend,
+        &format!("web_demo_v7_{}", vsys_app::knowledge::manual_fingerprint()),
+        |db| async move {
+            let config = Config {
+                secret_key: Some(vsys_testkit::TEST_SECRET_KEY.into()),
+                ..Config::default()
+            };
+            let app = App::new(db, config, Arc::new(vsys_app::SystemClock));
+            app.prepare().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            vsys_app::demo::seed(&app, 60, &|_, _| {})
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            Ok(())
+        },
+    )
     .await?;
     let mut config = test_config(&db.url);
     tune(&mut config);
