@@ -418,7 +418,7 @@ async fn enter_in(
     if unchanged {
         return Ok(d);
     }
-    deliveries::update(tx, &after).await?;
+    deliveries::update(tx, &d, &after).await?;
     let who: Who = actor.into();
     record(
         tx,
@@ -583,7 +583,7 @@ pub async fn reassign(
         version: d.version + 1,
         ..d.clone()
     };
-    deliveries::update(&mut tx, &after).await?;
+    deliveries::update(&mut tx, &d, &after).await?;
     record(
         &mut tx,
         &actor.into(),

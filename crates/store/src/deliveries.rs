@@ -96,7 +96,19 @@ fn select() -> SelectStatement {
         .to_owned()
 }
 
-/// Inserts deliveries in batches; a line that already has its delivery is left alone.
+/// The rollup key and figures of a delivery line.
+fn rollup_line(r: &DeliveryRow) -> (crate::rollups::DeliveryKey, crate::rollups::DeliveryFigures) {
+    crate::rollups::delivery_line(
+        &r.cycle_id,
+        &r.deliverer_code,
+        &r.municipality_code,
+        r.scheduled_on,
+        r.delivered_on.is_some(),
+    )
+}
+
+/// Inserts deliveries in batches; a line that already has its delivery is left alone. The
+/// delivery rollups count the lines inserted, in the same transaction.
 pub async fn insert_many(tx: &mut Tx, rows: &[DeliveryRow]) -> StoreResult<()> {
     for chunk in rows.chunks(1000) {
         let mut q = Query::insert()
@@ -111,7 +123,16 @@ pub async fn insert_many(tx: &mut Tx, rows: &[DeliveryRow]) -> StoreResult<()> {
                 .do_nothing()
                 .to_owned(),
         );
-        tx.exec(&q).await?;
+        q.returning_col(D::Id);
+        let inserted: Vec<(String,)> = tx.all(&q).await?;
+        let inserted: std::collections::HashSet<String> =
+            inserted.into_iter().map(|(id,)| id).collect();
+        let lines: Vec<_> = chunk
+            .iter()
+            .filter(|r| inserted.contains(&r.id))
+            .map(rollup_line)
+            .collect();
+        crate::rollups::add_deliveries(tx, &lines, 1).await?;
     }
     Ok(())
 }
@@ -121,8 +142,9 @@ pub async fn get(tx: &mut Tx, id: &str) -> StoreResult<Option<DeliveryRow>> {
         .await
 }
 
-/// Writes a delivery if its stored version is still `r.version - 1`.
-pub async fn update(tx: &mut Tx, r: &DeliveryRow) -> StoreResult<()> {
+/// Writes a delivery (`before` as read, `r` the new one) if its stored version is still
+/// `r.version - 1`; the delivery rollups move from the old line's key to the new one's.
+pub async fn update(tx: &mut Tx, before: &DeliveryRow, r: &DeliveryRow) -> StoreResult<()> {
     let n = tx
         .exec(
             &Query::update()
@@ -135,6 +157,11 @@ pub async fn update(tx: &mut Tx, r: &DeliveryRow) -> StoreResult<()> {
         .await?;
     if n == 0 {
         return Err(StoreError::Conflict);
+    }
+    let (old, new) = (rollup_line(before), rollup_line(r));
+    if old != new {
+        crate::rollups::add_deliveries(tx, &[old], -1).await?;
+        crate::rollups::add_deliveries(tx, &[new], 1).await?;
     }
     Ok(())
 }

@@ -47,7 +47,7 @@ const COLUMNS: [L; 14] = [
 ];
 
 /// Appends entries; never updates or deletes one. The stock rollups move by the entries, in
-/// the same transaction.
+/// the same transaction (a correction under the kind of the entry it reverses).
 pub async fn append(tx: &mut Tx, rows: &[LedgerRow]) -> StoreResult<()> {
     let codes: Vec<&str> = rows
         .iter()
@@ -60,13 +60,21 @@ pub async fn append(tx: &mut Tx, rows: &[LedgerRow]) -> StoreResult<()> {
         crate::rollups::StockKey,
         crate::rollups::StockFigures,
     > = std::collections::BTreeMap::new();
-    for r in rows {
+    let kinds = crate::rollups::counted_kinds(
+        tx,
+        &rows
+            .iter()
+            .map(|r| (r.id.clone(), r.kind.as_str().to_owned(), r.reverses.clone()))
+            .collect::<Vec<_>>(),
+    )
+    .await?;
+    for (r, kind) in rows.iter().zip(kinds) {
         let f = moves
             .entry((
                 crate::rollups::japan_day(r.at),
                 municipalities.get(&r.org_code).cloned().unwrap_or_default(),
                 r.cycle_id.clone().unwrap_or_default(),
-                r.kind.as_str().to_owned(),
+                kind,
             ))
             .or_default();
         f.entries += 1;

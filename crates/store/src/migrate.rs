@@ -1122,6 +1122,71 @@ fn rollup_indexes() -> Vec<IndexCreateStatement> {
     ]
 }
 
+fn dashboard_rollup_tables() -> Vec<TableCreateStatement> {
+    vec![
+        Table::create()
+            .table(PrefectureResultRollups::Table)
+            .col(date(PrefectureResultRollups::Day))
+            .col(string(PrefectureResultRollups::PrefectureCode))
+            .col(int(PrefectureResultRollups::Reports))
+            .col(int(PrefectureResultRollups::Total))
+            .col(int(PrefectureResultRollups::Elderly))
+            .col(int(PrefectureResultRollups::Underlying))
+            .col(int(PrefectureResultRollups::Others))
+            .col(int(PrefectureResultRollups::WastedVials))
+            .primary_key(
+                Index::create()
+                    .col(PrefectureResultRollups::Day)
+                    .col(PrefectureResultRollups::PrefectureCode),
+            )
+            .to_owned(),
+        Table::create()
+            .table(PrefectureStockRollups::Table)
+            .col(date(PrefectureStockRollups::Day))
+            .col(string(PrefectureStockRollups::PrefectureCode))
+            .col(string(PrefectureStockRollups::Kind))
+            .col(int(PrefectureStockRollups::Entries))
+            .col(int(PrefectureStockRollups::Vials))
+            .col(int(PrefectureStockRollups::Doses))
+            .primary_key(
+                Index::create()
+                    .col(PrefectureStockRollups::Day)
+                    .col(PrefectureStockRollups::PrefectureCode)
+                    .col(PrefectureStockRollups::Kind),
+            )
+            .to_owned(),
+        Table::create()
+            .table(DeliveryRollups::Table)
+            .col(string(DeliveryRollups::CycleId))
+            .col(string(DeliveryRollups::DelivererCode))
+            .col(string(DeliveryRollups::MunicipalityCode))
+            // The 納入予定日 as YYYY-MM-DD, '' while there is none.
+            .col(string(DeliveryRollups::PlannedOn))
+            .col(int(DeliveryRollups::Lines))
+            .col(int(DeliveryRollups::Delivered))
+            .primary_key(
+                Index::create()
+                    .col(DeliveryRollups::CycleId)
+                    .col(DeliveryRollups::DelivererCode)
+                    .col(DeliveryRollups::MunicipalityCode)
+                    .col(DeliveryRollups::PlannedOn),
+            )
+            .to_owned(),
+    ]
+}
+
+fn dashboard_rollup_indexes() -> Vec<IndexCreateStatement> {
+    vec![
+        // An area's lines in a cycle: its municipalities (codes start with the prefecture's).
+        Index::create()
+            .name("delivery_rollups_area")
+            .table(DeliveryRollups::Table)
+            .col(DeliveryRollups::CycleId)
+            .col(DeliveryRollups::MunicipalityCode)
+            .to_owned(),
+    ]
+}
+
 fn notice_group_tables() -> Vec<TableCreateStatement> {
     vec![
         Table::create()
@@ -1263,6 +1328,14 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "notice_groups",
         tables: notice_group_tables,
         indexes: notice_group_indexes,
+        alters: no_alters,
+        postgres: &[],
+    },
+    Migration {
+        version: 16,
+        name: "dashboard_rollups",
+        tables: dashboard_rollup_tables,
+        indexes: dashboard_rollup_indexes,
         alters: no_alters,
         postgres: &[],
     },

@@ -560,3 +560,45 @@ pub enum StockRollups {
     Vials,
     Doses,
 }
+
+/// Results per day and prefecture: the same increments as [`ResultRollups`], so that the
+/// nation's figures read 47 rows a day rather than 1,741.
+#[derive(Iden, Clone, Copy)]
+pub enum PrefectureResultRollups {
+    Table,
+    Day,
+    PrefectureCode,
+    Reports,
+    Total,
+    Elderly,
+    Underlying,
+    Others,
+    WastedVials,
+}
+
+/// Stock movements per day, prefecture and kind: the same increments as [`StockRollups`]
+/// (without the cycle), for the nation's figures.
+#[derive(Iden, Clone, Copy)]
+pub enum PrefectureStockRollups {
+    Table,
+    Day,
+    PrefectureCode,
+    Kind,
+    Entries,
+    Vials,
+    Doses,
+}
+
+/// Delivery lines per cycle, deliverer, municipality and 納入予定日 ('' for none yet), with how
+/// many of them have their 納入実績日: kept by atomic increments with every write of a
+/// delivery line. Unscheduled and late lines are read from these.
+#[derive(Iden, Clone, Copy)]
+pub enum DeliveryRollups {
+    Table,
+    CycleId,
+    DelivererCode,
+    MunicipalityCode,
+    PlannedOn,
+    Lines,
+    Delivered,
+}

@@ -176,7 +176,9 @@ db_test!(
             version: 1,
             ..rows[0].clone()
         };
-        deliveries::update(&mut tx, &scheduled).await.unwrap();
+        deliveries::update(&mut tx, &rows[0], &scheduled)
+            .await
+            .unwrap();
         assert_eq!(
             deliveries::get(&mut tx, "d1").await.unwrap(),
             Some(scheduled.clone())
@@ -186,7 +188,7 @@ db_test!(
             ..scheduled.clone()
         };
         assert!(matches!(
-            deliveries::update(&mut tx, &stale).await,
+            deliveries::update(&mut tx, &scheduled, &stale).await,
             Err(StoreError::Conflict)
         ));
         // The scheduled line now sorts after the undated ones.
@@ -217,7 +219,22 @@ db_test!(
             version: 2,
             ..scheduled.clone()
         };
-        deliveries::update(&mut tx, &delivered).await.unwrap();
+        deliveries::update(&mut tx, &scheduled, &delivered)
+            .await
+            .unwrap();
+        // The delivery rollups followed every write: inserts (a repeated line not counted),
+        // the scheduled day, the delivery.
+        let fresh = vsys_store::rollups::recompute(&mut tx).await.unwrap();
+        let stored = vsys_store::rollups::stored(&mut tx).await.unwrap();
+        assert_eq!(stored.deliveries, fresh.deliveries);
+        assert_eq!(
+            stored
+                .deliveries
+                .values()
+                .map(|f| (f.lines, f.delivered))
+                .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1)),
+            (4, 1)
+        );
         assert_eq!(listed(&mut tx, state("late", day(5))).await.1, 0);
         assert_eq!(listed(&mut tx, state("delivered", day(5))).await.0, ["d1"]);
         assert_eq!(
