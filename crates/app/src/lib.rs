@@ -24,6 +24,7 @@ pub mod master_data;
 pub mod notices;
 pub mod ops;
 pub mod orgs;
+pub mod overview;
 pub mod products;
 pub mod public;
 pub mod read_cache;

@@ -11,6 +11,89 @@ use vsys_store::{Db, master, orgs};
 
 pub const MUNICIPALITIES_CSV: &str = include_str!("../../../data/municipalities.csv");
 pub const POSTAL_CODES_CSV: &str = include_str!("../../../data/postal_codes.csv");
+pub const POPULATION_BY_AGE_CSV: &str =
+    include_str!("../../../data/population_by_age_2021-01-01.csv");
+
+/// Residents of a municipality (Basic Resident Register, 1 January 2021).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Residents {
+    pub total: i64,
+    /// Aged 65 and over (the bands from `age_65-69` up).
+    pub aged_65_plus: i64,
+}
+
+impl Residents {
+    pub fn add(&mut self, o: Residents) {
+        self.total += o.total;
+        self.aged_65_plus += o.aged_65_plus;
+    }
+}
+
+/// The lower bound of an age band's header (`age_65-69` → 65, `age_100+` → 100).
+fn band_from(header: &str) -> Option<u32> {
+    let band = header.strip_prefix("age_")?;
+    band.split(['-', '+']).next()?.parse().ok()
+}
+
+/// Parses the register's table: residents per municipality code.
+pub fn parse_residents(text: &str) -> AppResult<BTreeMap<String, Residents>> {
+    let bad = |e: String| AppError::Internal(anyhow::anyhow!("population_by_age: {e}"));
+    let mut r = csv::Reader::from_reader(text.as_bytes());
+    let headers = r.headers().map_err(|e| bad(e.to_string()))?.clone();
+    let col = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| bad(format!("no column {name}")))
+    };
+    let (code, total) = (col("code")?, col("total")?);
+    let elderly: Vec<usize> = headers
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| band_from(h).is_some_and(|from| from >= 65))
+        .map(|(i, _)| i)
+        .collect();
+    if elderly.is_empty() {
+        return Err(bad("no age bands from 65".into()));
+    }
+    let number = |rec: &csv::StringRecord, i: usize| -> AppResult<i64> {
+        rec.get(i)
+            .and_then(|v| v.trim().parse::<i64>().ok())
+            .ok_or_else(|| bad(format!("line {:?}: not a number", rec.position())))
+    };
+    let mut out = BTreeMap::new();
+    for rec in r.records() {
+        let rec = rec.map_err(|e| bad(e.to_string()))?;
+        let mut aged_65_plus = 0;
+        for &i in &elderly {
+            aged_65_plus += number(&rec, i)?;
+        }
+        out.insert(
+            rec.get(code).unwrap_or_default().to_owned(),
+            Residents {
+                total: number(&rec, total)?,
+                aged_65_plus,
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// Residents per municipality code, from the shipped register (parsed once).
+pub fn residents() -> &'static BTreeMap<String, Residents> {
+    static R: std::sync::OnceLock<BTreeMap<String, Residents>> = std::sync::OnceLock::new();
+    R.get_or_init(|| parse_residents(POPULATION_BY_AGE_CSV).unwrap_or_default())
+}
+
+/// Residents of an area: the municipalities whose code starts with `prefix` (a prefecture's
+/// two digits, a municipality's five, or `""` for the nation).
+pub fn residents_of(prefix: &str) -> Residents {
+    let mut r = Residents::default();
+    for (_, v) in residents().range(prefix.to_owned()..).take_while(|(c, _)| c.starts_with(prefix)) {
+        r.add(*v);
+    }
+    r
+}
 
 #[derive(Debug, Clone, serde::Deserialize)]
 pub struct Municipality {
@@ -163,4 +246,30 @@ pub async fn bootstrap(db: &Db, now: DateTime<Utc>) -> AppResult<bool> {
     tx.commit().await?;
     tracing::info!(%summary, "master data loaded");
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn residents_add_up_to_the_registers_national_totals() {
+        let all = residents_of("");
+        assert_eq!(all.total, 126_654_244);
+        assert_eq!(all.aged_65_plus, 35_767_994);
+        assert_eq!(residents().len(), 1741);
+        let tokyo = residents_of("13");
+        let minato = residents_of("13103");
+        assert!(tokyo.total > minato.total && minato.total > 200_000);
+        assert!(minato.aged_65_plus > 0 && minato.aged_65_plus < minato.total);
+    }
+
+    #[test]
+    fn a_broken_register_is_an_error_not_zeros() {
+        assert!(parse_residents("code,name,total\n01100,札幌市,10\n").is_err());
+        assert!(parse_residents("code,name,total,age_65-69\n01100,札幌市,x,1\n").is_err());
+        assert_eq!(band_from("age_100+"), Some(100));
+        assert_eq!(band_from("age_65-69"), Some(65));
+        assert_eq!(band_from("total"), None);
+    }
 }

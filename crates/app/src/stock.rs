@@ -496,11 +496,19 @@ pub(crate) async fn demand(tx: &mut Tx, codes: &[String], now: DateTime<Utc>) ->
 
 /// Sites in the actor's scope whose stock is idle (偏在), most doses first.
 pub async fn idle_sites(app: &App, actor: &Actor) -> AppResult<Vec<IdleSite>> {
+    idle_sites_under(app, actor, &actor.principal.org_path).await
+}
+
+/// Sites under `path` (inside the actor's scope) whose stock is idle, most doses first.
+pub async fn idle_sites_under(app: &App, actor: &Actor, path: &str) -> AppResult<Vec<IdleSite>> {
     actor.require_can(Capability::OverseeArea)?;
+    if !actor.principal().may(vsys_domain::Action::Read, path) {
+        return Err(AppError::Forbidden);
+    }
     let mut tx = app.db.read().await?;
     // Only a site holding stock can be idle: start from those (by index, with their balance),
     // not from every site of the scope.
-    let stock: HashMap<String, i64> = store::holders_under(&mut tx, &actor.principal.org_path)
+    let stock: HashMap<String, i64> = store::holders_under(&mut tx, path)
         .await?
         .into_iter()
         .collect();

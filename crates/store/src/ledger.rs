@@ -185,8 +185,9 @@ pub async fn received_by_org(tx: &mut Tx, codes: &[String]) -> StoreResult<Vec<(
     sum_doses(tx, codes, &["delivered", "transfer_in", "transfer_out"]).await
 }
 
-/// Doses per site over the entries of the given kinds (all kinds when empty).
-async fn sum_doses(
+/// Doses per site over the entries of the given kinds (all kinds when empty), with the
+/// corrections that reversed one of them.
+pub async fn sum_doses(
     tx: &mut Tx,
     codes: &[String],
     kinds: &[&str],

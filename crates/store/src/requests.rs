@@ -142,3 +142,38 @@ pub async fn put(tx: &mut Tx, r: &RequestRow, expected: Option<i64>) -> StoreRes
         ..r.clone()
     })
 }
+
+/// Requested and capacity doses of a cycle summed per municipality (the sites' parent), for
+/// the sites under `path`: `(municipality, requested, capacity)`.
+pub async fn requested_by_municipality(
+    tx: &mut Tx,
+    cycle_id: &str,
+    path: &str,
+) -> StoreResult<Vec<(String, i64, i64)>> {
+    use crate::schema::Orgs;
+    let rows: Vec<(Option<String>, i64, i64)> = tx
+        .all(
+            &Query::select()
+                .column((Orgs::Table, Orgs::ParentCode))
+                .expr(
+                    Expr::col((R::Table, R::RequestedDoses))
+                        .sum()
+                        .cast_as("int8"),
+                )
+                .expr(Expr::col((R::Table, R::CapacityDoses)).sum().cast_as("int8"))
+                .from(R::Table)
+                .inner_join(
+                    Orgs::Table,
+                    Expr::col((Orgs::Table, Orgs::Code)).equals((R::Table, R::OrgCode)),
+                )
+                .and_where(Expr::col((R::Table, R::CycleId)).eq(cycle_id))
+                .cond_where(crate::orgs::under((Orgs::Table, Orgs::Path), path))
+                .group_by_col((Orgs::Table, Orgs::ParentCode))
+                .to_owned(),
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(m, r, c)| (m.unwrap_or_default(), r, c))
+        .collect())
+}

@@ -873,3 +873,21 @@ pub async fn deliveries_below(
         })
         .collect())
 }
+
+/// The newest day with stock movements under `area` (see [`stock_below`]).
+pub async fn newest_stock_day(tx: &mut Tx, area: &str) -> StoreResult<Option<NaiveDate>> {
+    let (table, col) = if area.is_empty() {
+        ("prefecture_stock_rollups", "prefecture_code")
+    } else {
+        ("stock_rollups", "municipality_code")
+    };
+    let mut q = Query::select()
+        .expr_as(Expr::col(Alias::new("day")).max(), Alias::new("day"))
+        .from(Alias::new(table))
+        .to_owned();
+    if !area.is_empty() {
+        q.cond_where(crate::orgs::under(Alias::new(col), area));
+    }
+    let row: Option<(Option<NaiveDate>,)> = tx.opt(&q).await?;
+    Ok(row.and_then(|(d,)| d))
+}
