@@ -40,7 +40,7 @@ catalog! {
         PasswordPolicy => ("12文字以上。記号や大文字の指定はありません。長い文章のようなパスワードがおすすめです。メールアドレスやよく使われるパスワードは使えません。", "At least 12 characters. No rules on symbols or capitals: a long phrase is best. Your e-mail address and common passwords are refused."),
         PasswordChanged => ("パスワードを変更しました。", "Your password was changed."),
         KnowledgeNav => ("ナレッジ・マニュアル", "Knowledge and manuals"),
-        DashboardNav => ("進捗状況", "Progress"),
+        DashboardNav => ("ダッシュボード", "Dashboard"),
         RemindersSent => ("締切を過ぎた組織にお知らせを送りました。", "The organisations past the deadline were sent a notice."),
         ArticleSaved => ("記事を保存しました。", "The article was saved."),
         ArticleDeleted => ("記事を削除しました。", "The article was deleted."),

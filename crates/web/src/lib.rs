@@ -2,6 +2,7 @@
 //! document, health and metrics. Thin: every rule lives in `vsys-app`.
 
 pub mod api;
+pub mod charts;
 pub mod assets;
 pub mod download;
 pub mod error;

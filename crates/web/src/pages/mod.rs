@@ -73,6 +73,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/users/{id}/reset", post(users::user_reset))
         .route("/dashboard", get(dashboard::dashboard))
         .route("/dashboard/remind/{cycle}", post(dashboard::remind))
+        .route("/dashboard/csv/{table}", get(dashboard::csv))
         .route("/knowledge", get(knowledge::list).post(knowledge::create))
         .route("/knowledge/new", get(knowledge::new))
         .route(

@@ -202,6 +202,32 @@ db_test!(
     }
 );
 
+/// Where test artefacts go: `target/artefacts/`.
+pub fn artefacts() -> std::path::PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target")
+        });
+    target.join("artefacts")
+}
+
+/// Keeps a screenshot of the page as a test artefact (`target/artefacts/NAME`), checked to be
+/// a PNG of some size.
+pub async fn keep_screenshot(b: &Browser, name: &str) -> anyhow::Result<std::path::PathBuf> {
+    let dir = artefacts();
+    std::fs::create_dir_all(&dir)?;
+    let png = dir.join(name);
+    b.screenshot(&png).await?;
+    let bytes = std::fs::read(&png)?;
+    anyhow::ensure!(
+        bytes.len() > 1000 && bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
+        "a PNG: {} bytes",
+        bytes.len()
+    );
+    Ok(png)
+}
+
 /// Headless Chromium, or `None` when it is not installed (said loudly by `Browser::start`;
 /// under CI that fails).
 pub async fn start() -> Option<Browser> {

@@ -46,16 +46,6 @@ async fn choose(b: &Browser, select: &str, value: &str) -> anyhow::Result<()> {
         .await
 }
 
-/// Where test artefacts go: `target/artefacts/`.
-fn artefacts() -> std::path::PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target")
-        });
-    target.join("artefacts")
-}
-
 db_test!(
     a_citizen_searches_filters_and_opens_a_site_in_chromium,
     |backend| async move {
@@ -357,16 +347,7 @@ db_test!(
                 wide.as_i64() == Some(0),
                 "no sideways scrolling on a phone: {wide}"
             );
-            let dir = artefacts();
-            std::fs::create_dir_all(&dir)?;
-            let png = dir.join("finder-phone.png");
-            b.screenshot(&png).await?;
-            let bytes = std::fs::read(&png)?;
-            anyhow::ensure!(
-                bytes.len() > 1000 && bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
-                "a PNG: {} bytes",
-                bytes.len()
-            );
+            crate::browser::keep_screenshot(&b, "finder-phone.png").await?;
             Ok::<(), anyhow::Error>(())
         };
         let result = run.await;
