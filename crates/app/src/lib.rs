@@ -27,6 +27,7 @@ pub mod orgs;
 pub mod products;
 pub mod public;
 pub mod read_cache;
+pub mod reminders;
 pub mod requests;
 pub mod results;
 pub mod rollups;
