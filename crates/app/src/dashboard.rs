@@ -10,8 +10,8 @@ use crate::notices::{NoticeDraft, notify};
 use chrono::{DateTime, NaiveDate, Utc};
 use vsys_domain::chain::{Level, Status};
 use vsys_domain::{Action, Capability};
-use vsys_store::Page;
 use vsys_store::cycles::CycleRow;
+use vsys_store::{Page, reminders};
 
 /// How many of the newest cycles the dashboard shows.
 pub const CYCLES_SHOWN: u64 = 5;
@@ -65,16 +65,63 @@ pub fn deadline_of(cycle: &CycleRow, level: Level) -> NaiveDate {
     }
 }
 
-/// Whether an organisation of `level` at `status` is late on `today` against `deadline`: a
-/// prefecture or municipality that has not finished dividing (分配完了), a site that has not
-/// confirmed (確認済), after the day of the deadline.
-pub fn is_late(level: Level, status: Status, today: NaiveDate, deadline: NaiveDate) -> bool {
-    if today <= deadline {
-        return false;
-    }
+/// The statuses at which an organisation of `level` has not done its step yet: a prefecture or
+/// municipality that has not finished dividing (分配完了), a site that has not confirmed (確認済).
+pub fn unfinished(level: Level) -> &'static [Status] {
     match level {
-        Level::Site => status == Status::Unconfirmed,
-        _ => matches!(status, Status::Unconfirmed | Status::Confirmed),
+        Level::Site => &[Status::Unconfirmed],
+        _ => &[Status::Unconfirmed, Status::Confirmed],
+    }
+}
+
+/// Whether an organisation of `level` at `status` is late on `today` against `deadline`: its
+/// step not done ([`unfinished`]) after the day of the deadline.
+pub fn is_late(level: Level, status: Status, today: NaiveDate, deadline: NaiveDate) -> bool {
+    today > deadline && unfinished(level).contains(&status)
+}
+
+/// Who a reminder comes from, as its text says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sender<'a> {
+    /// An organisation above that pressed the dashboard's button (its name).
+    Org(&'a str),
+    /// The scheduled reminder (`crate::reminders`).
+    Automatic,
+}
+
+/// The reminder notice to an organisation of `level` late for `deadline` in `cycle`: the one
+/// text of the dashboard's reminder and the automatic one, linking the cycle's division.
+pub fn reminder_notice(
+    cycle: &CycleRow,
+    level: Level,
+    deadline: NaiveDate,
+    from: Sender<'_>,
+) -> NoticeDraft {
+    let (step_ja, step_en) = if level == Level::Site {
+        ("「確認済にする」", "confirm your amount")
+    } else {
+        ("分配と「分配完了にする」", "divide and press 分配完了")
+    };
+    let (from_ja, from_en) = match from {
+        Sender::Org(name) => (format!("{name}より"), format!("from {name}")),
+        Sender::Automatic => (
+            "V-SYSからの自動のお知らせ".to_owned(),
+            "sent automatically by V-SYS".to_owned(),
+        ),
+    };
+    NoticeDraft {
+        category: "allocation".into(),
+        title_ja: format!("{} 分配の締切（{}）を過ぎています", cycle.name, deadline),
+        title_en: format!("{}: the deadline ({}) has passed", cycle.name, deadline),
+        body_ja: format!(
+            "{}の締切（{}）を過ぎています。{}を行ってください。（{}）",
+            cycle.name, deadline, step_ja, from_ja
+        ),
+        body_en: format!(
+            "The deadline of {} ({}) has passed. Please {}. ({})",
+            cycle.name, deadline, step_en, from_en
+        ),
+        link: Some(format!("/allocations/{}", cycle.id)),
     }
 }
 
@@ -169,43 +216,19 @@ pub async fn remind(app: &App, actor: &Actor, cycle_id: &str) -> AppResult<Vec<C
         .await?
         .ok_or(AppError::NotFound)?;
     let late: Vec<ChildProgress> = p.late().cloned().collect();
-    let step_ja = if p.child_level == Level::Site {
-        "「確認済にする」"
-    } else {
-        "分配と「分配完了にする」"
-    };
-    let step_en = if p.child_level == Level::Site {
-        "confirm your amount"
-    } else {
-        "divide and press 分配完了"
-    };
     let mut tx = app.db.begin().await?;
     let who = actor.into();
     for c in &late {
-        let d = NoticeDraft {
-            category: "allocation".into(),
-            title_ja: format!(
-                "{} 分配の締切（{}）を過ぎています",
-                p.cycle.name, p.deadline
-            ),
-            title_en: format!("{}: the deadline ({}) has passed", p.cycle.name, p.deadline),
-            body_ja: format!(
-                "{}の締切（{}）を過ぎています。{}を行ってください。（{}より）",
-                p.cycle.name,
-                p.deadline,
-                step_ja,
-                actor.org_name()
-            ),
-            body_en: format!(
-                "The deadline of {} ({}) has passed. Please {}. (from {})",
-                p.cycle.name,
-                p.deadline,
-                step_en,
-                actor.org_name()
-            ),
-            link: Some(format!("/allocations/{}", p.cycle.id)),
-        };
+        let d = reminder_notice(
+            &p.cycle,
+            p.child_level,
+            p.deadline,
+            Sender::Org(actor.org_name()),
+        );
         notify(&mut tx, app, &who, now, &c.code, None, &d).await?;
+        // A reminder by hand counts as the deadline's reminder: the automatic one does not
+        // follow it (`crate::reminders`).
+        reminders::mark_sent(&mut tx, &p.cycle.id, &c.code, p.deadline, now, "manual").await?;
         record(
             &mut tx,
             &who,

@@ -28,6 +28,7 @@ pub mod overview;
 pub mod products;
 pub mod public;
 pub mod read_cache;
+pub mod reminders;
 pub mod requests;
 pub mod results;
 pub mod rollups;

@@ -1,5 +1,6 @@
-//! Scheduled upkeep while the server runs: checkpoints of SQLite's WAL and retention (expired
-//! sessions, quiet login counters, old sent mail, finished jobs). Several processes may share
+//! Scheduled upkeep while the server runs: checkpoints of SQLite's WAL, retention (expired
+//! sessions, quiet login counters, old sent mail, finished jobs) and the automatic deadline
+//! reminders (`crate::reminders`). Several processes may share
 //! one database; a lease makes one of them the runner at a time.
 
 use crate::App;
@@ -17,6 +18,11 @@ pub const TICK: Duration = Duration::from_secs(1);
 /// The lease is taken for this many ticks: another process takes over that long after the
 /// runner stops renewing it.
 pub const LEASE_TICKS: u32 = 5;
+
+/// How often the runner looks for deadline reminders due (and at once on start and when the
+/// day in Japan changes): an organisation becomes late when a day passes, or when its part
+/// reaches it after its deadline.
+pub const REMINDERS_EVERY: Duration = Duration::from_secs(60);
 
 /// Seconds since the Unix epoch now (for the `…_timestamp_seconds` gauges).
 fn unix_now() -> f64 {
@@ -37,7 +43,8 @@ pub struct Retention {
 
 /// Runs scheduled work every `tick` until `stop` turns true, while this process holds the
 /// lease (taken for a few ticks and renewed each tick; when a runner dies another takes over
-/// after the lease runs out). Retention runs every `retention_every`.
+/// after the lease runs out). Retention runs every `retention_every`, the deadline reminders
+/// every [`REMINDERS_EVERY`].
 pub async fn run_scheduled(
     app: App,
     mut stop: watch::Receiver<bool>,
@@ -46,6 +53,7 @@ pub async fn run_scheduled(
 ) {
     let holder = format!("{}-{}", std::process::id(), uuid::Uuid::now_v7());
     let mut last_retention: Option<std::time::Instant> = None;
+    let mut last_reminders: Option<(std::time::Instant, chrono::NaiveDate)> = None;
     loop {
         tokio::select! {
             _ = tokio::time::sleep(tick) => {}
@@ -73,6 +81,17 @@ pub async fn run_scheduled(
                 Err(e) => tracing::warn!(error = %e, "retention failed; retrying later"),
             }
             last_retention = Some(std::time::Instant::now());
+        }
+        let today = crate::clock::japan_date(app.clock.now());
+        if last_reminders.is_none_or(|(t, day)| t.elapsed() >= REMINDERS_EVERY || day != today) {
+            match crate::reminders::run(&app).await {
+                Ok(_) => {
+                    metrics::gauge!("vsys_job_last_run_timestamp_seconds", "job" => "reminders")
+                        .set(unix_now());
+                }
+                Err(e) => tracing::warn!(error = %e, "deadline reminders failed; retrying later"),
+            }
+            last_reminders = Some((std::time::Instant::now(), today));
         }
     }
     if let Ok(mut tx) = app.db.begin().await {

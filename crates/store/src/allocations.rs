@@ -53,7 +53,7 @@ const COLUMNS: [N; 15] = [
     N::Version,
 ];
 
-fn select() -> SelectStatement {
+pub(crate) fn select() -> SelectStatement {
     Query::select().columns(COLUMNS).from(N::Table).to_owned()
 }
 

@@ -18,6 +18,7 @@ pub mod ops;
 pub mod orgs;
 pub mod outbox;
 pub mod products;
+pub mod reminders;
 pub mod requests;
 pub mod results;
 pub mod rollups;

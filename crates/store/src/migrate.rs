@@ -1217,6 +1217,46 @@ fn notice_group_indexes() -> Vec<IndexCreateStatement> {
     ]
 }
 
+fn reminder_tables() -> Vec<TableCreateStatement> {
+    vec![
+        Table::create()
+            .table(RemindersSent::Table)
+            .col(string(RemindersSent::CycleId))
+            .col(string(RemindersSent::OrgCode))
+            .col(date(RemindersSent::Deadline))
+            .col(time(RemindersSent::SentAt))
+            // `auto` (the scheduled reminder) or `manual` (the dashboard's button).
+            .col(string(RemindersSent::Source))
+            // The key is what makes a reminder go out once: whoever inserts it first sends it.
+            .primary_key(
+                Index::create()
+                    .col(RemindersSent::CycleId)
+                    .col(RemindersSent::OrgCode)
+                    .col(RemindersSent::Deadline),
+            )
+            .foreign_key(
+                ForeignKey::create()
+                    .from(RemindersSent::Table, RemindersSent::CycleId)
+                    .to(Cycles::Table, Cycles::Id)
+                    .on_delete(ForeignKeyAction::Cascade),
+            )
+            .to_owned(),
+    ]
+}
+
+fn reminder_indexes() -> Vec<IndexCreateStatement> {
+    vec![
+        // The late organisations of one level of a cycle (the scheduled reminder's read).
+        Index::create()
+            .name("nodes_cycle_level_status")
+            .table(AllocationNodes::Table)
+            .col(AllocationNodes::CycleId)
+            .col(AllocationNodes::Level)
+            .col(AllocationNodes::Status)
+            .to_owned(),
+    ]
+}
+
 /// All migrations, in order. Append only: never edit one that has shipped.
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
@@ -1328,6 +1368,15 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "notice_groups",
         tables: notice_group_tables,
         indexes: notice_group_indexes,
+        alters: no_alters,
+        postgres: &[],
+    },
+    // 14 is taken by a change on another branch.
+    Migration {
+        version: 15,
+        name: "reminders_sent",
+        tables: reminder_tables,
+        indexes: reminder_indexes,
         alters: no_alters,
         postgres: &[],
     },

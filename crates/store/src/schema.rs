@@ -256,6 +256,17 @@ pub enum AllocationNodes {
     Version,
 }
 
+/// Deadline reminders already sent: one row per cycle, organisation and deadline.
+#[derive(Iden, Clone, Copy)]
+pub enum RemindersSent {
+    Table,
+    CycleId,
+    OrgCode,
+    Deadline,
+    SentAt,
+    Source,
+}
+
 #[derive(Iden, Clone, Copy)]
 pub enum SiteRequests {
     Table,

@@ -18,6 +18,8 @@ mod fixture;
 mod jobs_throttle;
 #[path = "conformance/limits.rs"]
 mod limits;
+#[path = "conformance/reminders.rs"]
+mod reminders;
 #[path = "conformance/results.rs"]
 mod results;
 #[path = "conformance/sites.rs"]

@@ -22,6 +22,7 @@ mod orgs_notices;
 mod permissions;
 mod priority;
 mod public;
+mod reminders;
 mod results_stock;
 mod rollups;
 mod site_import;
