@@ -18,6 +18,7 @@ mod demo_autopilot;
 mod hostile;
 mod knowledge;
 mod notice_groups;
+mod overview;
 mod orgs_notices;
 mod permissions;
 mod priority;
