@@ -1,6 +1,7 @@
-//! Scheduled upkeep while the server runs: checkpoints of SQLite's WAL, retention (expired
-//! sessions, quiet login counters, old sent mail, finished jobs) and the automatic deadline
-//! reminders (`crate::reminders`). Several processes may share
+//! Scheduled upkeep while the server runs: checkpoints of SQLite's WAL, the e-mail of
+//! announcements whose publication time has come (`notices::mail_due`), the automatic deadline
+//! reminders (`crate::reminders`) and retention (expired sessions, quiet login counters, old
+//! sent mail, finished jobs). Several processes may share
 //! one database; a lease makes one of them the runner at a time.
 
 use crate::App;
@@ -71,6 +72,11 @@ pub async fn run_scheduled(
             }
         }
         checkpoint(&app).await;
+        match crate::notices::mail_due(&app).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(announcements = n, "announcements mailed"),
+            Err(e) => tracing::warn!(error = %e, "announcements' mail failed; retrying"),
+        }
         if last_retention.is_none_or(|t| t.elapsed() >= retention_every) {
             match retain(&app).await {
                 Ok(r) => {

@@ -218,6 +218,11 @@ catalog! {
         LedgerUnknownLot => ("このロットの在庫はありません。", "There is no stock of this lot."),
         LedgerTooLarge => ("数量が大きすぎます。", "The amount is too large."),
         LedgerUnbalanced => ("この訂正では回分数とバイアル数が合わなくなります。同じ日の接種と開封バイアルの残りはまとめて訂正してください。", "This correction would leave doses and vials out of step. Correct a day's doses given together with its opened-vial remainders."),
+        AudienceOutsideArea => ("管轄外の地域・組織には、お知らせを送れません。あなたの組織の管轄内の都道府県・市町村・組織を指定してください。", "You cannot address areas or organisations outside your own area. Choose prefectures, municipalities or organisations inside it."),
+        NotAnArea => ("地域には都道府県コード（2桁）または市町村コード（5桁）を指定してください。", "An area is a prefecture code (2 digits) or a municipality code (5 digits)."),
+        InvalidDateTime => ("日時は YYYY-MM-DD HH:MM の形式で入力してください（日本時間）。", "Enter the time as YYYY-MM-DD HH:MM (Japan time)."),
+        ExpiryBeforePublish => ("掲載終了は掲載開始より後の日時にしてください。", "The expiry must be after the publication time."),
+        AlreadyWithdrawn => ("このお知らせは既に取り下げられています。", "This notice has already been withdrawn."),
         LedgerReasonNotReportable => ("廃棄理由を選び直してください。開封バイアルの残りはシステムが自動で記録します。", "Choose another reason: remainders of opened vials are recorded automatically."),
     }
 }

@@ -427,3 +427,34 @@ mod tests {
         assert_eq!(person_name(&"あ".repeat(101)), Err(Msg::InvalidName));
     }
 }
+
+/// A time typed in Japan time — `YYYY-MM-DDTHH:MM` (as a `datetime-local` field sends it),
+/// `YYYY-MM-DD HH:MM` or `YYYY/MM/DD HH:MM`, full-width digits allowed — as UTC; empty is
+/// `None`.
+pub fn jst_datetime(raw: &str) -> Result<Option<chrono::DateTime<chrono::Utc>>, Msg> {
+    let s = ascii_digits(raw.trim()).replace('/', "-").replace('T', " ");
+    if s.is_empty() {
+        return Ok(None);
+    }
+    let local = chrono::NaiveDateTime::parse_from_str(&s, "%Y-%m-%d %H:%M")
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(&s, "%Y-%m-%d %H:%M:%S"))
+        .map_err(|_| Msg::InvalidDateTime)?;
+    Ok(Some((local - chrono::Duration::hours(9)).and_utc()))
+}
+
+#[cfg(test)]
+mod jst_tests {
+    use super::*;
+
+    #[test]
+    fn japan_time_as_utc() {
+        let t = jst_datetime("２０２６-12-07T09:30").ok().flatten();
+        assert_eq!(
+            t.map(|t| t.to_rfc3339()).as_deref(),
+            Some("2026-12-07T00:30:00+00:00")
+        );
+        assert_eq!(jst_datetime(" "), Ok(None));
+        assert_eq!(jst_datetime("2026/12/07 9:30").ok().flatten(), t);
+        assert_eq!(jst_datetime("tomorrow"), Err(Msg::InvalidDateTime));
+    }
+}

@@ -1244,6 +1244,51 @@ fn reminder_tables() -> Vec<TableCreateStatement> {
     ]
 }
 
+fn announcement_tables() -> Vec<TableCreateStatement> {
+    let notice_fk = |table: Announcements, col: Announcements| {
+        ForeignKey::create()
+            .from(table, col)
+            .to(Notices::Table, Notices::Id)
+            .on_delete(ForeignKeyAction::Cascade)
+            .to_owned()
+    };
+    vec![
+        // One row per announcement, however many organisations it reaches: who reads it is
+        // decided at read time from `notice_audience`.
+        Table::create()
+            .table(Announcements::Table)
+            .col(id(Announcements::NoticeId))
+            .col(time(Announcements::WrittenAt))
+            .col(time_null(Announcements::ExpiresAt))
+            .col(flag(Announcements::Mail))
+            .col(time_null(Announcements::MailedAt))
+            .col(time_null(Announcements::WithdrawnAt))
+            .foreign_key(&mut notice_fk(
+                Announcements::Table,
+                Announcements::NoticeId,
+            ))
+            .to_owned(),
+        Table::create()
+            .table(NoticeAudience::Table)
+            .col(ColumnDef::new(NoticeAudience::NoticeId).string().not_null())
+            .col(ColumnDef::new(NoticeAudience::Part).string().not_null())
+            .col(ColumnDef::new(NoticeAudience::Value).string().not_null())
+            .primary_key(
+                Index::create()
+                    .col(NoticeAudience::NoticeId)
+                    .col(NoticeAudience::Part)
+                    .col(NoticeAudience::Value),
+            )
+            .foreign_key(
+                ForeignKey::create()
+                    .from(NoticeAudience::Table, NoticeAudience::NoticeId)
+                    .to(Notices::Table, Notices::Id)
+                    .on_delete(ForeignKeyAction::Cascade),
+            )
+            .to_owned(),
+    ]
+}
+
 fn reminder_indexes() -> Vec<IndexCreateStatement> {
     vec![
         // The late organisations of one level of a cycle (the scheduled reminder's read).
@@ -1253,6 +1298,26 @@ fn reminder_indexes() -> Vec<IndexCreateStatement> {
             .col(AllocationNodes::CycleId)
             .col(AllocationNodes::Level)
             .col(AllocationNodes::Status)
+            .to_owned(),
+    ]
+}
+
+fn announcement_indexes() -> Vec<IndexCreateStatement> {
+    vec![
+        // The scheduled step's question: announcements to mail that have not gone yet.
+        Index::create()
+            .name("announcements_mail")
+            .table(Announcements::Table)
+            .col(Announcements::Mail)
+            .col(Announcements::MailedAt)
+            .to_owned(),
+        // A writer's sent list: its organisation's notices of one audience, newest first.
+        Index::create()
+            .name("notices_audience_org_created")
+            .table(Notices::Table)
+            .col(Notices::Audience)
+            .col(Notices::OrgCode)
+            .col(Notices::CreatedAt)
             .to_owned(),
     ]
 }
@@ -1371,7 +1436,14 @@ pub const MIGRATIONS: &[Migration] = &[
         alters: no_alters,
         postgres: &[],
     },
-    // 14 is taken by a change on another branch.
+    Migration {
+        version: 14,
+        name: "announcements",
+        tables: announcement_tables,
+        indexes: announcement_indexes,
+        alters: no_alters,
+        postgres: &[],
+    },
     Migration {
         version: 15,
         name: "reminders_sent",

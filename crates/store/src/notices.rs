@@ -1,12 +1,17 @@
-//! In-app notices (お知らせ) for an organisation or one of its users, with read state.
+//! In-app notices (お知らせ) for an organisation or one of its users, with read state; and
+//! announcements, one row each with its audience (`notice_audience`), matched at read time
+//! against the reader's organisation (its kind, the codes along its path, its code).
 
 use crate::db::Tx;
 use crate::error::StoreResult;
-use crate::schema::{NoticeGroups, NoticeReads, Notices};
+use crate::schema::{
+    Announcements, NoticeAudience, NoticeGroups, NoticeReads, Notices, Orgs, Users,
+};
 use chrono::{DateTime, Utc};
 use sea_query::{Cond, Expr, ExprTrait, OnConflict, Order, Query, SelectStatement};
 use serde::Serialize;
-use vsys_domain::notice::Audience;
+use vsys_domain::OrgKind;
+use vsys_domain::notice::{Addressees, Audience, PART_AREA, PART_KIND, PART_NAME, path_codes};
 
 #[derive(Debug, Clone, sqlx::FromRow, Serialize, PartialEq)]
 pub struct NoticeRow {
@@ -80,7 +85,60 @@ pub async fn insert(tx: &mut Tx, n: &NoticeRow) -> StoreResult<()> {
     Ok(())
 }
 
-fn for_user(org_code: &str, user_id: &str) -> SelectStatement {
+/// Who reads: a user of an organisation (its kind and path decide which announcements it
+/// receives), at a time (announcements are listed inside their publication window).
+#[derive(Debug, Clone)]
+pub struct Reader<'a> {
+    pub org_code: &'a str,
+    pub user_id: &'a str,
+    pub kind: OrgKind,
+    pub path: &'a str,
+    pub now: DateTime<Utc>,
+}
+
+/// `notice_audience` has no row of `part` for the notice, or one whose value is among
+/// `values`.
+fn part_matches(part: &str, values: Vec<String>) -> Cond {
+    let rows = |with_value: bool| {
+        let mut q = Query::select();
+        q.expr(Expr::val(1))
+            .from(NoticeAudience::Table)
+            .and_where(
+                Expr::col((NoticeAudience::Table, NoticeAudience::NoticeId))
+                    .equals((Notices::Table, Notices::Id)),
+            )
+            .and_where(Expr::col((NoticeAudience::Table, NoticeAudience::Part)).eq(part));
+        if with_value {
+            q.and_where(
+                Expr::col((NoticeAudience::Table, NoticeAudience::Value)).is_in(values.clone()),
+            );
+        }
+        q
+    };
+    Cond::any()
+        .add(Expr::exists(rows(false)).not())
+        .add(Expr::exists(rows(true)))
+}
+
+/// The announcements a reader receives now: published, not expired, not withdrawn, and its
+/// organisation satisfying every non-empty part of the audience.
+fn announcements_for(r: &Reader) -> Cond {
+    let codes: Vec<String> = path_codes(r.path).into_iter().map(str::to_owned).collect();
+    Cond::all()
+        .add(Expr::col((Notices::Table, Notices::Audience)).eq(Audience::Announcement.as_str()))
+        .add(Expr::col((Notices::Table, Notices::CreatedAt)).lte(r.now))
+        .add(Expr::col((Announcements::Table, Announcements::WithdrawnAt)).is_null())
+        .add(
+            Cond::any()
+                .add(Expr::col((Announcements::Table, Announcements::ExpiresAt)).is_null())
+                .add(Expr::col((Announcements::Table, Announcements::ExpiresAt)).gt(r.now)),
+        )
+        .add(part_matches(PART_KIND, vec![r.kind.as_str().to_owned()]))
+        .add(part_matches(PART_AREA, codes))
+        .add(part_matches(PART_NAME, vec![r.org_code.to_owned()]))
+}
+
+fn for_user(r: &Reader) -> SelectStatement {
     Query::select()
         .from(Notices::Table)
         .left_join(
@@ -90,34 +148,50 @@ fn for_user(org_code: &str, user_id: &str) -> SelectStatement {
                     Expr::col((NoticeReads::Table, NoticeReads::NoticeId))
                         .equals((Notices::Table, Notices::Id)),
                 )
-                .add(Expr::col((NoticeReads::Table, NoticeReads::UserId)).eq(user_id)),
+                .add(Expr::col((NoticeReads::Table, NoticeReads::UserId)).eq(r.user_id)),
         )
-        .and_where(Expr::col((Notices::Table, Notices::OrgCode)).eq(org_code))
-        .and_where(Expr::col((Notices::Table, Notices::Audience)).eq(Audience::Staff.as_str()))
+        .left_join(
+            Announcements::Table,
+            Expr::col((Announcements::Table, Announcements::NoticeId))
+                .equals((Notices::Table, Notices::Id)),
+        )
         .cond_where(
             Cond::any()
-                .add(Expr::col((Notices::Table, Notices::UserId)).is_null())
-                .add(Expr::col((Notices::Table, Notices::UserId)).eq(user_id)),
+                .add(
+                    Cond::all()
+                        .add(Expr::col((Notices::Table, Notices::OrgCode)).eq(r.org_code))
+                        .add(
+                            Expr::col((Notices::Table, Notices::Audience))
+                                .eq(Audience::Staff.as_str()),
+                        )
+                        .add(
+                            Cond::any()
+                                .add(Expr::col((Notices::Table, Notices::UserId)).is_null())
+                                .add(Expr::col((Notices::Table, Notices::UserId)).eq(r.user_id)),
+                        ),
+                )
+                .add(announcements_for(r)),
         )
         .to_owned()
 }
 
+/// The notices a reader receives (its organisation's, its own and the announcements for it),
+/// newest first (an announcement by its publication time).
 pub async fn list_for_user(
     tx: &mut Tx,
-    org_code: &str,
-    user_id: &str,
+    reader: &Reader<'_>,
     page: crate::Page,
 ) -> StoreResult<(Vec<UserNotice>, i64)> {
     let total = tx
         .count(
-            &for_user(org_code, user_id)
+            &for_user(reader)
                 .expr(Expr::col((Notices::Table, Notices::Id)).count())
                 .to_owned(),
         )
         .await?;
     let rows = tx
         .all(
-            &for_user(org_code, user_id)
+            &for_user(reader)
                 .columns(COLUMNS.map(|c| (Notices::Table, c)))
                 .column((NoticeReads::Table, NoticeReads::ReadAt))
                 .order_by((Notices::Table, Notices::CreatedAt), Order::Desc)
@@ -130,9 +204,9 @@ pub async fn list_for_user(
     Ok((rows, total))
 }
 
-pub async fn unread_count(tx: &mut Tx, org_code: &str, user_id: &str) -> StoreResult<i64> {
+pub async fn unread_count(tx: &mut Tx, reader: &Reader<'_>) -> StoreResult<i64> {
     tx.count(
-        &for_user(org_code, user_id)
+        &for_user(reader)
             .expr(Expr::col((Notices::Table, Notices::Id)).count())
             .and_where(Expr::col((NoticeReads::Table, NoticeReads::ReadAt)).is_null())
             .to_owned(),
@@ -180,17 +254,13 @@ pub async fn mark_read(
 }
 
 /// Marks every unread notice of a user read, in one statement (the user's own: its
-/// organisation's staff notices and those addressed to it); returns how many were unread.
-pub async fn mark_all_read(
-    tx: &mut Tx,
-    org_code: &str,
-    user_id: &str,
-    now: DateTime<Utc>,
-) -> StoreResult<u64> {
-    let unread = for_user(org_code, user_id)
+/// organisation's staff notices, those addressed to it and the announcements it receives);
+/// returns how many were unread.
+pub async fn mark_all_read(tx: &mut Tx, reader: &Reader<'_>) -> StoreResult<u64> {
+    let unread = for_user(reader)
         .column((Notices::Table, Notices::Id))
-        .expr(Expr::val(user_id))
-        .expr(Expr::val(now))
+        .expr(Expr::val(reader.user_id))
+        .expr(Expr::val(reader.now))
         .and_where(Expr::col((NoticeReads::Table, NoticeReads::ReadAt)).is_null())
         .to_owned();
     tx.exec(
@@ -366,4 +436,273 @@ pub async fn delete_for_citizens(tx: &mut Tx, id: &str) -> StoreResult<NoticeRow
     )
     .await?;
     Ok(row)
+}
+
+/// An announcement's own columns.
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, PartialEq)]
+pub struct AnnouncementRow {
+    pub notice_id: String,
+    pub written_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub mail: bool,
+    pub mailed_at: Option<DateTime<Utc>>,
+    pub withdrawn_at: Option<DateTime<Utc>>,
+}
+
+/// An announcement: its notice (the publication time is the notice's `created_at`) and its
+/// own columns.
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, PartialEq)]
+pub struct Announcement {
+    #[sqlx(flatten)]
+    #[serde(flatten)]
+    pub notice: NoticeRow,
+    #[sqlx(flatten)]
+    #[serde(flatten)]
+    pub announcement: AnnouncementRow,
+}
+
+const ANNOUNCEMENT_COLUMNS: [Announcements; 6] = [
+    Announcements::NoticeId,
+    Announcements::WrittenAt,
+    Announcements::ExpiresAt,
+    Announcements::Mail,
+    Announcements::MailedAt,
+    Announcements::WithdrawnAt,
+];
+
+/// Writes an announcement: its notice (audience `announcement`), its own row and its audience.
+pub async fn insert_announcement(
+    tx: &mut Tx,
+    a: &Announcement,
+    audience: &Addressees,
+) -> StoreResult<()> {
+    insert(tx, &a.notice).await?;
+    let r = &a.announcement;
+    tx.exec(
+        &Query::insert()
+            .into_table(Announcements::Table)
+            .columns(ANNOUNCEMENT_COLUMNS)
+            .values_panic([
+                r.notice_id.clone().into(),
+                r.written_at.into(),
+                r.expires_at.into(),
+                r.mail.into(),
+                r.mailed_at.into(),
+                r.withdrawn_at.into(),
+            ])
+            .to_owned(),
+    )
+    .await?;
+    let rows = audience.rows();
+    if !rows.is_empty() {
+        let mut q = Query::insert();
+        q.into_table(NoticeAudience::Table).columns([
+            NoticeAudience::NoticeId,
+            NoticeAudience::Part,
+            NoticeAudience::Value,
+        ]);
+        for (part, value) in rows {
+            q.values_panic([r.notice_id.clone().into(), part.into(), value.into()]);
+        }
+        tx.exec(&q).await?;
+    }
+    Ok(())
+}
+
+fn announcements() -> SelectStatement {
+    Query::select()
+        .columns(COLUMNS.map(|c| (Notices::Table, c)))
+        .columns(ANNOUNCEMENT_COLUMNS.map(|c| (Announcements::Table, c)))
+        .from(Notices::Table)
+        .inner_join(
+            Announcements::Table,
+            Expr::col((Announcements::Table, Announcements::NoticeId))
+                .equals((Notices::Table, Notices::Id)),
+        )
+        .and_where(
+            Expr::col((Notices::Table, Notices::Audience)).eq(Audience::Announcement.as_str()),
+        )
+        .to_owned()
+}
+
+pub async fn get_announcement(tx: &mut Tx, id: &str) -> StoreResult<Option<Announcement>> {
+    tx.opt(
+        &announcements()
+            .and_where(Expr::col((Notices::Table, Notices::Id)).eq(id))
+            .to_owned(),
+    )
+    .await
+}
+
+/// An announcement's audience as stored.
+pub async fn audience_of(tx: &mut Tx, id: &str) -> StoreResult<Addressees> {
+    let rows: Vec<(String, String)> = tx
+        .all(
+            &Query::select()
+                .columns([NoticeAudience::Part, NoticeAudience::Value])
+                .from(NoticeAudience::Table)
+                .and_where(Expr::col(NoticeAudience::NoticeId).eq(id))
+                .to_owned(),
+        )
+        .await?;
+    Ok(Addressees::from_rows(
+        rows.iter().map(|(p, v)| (p.as_str(), v.as_str())),
+    ))
+}
+
+/// The announcements written by `org_code` (every writer's when `None`), newest first.
+pub async fn sent(
+    tx: &mut Tx,
+    org_code: Option<&str>,
+    page: crate::Page,
+) -> StoreResult<(Vec<Announcement>, i64)> {
+    let mut rows = announcements();
+    let mut count = Query::select()
+        .expr(crate::db::count_rows())
+        .from(Notices::Table)
+        .and_where(
+            Expr::col((Notices::Table, Notices::Audience)).eq(Audience::Announcement.as_str()),
+        )
+        .to_owned();
+    if let Some(org) = org_code {
+        rows.and_where(Expr::col((Notices::Table, Notices::OrgCode)).eq(org));
+        count.and_where(Expr::col((Notices::Table, Notices::OrgCode)).eq(org));
+    }
+    rows.order_by((Notices::Table, Notices::CreatedAt), Order::Desc)
+        .order_by((Notices::Table, Notices::Id), Order::Desc);
+    tx.page(rows, count, page).await
+}
+
+/// Withdraws an announcement (it leaves every list; an e-mail not yet sent never goes);
+/// `false` when it was withdrawn already.
+pub async fn withdraw(tx: &mut Tx, id: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+    let n = tx
+        .exec(
+            &Query::update()
+                .table(Announcements::Table)
+                .value(Announcements::WithdrawnAt, now)
+                .and_where(Expr::col(Announcements::NoticeId).eq(id))
+                .and_where(Expr::col(Announcements::WithdrawnAt).is_null())
+                .to_owned(),
+        )
+        .await?;
+    Ok(n > 0)
+}
+
+/// Announcements whose e-mail is due: to be mailed, published by `now`, not withdrawn, not
+/// mailed yet (oldest first, at most `limit`).
+pub async fn mail_due(
+    tx: &mut Tx,
+    now: DateTime<Utc>,
+    limit: u64,
+) -> StoreResult<Vec<Announcement>> {
+    tx.all(
+        &announcements()
+            .and_where(Expr::col((Announcements::Table, Announcements::Mail)).eq(true))
+            .and_where(Expr::col((Announcements::Table, Announcements::MailedAt)).is_null())
+            .and_where(Expr::col((Announcements::Table, Announcements::WithdrawnAt)).is_null())
+            .and_where(Expr::col((Notices::Table, Notices::CreatedAt)).lte(now))
+            .order_by((Notices::Table, Notices::CreatedAt), Order::Asc)
+            .limit(limit)
+            .to_owned(),
+    )
+    .await
+}
+
+/// Marks an announcement mailed, if it is not yet (and not withdrawn): `true` for the one
+/// caller that marks it (who then queues its e-mails in the same transaction), `false` for any
+/// other.
+pub async fn mark_mailed(tx: &mut Tx, id: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+    let n = tx
+        .exec(
+            &Query::update()
+                .table(Announcements::Table)
+                .value(Announcements::MailedAt, now)
+                .and_where(Expr::col(Announcements::NoticeId).eq(id))
+                .and_where(Expr::col(Announcements::MailedAt).is_null())
+                .and_where(Expr::col(Announcements::WithdrawnAt).is_null())
+                .to_owned(),
+        )
+        .await?;
+    Ok(n > 0)
+}
+
+/// The enabled users of the organisations an audience reaches, each area given by its path.
+fn recipients(audience: &Addressees, area_paths: &[String]) -> SelectStatement {
+    let mut q = Query::select()
+        .from(Users::Table)
+        .inner_join(
+            Orgs::Table,
+            Expr::col((Orgs::Table, Orgs::Code)).equals((Users::Table, Users::OrgCode)),
+        )
+        .and_where(Expr::col((Users::Table, Users::Disabled)).eq(false))
+        .to_owned();
+    if !audience.kinds.is_empty() {
+        q.and_where(
+            Expr::col((Orgs::Table, Orgs::Kind)).is_in(audience.kinds.iter().map(|k| k.as_str())),
+        );
+    }
+    if !audience.areas.is_empty() {
+        // Every area named resolves to a path; an area that names nothing reaches nobody.
+        let mut any = Cond::any().add(Expr::val(1).eq(0));
+        for p in area_paths {
+            any = any.add(crate::orgs::under((Orgs::Table, Orgs::Path), p));
+        }
+        q.cond_where(any);
+    }
+    if !audience.names.is_empty() {
+        q.and_where(
+            Expr::col((Orgs::Table, Orgs::Code)).is_in(audience.names.iter().map(String::as_str)),
+        );
+    }
+    q
+}
+
+/// How many enabled users an audience reaches (its areas given by their paths).
+pub async fn recipient_count(
+    tx: &mut Tx,
+    audience: &Addressees,
+    area_paths: &[String],
+) -> StoreResult<i64> {
+    tx.count(
+        &recipients(audience, area_paths)
+            .expr(crate::db::count_rows())
+            .to_owned(),
+    )
+    .await
+}
+
+/// The e-mail addresses of the enabled users an audience reaches.
+pub async fn recipient_emails(
+    tx: &mut Tx,
+    audience: &Addressees,
+    area_paths: &[String],
+) -> StoreResult<Vec<String>> {
+    let rows: Vec<(String,)> = tx
+        .all(
+            &recipients(audience, area_paths)
+                .column((Users::Table, Users::Email))
+                .order_by((Users::Table, Users::Email), Order::Asc)
+                .to_owned(),
+        )
+        .await?;
+    Ok(rows.into_iter().map(|(e,)| e).collect())
+}
+
+/// How many enabled users have read a notice.
+pub async fn read_count(tx: &mut Tx, id: &str) -> StoreResult<i64> {
+    tx.count(
+        &Query::select()
+            .expr(crate::db::count_rows())
+            .from(NoticeReads::Table)
+            .inner_join(
+                Users::Table,
+                Expr::col((Users::Table, Users::Id))
+                    .equals((NoticeReads::Table, NoticeReads::UserId)),
+            )
+            .and_where(Expr::col((NoticeReads::Table, NoticeReads::NoticeId)).eq(id))
+            .and_where(Expr::col((Users::Table, Users::Disabled)).eq(false))
+            .to_owned(),
+    )
+    .await
 }

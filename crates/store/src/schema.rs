@@ -147,6 +147,29 @@ pub enum NoticeGroups {
     Items,
 }
 
+/// An announcement (a notice of audience `announcement`): its publication window (it is
+/// listed from the notice's `created_at`, its publication time, until `expires_at`), whether it
+/// goes by e-mail and when it went, and its withdrawal.
+#[derive(Iden, Clone, Copy)]
+pub enum Announcements {
+    Table,
+    NoticeId,
+    WrittenAt,
+    ExpiresAt,
+    Mail,
+    MailedAt,
+    WithdrawnAt,
+}
+
+/// Who an announcement is for, one row per value of a part (`kind`, `area`, `name`).
+#[derive(Iden, Clone, Copy)]
+pub enum NoticeAudience {
+    Table,
+    NoticeId,
+    Part,
+    Value,
+}
+
 #[derive(Iden, Clone, Copy)]
 pub enum Outbox {
     Table,

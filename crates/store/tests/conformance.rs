@@ -405,6 +405,29 @@ db_test!(audit_chain_per_partition, |backend| async move {
     assert_eq!((found.len(), total), (3, 3));
 });
 
+/// A reader of a prefecture (2 digits) or a municipality (5 digits) of the seed.
+fn reader<'a>(
+    org: &'a str,
+    user: &'a str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> notices::Reader<'a> {
+    let (kind, path) = if org.len() == 2 {
+        (vsys_domain::OrgKind::Prefecture, format!("/JP/{org}/"))
+    } else {
+        (
+            vsys_domain::OrgKind::Municipality,
+            format!("/JP/{}/{org}/", &org[..2]),
+        )
+    };
+    notices::Reader {
+        org_code: org,
+        user_id: user,
+        kind,
+        path: Box::leak(path.into_boxed_str()),
+        now,
+    }
+}
+
 db_test!(notices_read_state, |backend| async move {
     let Some(t) = migrated(backend).await else {
         return;
@@ -439,11 +462,15 @@ db_test!(notices_read_state, |backend| async move {
         .unwrap_or_else(|e| panic!("{e}"));
     }
     assert_eq!(
-        notices::unread_count(&mut tx, "13", "u1").await.ok(),
+        notices::unread_count(&mut tx, &reader("13", "u1", t0()))
+            .await
+            .ok(),
         Some(1)
     );
     assert_eq!(
-        notices::unread_count(&mut tx, "13", "u2").await.ok(),
+        notices::unread_count(&mut tx, &reader("13", "u2", t0()))
+            .await
+            .ok(),
         Some(2)
     );
     assert_eq!(
@@ -454,7 +481,7 @@ db_test!(notices_read_state, |backend| async move {
         notices::mark_read(&mut tx, "n1", "u2", t0()).await.ok(),
         Some(false)
     );
-    let (list, total) = notices::list_for_user(&mut tx, "13", "u2", Page::first(50))
+    let (list, total) = notices::list_for_user(&mut tx, &reader("13", "u2", t0()), Page::first(50))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(total, 2);
@@ -542,26 +569,32 @@ db_test!(notice_groups_and_mark_all_read, |backend| async move {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
-        notices::mark_all_read(&mut tx, "13", "u1", later)
+        notices::mark_all_read(&mut tx, &reader("13", "u1", later))
             .await
             .ok(),
         Some(2),
         "g1 and n2 (n1 was read, n3 is u2's, n4 another organisation's)"
     );
     assert_eq!(
-        notices::unread_count(&mut tx, "13", "u1").await.ok(),
+        notices::unread_count(&mut tx, &reader("13", "u1", t0()))
+            .await
+            .ok(),
         Some(0)
     );
     assert_eq!(
-        notices::unread_count(&mut tx, "13", "u2").await.ok(),
+        notices::unread_count(&mut tx, &reader("13", "u2", t0()))
+            .await
+            .ok(),
         Some(3)
     );
     assert_eq!(
-        notices::unread_count(&mut tx, "13103", "u3").await.ok(),
+        notices::unread_count(&mut tx, &reader("13103", "u3", t0()))
+            .await
+            .ok(),
         Some(1)
     );
     assert_eq!(
-        notices::mark_all_read(&mut tx, "13", "u1", later)
+        notices::mark_all_read(&mut tx, &reader("13", "u1", later))
             .await
             .ok(),
         Some(0)

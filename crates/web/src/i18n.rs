@@ -43,6 +43,8 @@ catalog! {
         DashboardNav => ("ダッシュボード", "Dashboard"),
         RemindersSent => ("締切を過ぎた組織にお知らせを送りました。", "The organisations past the deadline were sent a notice."),
         ArticleSaved => ("記事を保存しました。", "The article was saved."),
+        NoticePublished => ("お知らせを掲載しました。", "The notice was published."),
+        NoticeWithdrawn => ("お知らせを取り下げました。", "The notice was withdrawn."),
         ArticleDeleted => ("記事を削除しました。", "The article was deleted."),
         AttachmentAdded => ("ファイルを添付しました。", "The file was attached."),
         AttachmentRemoved => ("添付ファイルを削除しました。", "The attachment was removed."),

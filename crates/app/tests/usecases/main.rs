@@ -8,6 +8,7 @@ mod accounts;
 mod allocation;
 mod allocation_versions;
 mod amounts;
+mod announcements;
 mod audit_csv;
 mod auth;
 mod citizen_notices;

@@ -93,6 +93,11 @@ fn staff_api() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::list_notices))
         .routes(routes!(admin::mark_notice_read))
         .routes(routes!(admin::post_notice))
+        .routes(routes!(
+            admin::list_announcements,
+            admin::publish_announcement
+        ))
+        .routes(routes!(admin::withdraw_announcement))
         .routes(routes!(admin::post_public_notice))
         .routes(routes!(admin::withdraw_public_notice))
         .routes(routes!(admin::search_audit))

@@ -66,6 +66,12 @@ pub async fn home(
     {
         tasks.push((l.t(Ui::ManageUsersTask).to_owned(), "/users".to_owned()));
     }
+    if vsys_app::notices::may_announce(a) {
+        tasks.push((
+            super::announcements::A::New.text(lang).to_owned(),
+            "/announcements/new".to_owned(),
+        ));
+    }
     if vsys_app::notices::may_write_for_citizens(a) {
         tasks.push((
             crate::public::words::W::StaffTask.text(lang).to_owned(),

@@ -4,6 +4,7 @@
 //! the reasons next to the fields and what was typed.
 
 mod allocation;
+mod announcements;
 mod api_tokens;
 mod areas;
 mod audit;
@@ -53,6 +54,15 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/notices", get(notices::notices))
         .route("/notices/{id}/read", post(notices::mark_read))
         .route("/notices/read-all", post(notices::mark_all_read))
+        .route(
+            "/announcements",
+            get(announcements::sent).post(announcements::publish),
+        )
+        .route("/announcements/new", get(announcements::new))
+        .route(
+            "/announcements/{id}/withdraw",
+            post(announcements::withdraw),
+        )
         .route(
             "/public-notices",
             get(public_notices::list).post(public_notices::publish),

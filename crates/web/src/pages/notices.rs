@@ -1,5 +1,6 @@
 //! Notices (お知らせ): the list, marking one read, and marking all read.
 
+use super::announcements::{A, AL};
 use super::display::is_htmx;
 use super::form::{Flash, done};
 use super::{Chrome, Pager};
@@ -7,6 +8,7 @@ use crate::AppState;
 use crate::error::{PageError, render};
 use crate::extract::{Form, ScreenPath as Path, ScreenQuery as Query};
 use crate::i18n::{L, Ui, jst};
+use crate::markdown::{self, SafeHtml};
 use crate::session::WebUser;
 use askama::Template;
 use axum::extract::State;
@@ -15,13 +17,19 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use vsys_app::rows::UserNotice;
 use vsys_domain::Lang;
+use vsys_domain::notice::{Audience, Category};
 
 /// A notice as lists show it (the home pages show the newest).
 pub struct NoticeView {
     pub id: String,
     pub date: String,
+    /// An announcement's category (its badge).
+    pub category: Option<&'static str>,
     pub title: String,
+    /// A notice's text as written (plain text).
     pub body: String,
+    /// An announcement's text, from its Markdown through the one sanitiser.
+    pub body_html: Option<SafeHtml>,
     pub link: Option<String>,
     pub unread: bool,
 }
@@ -31,11 +39,16 @@ pub fn notice_view(n: &UserNotice, lang: Lang) -> NoticeView {
         Lang::Ja => (&n.notice.title_ja, &n.notice.body_ja),
         Lang::En => (&n.notice.title_en, &n.notice.body_en),
     };
+    let announcement = n.notice.audience == Audience::Announcement;
     NoticeView {
         id: n.notice.id.clone(),
         date: jst(&n.notice.created_at),
+        category: announcement
+            .then(|| Category::parse(&n.notice.category).map(|c| c.label(lang)))
+            .flatten(),
         title: title.clone(),
         body: body.clone(),
+        body_html: announcement.then(|| markdown::render(body, 3)),
         link: n
             .notice
             .link
@@ -57,6 +70,10 @@ pub struct NoticesPage {
     pub c: Chrome,
     pub notices: Vec<NoticeView>,
     pub pager: Pager,
+    /// The way to write announcements (and to those sent), for those who may.
+    pub may_announce: bool,
+    pub may_see_sent: bool,
+    pub a: AL,
 }
 
 pub async fn notices(
@@ -76,6 +93,9 @@ pub async fn notices(
         c,
         notices: list.iter().map(|n| notice_view(n, lang)).collect(),
         pager: Pager::new(page.page, page.per_page, total, "/notices?".into()),
+        may_announce: vsys_app::notices::may_announce(&u.actor),
+        may_see_sent: vsys_app::notices::may_see_sent(&u.actor),
+        a: AL(lang),
     }))
 }
 

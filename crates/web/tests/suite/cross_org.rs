@@ -35,6 +35,8 @@ struct Fixture {
     notice_id: String,
     /// A citizens' notice (the nation's, on the public site).
     citizen_notice_id: String,
+    /// An announcement written by 港区 (to its own area).
+    announcement_id: String,
     cycle: String,
     product: String,
     site: String,
@@ -135,6 +137,24 @@ fn case(method: &str, path: &str, f: &Fixture) -> Option<Case> {
             Some(
                 json!({"category": "info", "title_ja": "越境", "title_en": "Cross", "body_ja": "本文", "body_en": "Body"}),
             ),
+            None,
+        ),
+        // Announcements: a sibling municipality may not address 港区 (its area), nor see or
+        // withdraw 港区's.
+        ("post", "/api/v1/announcements") => minato(
+            path.to_owned(),
+            Some(
+                json!({"category": "general", "title_ja": "越境", "body_ja": "本文", "names": ["13103"]}),
+            ),
+            None,
+        ),
+        ("get", "/api/v1/announcements") => Case::List {
+            path: "/api/v1/announcements?per_page=500".into(),
+            needle: f.announcement_id.clone(),
+        },
+        ("delete", "/api/v1/announcements/{id}") => minato(
+            format!("/api/v1/announcements/{}", f.announcement_id),
+            None,
             None,
         ),
         // The public site's notices are the nation's to write and withdraw.
@@ -701,6 +721,17 @@ db_test!(
             .await;
         assert_eq!(s, StatusCode::CREATED, "{c}");
         let citizen_notice_id = c["id"].as_str().unwrap_or_default().to_owned();
+        let minato_writer = t.token("minato-operator@demo.vsys.jp").await;
+        let (s, a) = t
+            .api(
+                Method::POST,
+                "/api/v1/announcements",
+                &minato_writer,
+                Some(json!({"category": "general", "title_ja": "区内へ", "body_ja": "本文"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{a}");
+        let announcement_id = a["id"].as_str().unwrap_or_default().to_owned();
         let cycle = crate::allocation::minato_has_its_allocation(&t).await;
         let pfizer = t.token("pfizer-operator@demo.vsys.jp").await;
         let (_, products) = t
@@ -729,6 +760,7 @@ db_test!(
             user_id,
             notice_id,
             citizen_notice_id,
+            announcement_id,
             cycle,
             product,
             site,

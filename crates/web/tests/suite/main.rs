@@ -15,6 +15,7 @@ mod browser_demo;
 mod browser_division;
 mod browser_forms;
 mod browser_knowledge;
+mod browser_notices_audience;
 mod browser_public;
 mod browser_screens;
 mod browser_sites;

@@ -18,8 +18,9 @@ use vsys_app::notices::NoticeDraft;
 use vsys_app::orgs::{NewOrg, OrgQuery};
 use vsys_app::rows::AuditFilter;
 use wire::{
-    AuditPage, CitizenNoticeIn, CitizenNoticeOut, NoticeCreated, NoticeOut, NoticePage, OrgOut,
-    OrgPage, UserOut, UserPage, VerifyOut,
+    AnnouncementIn, AnnouncementOut, AnnouncementPage, AuditPage, CitizenNoticeIn,
+    CitizenNoticeOut, NoticeCreated, NoticeOut, NoticePage, OrgOut, OrgPage, UserOut, UserPage,
+    VerifyOut,
 };
 
 /// Organisations in my scope (prefectures and municipalities: the whole country), in the
@@ -295,6 +296,59 @@ pub async fn post_notice(
         .await
         .map_err(err(u.lang))?;
     Ok((StatusCode::CREATED, Json(NoticeCreated { id: n.id })))
+}
+
+/// Publish an announcement (お知らせ) to an audience of organisation kinds, areas and named
+/// organisations (a recipient meets every part given): the nation's, a prefecture's or a
+/// municipality's operators and administrators, the latter two within their own area (422
+/// otherwise, nothing sent). With `mail`, every recipient gets it by e-mail once, when it is
+/// published.
+#[utoipa::path(post, path = "/api/v1/announcements", tag = "notices", request_body = AnnouncementIn,
+    responses((status = 201, description = "Published (or scheduled).", body = AnnouncementOut)))]
+pub async fn publish_announcement(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Json(b): Json<AnnouncementIn>,
+) -> Result<(StatusCode, Json<AnnouncementOut>), ApiError> {
+    let a = vsys_app::notices::publish(&s.app, &u.actor, &b.draft())
+        .await
+        .map_err(err(u.lang))?;
+    let sent = vsys_app::notices::sent_one(&s.app, &u.actor, &a.notice.id)
+        .await
+        .map_err(err(u.lang))?;
+    Ok((StatusCode::CREATED, Json(AnnouncementOut::from(sent))))
+}
+
+/// The announcements sent, newest first, with read counts: for the nation every writer's,
+/// for a prefecture or municipality its own.
+#[utoipa::path(get, path = "/api/v1/announcements", tag = "notices", params(PageQuery),
+    responses((status = 200, description = "A page of sent announcements.", body = AnnouncementPage)))]
+pub async fn list_announcements(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Query(q): Query<PageQuery>,
+) -> Result<Json<AnnouncementPage>, ApiError> {
+    let page = vsys_app::page(q.page, q.per_page).map_err(err(u.lang))?;
+    let (rows, total) = vsys_app::notices::sent(&s.app, &u.actor, page)
+        .await
+        .map_err(err(u.lang))?;
+    let items: Vec<AnnouncementOut> = rows.into_iter().map(AnnouncementOut::from).collect();
+    Ok(Json(AnnouncementPage::of(items, total, page)))
+}
+
+/// Withdraw an announcement: it leaves every list, and its e-mail, if not sent yet, never
+/// goes (its writer organisation's or the nation's operators and administrators).
+#[utoipa::path(delete, path = "/api/v1/announcements/{id}", tag = "notices", params(("id" = String, Path, description = "The id (UUIDv7).")),
+    responses((status = 204, description = "Withdrawn.")))]
+pub async fn withdraw_announcement(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    vsys_app::notices::withdraw(&s.app, &u.actor, &id)
+        .await
+        .map_err(err(u.lang))?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Publish a notice, FAQ entry or guide page on the public site (コロナワクチンナビ): the

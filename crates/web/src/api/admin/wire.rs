@@ -206,6 +206,121 @@ impl From<vsys_app::rows::NoticeRow> for CitizenNoticeOut {
     }
 }
 
+/// An announcement to publish (お知らせ): written by the nation for anyone, by a prefecture or a
+/// municipality for its own area only.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct AnnouncementIn {
+    /// `general` (一般), `cycle` (クール), `delivery` (配送), `statistics` (統計発表) or
+    /// `system` (システム).
+    pub category: String,
+    /// Required, at most 200 characters.
+    pub title_ja: String,
+    /// At most 200 characters; when empty, the Japanese title.
+    #[serde(default)]
+    pub title_en: String,
+    /// Markdown (raw HTML is shown as text), required, at most 20,000 characters.
+    pub body_ja: String,
+    /// Markdown; when empty, the Japanese text.
+    #[serde(default)]
+    pub body_en: String,
+    /// Organisation kinds (e.g. `wholesaler`); empty: every kind.
+    #[serde(default)]
+    pub kinds: Vec<String>,
+    /// Prefecture or municipality codes: each area's organisation and everything under it;
+    /// empty: every area the writer may address (a prefecture's or municipality's own).
+    #[serde(default)]
+    pub areas: Vec<String>,
+    /// Organisation codes; empty: any. A recipient meets every part that is not empty.
+    #[serde(default)]
+    pub names: Vec<String>,
+    /// Japan time, `YYYY-MM-DD HH:MM`; empty: now.
+    #[serde(default)]
+    pub publish_at: String,
+    /// Japan time; empty: never expires.
+    #[serde(default)]
+    pub expires_at: String,
+    /// Also by e-mail to every recipient, once, when it is published.
+    #[serde(default)]
+    pub mail: bool,
+}
+
+impl AnnouncementIn {
+    pub fn draft(self) -> vsys_app::notices::AnnouncementDraft {
+        vsys_app::notices::AnnouncementDraft {
+            category: self.category,
+            title_ja: self.title_ja,
+            title_en: self.title_en,
+            body_ja: self.body_ja,
+            body_en: self.body_en,
+            kinds: self.kinds,
+            areas: self.areas,
+            names: self.names,
+            publish_at: self.publish_at,
+            expires_at: self.expires_at,
+            mail: self.mail,
+        }
+    }
+}
+
+/// A sent announcement with its audience and read counts.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AnnouncementOut {
+    /// Its id (UUIDv7).
+    pub id: String,
+    /// The writer organisation's code.
+    pub org_code: String,
+    pub category: String,
+    pub title_ja: String,
+    pub title_en: String,
+    pub body_ja: String,
+    pub body_en: String,
+    /// Organisation kinds; empty: every kind.
+    pub kinds: Vec<String>,
+    /// Area codes; empty: every area.
+    pub areas: Vec<String>,
+    /// Organisation codes; empty: any.
+    pub names: Vec<String>,
+    pub publish_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub mail: bool,
+    pub mailed_at: Option<DateTime<Utc>>,
+    pub withdrawn_at: Option<DateTime<Utc>>,
+    /// Enabled recipients who have read it.
+    pub read: i64,
+    /// Enabled users of the organisations it reaches.
+    pub recipients: i64,
+}
+
+impl From<vsys_app::notices::Sent> for AnnouncementOut {
+    fn from(s: vsys_app::notices::Sent) -> Self {
+        let (n, a) = (s.announcement.notice, s.announcement.announcement);
+        AnnouncementOut {
+            id: n.id,
+            org_code: n.org_code,
+            category: n.category,
+            title_ja: n.title_ja,
+            title_en: n.title_en,
+            body_ja: n.body_ja,
+            body_en: n.body_en,
+            kinds: s
+                .audience
+                .kinds
+                .iter()
+                .map(|k| k.as_str().to_owned())
+                .collect(),
+            areas: s.audience.areas.into_iter().collect(),
+            names: s.audience.names.into_iter().collect(),
+            publish_at: n.created_at,
+            expires_at: a.expires_at,
+            mail: a.mail,
+            mailed_at: a.mailed_at,
+            withdrawn_at: a.withdrawn_at,
+            read: s.read,
+            recipients: s.recipients,
+        }
+    }
+}
+
 /// An entry of the audit log.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AuditOut {
@@ -272,4 +387,9 @@ pub struct VerifyOut {
 super::super::page_type!(OrgPage, OrgOut, "A page of organisations.");
 super::super::page_type!(UserPage, UserOut, "A page of accounts.");
 super::super::page_type!(NoticePage, NoticeOut, "A page of notices.");
+super::super::page_type!(
+    AnnouncementPage,
+    AnnouncementOut,
+    "A page of sent announcements."
+);
 super::super::page_type!(AuditPage, AuditOut, "A page of the audit log.");

@@ -90,6 +90,8 @@ flashes! {
     RequestSaved = "request_saved" => RequestSaved,
     FirstAdminCreated = "first_admin_created" => FirstAdminCreated,
     NoticesRead = "notices_read" => AllNoticesRead,
+    NoticePublished = "notice_published" => NoticePublished,
+    NoticeWithdrawn = "notice_withdrawn" => NoticeWithdrawn,
 }
 
 /// The query of a page that shows the message after a redirect.
