@@ -89,7 +89,10 @@ pub fn residents() -> &'static BTreeMap<String, Residents> {
 /// two digits, a municipality's five, or `""` for the nation).
 pub fn residents_of(prefix: &str) -> Residents {
     let mut r = Residents::default();
-    for (_, v) in residents().range(prefix.to_owned()..).take_while(|(c, _)| c.starts_with(prefix)) {
+    for (_, v) in residents()
+        .range(prefix.to_owned()..)
+        .take_while(|(c, _)| c.starts_with(prefix))
+    {
         r.add(*v);
     }
     r

@@ -205,9 +205,7 @@ pub async fn area(app: &App, actor: &Actor, code: Option<&str>) -> AppResult<Org
         .filter(|c| !c.is_empty())
         .unwrap_or(actor.org_code());
     let mut tx = app.db.read().await?;
-    let org = orgs::get(&mut tx, code)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let org = orgs::get(&mut tx, code).await?.ok_or(AppError::NotFound)?;
     if !matches!(
         org.kind,
         OrgKind::Nation | OrgKind::Prefecture | OrgKind::Municipality
@@ -364,10 +362,7 @@ async fn vaccinations(
             }
         }
     }
-    let mut cumulative = by_day
-        .range(..first)
-        .map(|(_, d)| d.doses)
-        .sum::<i64>();
+    let mut cumulative = by_day.range(..first).map(|(_, d)| d.doses).sum::<i64>();
     let days = (0..DAYS_SHOWN)
         .map(|i| {
             let day = first + Duration::days(i);
@@ -589,7 +584,10 @@ async fn deliveries(
         let by_deliverer = by_deliverer
             .into_values()
             .map(|mut d| {
-                d.name = names.get(&d.code).cloned().unwrap_or_else(|| d.code.clone());
+                d.name = names
+                    .get(&d.code)
+                    .cloned()
+                    .unwrap_or_else(|| d.code.clone());
                 d
             })
             .collect();

@@ -160,7 +160,11 @@ pub async fn requested_by_municipality(
                         .sum()
                         .cast_as("int8"),
                 )
-                .expr(Expr::col((R::Table, R::CapacityDoses)).sum().cast_as("int8"))
+                .expr(
+                    Expr::col((R::Table, R::CapacityDoses))
+                        .sum()
+                        .cast_as("int8"),
+                )
                 .from(R::Table)
                 .inner_join(
                     Orgs::Table,

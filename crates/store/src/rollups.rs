@@ -113,7 +113,8 @@ async fn add_rows(
             );
         }
         let inc = |c: &str| {
-            Expr::col((t.clone(), Alias::new(c))).add(Expr::col((Alias::new("excluded"), Alias::new(c))))
+            Expr::col((t.clone(), Alias::new(c)))
+                .add(Expr::col((Alias::new("excluded"), Alias::new(c))))
         };
         q.on_conflict(
             OnConflict::columns(key_cols.iter().map(|c| Alias::new(*c)))
@@ -204,7 +205,12 @@ pub async fn add_stock(tx: &mut Tx, moves: &BTreeMap<StockKey, StockFigures>) ->
         .filter(|(_, f)| **f != StockFigures::default())
         .map(|((day, m, c, k), f)| {
             (
-                vec![(*day).into(), m.clone().into(), c.clone().into(), k.clone().into()],
+                vec![
+                    (*day).into(),
+                    m.clone().into(),
+                    c.clone().into(),
+                    k.clone().into(),
+                ],
                 f.numbers(),
             )
         })
@@ -297,7 +303,8 @@ pub fn delivery_line(
 
 /// The 納入予定日 as the rollup stores it ('' for none).
 fn planned_text(d: Option<NaiveDate>) -> String {
-    d.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default()
+    d.map(|d| d.format("%Y-%m-%d").to_string())
+        .unwrap_or_default()
 }
 
 /// Adds delivery lines (each key summed first; `sign` −1 takes them away).
@@ -330,7 +337,12 @@ pub async fn add_deliveries(
     add_rows(
         tx,
         "delivery_rollups",
-        &["cycle_id", "deliverer_code", "municipality_code", "planned_on"],
+        &[
+            "cycle_id",
+            "deliverer_code",
+            "municipality_code",
+            "planned_on",
+        ],
         &["lines", "delivered"],
         &rows,
     )
@@ -395,7 +407,10 @@ pub async fn counted_kinds(
             .collect();
         known.extend(found.into_iter().map(|(id, k, r)| (id, (k, r))));
     }
-    Ok(rows.iter().map(|(id, _, _)| counted_kind(id, &known)).collect())
+    Ok(rows
+        .iter()
+        .map(|(id, _, _)| counted_kind(id, &known))
+        .collect())
 }
 
 #[derive(sqlx::FromRow)]
@@ -698,8 +713,11 @@ const TABLES: [&str; 5] = [
 /// adds its increment to them. SQLite serialises writers anyway.
 pub async fn rebuild(tx: &mut Tx) -> StoreResult<(usize, usize)> {
     if tx.backend() == crate::db::Backend::Postgres {
-        tx.raw(&format!("LOCK TABLE {} IN EXCLUSIVE MODE", TABLES.join(", ")))
-            .await?;
+        tx.raw(&format!(
+            "LOCK TABLE {} IN EXCLUSIVE MODE",
+            TABLES.join(", ")
+        ))
+        .await?;
     }
     let fresh = recompute(tx).await?;
     for t in TABLES {

@@ -236,10 +236,7 @@ pub fn tile_map(id: &str, title: &str, tiles: &[Tile], legend_unit: &str) -> Str
     let (size, gap) = (46.0_f64, 3.0_f64);
     let legend_h = 40.0;
     let (w, h) = (13.0 * (size + gap), 10.0 * (size + gap) + legend_h);
-    let max = tiles
-        .iter()
-        .filter_map(|t| t.value)
-        .fold(0.0_f64, f64::max);
+    let max = tiles.iter().filter_map(|t| t.value).fold(0.0_f64, f64::max);
     let bars: Vec<Bar> = tiles
         .iter()
         .map(|t| Bar {
@@ -257,10 +254,7 @@ pub fn tile_map(id: &str, title: &str, tiles: &[Tile], legend_unit: &str) -> Str
             Some(v) => SHADES[shade(v, max)],
             None => (NO_FIGURE, INK),
         };
-        let (x, y) = (
-            f64::from(col) * (size + gap),
-            f64::from(row) * (size + gap),
-        );
+        let (x, y) = (f64::from(col) * (size + gap), f64::from(row) * (size + gap));
         let _ = write!(
             s,
             r#"<g class="tile" data-code="{code}"><rect x="{x}" y="{y}" width="{size}" height="{size}" rx="4" fill="{fill}"/><text x="{cx}" y="{ny}" font-size="11" text-anchor="middle" fill="{ink}">{}</text><text x="{cx}" y="{vy}" font-size="10" text-anchor="middle" fill="{ink}">{}</text></g>"#,
@@ -329,7 +323,10 @@ mod tests {
                 text: "30".into(),
             },
         ];
-        for svg in [columns("c", "接種回数", &bars), ranked("r", "接種率", &bars)] {
+        for svg in [
+            columns("c", "接種回数", &bars),
+            ranked("r", "接種率", &bars),
+        ] {
             assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"), "{svg}");
             assert!(svg.contains(r#"role="img""#));
             assert!(svg.contains("<title id="));

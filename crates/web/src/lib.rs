@@ -2,8 +2,8 @@
 //! document, health and metrics. Thin: every rule lives in `vsys-app`.
 
 pub mod api;
-pub mod charts;
 pub mod assets;
+pub mod charts;
 pub mod download;
 pub mod error;
 pub mod extract;

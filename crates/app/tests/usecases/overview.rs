@@ -52,7 +52,10 @@ db_test!(
             assert_eq!(v.total.elderly_doses, 6 + 9);
             assert_eq!(v.total.newest_day, Some(today));
             assert_eq!(v.days.len() as i64, overview::DAYS_SHOWN);
-            assert_eq!(v.days.last().map(|d| (d.day, d.doses, d.cumulative)), Some((today, 12, 30)));
+            assert_eq!(
+                v.days.last().map(|d| (d.day, d.doses, d.cumulative)),
+                Some((today, 12, 30))
+            );
             assert_eq!(v.below.iter().map(|c| c.doses).sum::<i64>(), 30);
             assert_eq!(
                 v.total.residents,
@@ -80,10 +83,16 @@ db_test!(
         // Supply: 港区's lines are its sites, allocated as divided; the clinic's stock is what
         // its ledger holds (120 − 30), and days of supply follow the last 14 days' pace.
         let ov = &seen[2].2;
-        assert_eq!(ov.supply.cycle.as_ref().map(|c| c.id.clone()), Some(cycle.id.clone()));
+        assert_eq!(
+            ov.supply.cycle.as_ref().map(|c| c.id.clone()),
+            Some(cycle.id.clone())
+        );
         let row = ov.supply.rows.iter().find(|r| r.code == clinic).unwrap();
         assert!(row.allocated_vials > 0, "{row:?}");
-        assert_eq!(row.allocated_doses, row.allocated_vials * cycle.doses_per_vial);
+        assert_eq!(
+            row.allocated_doses,
+            row.allocated_vials * cycle.doses_per_vial
+        );
         assert_eq!(row.requested_doses, 600);
         assert_eq!(row.administered_doses, 30);
         assert_eq!(row.stock_doses, 90);
@@ -93,7 +102,12 @@ db_test!(
         assert_eq!(ov.supply.total.allocated_vials, allocated);
         // 東京都's line for 港区 holds the same stock figures, from the rollups.
         let tokyo_ov = &seen[1].2;
-        let m = tokyo_ov.supply.rows.iter().find(|r| r.code == "13103").unwrap();
+        let m = tokyo_ov
+            .supply
+            .rows
+            .iter()
+            .find(|r| r.code == "13103")
+            .unwrap();
         assert_eq!((m.administered_doses, m.delivered_doses), (30, 120));
         assert_eq!(m.stock_doses, 90);
 
@@ -111,7 +125,8 @@ db_test!(
             d.total.lines
         );
 
-        // A correction moves the figures back: today's 12 doses written again as 2.
+        // A correction moves the figures back: today's 12 doses written again as 2 (one vial
+        // opened: its 4 other doses are wasted).
         vsys_app::results::put_day(app, &me, &clinic, today, Some(today_row.version), &day(2))
             .await
             .unwrap();
@@ -121,18 +136,31 @@ db_test!(
         let area = overview::area(app, &minato, None).await.unwrap();
         let ov = overview::overview(app, &minato, &area).await.unwrap();
         let row = ov.supply.rows.iter().find(|r| r.code == clinic).unwrap();
-        assert_eq!((row.administered_doses, row.stock_doses), (20, 100));
+        assert_eq!(
+            (row.administered_doses, row.wasted_doses, row.stock_doses),
+            (20, 4, 96)
+        );
         let tokyo_area = overview::area(app, &tokyo, None).await.unwrap();
         let ov = overview::overview(app, &tokyo, &tokyo_area).await.unwrap();
         let m = ov.supply.rows.iter().find(|r| r.code == "13103").unwrap();
-        assert_eq!((m.administered_doses, m.stock_doses), (20, 100));
+        assert_eq!(
+            (m.administered_doses, m.wasted_doses, m.stock_doses),
+            (20, 4, 96)
+        );
+        // Wastage: wasted ÷ (given + wasted) = 4 ÷ 24.
+        assert_eq!(ov.vaccinations.wastage_rate, Some(4.0 / 24.0));
 
         // Drill-down inside the scope; nothing outside it.
         let down = overview::area(app, &tokyo, Some("13103")).await.unwrap();
         assert_eq!(down.code, "13103");
         let down = overview::area(app, &nation, Some("27")).await.unwrap();
         assert_eq!(down.code, "27");
-        for (actor, code) in [(&minato, "13"), (&tokyo, "27"), (&tokyo, "27100"), (&minato, "13104")] {
+        for (actor, code) in [
+            (&minato, "13"),
+            (&tokyo, "27"),
+            (&tokyo, "27100"),
+            (&minato, "13104"),
+        ] {
             assert!(
                 matches!(
                     overview::area(app, actor, Some(code)).await,

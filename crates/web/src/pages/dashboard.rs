@@ -7,21 +7,21 @@
 use super::Chrome;
 use super::form::{Flash, done};
 use crate::AppState;
+use crate::charts::{self, Bar, Tile};
 use crate::error::{PageError, render_status};
 use crate::extract::{ScreenPath as Path, ScreenQuery as Query};
+use crate::i18n::int;
 use crate::i18n::{Ui, jst};
 use crate::session::WebUser;
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use crate::charts::{self, Bar, Tile};
-use crate::i18n::int;
 use chrono::NaiveDate;
+use vsys_app::AppError;
 use vsys_app::csv_files::{self, Encoding};
 use vsys_app::dashboard::CycleProgress;
 use vsys_app::overview::{self, DeliveryCount, Overview, SupplyRow};
-use vsys_app::AppError;
 use vsys_domain::chain::Status;
 use vsys_domain::{Lang, OrgKind, catalog};
 
@@ -474,12 +474,7 @@ fn overview_view(ov: &Overview, own: bool, lang: Lang) -> OverviewView {
                 rows: p
                     .by_area
                     .iter()
-                    .map(|c| {
-                        count_row(
-                            c,
-                            drill.then(|| format!("/dashboard?area={}", c.code)),
-                        )
-                    })
+                    .map(|c| count_row(c, drill.then(|| format!("/dashboard?area={}", c.code))))
                     .collect(),
             },
         })

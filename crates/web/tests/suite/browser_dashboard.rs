@@ -92,11 +92,13 @@ db_test!(
             // Down to 港区 (its sites) and back up.
             b.click("#table-coverage a[href='/dashboard?area=13103']")
                 .await?;
-            b.wait_text("#dashboard-title", |s| s.contains("港区")).await?;
+            b.wait_text("#dashboard-title", |s| s.contains("港区"))
+                .await?;
             let supply = b.text("#table-supply").await?;
             anyhow::ensure!(supply.contains("合計"), "港区's supply: {supply}");
             b.click("#dash-up").await?;
-            b.wait_text("#dashboard-title", |s| s.contains("東京都")).await?;
+            b.wait_text("#dashboard-title", |s| s.contains("東京都"))
+                .await?;
 
             // The nation sees the map of Japan, 東京都 coloured.
             login(&b, &t, "nation-operator@demo.vsys.jp").await?;
