@@ -7,7 +7,6 @@ use crate::App;
 use crate::context::Actor;
 use crate::error::{AppError, AppResult};
 use crate::master_data::{Residents, residents_of};
-use crate::stock::IdleSite;
 use chrono::{Duration, NaiveDate};
 use std::collections::{BTreeMap, HashMap};
 use vsys_domain::ledger::{EntryKind, days_of_supply};
@@ -182,9 +181,6 @@ pub struct Overview {
     pub vaccinations: Vaccinations,
     pub supply: Supply,
     pub deliveries: Vec<DeliveryPanel>,
-    /// Sites with idle stock (偏在) in a prefecture or municipality; the nation's list is the
-    /// prefectures' (too long to be useful here).
-    pub idle: Vec<IdleSite>,
 }
 
 /// The rollups' area of an organisation: `""` for the nation, else its code (a prefecture's
@@ -263,11 +259,6 @@ pub async fn overview(app: &App, actor: &Actor, area: &OrgRow) -> AppResult<Over
     let supply = supply(&mut tx, area, &below, &cycles, today).await?;
     let deliveries = deliveries(&mut tx, area, &below, &cycles, today).await?;
     drop(tx);
-    let idle = if area.kind == OrgKind::Nation {
-        Vec::new()
-    } else {
-        crate::stock::idle_sites_under(app, actor, &area.path).await?
-    };
     let mut vaccinations = vaccinations;
     vaccinations.wastage_rate = {
         let t = &supply.total;
@@ -280,7 +271,6 @@ pub async fn overview(app: &App, actor: &Actor, area: &OrgRow) -> AppResult<Over
         vaccinations,
         supply,
         deliveries,
-        idle,
     })
 }
 

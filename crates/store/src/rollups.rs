@@ -754,6 +754,11 @@ pub async fn rebuild(tx: &mut Tx) -> StoreResult<(usize, usize)> {
         .map(|(k, f)| (k.clone(), *f))
         .collect();
     add_deliveries(tx, &lines, 1).await?;
+    if tx.backend() == crate::db::Backend::Postgres {
+        // Fresh statistics, so that the planner knows the tables' size at once (not after
+        // autovacuum has come by).
+        tx.raw(&format!("ANALYZE {}", TABLES.join(", "))).await?;
+    }
     Ok((fresh.results.len(), fresh.stock.len()))
 }
 

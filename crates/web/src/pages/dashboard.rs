@@ -90,9 +90,9 @@ catalog! {
         Unscheduled => ("納入予定日未入力", "No scheduled date"),
         LateLines => ("納入予定日を過ぎて未納入", "Past the scheduled date"),
         Idle => ("偏在（使われていない在庫）", "Idle stock"),
-        NoIdle => ("偏在している医療機関はありません。", "No site holds idle stock."),
+        IdleIntro => ("在庫が長く使われていない医療機関・接種会場は、「在庫の偏在」の画面で確認します。", "Sites whose stock lies unused are listed on the idle-stock screen."),
+        OpenIdle => ("在庫の偏在の一覧を開く", "Open the idle-stock list"),
         Site => ("医療機関", "Site"),
-        LastEntry => ("最後の記録", "Last entry"),
         Csv => ("CSV（UTF-8）", "CSV (UTF-8)"),
         CsvSjis => ("CSV（Shift_JIS）", "CSV (Shift_JIS)"),
         Freshness => ("集計", "Figures"),
@@ -228,7 +228,8 @@ pub struct OverviewView {
     pub supply_newest: String,
     pub supply: Table,
     pub deliveries: Vec<DeliveryView>,
-    pub idle: Option<Table>,
+    /// The idle-stock list of the area (its own screen).
+    pub idle: String,
 }
 
 #[derive(Template)]
@@ -479,30 +480,6 @@ fn overview_view(ov: &Overview, own: bool, lang: Lang) -> OverviewView {
             },
         })
         .collect();
-    let idle = (ov.area.kind != OrgKind::Nation).then(|| Table {
-        name: "idle".into(),
-        caption: t(D::Idle).into(),
-        headers: vec![
-            t(D::Site),
-            t(D::InStock),
-            t(D::Administered),
-            t(D::DaysOfSupply),
-            t(D::LastEntry),
-        ],
-        rows: ov
-            .idle
-            .iter()
-            .map(|s| {
-                vec![
-                    Cell::link(&s.name, format!("/sites/{}", s.code)),
-                    Cell::int(s.doses),
-                    Cell::int(s.administered_in_window),
-                    Cell::opt(s.days_of_supply),
-                    Cell::text(s.last_entry_at.as_ref().map(jst).unwrap_or_default()),
-                ]
-            })
-            .collect(),
-    });
     OverviewView {
         area_name: ov.area.name.clone(),
         area_code: ov.area.code.clone(),
@@ -534,7 +511,7 @@ fn overview_view(ov: &Overview, own: bool, lang: Lang) -> OverviewView {
         supply_newest: day_text(sp.newest_day, lang),
         supply,
         deliveries,
-        idle,
+        idle: format!("/stock/idle{area_query}", area_query = if own { String::new() } else { format!("?area={}", ov.area.code) }),
     }
 }
 
@@ -668,7 +645,6 @@ pub async fn csv(
         let ov = overview::overview(&s.app, a, &area).await.map_err(err)?;
         let v = overview_view(&ov, own, lang);
         let mut tables = vec![v.days, v.coverage, v.supply];
-        tables.extend(v.idle);
         for d in v.deliveries {
             tables.push(d.by_deliverer);
             tables.push(d.by_area);

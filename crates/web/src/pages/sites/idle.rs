@@ -3,6 +3,7 @@
 use super::days_text;
 use crate::AppState;
 use crate::error::{PageError, render};
+use crate::extract::ScreenQuery as Query;
 use crate::i18n::{Ui, int};
 use crate::pages::Chrome;
 use crate::pages::display::when;
@@ -28,11 +29,29 @@ pub struct IdlePage {
     pub rows: Vec<IdleLine>,
 }
 
-pub async fn idle(State(s): State<AppState>, u: WebUser) -> Result<Response, PageError> {
+/// `?area=`: a prefecture or municipality inside the caller's scope (from the dashboard).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct IdleQuery {
+    pub area: Option<String>,
+}
+
+pub async fn idle(
+    State(s): State<AppState>,
+    u: WebUser,
+    Query(q): Query<IdleQuery>,
+) -> Result<Response, PageError> {
     let lang = u.lang;
-    let list = vsys_app::stock::idle_sites(&s.app, &u.actor)
-        .await
-        .map_err(|e| PageError(e, lang))?;
+    let err = |e| PageError(e, lang);
+    let list = match q.area.as_deref().filter(|a| !a.trim().is_empty()) {
+        Some(code) => {
+            let area = vsys_app::overview::area(&s.app, &u.actor, Some(code))
+                .await
+                .map_err(err)?;
+            vsys_app::stock::idle_sites_under(&s.app, &u.actor, &area.path).await
+        }
+        None => vsys_app::stock::idle_sites(&s.app, &u.actor).await,
+    }
+    .map_err(err)?;
     let rows = list
         .into_iter()
         .map(|x| IdleLine {
