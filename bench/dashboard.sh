@@ -22,8 +22,8 @@ set -euo pipefail
 set -f # paths with `?` are words here, never globs
 cd "$(dirname "$0")/.."
 TARGET=${CARGO_TARGET_DIR:-target}
-BIN=$TARGET/release/vsys
-GEN=$TARGET/release/examples/dashboard_data
+BIN=${VSYS_BIN:-$TARGET/release/vsys}
+GEN=${VSYS_GEN:-$TARGET/release/examples/dashboard_data}
 PORT=${PORT:-18183}
 DURATION=${DURATION:-5}
 CONNS=${CONNS:-8}
@@ -155,7 +155,9 @@ PAGES=()
 page() {
   local name=$1 cookie=$2 path=$3 status
   status=$(curl -s -o "$WORK/$name.html" -w '%{http_code}' -H "Cookie: vsys_session=$cookie" "$B$path")
-  if [ "$status" = 200 ]; then
+  if [ "$status" = 200 ] && grep -q 'name="password"' "$WORK/$name.html"; then
+    echo "$name: $path answered the login form (the login failed)" >&2; exit 1
+  elif [ "$status" = 200 ]; then
     PAGES+=("$name $cookie $path")
   else
     echo "$name: $path answered $status; left out"
@@ -167,7 +169,7 @@ page dashboard_minato "$MINATO" /dashboard
 page dashboard_nation_area_13 "$NATION" '/dashboard?area=13'
 page dashboard_tokyo_area_13103 "$TOKYO" '/dashboard?area=13103'
 for p in dashboard_nation dashboard_tokyo dashboard_minato; do
-  [ -f "$WORK/$p.html" ] && echo "$p: $(wc -c <"$WORK/$p.html") bytes of HTML"
+  [ -f "$WORK/$p.html" ] && echo "$p: $(wc -c <"$WORK/$p.html") bytes of HTML, $(grep -o '<title>[^<]*' "$WORK/$p.html" | cut -c8-)"
 done
 
 # --- single requests: cold (first after a server start, one page per start) and warm ---------
