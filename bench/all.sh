@@ -4,13 +4,17 @@
 # Every figure there is a ratio to a baseline measured in the same run.
 #
 #   bench/all.sh                 # everything (about an hour on 2 cores)
-#   SKIP=criterion,fuzz bench/all.sh   # leave some out (criterion, http, http-pg, public, overload, crash, fuzz)
+#   SKIP=criterion,fuzz bench/all.sh   # leave some out (criterion, http, http-pg, public, dashboard, dashboard-pg, overload, crash, fuzz)
 #
 # Steps: criterion (algorithms: audit, allocation, persist, site import; ratios to each group's
 # baseline), http (wrk on the 70,000-site world, SQLite; ratios to /healthz), http-pg (the same
 # on PostgreSQL when VSYS_BENCH_PG_URL names an empty database), public (the finder and open
-# data on the same world; ratios to /healthz and the issue's goals), overload (admitted latency at
-# 2x capacity), crash (SIGKILL rounds), fuzz (short cargo-fuzz runs, when cargo-fuzz exists).
+# data on the same world; ratios to /healthz and the issue's goals), dashboard (a year of results
+# for the 70,000 sites, generated once into $BENCHDATA and kept; the three levels' dashboards
+# against /healthz and the 300 ms goal; dashboard-pg the same on PostgreSQL when
+# VSYS_BENCH_PG_URL is set, in the database vsys_dash of that server), overload (admitted
+# latency at 2x capacity), crash (SIGKILL rounds), fuzz (short cargo-fuzz runs, when cargo-fuzz
+# exists).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 SKIP=${SKIP:-}
@@ -47,6 +51,10 @@ if [ -n "${VSYS_BENCH_PG_URL:-}" ]; then
   step http-pg env SITES=70000 DURATION="${DURATION:-10}" bench/http.sh "$VSYS_BENCH_PG_URL"
 fi
 step public env SITES=70000 DURATION="${DURATION:-10}" bench/public.sh
+step dashboard bench/dashboard.sh
+if [ -n "${VSYS_BENCH_PG_URL:-}" ]; then
+  step dashboard-pg bench/dashboard.sh "${VSYS_BENCH_DASH_PG_URL:-${VSYS_BENCH_PG_URL%/*}/vsys_dash}"
+fi
 step overload env SITES=70000 DURATION="${DURATION:-10}" bench/overload.sh
 step crash bench/crash.sh "${CRASH_ROUNDS:-100}"
 if cargo fuzz --version >/dev/null 2>&1; then
