@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Dashboards at national size (issue 15): a year of daily results for the 70,000-site demo
-# world (≈ 25.5 million rows), then the dashboard of the nation (admin, TOTP), of 東京都 (13)
+# world (≈ 25.5 million rows), then the dashboard of the nation (its operator), of 東京都 (13)
 # and of 港区 (13103) measured with wrk and with single requests, each next to /healthz measured
 # in the same run. The issue's goal: every dashboard under 300 ms.
 #
@@ -146,7 +146,9 @@ login() { # email [totp] → the browser session cookie's value
   awk '$6 == "vsys_session" {print $7}' "$jar"
 }
 start
-NATION=$(login nation-admin@demo.vsys.jp totp)
+# The nation's operator (the same scope as its admin; no TOTP, so a database generated in
+# another checkout, whose secrets were sealed with that checkout's key, still serves).
+NATION=$(login nation-operator@demo.vsys.jp)
 TOKYO=$(login tokyo-operator@demo.vsys.jp)
 MINATO=$(login minato-operator@demo.vsys.jp)
 # Each dashboard measured: name, cookie, path (the drill-down links only where the page
