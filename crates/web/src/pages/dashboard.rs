@@ -511,7 +511,14 @@ fn overview_view(ov: &Overview, own: bool, lang: Lang) -> OverviewView {
         supply_newest: day_text(sp.newest_day, lang),
         supply,
         deliveries,
-        idle: format!("/stock/idle{area_query}", area_query = if own { String::new() } else { format!("?area={}", ov.area.code) }),
+        idle: format!(
+            "/stock/idle{area_query}",
+            area_query = if own {
+                String::new()
+            } else {
+                format!("?area={}", ov.area.code)
+            }
+        ),
     }
 }
 
