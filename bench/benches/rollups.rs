@@ -20,7 +20,7 @@ use vsys_domain::ledger::EntryKind;
 use vsys_store::ledger::LedgerRow;
 use vsys_store::orgs::OrgRow;
 use vsys_store::results::ResultRow;
-use vsys_store::schema::{DailyResults as R, StockLedger as L};
+use vsys_store::schema::DailyResults as R;
 use vsys_store::{Db, Tx, ledger, migrate, orgs, results};
 
 const SITES: usize = 100;
@@ -172,45 +172,9 @@ fn ledger_row(code: String, day: NaiveDate, i: usize) -> LedgerRow {
 
 /// The INSERT `ledger::append` issues for one entry, alone.
 async fn raw_entry(tx: &mut Tx, r: &LedgerRow) {
-    tx.exec(
-        &Query::insert()
-            .into_table(L::Table)
-            .columns([
-                L::Id,
-                L::OrgCode,
-                L::Lot,
-                L::CycleId,
-                L::Kind,
-                L::Vials,
-                L::Doses,
-                L::DosesPerVial,
-                L::Reason,
-                L::Note,
-                L::Reference,
-                L::Reverses,
-                L::At,
-                L::By,
-            ])
-            .values_panic([
-                r.id.clone().into(),
-                r.org_code.clone().into(),
-                r.lot.clone().into(),
-                r.cycle_id.clone().into(),
-                r.kind.as_str().into(),
-                r.vials.into(),
-                r.doses.into(),
-                r.doses_per_vial.into(),
-                r.reason.clone().into(),
-                r.note.clone().into(),
-                r.reference.clone().into(),
-                r.reverses.clone().into(),
-                r.at.into(),
-                r.by.clone().into(),
-            ])
-            .to_owned(),
-    )
-    .await
-    .unwrap_or_else(|e| fail(e));
+    tx.exec(&ledger::insert_rows(std::slice::from_ref(r)))
+        .await
+        .unwrap_or_else(|e| fail(e));
 }
 
 fn on(c: &mut Criterion, backend: &str, url: &str) {

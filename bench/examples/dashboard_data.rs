@@ -28,7 +28,7 @@ use chrono::{Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 use sea_query::{Expr, ExprTrait, Query};
 use std::time::Instant;
 use vsys_store::db::Limits;
-use vsys_store::schema::{DailyResults as R, Orgs, StockLedger as L};
+use vsys_store::schema::{DailyResults as R, Orgs};
 use vsys_store::{Backend, Db, Tx};
 
 type Error = Box<dyn std::error::Error>;
@@ -204,44 +204,28 @@ async fn insert_results(
 
 async fn insert_deliveries(tx: &mut Tx, rows: &[(&str, Delivery)]) -> Result<(), Error> {
     for chunk in rows.chunks(2_000) {
-        let mut q = Query::insert()
-            .into_table(L::Table)
-            .columns([
-                L::Id,
-                L::OrgCode,
-                L::Lot,
-                L::CycleId,
-                L::Kind,
-                L::Vials,
-                L::Doses,
-                L::DosesPerVial,
-                L::Reason,
-                L::Note,
-                L::Reference,
-                L::Reverses,
-                L::At,
-                L::By,
-            ])
-            .to_owned();
-        for (code, d) in chunk {
-            q.values_panic([
-                d.id.clone().into(),
-                (*code).into(),
-                d.lot.clone().into(),
-                None::<String>.into(),
-                "delivered".into(),
-                d.vials.into(),
-                (d.vials * 6).into(),
-                6i64.into(),
-                None::<String>.into(),
-                None::<String>.into(),
-                Some("bench:dashboard_data".to_owned()).into(),
-                None::<String>.into(),
-                d.at.into(),
-                None::<String>.into(),
-            ]);
-        }
-        tx.exec(&q).await?;
+        let entries: Vec<vsys_store::ledger::LedgerRow> = chunk
+            .iter()
+            .map(|(code, d)| vsys_store::ledger::LedgerRow {
+                id: d.id.clone(),
+                org_code: (*code).to_owned(),
+                lot: d.lot.clone(),
+                cycle_id: None,
+                kind: vsys_domain::ledger::EntryKind::Delivered,
+                vials: d.vials,
+                doses: d.vials * 6,
+                doses_per_vial: 6,
+                reason: None,
+                note: None,
+                reference: Some("bench:dashboard_data".to_owned()),
+                reverses: None,
+                at: d.at,
+                by: None,
+            })
+            .collect();
+        // The ledger's own INSERT, without the rollups' increments: `vsys rollups rebuild`
+        // derives them afterwards.
+        tx.exec(&vsys_store::ledger::insert_rows(&entries)).await?;
     }
     Ok(())
 }

@@ -83,31 +83,37 @@ pub async fn append(tx: &mut Tx, rows: &[LedgerRow]) -> StoreResult<()> {
     }
     crate::rollups::add_stock(tx, &moves).await?;
     for chunk in rows.chunks(1000) {
-        let mut q = Query::insert()
-            .into_table(L::Table)
-            .columns(COLUMNS)
-            .to_owned();
-        for r in chunk {
-            q.values_panic([
-                r.id.clone().into(),
-                r.org_code.clone().into(),
-                r.lot.clone().into(),
-                r.cycle_id.clone().into(),
-                r.kind.as_str().into(),
-                r.vials.into(),
-                r.doses.into(),
-                r.doses_per_vial.into(),
-                r.reason.clone().into(),
-                r.note.clone().into(),
-                r.reference.clone().into(),
-                r.reverses.clone().into(),
-                r.at.into(),
-                r.by.clone().into(),
-            ]);
-        }
-        tx.exec(&q).await?;
+        tx.exec(&insert_rows(chunk)).await?;
     }
     Ok(())
+}
+
+/// The INSERT of ledger rows alone, as [`append`] issues it after the rollups' increment (the
+/// benchmarks' baseline and bulk loader use it too; nothing else may write the ledger).
+pub fn insert_rows(rows: &[LedgerRow]) -> sea_query::InsertStatement {
+    let mut q = Query::insert()
+        .into_table(L::Table)
+        .columns(COLUMNS)
+        .to_owned();
+    for r in rows {
+        q.values_panic([
+            r.id.clone().into(),
+            r.org_code.clone().into(),
+            r.lot.clone().into(),
+            r.cycle_id.clone().into(),
+            r.kind.as_str().into(),
+            r.vials.into(),
+            r.doses.into(),
+            r.doses_per_vial.into(),
+            r.reason.clone().into(),
+            r.note.clone().into(),
+            r.reference.clone().into(),
+            r.reverses.clone().into(),
+            r.at.into(),
+            r.by.clone().into(),
+        ]);
+    }
+    q
 }
 
 /// A site's whole ledger, oldest first (ids are time-ordered UUIDs).
